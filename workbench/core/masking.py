@@ -1,0 +1,361 @@
+"""Masked-language-model corruption (BERT, whole-word and SpanBERT), vectorised and counter-based.
+
+`Masker` picks positions to predict and corrupts them the way BERT does: of the selected positions a fraction
+`mask_replace_prob` becomes `[MASK]`, `random_replace_prob` a random non-special token, and the rest is kept.
+Selection is per token (an independent Bernoulli(mlm_probability) per token), per whole word (one Bernoulli
+per word, so the expected token rate is still mlm_probability) or per span (SpanBERT: whole-word spans with
+truncated-geometric lengths until a per-sequence budget of round(mlm_probability * selectable tokens), rounded
+stochastically so its expectation is exact, is spent; the last span is cut at the budget). There is no
+RNG state: every random number is a pure function of (seed, seq_id, epoch, position, purpose) through a
+splitmix64 hash evaluated in int64 torch ops. Hence masks do not depend on how sequences are batched or
+padded on the right, static masking (`dynamic=False`) gives a sequence the same mask every epoch, and a
+resumed run reproduces its masks exactly.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Sequence
+
+import torch
+
+STRATEGIES = ("token", "whole-word", "span")
+# replacement codes of MaskedBatch.replacement, and their names for previews
+NOT_SELECTED, REPLACED_MASK, REPLACED_RANDOM, KEPT = 0, 1, 2, 3
+REPLACEMENT_NAMES = ("none", "mask", "random", "kept")
+
+# purposes: each random decision reads its own independent stream
+_SELECT, _SPLIT, _RANDOM_ID, _BUDGET, _SPAN_START, _SPAN_LENGTH, _FALLBACK = range(7)
+_N_PURPOSES = 8
+
+# span sampling draws this many candidate spans per round; a constant (never batch-dependent) so that a
+# sequence's candidates are the same whatever it is batched with
+_SPAN_CANDIDATES = 32  # at most 62: a round's candidates are the bits of an int64
+_SPAN_ROUNDS = 16
+_NO_SPAN = _SPAN_ROUNDS * _SPAN_CANDIDATES
+_FALLBACK_BUCKETS = 64
+
+
+def _signed64(x: int) -> int:
+    x &= (1 << 64) - 1
+    return x - (1 << 64) if x >> 63 else x
+
+
+_GOLDEN = _signed64(0x9E3779B97F4A7C15)
+_MIX1 = _signed64(0xBF58476D1CE4E5B9)
+_MIX2 = _signed64(0x94D049BB133111EB)
+
+
+def _shr(x: torch.Tensor, s: int) -> torch.Tensor:
+    # logical shift: torch's >> on int64 is arithmetic, so clear the sign-extended bits
+    return (x >> s) & ((1 << (64 - s)) - 1)
+
+
+def mix64(x: torch.Tensor) -> torch.Tensor:
+    """splitmix64's finaliser on int64 tensors holding uint64 bit patterns (int64 multiplication wraps)."""
+    x = (x ^ _shr(x, 30)) * _MIX1
+    x = (x ^ _shr(x, 27)) * _MIX2
+    return x ^ _shr(x, 31)
+
+
+def _mix_int(x: int) -> int:
+    return int(mix64(torch.tensor([_signed64(x)], dtype=torch.long))[0])
+
+
+def row_keys(seed: int, seq_ids: torch.Tensor, epoch: int) -> torch.Tensor:
+    """One 64-bit key per sequence, from (seed, seq_id, epoch). (B,) int64."""
+    stream = _mix_int(_mix_int(seed + _GOLDEN) ^ epoch)
+    return mix64(seq_ids.long() * _GOLDEN + stream)
+
+
+def counter_uniform(keys: torch.Tensor, purpose: int, index: torch.Tensor) -> torch.Tensor:
+    """Uniform float64 in [0, 1) for each (sequence key, index), 53 random bits each.
+
+    `keys` is (B,), `index` is (N,) or (B, N); the result is (B, N).
+    """
+    counter = (index.long() * _N_PURPOSES + purpose + 1) * _GOLDEN
+    return _shr(mix64(keys[:, None] + counter), 11).double() * 2.0**-53
+
+
+def span_length_distribution(p: float, max_length: int) -> torch.Tensor:
+    """P(length = k) for k = 1..max_length: Geometric(p) truncated at max_length and renormalised (SpanBERT)."""
+    k = torch.arange(max_length, dtype=torch.float64)
+    probs = p * (1.0 - p) ** k
+    return probs / probs.sum()
+
+
+def span_length_mean(p: float, max_length: int) -> float:
+    """Exact mean span length in words (3.797 for SpanBERT's p=0.2, max_length=10)."""
+    probs = span_length_distribution(p, max_length)
+    return float((probs * torch.arange(1, max_length + 1, dtype=torch.float64)).sum())
+
+
+def sample_span_lengths(uniform: torch.Tensor, p: float, max_length: int) -> torch.Tensor:
+    """Span lengths in words, by inverting the truncated geometric CDF at `uniform` (float64, in [0, 1))."""
+    # P(L > k) = (q**k - q**M) / (1 - q**M) with q = 1 - p; solve for the smallest k with P(L > k) <= 1 - u
+    q = 1.0 - p
+    if q == 0:
+        return torch.ones_like(uniform, dtype=torch.long)
+    lengths = torch.log1p(-uniform * (1.0 - q**max_length)) / math.log(q)
+    return (lengths.floor().long() + 1).clamp(1, max_length)
+
+
+@dataclass(frozen=True)
+class MaskingConfig:
+    """How to corrupt: selection rate and strategy, the mask/random/keep split, span shape, seed."""
+
+    mlm_probability: float = 0.15
+    mask_replace_prob: float = 0.8
+    random_replace_prob: float = 0.1
+    strategy: str = "token"
+    span_geometric_p: float = 0.2
+    span_max_length: int = 10
+    dynamic: bool = True
+    seed: int = 0
+
+    @property
+    def keep_prob(self) -> float:
+        return 1.0 - self.mask_replace_prob - self.random_replace_prob
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field and its allowed values."""
+        _check_range("mlm_probability", self.mlm_probability, 0.01, 0.8)
+        _check_range("mask_replace_prob", self.mask_replace_prob, 0.0, 1.0)
+        _check_range("random_replace_prob", self.random_replace_prob, 0.0, 1.0)
+        if self.keep_prob < -1e-6:
+            raise ValueError(
+                "mask_replace_prob + random_replace_prob must be at most 1 (the rest is kept), "
+                f"got {self.mask_replace_prob} + {self.random_replace_prob}"
+            )
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}")
+        _check_range("span_geometric_p", self.span_geometric_p, 0.01, 1.0)
+        if not _is_int(self.span_max_length) or not 1 <= self.span_max_length <= 64:
+            raise ValueError(f"span_max_length must be an integer from 1 to 64, got {self.span_max_length!r}")
+        if not isinstance(self.dynamic, bool):
+            raise ValueError(f"dynamic must be true or false, got {self.dynamic!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MaskingConfig:
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown masking setting(s): {', '.join(unknown)}")
+        config = cls(**data)
+        config.validate()
+        return config
+
+    @classmethod
+    def from_split(cls, mask: float, random: float, keep: float, **kwargs: Any) -> MaskingConfig:
+        """Config from a mask/random/keep split given as fractions summing to 1 or percents summing to 100."""
+        total = mask + random + keep
+        if min(mask, random, keep) < 0:
+            raise ValueError(f"mask/random/keep split must be non-negative, got {mask}/{random}/{keep}")
+        if abs(total - 100.0) <= 1e-4:
+            mask, random, keep = mask / 100.0, random / 100.0, keep / 100.0
+        elif abs(total - 1.0) > 1e-6:
+            raise ValueError(f"mask/random/keep split must sum to 1 (or 100 percent), got {total:g}")
+        config = cls(mask_replace_prob=mask, random_replace_prob=random, **kwargs)
+        config.validate()
+        return config
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_range(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
+
+
+@dataclass
+class MaskedBatch:
+    input_ids: torch.Tensor  # (B, T) corrupted ids
+    labels: torch.Tensor  # (B, T) original id at selected positions, -100 elsewhere
+    attention_mask: torch.Tensor  # (B, T) unchanged
+    replacement: torch.Tensor  # (B, T) int8: 0 not selected, 1 [MASK], 2 random token, 3 kept
+
+
+def describe(masked: MaskedBatch) -> list[list[str]]:
+    """Per-position replacement names ("none", "mask", "random", "kept"), one list per sequence."""
+    return [[REPLACEMENT_NAMES[code] for code in row] for row in masked.replacement.tolist()]
+
+
+class Masker:
+    """Callable that corrupts a batch for MLM; see the module docstring for the guarantees."""
+
+    def __init__(self, config: MaskingConfig, vocab_size: int, mask_id: int, special_ids: Sequence[int]):
+        config.validate()
+        if not _is_int(vocab_size) or vocab_size < 2:
+            raise ValueError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
+        excluded = {int(i) for i in special_ids} | {int(mask_id)}
+        if any(not 0 <= i < vocab_size for i in excluded):
+            raise ValueError(f"mask_id and special_ids must lie in [0, {vocab_size}), got {sorted(excluded)}")
+        self.config = config
+        self.vocab_size = vocab_size
+        self.mask_id = int(mask_id)
+        # specials (and [MASK] itself) are never selected and never drawn as random replacements
+        self._is_special = torch.zeros(vocab_size, dtype=torch.bool)
+        self._is_special[sorted(excluded)] = True
+        self._random_ids = torch.nonzero(~self._is_special).flatten()
+        if len(self._random_ids) == 0:
+            raise ValueError("the vocabulary has no non-special token to draw random replacements from")
+
+    def __call__(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        word_start: torch.Tensor | None,
+        seq_ids: torch.Tensor,
+        epoch: int = 0,
+    ) -> MaskedBatch:
+        self._check_inputs(input_ids, attention_mask, word_start, seq_ids, epoch)
+        keys = row_keys(self.config.seed, seq_ids.to(input_ids.device), epoch if self.config.dynamic else 0)
+        is_special = self._is_special.to(input_ids.device)
+        selectable = attention_mask.bool() & ~is_special[input_ids]  # (B, T)
+        if self.config.strategy == "token":
+            positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+            selected = selectable & (counter_uniform(keys, _SELECT, positions) < self.config.mlm_probability)
+        elif self.config.strategy == "whole-word":
+            selected = self._select_words(selectable, word_start, keys)
+        else:
+            selected = self._select_spans(selectable, word_start, keys)
+        return self._corrupt(input_ids, attention_mask, selected, keys)
+
+    def _check_inputs(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        word_start: torch.Tensor | None,
+        seq_ids: torch.Tensor,
+        epoch: int,
+    ) -> None:
+        if input_ids.dim() != 2 or attention_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"input_ids and attention_mask must both be (B, T), got {tuple(input_ids.shape)} "
+                f"and {tuple(attention_mask.shape)}"
+            )
+        if seq_ids.shape != input_ids.shape[:1]:
+            raise ValueError(f"seq_ids must be ({input_ids.shape[0]},), got {tuple(seq_ids.shape)}")
+        if input_ids.numel() and not 0 <= int(input_ids.min()) <= int(input_ids.max()) < self.vocab_size:
+            raise ValueError(f"input_ids must lie in [0, {self.vocab_size})")
+        if not _is_int(epoch) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
+        if self.config.strategy != "token":
+            if word_start is None:
+                raise ValueError(
+                    f"strategy {self.config.strategy!r} needs word_start (a (B, T) bool tensor, e.g. from "
+                    "tokenizer.word_start_mask(input_ids)); pass it or use strategy 'token'"
+                )
+            if word_start.shape != input_ids.shape:
+                raise ValueError(f"word_start must be {tuple(input_ids.shape)}, got {tuple(word_start.shape)}")
+
+    def _select_words(
+        self, selectable: torch.Tensor, word_start: torch.Tensor, keys: torch.Tensor
+    ) -> torch.Tensor:
+        # a word is selected as a unit by the draw at its first token; every selected word is a Bernoulli
+        # draw independent of its length, so the expected token rate is exactly mlm_probability
+        starts = _word_starts(selectable, word_start)  # (B, T)
+        positions = torch.arange(selectable.shape[1], device=selectable.device)
+        start_of_word = torch.where(starts, positions, 0).cummax(dim=1).values  # (B, T)
+        word_draw = counter_uniform(keys, _SELECT, positions).gather(1, start_of_word)
+        return selectable & (word_draw < self.config.mlm_probability)
+
+    def _select_spans(
+        self, selectable: torch.Tensor, word_start: torch.Tensor, keys: torch.Tensor
+    ) -> torch.Tensor:
+        """SpanBERT: whole-word spans from a uniform start word, truncated-geometric lengths, up to a budget.
+
+        A token belongs to the first candidate span covering it, and the selection is the first `budget`
+        tokens in (candidate, position) order, so the last span is cut at the budget as in SpanBERT. The
+        budget is mlm_probability * selectable tokens, stochastically rounded, which makes the expected token
+        rate exactly mlm_probability.
+        """
+        positions = torch.arange(selectable.shape[1], device=selectable.device)
+        budget_draw = counter_uniform(keys, _BUDGET, positions[:1])  # (B, 1)
+        budget = (self.config.mlm_probability * selectable.sum(1, keepdim=True) + budget_draw).floor().long()
+        first, drawn = self._first_covering_span(selectable, _word_starts(selectable, word_start), keys, budget)
+        # tokens no candidate reached (only at very high rates) come last, in random buckets: the budget is met
+        fallback = (counter_uniform(keys, _FALLBACK, positions) * _FALLBACK_BUCKETS).long() + drawn
+        order = torch.where(first < drawn, first, fallback)
+        order = torch.where(selectable, order, drawn + _FALLBACK_BUCKETS)
+        return selectable & _first_in_order(order, budget, drawn + _FALLBACK_BUCKETS + 1)
+
+    def _first_covering_span(
+        self, selectable: torch.Tensor, starts: torch.Tensor, keys: torch.Tensor, budget: torch.Tensor
+    ) -> tuple[torch.Tensor, int]:
+        """Index of the first candidate span covering each selectable token (B, T), and the number drawn.
+
+        Tokens no candidate covers hold the number drawn. Candidates come in rounds until every sequence
+        has covered its budget; a later round only reaches tokens the earlier ones missed, so a sequence's
+        result does not depend on what it is batched with.
+        """
+        cfg = self.config
+        B, T = selectable.shape
+        positions = torch.arange(T, device=selectable.device)
+        n_words = starts.sum(1, keepdim=True)  # (B, 1)
+        # word_pos[b, w] = first token of word w; word_pos[b, n_words] = T closes the last word
+        word_index = torch.where(starts, starts.cumsum(1) - 1, T + 1)
+        word_pos = torch.full((B, T + 2), T, dtype=torch.long, device=selectable.device)
+        word_pos = word_pos.scatter(1, word_index, positions.expand(B, T))[:, : T + 1]  # (B, T + 1)
+        bits = 1 << torch.arange(_SPAN_CANDIDATES, device=selectable.device)  # candidate k of a round is bit k
+        first = torch.full((B, T), _NO_SPAN, dtype=torch.long, device=selectable.device)
+        for round_ in range(_SPAN_ROUNDS):
+            k = round_ * _SPAN_CANDIDATES + torch.arange(_SPAN_CANDIDATES, device=selectable.device)
+            word = (counter_uniform(keys, _SPAN_START, k) * n_words).long()  # (B, K)
+            word = torch.minimum(word, (n_words - 1).clamp(min=0))
+            length = sample_span_lengths(counter_uniform(keys, _SPAN_LENGTH, k), cfg.span_geometric_p,
+                                         cfg.span_max_length)  # (B, K)
+            begin = word_pos.gather(1, word)
+            end = word_pos.gather(1, torch.minimum(word + length, n_words))
+            # each position sums the bits of the candidates covering it; the lowest set bit is the first of them
+            events = torch.zeros((B, T + 1), dtype=torch.long, device=selectable.device)
+            events.scatter_add_(1, begin, bits.expand(B, -1)).scatter_add_(1, end, -bits.expand(B, -1))
+            cover = events[:, :T].cumsum(1)  # (B, T)
+            lowest = torch.frexp((cover & -cover).float()).exponent - 1  # powers of two: exact in float32
+            fresh = (cover != 0) & selectable & (first == _NO_SPAN)
+            first = torch.where(fresh, round_ * _SPAN_CANDIDATES + lowest, first)
+            if bool(((first < _NO_SPAN).sum(1, keepdim=True) >= budget).all()):
+                break
+        drawn = (round_ + 1) * _SPAN_CANDIDATES
+        return first.clamp(max=drawn), drawn
+
+    def _corrupt(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, selected: torch.Tensor, keys: torch.Tensor
+    ) -> MaskedBatch:
+        cfg = self.config
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        split = counter_uniform(keys, _SPLIT, positions)  # (B, T)
+        kind = torch.where(split < cfg.mask_replace_prob + cfg.random_replace_prob, REPLACED_RANDOM, KEPT)
+        kind = torch.where(split < cfg.mask_replace_prob, REPLACED_MASK, kind)
+        replacement = torch.where(selected, kind, NOT_SELECTED).to(torch.int8)
+        random_ids = self._random_ids.to(input_ids.device)
+        draw = (counter_uniform(keys, _RANDOM_ID, positions) * len(random_ids)).long()
+        draw = draw.clamp(max=len(random_ids) - 1)  # (B, T) indices into the non-special ids
+        corrupted = torch.where(replacement == REPLACED_MASK, self.mask_id, input_ids)
+        corrupted = torch.where(replacement == REPLACED_RANDOM, random_ids[draw], corrupted)
+        labels = torch.where(selected, input_ids, -100)
+        return MaskedBatch(corrupted, labels, attention_mask, replacement)
+
+
+def _first_in_order(order: torch.Tensor, budget: torch.Tensor, n_buckets: int) -> torch.Tensor:
+    """True at each row's first `budget` positions in (order, position) order; 0 <= order < n_buckets."""
+    counts = torch.zeros((order.shape[0], n_buckets), dtype=torch.long, device=order.device)
+    counts.scatter_add_(1, order, torch.ones_like(order))
+    before = (counts.cumsum(1) - counts).gather(1, order)  # positions in earlier buckets
+    whole = before + counts.gather(1, order) <= budget
+    cut = (before < budget) & ~whole  # the one bucket where the budget runs out: take it left to right
+    return whole | (cut & (before + cut.cumsum(1) <= budget))
+
+
+def _word_starts(selectable: torch.Tensor, word_start: torch.Tensor) -> torch.Tensor:
+    """Word starts among selectable tokens; a token after a special or padding always starts a word. (B, T)"""
+    after_unselectable = torch.ones_like(selectable)
+    after_unselectable[:, 1:] = ~selectable[:, :-1]
+    return selectable & (word_start.bool() | after_unselectable)
