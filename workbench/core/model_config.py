@@ -1,0 +1,192 @@
+"""Model configuration for the BERT encoder: the `BertConfig` dataclass (HuggingFace field names and
+meanings), validation with messages that name the field and what it may be, named size presets, and two
+planning numbers computed from the config alone, without building a model: the exact parameter count and
+an estimate of the memory one training step needs. Pure Python: nothing here imports torch, so the CLI and
+GUI can price a model before they commit to it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+MIN_VOCAB = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
+MIN_POSITIONS = 8
+HIDDEN_ACTS = ("gelu", "gelu_new", "relu")  # HF names: gelu is exact (erf), gelu_new the tanh approximation
+PRECISIONS = {"fp32": 4, "bf16": 2, "fp16": 2}  # bytes per activation element
+
+
+class ConfigError(ValueError):
+    """A configuration value that is not allowed; `field` names it, the message says what is allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class BertConfig:
+    vocab_size: int
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    intermediate_size: int = 1024
+    max_position_embeddings: int = 128
+    type_vocab_size: int = 2
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02
+    pad_token_id: int = 0
+    pre_layer_norm: bool = False  # True: LayerNorm before each sub-block plus a final one (stabler from scratch)
+    hidden_act: str = "gelu"
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    def validate(self) -> None:
+        """Raise ConfigError for the first field that is not allowed."""
+        _check_int(self, "vocab_size", MIN_VOCAB, f"at least {MIN_VOCAB}, one id per special token")
+        for name in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
+            _check_int(self, name, 1, "a positive integer")
+        _check_int(self, "max_position_embeddings", MIN_POSITIONS, f"an integer >= {MIN_POSITIONS}")
+        _check_int(self, "type_vocab_size", 1, "a positive integer")
+        if self.hidden_size % self.num_attention_heads:
+            divisors = [d for d in range(1, min(self.hidden_size, 64) + 1) if self.hidden_size % d == 0]
+            raise ConfigError("num_attention_heads", f"must divide hidden_size={self.hidden_size}; got "
+                              f"{self.num_attention_heads}; allowed: a divisor such as {divisors}")
+        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0.0 <= value < 1.0:
+                raise ConfigError(name, f"must be a number in [0, 1); got {value!r}")
+        for name in ("layer_norm_eps", "initializer_range"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0.0 < value < 1.0:
+                raise ConfigError(name, f"must be a number in (0, 1); got {value!r}")
+        if isinstance(self.pad_token_id, bool) or not isinstance(self.pad_token_id, int) \
+                or not 0 <= self.pad_token_id < self.vocab_size:
+            raise ConfigError("pad_token_id", f"must be an id in [0, vocab_size={self.vocab_size}); "
+                              f"got {self.pad_token_id!r}")
+        if not isinstance(self.pre_layer_norm, bool):
+            raise ConfigError("pre_layer_norm", f"must be true or false; got {self.pre_layer_norm!r}")
+        if self.hidden_act not in HIDDEN_ACTS:
+            raise ConfigError("hidden_act", f"must be one of {list(HIDDEN_ACTS)}; got {self.hidden_act!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BertConfig:
+        """Build and validate a config; unknown keys are rejected rather than silently dropped."""
+        known = [f.name for f in fields(cls)]
+        for key in data:
+            if key not in known:
+                raise ConfigError(key, f"unknown field; known fields: {known}")
+        if "vocab_size" not in data:
+            raise ConfigError("vocab_size", "missing; it is required (the tokenizer's vocabulary size)")
+        config = cls(**data)
+        config.validate()
+        return config
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_int(config: BertConfig, name: str, minimum: int, allowed: str) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(name, f"must be {allowed}; got {value!r}")
+
+
+# Architecture fields only; vocab_size and max_position_embeddings come from the tokenizer and the data.
+PRESETS: dict[str, dict[str, int]] = {
+    "seed-demo": dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=2, intermediate_size=256),
+    "tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512),
+    "mini": dict(num_hidden_layers=4, hidden_size=192, num_attention_heads=3, intermediate_size=768),
+    "small": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
+    "medium": dict(num_hidden_layers=8, hidden_size=512, num_attention_heads=8, intermediate_size=2048),
+    "base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+    "large": dict(num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096),
+}
+
+# The (vocab_size, max_len) each preset is sized for: seed-demo lands at 268,704 parameters with the
+# sample corpus's small vocabulary; base/large are BERT-base (109.5M) and BERT-large (335M).
+PRESET_DEFAULT_SIZES: dict[str, tuple[int, int]] = {
+    "seed-demo": (2400, 128), "tiny": (8000, 128), "mini": (8000, 128), "small": (8000, 128),
+    "medium": (16000, 256), "base": (30522, 512), "large": (30522, 512),
+}
+
+
+def preset_config(name: str, vocab_size: int, max_len: int, **overrides: Any) -> BertConfig:
+    """The validated config of preset `name` for a vocabulary and a maximum sequence length;
+    `overrides` set any other BertConfig field (e.g. pre_layer_norm=True, hidden_dropout_prob=0.0)."""
+    if name not in PRESETS:
+        raise ConfigError("preset", f"unknown preset {name!r}; choose one of {list(PRESETS)}")
+    data = {**PRESETS[name], "vocab_size": vocab_size, "max_position_embeddings": max_len, **overrides}
+    return BertConfig.from_dict(data)
+
+
+def count_parameters(config: BertConfig) -> int:
+    """Exact trainable parameter count of BertForMaskedLM(config); the tied decoder weight counts once
+    (as HF's num_parameters() does), so BERT-base at V=30522, T=512 gives 109,514,298."""
+    h, i, v = config.hidden_size, config.intermediate_size, config.vocab_size
+    layer_norm = 2 * h
+    embeddings = (v + config.max_position_embeddings + config.type_vocab_size) * h + layer_norm
+    attention = 4 * (h * h + h) + layer_norm  # query, key, value, output dense
+    feed_forward = (h * i + i) + (i * h + h) + layer_norm
+    head = (h * h + h) + layer_norm + v  # transform dense, LayerNorm, decoder bias (weight is tied)
+    final = layer_norm if config.pre_layer_norm else 0
+    return embeddings + config.num_hidden_layers * (attention + feed_forward) + head + final
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes needed by one training step with AdamW; `total` is their sum."""
+
+    weights: int
+    gradients: int
+    optimizer_state: int
+    activations: int
+    total: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def estimate_training_memory(config: BertConfig, batch_size: int, seq_len: int, precision: str = "fp32",
+                             mlm_probability: float = 0.15) -> MemoryEstimate:
+    """A planning estimate of peak training memory (not a measurement).
+
+    Parameters stay fp32 masters (4 B each) with fp32 gradients (4 B) and AdamW's two moments (8 B);
+    under bf16/fp16 autocast the 16-bit weight copies it caches add 2 B. Activations are the tensors that
+    autograd saves for backward, with s = bytes per element (4 fp32, 2 bf16/fp16), n = batch * seq_len
+    tokens, H = hidden, I = intermediate, A = heads:
+      per layer  n*H*(8s + 2) + n*I*2s + n*A*4: attention input, q, k, v, the attention output (one
+                 buffer for the kernel and the output dense), two LayerNorm inputs, the feed-forward input,
+                 the GELU input and output, two 1-byte dropout masks, the attention's logsumexp.
+                 Fused attention (CUDA) saves no (T, T) matrix, so memory is linear in seq_len; PyTorch's CPU
+                 kernels with dropout > 0 fall back to keeping the (B, A, T, T) probabilities and fp32 masks.
+      embeddings n*H*(s + 1)
+      MLM head   only N = ceil(mlm_probability * n) positions: N*H*4s for the transform, and N*V*(s + 8)
+                 for the logits, their fp32 log-softmax and the fp32 gradient of the logits.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError("precision", f"must be one of {list(PRECISIONS)}; got {precision!r}")
+    if batch_size < 1 or seq_len < 1:
+        raise ConfigError("batch_size" if batch_size < 1 else "seq_len", "must be a positive integer")
+    params = count_parameters(config)
+    s = PRECISIONS[precision]
+    h, i, v = config.hidden_size, config.intermediate_size, config.vocab_size
+    n = batch_size * seq_len
+    selected = math.ceil(mlm_probability * n)
+    per_layer = n * h * (8 * s + 2) + n * i * 2 * s + n * config.num_attention_heads * 4
+    head = selected * h * 4 * s + selected * v * (s + 8)
+    activations = n * h * (s + 1) + config.num_hidden_layers * per_layer + head
+    weights = params * (4 if precision == "fp32" else 6)
+    gradients, optimizer_state = params * 4, params * 8
+    return MemoryEstimate(weights, gradients, optimizer_state, activations,
+                          weights + gradients + optimizer_state + activations)

@@ -1,0 +1,279 @@
+"""A BERT encoder with its masked-language-model head in plain PyTorch, small enough to read in one sitting.
+
+Module and parameter names equal HuggingFace `BertForMaskedLM`'s, one to one (`bert.embeddings.*`,
+`bert.encoder.layer.{i}.attention.self.query.*`, ..., `cls.predictions.*`), so HF checkpoints load with
+`load_state_dict` and ours export to HF. The decoder weight is tied to the word embeddings and the decoder
+bias is `cls.predictions.bias`, as in HF. Training uses `F.scaled_dot_product_attention` (fused kernels, no
+(T, T) matrix kept); `output_attentions=True` computes the attention explicitly to return its probabilities.
+With `labels`, only the positions to predict (labels != -100) go through the vocabulary projection, which
+is most of the head's compute and memory at 15% masking. `pre_layer_norm=True` moves each LayerNorm before
+its sub-block (same names: `attention.output.LayerNorm` then normalises the attention's input) and adds
+`bert.encoder.final_layer_norm`; the default is BERT's post-LN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench.core.model_config import BertConfig
+
+ACT2FN = {"gelu": F.gelu, "gelu_new": partial(F.gelu, approximate="tanh"), "relu": F.relu}  # gelu: exact erf
+
+
+@dataclass
+class BaseModelOutput:
+    last_hidden_state: torch.Tensor  # (B, T, H)
+    hidden_states: tuple[torch.Tensor, ...] | None = None  # embeddings + each layer, (B, T, H) each
+    attentions: tuple[torch.Tensor, ...] | None = None  # one (B, A, T, T) per layer
+
+
+@dataclass
+class MaskedLMOutput:
+    loss: torch.Tensor | None  # scalar, mean cross-entropy over the labelled positions
+    logits: torch.Tensor  # (N_selected, V) with labels, (B, T, V) without
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+
+class BertEmbeddings(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                position_ids: torch.Tensor | None = None) -> torch.Tensor:
+        seq_len = input_ids.shape[1]
+        if seq_len > self.position_embeddings.num_embeddings:
+            raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings="
+                             f"{self.position_embeddings.num_embeddings}")
+        if position_ids is None:
+            position_ids = torch.arange(seq_len, device=input_ids.device)  # (T,), broadcasts over B
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        x = (self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
+             + self.token_type_embeddings(token_type_ids))  # (B, T, H)
+        return self.dropout(self.LayerNorm(x))
+
+
+class BertSelfAttention(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.num_heads = config.num_attention_heads
+        self.head_size = config.head_size
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout_prob = config.attention_probs_dropout_prob
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
+                output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to.
+        Returns the context (B, T, H) and, if asked, the attention probabilities (B, A, T, T)."""
+        B, T, H = x.shape
+        q, k, v = (self._heads(proj(x)) for proj in (self.query, self.key, self.value))  # (B, A, T, hs)
+        bias = None if key_mask is None else additive_mask(key_mask, q.dtype)  # (B, 1, 1, T)
+        probs = None
+        if output_attentions:
+            scores = (q @ k.transpose(-2, -1)).float() / math.sqrt(self.head_size)  # (B, A, T, T), fp32
+            if bias is not None:
+                scores = scores + bias
+            probs = scores.softmax(dim=-1).to(q.dtype)
+            context = self.dropout(probs) @ v  # (B, A, T, hs)
+        else:
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
+                                                     dropout_p=self.dropout_prob if self.training else 0.0)
+        return context.transpose(1, 2).reshape(B, T, H), probs
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, _ = x.shape
+        return x.view(B, T, self.num_heads, self.head_size).transpose(1, 2)  # (B, T, H) -> (B, A, T, hs)
+
+
+def additive_mask(key_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """0 where a key may be attended to, the dtype's most negative number where not. Not a boolean mask
+    or -inf: a row whose keys are all padding stays finite (uniform) instead of NaN; the dtype follows
+    the queries' so autocast and the fused kernels accept it."""
+    bias = torch.zeros(key_mask.shape, dtype=dtype, device=key_mask.device)
+    return bias.masked_fill_(~key_mask, torch.finfo(dtype).min)
+
+
+class BertResidualOutput(nn.Module):
+    """Projection back to hidden size, dropout, residual and LayerNorm: HF's BertSelfOutput
+    (`attention.output`) and BertOutput (`output`), which differ only in the input width."""
+
+    def __init__(self, config: BertConfig, in_features: int) -> None:
+        super().__init__()
+        self.dense = nn.Linear(in_features, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.pre_layer_norm = config.pre_layer_norm
+
+    def normalize_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the sub-block reads: pre-LN normalises the residual stream here, post-LN passes it on."""
+        return self.LayerNorm(x) if self.pre_layer_norm else x
+
+    def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        h = self.dropout(self.dense(h))  # (B, T, H)
+        return residual + h if self.pre_layer_norm else self.LayerNorm(residual + h)
+
+
+class BertAttention(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = BertResidualOutput(config, config.hidden_size)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
+                output_attentions: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        context, probs = self.self(self.output.normalize_input(x), key_mask, output_attentions)
+        return self.output(context, x), probs
+
+
+class BertIntermediate(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = ACT2FN[config.hidden_act]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.intermediate_act_fn(self.dense(x))  # (B, T, I)
+
+
+class BertLayer(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertResidualOutput(config, config.intermediate_size)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
+                output_attentions: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, probs = self.attention(x, key_mask, output_attentions)
+        return self.output(self.intermediate(self.output.normalize_input(x)), x), probs
+
+
+class BertEncoder(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+        # Pre-LN leaves the residual stream unnormalised; this normalises what the head reads.
+        self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps) \
+            if config.pre_layer_norm else None
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
+                output_hidden_states: bool) -> BaseModelOutput:
+        hidden_states, attentions = [x], []
+        for layer in self.layer:
+            x, probs = layer(x, key_mask, output_attentions)
+            hidden_states.append(x)
+            attentions.append(probs)
+        if self.final_layer_norm is not None:
+            x = hidden_states[-1] = self.final_layer_norm(x)  # as GPT-2: the last entry is normalised
+        return BaseModelOutput(x, tuple(hidden_states) if output_hidden_states else None,
+                               tuple(attentions) if output_attentions else None)
+
+
+class BertModel(nn.Module):
+    """The encoder without a head (HF's BertModel with add_pooling_layer=False)."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                output_attentions: bool = False, output_hidden_states: bool = False) -> BaseModelOutput:
+        """input_ids: (B, T); attention_mask: (B, T), 1 for tokens, 0 for padding."""
+        key_mask = None if attention_mask is None else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
+        x = self.embeddings(input_ids, token_type_ids, position_ids)
+        return self.encoder(x, key_mask, output_attentions, output_hidden_states)
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.transform_act_fn = ACT2FN[config.hidden_act]
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.transform_act_fn(self.dense(x)))
+
+
+class BertLMPredictionHead(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+        self.decoder.bias = self.bias  # one tensor under both HF names
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.transform(x))  # (..., H) -> (..., V)
+
+
+class BertOnlyMLMHead(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predictions(x)
+
+
+class BertForMaskedLM(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.bert = BertModel(config)
+        self.cls = BertOnlyMLMHead(config)
+        self.apply(self._init_weights)
+        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """HF's initialisation: N(0, initializer_range) weights, zero biases, the padding row zero."""
+        std = self.config.initializer_range
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            with torch.no_grad():
+                module.weight[module.padding_idx].zero_()
+        if isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
+                labels: torch.Tensor | None = None, output_attentions: bool = False,
+                output_hidden_states: bool = False) -> MaskedLMOutput:
+        """input_ids, attention_mask, token_type_ids, labels: (B, T); labels are -100 where nothing is
+        predicted. With labels, logits are (N, V) for the N labelled positions in row-major order."""
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids,
+                        output_attentions, output_hidden_states)
+        if labels is None:
+            return MaskedLMOutput(None, self.cls(out.last_hidden_state), out.hidden_states, out.attentions)
+        selected = labels != -100  # (B, T)
+        logits = self.logits_at(out.last_hidden_state, selected)  # (N, V)
+        # Sum / max(N, 1) rather than a mean: a batch with nothing to predict gives 0 (with a grad), not NaN.
+        loss = F.cross_entropy(logits, labels[selected], reduction="sum") / selected.sum().clamp(min=1)
+        return MaskedLMOutput(loss, logits, out.hidden_states, out.attentions)
+
+    def logits_at(self, hidden_states: torch.Tensor, selected: torch.Tensor) -> torch.Tensor:
+        """Vocabulary logits (N, V) at the N positions where `selected` (B, T) is True, row-major;
+        hidden_states: (B, T, H). Probing [MASK] positions goes through here too."""
+        return self.cls(hidden_states[selected])  # (N, H) -> (N, V)
