@@ -1,0 +1,24 @@
+"""The run store: SQLAlchemy tables, alembic migrations and a RunStore API of plain dataclasses."""
+
+from __future__ import annotations
+
+from workbench.store.records import (
+    CheckpointRecord,
+    CorpusRecord,
+    MetricPoint,
+    RunRecord,
+    StoreError,
+    TokenizerRecord,
+)
+from workbench.store.runstore import MetricsWriter, RunStore
+
+__all__ = [
+    "CheckpointRecord",
+    "CorpusRecord",
+    "MetricPoint",
+    "MetricsWriter",
+    "RunRecord",
+    "RunStore",
+    "StoreError",
+    "TokenizerRecord",
+]
