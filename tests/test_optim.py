@@ -1,0 +1,86 @@
+"""AdamW parameter groups (no decay on biases and LayerNorm) and the warmup + decay schedules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from workbench.core.model_config import BertConfig
+from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.optim import build_optimizer, build_scheduler, lr_multiplier, no_decay_parameter_names
+
+
+def _model() -> BertForMaskedLM:
+    return BertForMaskedLM(BertConfig(vocab_size=99, hidden_size=12, num_hidden_layers=2, num_attention_heads=3,
+                                      intermediate_size=37, max_position_embeddings=9))
+
+
+def test_groups_split_by_name():
+    model = _model()
+    optimizer = build_optimizer(model, lr=1e-3, weight_decay=0.01)
+    decay, no_decay = optimizer.param_groups
+    assert decay["weight_decay"] == 0.01 and no_decay["weight_decay"] == 0.0
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = {names[id(p)] for p in decay["params"]}
+    not_decayed = {names[id(p)] for p in no_decay["params"]}
+    assert "bert.embeddings.word_embeddings.weight" in decayed  # BERT decays embeddings
+    assert "bert.encoder.layer.0.attention.self.query.weight" in decayed
+    assert "bert.encoder.layer.1.attention.output.LayerNorm.weight" in not_decayed
+    assert "bert.embeddings.LayerNorm.weight" in not_decayed
+    assert "cls.predictions.bias" in not_decayed
+    assert "bert.encoder.layer.0.intermediate.dense.bias" in not_decayed
+    assert all(n.endswith("bias") or "LayerNorm" in n for n in not_decayed)
+    assert not any(n.endswith("bias") or "LayerNorm" in n for n in decayed)
+    # every parameter exactly once; the tied decoder weight is the word embedding, counted once
+    assert len(decayed) + len(not_decayed) == len(list(model.parameters()))
+    assert not_decayed == no_decay_parameter_names(model) & set(names.values())
+
+
+def test_optimizer_settings_and_step():
+    model = _model()
+    optimizer = build_optimizer(model, lr=2e-3, weight_decay=0.1, betas=(0.8, 0.95), eps=1e-8)
+    assert optimizer.defaults["betas"] == (0.8, 0.95) and optimizer.defaults["eps"] == 1e-8
+    before = model.bert.embeddings.word_embeddings.weight.detach().clone()
+    out = model(torch.randint(5, 99, (3, 7)), labels=torch.randint(5, 99, (3, 7)))
+    out.loss.backward()
+    optimizer.step()
+    assert not torch.equal(before, model.bert.embeddings.word_embeddings.weight)
+
+
+def _lrs(schedule: str, warmup: int, total: int) -> list[float]:
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = build_scheduler(optimizer, warmup, total, schedule)
+    lrs = []
+    for _ in range(total + 2):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return lrs
+
+
+def test_linear_warmup_then_linear_decay():
+    lrs = _lrs("linear", warmup=10, total=110)
+    assert lrs[0] == 0.0 and lrs[5] == pytest.approx(0.5) and lrs[10] == pytest.approx(1.0)
+    assert lrs[60] == pytest.approx(0.5) and lrs[110] == pytest.approx(0.0) and lrs[111] == 0.0
+    assert all(a <= b for a, b in zip(lrs[:10], lrs[1:11]))
+
+
+def test_cosine_decay():
+    lrs = _lrs("cosine", warmup=4, total=24)
+    assert lrs[2] == pytest.approx(0.5) and lrs[4] == pytest.approx(1.0)
+    assert lrs[14] == pytest.approx(0.5) and lrs[9] == pytest.approx(0.5 * (1 + math.cos(math.pi / 4)))
+    assert lrs[24] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_constant_after_warmup_and_no_warmup():
+    assert _lrs("constant", warmup=3, total=10)[3:] == [1.0] * 9
+    assert lr_multiplier(0, 0, 10, "linear") == 1.0
+    assert lr_multiplier(5, 0, 10, "linear") == pytest.approx(0.5)
+
+
+def test_unknown_schedule():
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
+    with pytest.raises(ValueError, match="linear, cosine, constant"):
+        build_scheduler(optimizer, 0, 10, "step")

@@ -1,0 +1,552 @@
+"""The pretraining loop: masked-LM steps, evaluation, checkpoints, events and cooperative control.
+
+`Trainer.run()` trains a `BertForMaskedLM` on packed blocks for `TrainConfig.steps` optimizer steps. Blocks
+come in a fresh seeded permutation each epoch and are masked on the CPU by a counter-based `Masker`, so the
+whole run is a function of its seed: a run stopped at step N and resumed from its checkpoint (weights,
+optimizer, scheduler, grad scaler, RNG states, data position) reproduces the uninterrupted loss curve.
+Progress goes to listeners as frozen dataclasses of plain data (`StepEvent`, `EvalEvent`, `CheckpointEvent`,
+`StatusEvent`, delivered on the training thread), and a `TrainControl` pauses, resumes or stops the loop
+from any thread within one step.
+Losses stay on the device between log points (no per-step sync); every log, eval and checkpoint first
+checks them, so a NaN/inf ends the run as "diverged" naming the step, and bad weights are never saved.
+Evaluation uses static masks on the first `eval_batches` validation batches so numbers compare across
+steps, next to a unigram baseline: the loss of guessing every masked token from corpus frequencies alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from workbench.core.devices import PRECISIONS, describe_device, is_valid_device_name, resolve_device, resolve_precision
+from workbench.core.masking import MaskedBatch, Masker, MaskingConfig
+from workbench.core.model_config import BertConfig
+from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.optim import SCHEDULES, build_optimizer, build_scheduler
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("running", "paused", "completed", "stopped", "diverged", "failed")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 32  # sequences per micro-batch; a step sees batch_size * grad_accum
+    lr: float = 5e-4
+    warmup_steps: int = 100
+    schedule: str = "linear"
+    weight_decay: float = 0.01
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-6
+    grad_clip: float = 1.0  # max global grad norm; 0 disables clipping
+    grad_accum: int = 1
+    eval_every: int = 100  # 0: evaluate only at the end
+    eval_batches: int = 20
+    checkpoint_every: int = 500  # 0: checkpoint only at the end (and on stop)
+    device: str = "auto"
+    precision: str = "fp32"
+    seed: int = 0
+    log_every: int = 10
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field and its allowed values."""
+        for name, low in (("steps", 1), ("batch_size", 1), ("warmup_steps", 0), ("grad_accum", 1),
+                          ("eval_every", 0), ("eval_batches", 1), ("checkpoint_every", 0), ("log_every", 1),
+                          ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name, low, open_low in (("lr", 0.0, True), ("weight_decay", 0.0, False), ("adam_eps", 0.0, True),
+                                    ("grad_clip", 0.0, False)):
+            value = getattr(self, name)
+            if not _is_number(value) or value < low or (open_low and value == low):
+                raise ValueError(f"{name} must be a number {'>' if open_low else '>='} {low:g}, got {value!r}")
+        betas = self.adam_betas
+        if len(betas) != 2 or not all(_is_number(b) and 0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"adam_betas must be two numbers in [0, 1), got {betas!r}")
+        for name, allowed in (("schedule", SCHEDULES), ("precision", PRECISIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if not isinstance(self.device, str) or not is_valid_device_name(self.device.strip().lower()):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps; got {self.device!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "adam_betas": list(self.adam_betas)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(unknown)}")
+        values = dict(data)
+        if "adam_betas" in values:
+            values["adam_betas"] = tuple(values["adam_betas"])
+        config = cls(**values)
+        config.validate()
+        return config
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    step: int
+    total_steps: int
+    loss: float  # mean training loss over the steps since the previous StepEvent
+    lr: float  # learning rate of the last of those steps
+    tokens_per_second: float  # real (attention_mask) tokens, pauses, evals and checkpoints excluded
+    elapsed: float  # seconds of training so far, earlier sessions of a resumed run included
+    eta: float  # seconds to the last step at the current speed
+    grad_norm: float  # global gradient norm of the last step, before clipping
+
+
+@dataclass(frozen=True)
+class EvalEvent:
+    step: int
+    val_loss: float
+    val_accuracy: float
+    val_perplexity: float
+    unigram_baseline_loss: float | None  # None without unigram counts
+
+
+@dataclass(frozen=True)
+class CheckpointEvent:
+    step: int
+    path: Path
+    sha256: str  # of model.safetensors
+    size: int  # bytes, all files
+    metrics: dict[str, float]  # latest train_loss / val_loss / val_accuracy / val_perplexity known
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    status: str  # one of STATUSES
+    message: str
+
+
+Event = StepEvent | EvalEvent | CheckpointEvent | StatusEvent
+Listener = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    status: str  # completed | stopped | diverged | failed
+    steps: int
+    train_loss: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    val_perplexity: float | None
+    unigram_baseline_loss: float | None
+    tokens_per_second: float | None  # mean over this session's training time
+    last_checkpoint: Path | None
+    message: str
+
+
+class TrainControl:
+    """Thread-safe pause / resume / stop; the loop looks at it before every step."""
+
+    def __init__(self) -> None:
+        self.paused = threading.Event()
+        self.stopped = threading.Event()
+        self._changed = threading.Condition()
+
+    def _set(self, event: threading.Event, on: bool) -> None:
+        with self._changed:
+            if on:
+                event.set()
+            else:
+                event.clear()
+            self._changed.notify_all()
+
+    def pause(self) -> None:
+        self._set(self.paused, True)
+
+    def resume(self) -> None:
+        self._set(self.paused, False)
+
+    def stop(self) -> None:
+        self._set(self.stopped, True)
+
+    def wait_while_paused(self) -> None:
+        """Sleep until resumed or stopped (woken at once by the methods above)."""
+        with self._changed:
+            while self.paused.is_set() and not self.stopped.is_set():
+                self._changed.wait(timeout=1.0)  # also notices the Events being set directly
+
+
+class BlockData(Protocol):
+    """What the loop needs from a data set, e.g. `PackedBlocks`."""
+
+    def __len__(self) -> int: ...
+
+    def get_batch(self, indices: Sequence[int]) -> dict[str, torch.Tensor]: ...  # input_ids, attention_mask (B, T)
+
+
+class MaskingTokenizer(Protocol):
+    """What the loop needs from a tokenizer, e.g. `WorkbenchTokenizer`."""
+
+    mask_id: int
+    special_ids: list[int]
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def word_start_mask(self, input_ids: torch.Tensor) -> torch.Tensor: ...
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def unigram_log_probs(counts: np.ndarray | Sequence[int], special_ids: Sequence[int]) -> torch.Tensor:
+    """log p(token) under add-one smoothed corpus frequencies, specials given p = 0 (-inf). (V,) float64"""
+    smoothed = torch.as_tensor(np.asarray(counts, dtype=np.float64)) + 1.0
+    smoothed[list(special_ids)] = 0.0
+    return (smoothed / smoothed.sum()).log()
+
+
+class EpochSampler:
+    """Full batches of block indices from a seeded permutation per epoch; (epoch, cursor) is the position."""
+
+    def __init__(self, n_blocks: int, batch_size: int, seed: int, epoch: int = 0, cursor: int = 0) -> None:
+        self.n_blocks, self.batch_size, self.seed = n_blocks, batch_size, seed
+        self.epoch, self.cursor = epoch, cursor
+        self._order: tuple[int, list[int]] | None = None  # (epoch, permutation)
+
+    def permutation(self, epoch: int) -> list[int]:
+        key = hashlib.sha256(f"{self.seed}/{epoch}".encode()).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(key[:8], "little") >> 1)
+        return torch.randperm(self.n_blocks, generator=generator).tolist()
+
+    def next_batch(self) -> tuple[list[int], int]:
+        """The next batch's block indices and its epoch; the incomplete tail of an epoch is skipped."""
+        if self.cursor + self.batch_size > self.n_blocks:
+            self.epoch, self.cursor = self.epoch + 1, 0
+        if self._order is None or self._order[0] != self.epoch:
+            self._order = (self.epoch, self.permutation(self.epoch))
+        indices = self._order[1][self.cursor: self.cursor + self.batch_size]
+        self.cursor += self.batch_size
+        return indices, self.epoch
+
+
+class _Window:
+    """The steps since the last StepEvent. Losses stay device tensors until `check()` syncs them."""
+
+    def __init__(self, start: float) -> None:
+        self.start, self.excluded = start, 0.0  # clock time at start; eval/checkpoint seconds inside
+        self.pending: list[tuple[int, torch.Tensor]] = []
+        self.losses: list[float] = []
+        self.tokens, self.lr, self.grad_norm = 0, 0.0, torch.zeros(())
+
+    def add(self, step: int, loss: torch.Tensor, grad_norm: torch.Tensor, lr: float, tokens: int) -> None:
+        self.pending.append((step, loss))
+        self.grad_norm, self.lr, self.tokens = grad_norm, lr, self.tokens + tokens
+
+    def check(self) -> tuple[int, float] | None:
+        """Sync the pending losses; the (step, value) of the first non-finite one, if any."""
+        if self.pending:
+            values = torch.stack([loss for _, loss in self.pending]).tolist()
+            for (step, _), value in zip(self.pending, values):
+                if not math.isfinite(value):
+                    return step, value
+            self.losses.extend(values)
+            self.pending.clear()
+        return None
+
+
+class Trainer:
+    """Pretrains a `BertForMaskedLM`; construct (validates, seeds, builds on the device), then `run()`."""
+
+    def __init__(self, model_config: BertConfig, train_config: TrainConfig, masking_config: MaskingConfig,
+                 train_data: BlockData, val_data: BlockData | None, tokenizer: MaskingTokenizer, run_dir: Path,
+                 listeners: Sequence[Listener] = (), control: TrainControl | None = None,
+                 unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None) -> None:
+        for config in (train_config, masking_config, model_config):
+            config.validate()
+        _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config)
+        self.config, self.masking_config = train_config, masking_config
+        self.train_data, self.val_data, self.tokenizer = train_data, val_data, tokenizer
+        self.run_dir, self.listeners = Path(run_dir), list(listeners)
+        self.control = control or TrainControl()
+        self.device = resolve_device(train_config.device)
+        self.precision = resolve_precision(train_config.precision, self.device)
+        masker_args = (tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
+        self.masker = Masker(masking_config, *masker_args)
+        self.eval_masker = Masker(replace(masking_config, dynamic=False), *masker_args)
+        self.unigram = None if unigram_counts is None else unigram_log_probs(unigram_counts, tokenizer.special_ids)
+        self.checkpoint_config = {"model": model_config.to_dict(), "train": train_config.to_dict(),
+                                  "masking": masking_config.to_dict(), **(extra_checkpoint_config or {})}
+
+        seed_everything(train_config.seed)
+        self.model = BertForMaskedLM(model_config).to(self.device)
+        self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
+                                         train_config.adam_betas, train_config.adam_eps)
+        self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
+                                         train_config.schedule)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_grad_scaler)
+        self.sampler = EpochSampler(len(train_data), train_config.batch_size, train_config.seed)
+
+        self.step, self.last_checkpoint, self._checkpointed_step = 0, None, -1
+        self._elapsed_before, self._active_since = 0.0, time.perf_counter()
+        self._window = _Window(0.0)
+        self._train_loss: float | None = None
+        self._eval: EvalEvent | None = None
+        self._session_tokens, self._session_seconds = 0, 0.0
+
+    # ---- the loop ----------------------------------------------------------------------------------------
+
+    def run(self, resume_from: Path | None = None) -> TrainResult:
+        """Train to `steps` (from a checkpoint when given); never raises for a failed run, returns it."""
+        try:
+            if resume_from is not None:
+                self._restore(Path(resume_from))
+            self._emit(StatusEvent("running", self._start_message(resume_from)))
+            status, message = self._train()
+        except Exception as exc:  # a failed run is a result the front ends show, not a crash
+            log.exception("training failed at step %d", self.step)
+            status, message = "failed", f"step {self.step}: {type(exc).__name__}: {exc}"
+        try:
+            self._emit(StatusEvent(status, message))
+        except Exception:  # a listener broken at the very end must not hide the result
+            log.exception("a listener failed on the final status event")
+        return self._result(status, message)
+
+    def _train(self) -> tuple[str, str]:
+        self.model.train()
+        self._restart_clock()
+        self._window = _Window(self._elapsed())
+        if self.step >= self.config.steps and self.val_data is not None:
+            self._evaluate()  # resumed at the end: nothing to train, still report where the model is
+        while self.step < self.config.steps:
+            if self._should_stop():
+                return self._stop()
+            self._train_step()
+            diverged = self._end_of_step(final=self.step == self.config.steps)
+            if diverged:
+                return "diverged", diverged
+        return "completed", f"completed {self.step} steps"
+
+    def _should_stop(self) -> bool:
+        control = self.control
+        if control.paused.is_set() and not control.stopped.is_set():
+            self._emit(StatusEvent("paused", f"paused at step {self.step}"))
+            self._elapsed_before = self._elapsed()  # the clock stands still while paused
+            control.wait_while_paused()
+            self._restart_clock()
+            if not control.stopped.is_set():
+                self._emit(StatusEvent("running", f"resumed at step {self.step}"))
+        return control.stopped.is_set()
+
+    def _stop(self) -> tuple[str, str]:
+        diverged = self._divergence()
+        if diverged:
+            return "diverged", diverged
+        if self._window.losses:
+            self._log()
+        if self._checkpointed_step != self.step and self.step > 0:
+            self._checkpoint()
+        return "stopped", f"stopped at step {self.step}"
+
+    def _train_step(self) -> None:
+        cfg = self.config
+        batches = [self._masked(self.train_data, *self.sampler.next_batch(), self.masker)
+                   for _ in range(cfg.grad_accum)]
+        counts = [int((b.labels != -100).sum()) for b in batches]
+        total = max(sum(counts), 1)
+        step_loss = torch.zeros((), device=self.device)
+        for batch, count in zip(batches, counts):
+            with self._autocast():
+                out = self.model(batch.input_ids.to(self.device), batch.attention_mask.to(self.device),
+                                 labels=batch.labels.to(self.device))
+            # weight by masked tokens so accumulation equals one big batch's mean over all masked tokens
+            loss = out.loss * (count / total)
+            self.scaler.scale(loss).backward()
+            step_loss += loss.detach().float()
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        self.step += 1
+        tokens = sum(int(b.attention_mask.sum()) for b in batches)
+        self._window.add(self.step, step_loss, grad_norm.detach(), lr, tokens)
+
+    def _masked(self, data: BlockData, indices: list[int], epoch: int, masker: Masker) -> MaskedBatch:
+        batch = data.get_batch(indices)
+        input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]  # (B, T) each
+        word_start = None if self.masking_config.strategy == "token" else self.tokenizer.word_start_mask(input_ids)
+        return masker(input_ids, attention_mask, word_start, torch.tensor(indices, dtype=torch.long), epoch)
+
+    def _autocast(self) -> torch.autocast:
+        dtype = self.precision.autocast_dtype
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    def _end_of_step(self, final: bool) -> str | None:
+        """Log, evaluate and checkpoint as due; a divergence message instead if the loss went bad."""
+        cfg, step = self.config, self.step
+        log_due = final or step % cfg.log_every == 0
+        eval_due = self.val_data is not None and (final or (cfg.eval_every > 0 and step % cfg.eval_every == 0))
+        checkpoint_due = final or (cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0)
+        if not (log_due or eval_due or checkpoint_due):
+            return None
+        diverged = self._divergence()
+        if diverged:
+            return diverged
+        if log_due:
+            self._log()
+        for due, action in ((eval_due, self._evaluate), (checkpoint_due, self._checkpoint)):
+            if due:
+                started = self._elapsed()
+                action()
+                self._window.excluded += self._elapsed() - started
+        return None
+
+    def _divergence(self) -> str | None:
+        bad = self._window.check()
+        if bad is None:
+            return None
+        step, value = bad
+        kept = f"the last good checkpoint is {self.last_checkpoint.name}" if self.last_checkpoint else \
+            "no checkpoint was saved"
+        return (f"training diverged: the loss became {value} at step {step}; {kept}. "
+                "Try a lower lr, a longer warmup or gradient clipping.")
+
+    # ---- reporting ---------------------------------------------------------------------------------------
+
+    def _elapsed(self) -> float:
+        return self._elapsed_before + time.perf_counter() - self._active_since
+
+    def _restart_clock(self) -> None:
+        self._active_since = time.perf_counter()
+
+    def _log(self) -> None:
+        window, now = self._window, self._elapsed()
+        n_steps = len(window.losses)
+        seconds = max(now - window.start - window.excluded, 1e-9)
+        self._train_loss = sum(window.losses) / n_steps
+        self._session_tokens += window.tokens
+        self._session_seconds += seconds
+        eta = (self.config.steps - self.step) * seconds / n_steps
+        self._emit(StepEvent(self.step, self.config.steps, self._train_loss, window.lr, window.tokens / seconds,
+                             now, eta, float(window.grad_norm)))
+        self._window = _Window(self._elapsed())
+
+    @torch.inference_mode()
+    def evaluate(self) -> EvalEvent | None:
+        """Metrics on the first eval_batches validation batches with static masks; None without any."""
+        if self.val_data is None:
+            return None
+        size = self.config.batch_size
+        limit = min(len(self.val_data), size * self.config.eval_batches)
+        loss_sum, correct, n, unigram_sum = 0.0, 0, 0, 0.0
+        self.model.eval()
+        try:
+            for start in range(0, limit, size):
+                batch = self._masked(self.val_data, list(range(start, min(start + size, limit))), 0, self.eval_masker)
+                targets = batch.labels[batch.labels != -100]  # (N,) in the model's row-major order
+                if targets.numel() == 0:
+                    continue
+                with self._autocast():
+                    logits = self.model(batch.input_ids.to(self.device), batch.attention_mask.to(self.device),
+                                        labels=batch.labels.to(self.device)).logits.float()  # (N, V)
+                on_device = targets.to(self.device)
+                loss_sum += float(F.cross_entropy(logits, on_device, reduction="sum"))
+                correct += int((logits.argmax(-1) == on_device).sum())
+                n += targets.numel()
+                if self.unigram is not None:
+                    unigram_sum -= float(self.unigram[targets].sum())
+        finally:
+            self.model.train()
+        if n == 0:
+            return None
+        loss = loss_sum / n
+        unigram = unigram_sum / n if self.unigram is not None else None
+        return EvalEvent(self.step, loss, correct / n, math.exp(min(loss, 700.0)), unigram)
+
+    def _evaluate(self) -> None:
+        event = self.evaluate()
+        if event is not None:
+            self._eval = event
+            self._emit(event)
+
+    def _metrics(self) -> dict[str, float]:
+        metrics = {"train_loss": self._train_loss}
+        if self._eval is not None:
+            metrics.update(val_loss=self._eval.val_loss, val_accuracy=self._eval.val_accuracy,
+                           val_perplexity=self._eval.val_perplexity)
+        return {k: v for k, v in metrics.items() if v is not None}
+
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def _start_message(self, resume_from: Path | None) -> str:
+        where = f"{describe_device(self.device)}, {self.config.precision}"
+        if resume_from is None:
+            return f"training {self.config.steps} steps on {where}"
+        return f"resumed from {Path(resume_from).name} at step {self.step} of {self.config.steps} on {where}"
+
+    def _result(self, status: str, message: str) -> TrainResult:
+        ev = self._eval
+        tokens_per_second = self._session_tokens / self._session_seconds if self._session_seconds else None
+        return TrainResult(status, self.step, self._train_loss, ev and ev.val_loss, ev and ev.val_accuracy,
+                           ev and ev.val_perplexity, ev and ev.unigram_baseline_loss, tokens_per_second,
+                           self.last_checkpoint, message)
+
+    # ---- checkpoints -------------------------------------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        state = {
+            "step": self.step, "epoch": self.sampler.epoch, "cursor": self.sampler.cursor,
+            "elapsed": self._elapsed(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "rng": capture_rng_state(),
+        }
+        info = save_checkpoint(self.run_dir, self.model, state, self.checkpoint_config)
+        self.last_checkpoint, self._checkpointed_step = info.path, self.step
+        self._emit(CheckpointEvent(info.step, info.path, info.sha256, info.size, self._metrics()))
+
+    def _restore(self, checkpoint: Path) -> None:
+        state = load_checkpoint(checkpoint, self.model, map_location=self.device)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step = self._checkpointed_step = int(state["step"])
+        self.sampler.epoch, self.sampler.cursor = int(state["epoch"]), int(state["cursor"])
+        self._elapsed_before = float(state["elapsed"])
+        self.last_checkpoint = checkpoint
+        restore_rng_state(state["rng"])  # last, so nothing above draws from the restored streams
+
+
+def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_data: BlockData,
+                  tokenizer: MaskingTokenizer, unigram_counts: np.ndarray | None, extra: dict | None) -> None:
+    if len(train_data) < train_config.batch_size:
+        raise ValueError(f"train_data has {len(train_data)} blocks, fewer than batch_size={train_config.batch_size}; "
+                         "lower batch_size or add text")
+    if model_config.vocab_size < tokenizer.vocab_size:
+        raise ValueError(f"model vocab_size={model_config.vocab_size} is smaller than the tokenizer's "
+                         f"{tokenizer.vocab_size}")
+    if unigram_counts is not None and len(unigram_counts) != tokenizer.vocab_size:
+        raise ValueError(f"unigram_counts has {len(unigram_counts)} entries, the tokenizer {tokenizer.vocab_size}")
+    clash = sorted({"model", "train", "masking"} & set(extra or {}))
+    if clash:
+        raise ValueError(f"extra_checkpoint_config may not set {', '.join(clash)}: the trainer writes those")
