@@ -1,0 +1,1 @@
+"""The `mlm-workbench` command line."""

@@ -1,0 +1,69 @@
+"""`mlm-workbench`: the command line over the same engine as the desktop app.
+
+Every command that prints data takes `--json`. Bad input of any kind ends with one line naming what is wrong and
+what is allowed, and exit code 2; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from workbench import __version__
+from workbench.cli import corpus_cmd, preview_cmd, runs_cmd, train_cmd
+
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; the contract is one line naming the problem."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="mlm-workbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", metavar="DIR", help="home folder for the database, tokenizers, caches and runs "
+                        "(default: $MLM_WORKBENCH_HOME, else the platform's user-data folder)")
+    parser.add_argument("--version", action="version", version=f"mlm-workbench {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    corpus_cmd.register(commands)
+    train_cmd.register(commands)
+    runs_cmd.register(commands)
+    preview_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        print("\nThe desktop window (`mlm-workbench` with no command) arrives with the GUI; "
+              "every engine feature is here in the CLI.", file=sys.stderr)
+        return 0
+    return run_handler(handler, args)
+
+
+def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command, turning user-fixable errors into one line on stderr and exit code 2."""
+    from workbench.core.devices import DeviceError
+    from workbench.jobs.errors import UserError
+    from workbench.store.runstore import StoreError
+
+    try:
+        return handler(args)
+    except (UserError, StoreError, DeviceError, ValueError) as error:
+        print(f"mlm-workbench: error: {one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

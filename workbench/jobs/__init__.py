@@ -1,0 +1,1 @@
+"""Headless orchestration shared by the CLI and the GUI."""

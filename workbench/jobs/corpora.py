@@ -1,0 +1,86 @@
+"""Corpus jobs: register files as a named corpus, find one by name, and re-read it for training.
+
+The bundled sample corpus is registered on first use under the name `sample`, so every command works with no
+user files at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from workbench.core.corpus import CorpusOptions, CorpusScan, iter_documents, iter_split, scan_corpus
+from workbench.core.sample_corpus import ensure_sample_corpus
+from workbench.jobs.errors import UserError
+from workbench.jobs.workspace import Workspace
+from workbench.store.runstore import CorpusRecord
+
+SAMPLE_CORPUS_NAME = "sample"
+
+
+def add_corpus(
+    ws: Workspace, paths: Sequence[str | Path], name: str | None = None, options: CorpusOptions = CorpusOptions()
+) -> tuple[CorpusRecord, CorpusScan]:
+    """Scan `paths` once (stats, problems, content hash) and record them as a corpus named `name`."""
+    if not paths:
+        raise UserError("corpus add: give at least one file or folder")
+    resolved = [str(Path(p).expanduser().resolve()) for p in paths]
+    name = name or Path(resolved[0]).stem.split(".")[0] or "corpus"
+    if ws.store.get_corpus(name) is not None:
+        raise UserError(f"a corpus named {name!r} already exists; choose another with --name")
+    scan = scan_corpus(resolved, options)
+    if not scan.files or scan.stats.documents == 0:
+        reasons = "; ".join(str(p) for p in scan.problems) or "no documents found"
+        raise UserError(f"no readable documents in {', '.join(resolved)}: {reasons}")
+    record = ws.store.add_corpus(
+        name=name,
+        paths=resolved,
+        options=asdict(options),
+        content_hash=scan.content_hash,
+        stats=scan.stats.to_dict(),
+        problems=[str(p) for p in scan.problems],
+    )
+    return record, scan
+
+
+def get_corpus(ws: Workspace, name: str | None) -> CorpusRecord:
+    """The corpus called `name`; with no name, the bundled sample (registered on first use)."""
+    if name is None or name == SAMPLE_CORPUS_NAME:
+        return ensure_sample_registered(ws)
+    record = ws.store.get_corpus(name)
+    if record is None:
+        known = ", ".join(c.name for c in ws.store.list_corpora()) or "none yet (use `corpus add`)"
+        raise UserError(f"no corpus named {name!r}; known corpora: {known}")
+    return record
+
+
+def ensure_sample_registered(ws: Workspace) -> CorpusRecord:
+    record = ws.store.get_corpus(SAMPLE_CORPUS_NAME)
+    if record is not None:
+        return record
+    path = ensure_sample_corpus(ws.home / "sample")
+    return add_corpus(ws, [path], SAMPLE_CORPUS_NAME)[0]
+
+
+def corpus_options(record: CorpusRecord) -> CorpusOptions:
+    options = dict(record.options)
+    options["extensions"] = tuple(options.get("extensions", CorpusOptions().extensions))
+    return CorpusOptions(**options)
+
+
+def rescan(record: CorpusRecord) -> CorpusScan:
+    """Read the corpus again: its files may have changed since it was added (the content hash tells)."""
+    scan = scan_corpus(record.paths, corpus_options(record))
+    if not scan.files:
+        reasons = "; ".join(str(p) for p in scan.problems) or "no documents found"
+        raise UserError(f"corpus {record.name!r} can no longer be read: {reasons}")
+    return scan
+
+
+def documents(record: CorpusRecord, scan: CorpusScan) -> Iterator[str]:
+    return iter_documents(scan.files, corpus_options(record))
+
+
+def split_documents(record: CorpusRecord, scan: CorpusScan, split: str, fraction: float) -> Iterator[str]:
+    return iter_split(scan.files, corpus_options(record), split, fraction)

@@ -1,0 +1,257 @@
+"""Pretraining jobs: from a corpus name and settings to a recorded, checkpointed, resumable run.
+
+Everything is validated before anything is written, so bad input leaves the database and the home folder as
+they were. The CLI and the GUI both call `start_pretraining` / `resume_pretraining` and only differ in the
+listeners they pass (a progress bar, or signals to plots).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from workbench.core.devices import describe_device, resolve_device, resolve_precision
+from workbench.core.masking import MaskingConfig
+from workbench.core.model_config import BertConfig, preset_config
+from workbench.core.packing import PackedBlocks
+from workbench.core.token_cache import build_or_load_cache
+from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.core.training import TrainConfig, TrainControl, Trainer, TrainResult
+from workbench.jobs.corpora import get_corpus, rescan, split_documents
+from workbench.jobs.errors import UserError
+from workbench.jobs.recorder import RunRecorder
+from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
+from workbench.jobs.workspace import Workspace
+from workbench.store.runstore import CorpusRecord, RunRecord, TokenizerRecord
+
+Listener = Callable[[object], None]
+# (stage, done, total or None): how long preparation steps tell a front end how far they are.
+Progress = Callable[[str, int, "int | None"], None]
+
+ARCHITECTURE_FLAGS = {
+    "layers": "num_hidden_layers",
+    "hidden": "hidden_size",
+    "heads": "num_attention_heads",
+    "ffn": "intermediate_size",
+}
+
+
+@dataclass
+class PretrainSpec:
+    """What a user chooses for a pretraining run; `None` fields take the documented defaults."""
+
+    corpus: str | None = None
+    tokenizer_id: int | None = None
+    preset: str = "tiny"
+    architecture: dict[str, int] = field(default_factory=dict)  # keys of ARCHITECTURE_FLAGS
+    max_len: int = 128
+    pre_layer_norm: bool = False
+    masking: MaskingConfig = field(default_factory=MaskingConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    val_fraction: float = 0.02
+    name: str | None = None
+
+
+@dataclass
+class PreparedData:
+    tokenizer: WorkbenchTokenizer
+    train: PackedBlocks
+    val: PackedBlocks | None
+    unigram_counts: np.ndarray
+
+
+def model_config_for(spec: PretrainSpec, vocab_size: int) -> BertConfig:
+    """The preset with the user's architecture overrides applied, validated."""
+    config = preset_config(spec.preset, vocab_size=vocab_size, max_len=spec.max_len)
+    values = config.to_dict()
+    for flag, name in ARCHITECTURE_FLAGS.items():
+        if spec.architecture.get(flag) is not None:
+            values[name] = spec.architecture[flag]
+    values["pre_layer_norm"] = spec.pre_layer_norm
+    config = BertConfig.from_dict(values)
+    config.validate()
+    return config
+
+
+def validate_spec(spec: PretrainSpec) -> None:
+    """Refuse bad settings before anything is written (raises ValueError naming the field)."""
+    spec.masking.validate()
+    spec.train.validate()
+    if not 0.0 < spec.val_fraction < 0.5:
+        raise UserError(f"--val-fraction must be between 0 and 0.5 (exclusive), got {spec.val_fraction}")
+    model_config_for(spec, vocab_size=max(spec.max_len, 1000))  # architecture checks before the vocab is known
+    device = resolve_device(spec.train.device)
+    resolve_precision(spec.train.precision, device)
+
+
+def prepare_data(
+    ws: Workspace,
+    corpus: CorpusRecord,
+    tokenizer_record: TokenizerRecord,
+    max_len: int,
+    val_fraction: float,
+    progress: Progress | None = None,
+) -> PreparedData:
+    """Encode (or reuse the cached encoding of) both splits and pack them into blocks of `max_len`."""
+    tokenizer = load_tokenizer(tokenizer_record)
+    scan = rescan(corpus)
+    blocks = {}
+    for split in ("train", "validation"):
+        key = f"{scan.content_hash}|{split}|{val_fraction}"
+        report = (lambda done, s=split: progress(f"encoding {s} split", done, None)) if progress else None
+        cache = build_or_load_cache(
+            lambda s=split: split_documents(corpus, scan, s, val_fraction),
+            key,
+            tokenizer,
+            ws.layout.cache_dir,
+            progress=report,
+        )
+        blocks[split] = (cache, PackedBlocks(cache, max_len, tokenizer.cls_id, tokenizer.pad_id))
+    train_cache, train_blocks = blocks["train"]
+    if len(train_blocks) == 0:
+        raise UserError(f"corpus {corpus.name!r} has no training text after the validation split")
+    val_blocks = blocks["validation"][1]
+    return PreparedData(
+        tokenizer=tokenizer,
+        train=train_blocks,
+        val=val_blocks if len(val_blocks) > 0 else None,
+        unigram_counts=train_cache.token_counts(tokenizer.vocab_size),
+    )
+
+
+def start_pretraining(
+    ws: Workspace,
+    spec: PretrainSpec,
+    listeners: Sequence[Listener] = (),
+    control: TrainControl | None = None,
+    progress: Progress | None = None,
+) -> tuple[RunRecord, TrainResult]:
+    """Validate, prepare data, record a new run and train it to the end (or until stopped)."""
+    validate_spec(spec)
+    if spec.name is not None and ws.store.get_run(spec.name) is not None:
+        raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
+    corpus = get_corpus(ws, spec.corpus)
+    tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
+    tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
+    data = prepare_data(ws, corpus, tokenizer_record, spec.max_len, spec.val_fraction, progress)
+    model_config = model_config_for(spec, data.tokenizer.vocab_size)
+    config = {
+        "model": model_config.to_dict(),
+        "masking": spec.masking.to_dict(),
+        "train": spec.train.to_dict(),
+        "data": {
+            "corpus": corpus.name,
+            "corpus_id": corpus.id,
+            "tokenizer_id": tokenizer_record.id,
+            "max_len": spec.max_len,
+            "val_fraction": spec.val_fraction,
+            "train_blocks": len(data.train),
+            "val_blocks": len(data.val) if data.val is not None else 0,
+        },
+    }
+    device = describe_device(resolve_device(spec.train.device))
+    run = ws.store.create_run(
+        name=spec.name,
+        kind="pretrain",
+        config=config,
+        corpus_id=corpus.id,
+        tokenizer_id=tokenizer_record.id,
+        preset=spec.preset,
+        device=device,
+    )
+    result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None)
+    return ws.store.get_run(run.id), result
+
+
+def resume_pretraining(
+    ws: Workspace,
+    run_ref: str,
+    steps: int | None = None,
+    listeners: Sequence[Listener] = (),
+    control: TrainControl | None = None,
+    progress: Progress | None = None,
+) -> tuple[RunRecord, TrainResult]:
+    """Continue a run from its last checkpoint, exactly as if it had never stopped; `steps` may extend it."""
+    run = get_run(ws, run_ref)
+    if run.kind != "pretrain":
+        raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
+    checkpoint = ws.store.latest_checkpoint(run.id)
+    if checkpoint is None:
+        raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
+    train_values = dict(run.config["train"])
+    if steps is not None:
+        train_values["steps"] = steps
+    train_config = TrainConfig.from_dict(train_values)
+    train_config.validate()
+    if checkpoint.step >= train_config.steps:
+        raise UserError(
+            f"run {run.name!r} already reached step {checkpoint.step} of {train_config.steps}; "
+            "pass --steps N with a larger N to train further"
+        )
+    data_config = run.config["data"]
+    corpus = ws.store.get_corpus(data_config["corpus_id"])
+    tokenizer_record = ws.store.get_tokenizer(data_config["tokenizer_id"])
+    if corpus is None or tokenizer_record is None:
+        raise UserError(f"run {run.name!r}'s corpus or tokenizer was deleted; it cannot be resumed")
+    data = prepare_data(ws, corpus, tokenizer_record, data_config["max_len"], data_config["val_fraction"], progress)
+    model_config = BertConfig.from_dict(run.config["model"])
+    masking = MaskingConfig.from_dict(run.config["masking"])
+    ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
+    if steps is not None:
+        ws.store.update_run(run.id, config={**run.config, "train": train_config.to_dict()})
+    result = _train(
+        ws, run, model_config, masking, train_config, data, listeners, control, resume_from=Path(checkpoint.path)
+    )
+    return ws.store.get_run(run.id), result
+
+
+def _train(
+    ws: Workspace,
+    run: RunRecord,
+    model_config: BertConfig,
+    masking: MaskingConfig,
+    train_config: TrainConfig,
+    data: PreparedData,
+    listeners: Sequence[Listener],
+    control: TrainControl | None,
+    resume_from: Path | None,
+) -> TrainResult:
+    recorder = RunRecorder(ws.store, run.id)
+    trainer = Trainer(
+        model_config,
+        train_config,
+        masking,
+        data.train,
+        data.val,
+        data.tokenizer,
+        ws.layout.run_dir(run.id),
+        listeners=[recorder, *listeners],
+        control=control,
+        unigram_counts=data.unigram_counts,
+        extra_checkpoint_config={"run_id": run.id, "tokenizer_path": str(Path(ws.store.get_tokenizer(run.tokenizer_id).path))},
+    )
+    try:
+        return trainer.run(resume_from=resume_from)
+    finally:
+        recorder.close()
+
+
+def get_run(ws: Workspace, run_ref: str | int) -> RunRecord:
+    run = ws.store.get_run(run_ref)
+    if run is None:
+        raise UserError(f"no run {run_ref!r}; `runs list` shows the runs")
+    return run
+
+
+def delete_run(ws: Workspace, run_ref: str | int) -> RunRecord:
+    """Delete a run's records and its folder (checkpoints); the caller asks for confirmation."""
+    run = get_run(ws, run_ref)
+    if run.status in ("running", "paused"):
+        raise UserError(f"run {run.name!r} is {run.status}; stop it before deleting it")
+    ws.store.delete_run(run.id)
+    shutil.rmtree(ws.layout.run_dir(run.id), ignore_errors=True)
+    return run

@@ -1,0 +1,46 @@
+"""A training listener that records a run's events in the run store (metrics in batches, checkpoints, status)."""
+
+from __future__ import annotations
+
+from workbench.core.training import CheckpointEvent, EvalEvent, StatusEvent, StepEvent
+from workbench.store.runstore import MetricsWriter, RunStore
+
+# Statuses that end a run; an error text is kept for the ones that did not end well.
+FAILED_STATUSES = {"failed", "diverged"}
+
+
+class RunRecorder:
+    """Call it with every training event; it writes them to the store under `run_id`."""
+
+    def __init__(self, store: RunStore, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.writer = MetricsWriter(store, run_id)
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, StepEvent):
+            self._add(event.step, train_loss=event.loss, lr=event.lr, tokens_per_second=event.tokens_per_second)
+        elif isinstance(event, EvalEvent):
+            self._add(
+                event.step,
+                val_loss=event.val_loss,
+                val_accuracy=event.val_accuracy,
+                val_perplexity=event.val_perplexity,
+                unigram_baseline_loss=event.unigram_baseline_loss,
+            )
+            self.writer.flush()  # evaluations are rare and users watch them: show them at once
+        elif isinstance(event, CheckpointEvent):
+            self.writer.flush()
+            self.store.add_checkpoint(self.run_id, event.step, str(event.path), event.sha256, event.size, event.metrics)
+        elif isinstance(event, StatusEvent):
+            self.writer.flush()
+            error = event.message if event.status in FAILED_STATUSES else None
+            self.store.set_status(self.run_id, event.status, error=error)
+
+    def _add(self, step: int, **values: float | None) -> None:
+        for key, value in values.items():
+            if value is not None:
+                self.writer.add(key, step, float(value))
+
+    def close(self) -> None:
+        self.writer.flush()

@@ -1,0 +1,85 @@
+"""Tokenizer jobs: train one on a corpus (or reuse the identical one already trained) and load it back.
+
+Tokenizer folders are named by the sha256 of their `tokenizer.json`, so the same corpus and settings land in the
+same folder and a half-finished training never leaves a folder that a record points to.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer
+from workbench.jobs.corpora import documents, rescan
+from workbench.jobs.errors import UserError
+from workbench.jobs.workspace import Workspace
+from workbench.store.runstore import CorpusRecord, TokenizerRecord
+
+DEFAULT_TOKENIZER = TokenizerConfig()
+
+
+def train_tokenizer_for(
+    ws: Workspace,
+    corpus: CorpusRecord,
+    config: TokenizerConfig,
+    progress: Callable[[int], None] | None = None,
+) -> TokenizerRecord:
+    """Train `config` on `corpus` and record it; an identical earlier tokenizer is reused."""
+    config.validate()
+    existing = ws.store.find_tokenizer(corpus.id, config.to_dict())
+    if existing is not None and Path(existing.path, "tokenizer.json").exists():
+        return existing
+    scan = rescan(corpus)
+    tokenizer = train_tokenizer(documents(corpus, scan), config, progress=progress)
+    folder = _save_content_addressed(tokenizer, ws.layout.tokenizers_dir)
+    return ws.store.add_tokenizer(
+        corpus_id=corpus.id,
+        type=config.type,
+        vocab_size=tokenizer.vocab_size,
+        lowercase=config.lowercase,
+        path=str(folder),
+        fingerprint=tokenizer.fingerprint(),
+        config=config.to_dict(),
+    )
+
+
+def _save_content_addressed(tokenizer: WorkbenchTokenizer, root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / tokenizer.fingerprint()[:16]
+    if folder.exists():
+        return folder
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    try:
+        tokenizer.save(staging)
+        os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def tokenizer_for_run(
+    ws: Workspace,
+    corpus: CorpusRecord,
+    tokenizer_id: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> TokenizerRecord:
+    """The tokenizer a run asked for; else the corpus' latest one; else a default WordPiece trained now."""
+    if tokenizer_id is not None:
+        record = ws.store.get_tokenizer(tokenizer_id)
+        if record is None:
+            known = ", ".join(str(t.id) for t in ws.store.list_tokenizers()) or "none yet"
+            raise UserError(f"no tokenizer with id {tokenizer_id}; known ids: {known}")
+        return record
+    trained = ws.store.list_tokenizers(corpus_id=corpus.id)
+    if trained:
+        return max(trained, key=lambda t: t.id)
+    return train_tokenizer_for(ws, corpus, DEFAULT_TOKENIZER, progress)
+
+
+def load_tokenizer(record: TokenizerRecord) -> WorkbenchTokenizer:
+    if not Path(record.path, "tokenizer.json").exists():
+        raise UserError(f"tokenizer {record.id}'s files are missing from {record.path}; train it again")
+    return WorkbenchTokenizer.load(Path(record.path))
