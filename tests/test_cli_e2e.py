@@ -146,3 +146,36 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(home: Path, args: list[
     if (home / "workbench.db").exists():
         with RunStore.open(home / "workbench.db") as store:
             assert store.list_runs() == []
+
+
+def test_killed_run_shows_interrupted_and_resumes_the_same_curve(trained: tuple[Path, dict]) -> None:
+    home, summary = trained
+    straight = train_losses(home, summary["run_id"])
+    command = [sys.executable, "-m", "workbench", "--home", str(home), *TRAIN_ARGS, "--name", "killed", "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 300
+    while time.time() < deadline:  # past the first checkpoint, then the process dies without warning
+        with RunStore.open(home / "workbench.db") as store:
+            run = store.get_run("killed")
+            if run is not None and store.latest_checkpoint(run.id) is not None and (run.last_step or 0) > 110:
+                break
+        time.sleep(0.2)
+    process.kill()
+    process.wait(timeout=60)
+    listed = {r["name"]: r for r in json.loads(cli(home, "runs", "list", "--json").stdout)}
+    assert listed["killed"]["status"] == "interrupted"
+    resumed = json.loads(cli(home, "resume", "killed", "--json").stdout)
+    assert resumed["status"] == "completed"
+    assert train_losses(home, listed["killed"]["id"]) == straight
+
+
+def test_divergence_stops_the_run_with_its_message(home: Path) -> None:
+    result = cli(home, "train", "--preset", "seed-demo", "--steps", "40", "--max-len", "32", "--batch-size", "8",
+                 "--lr", "1e6", "--warmup", "0", "--grad-clip", "0", "--device", "cpu", "--json", check=False)
+    summary = json.loads(result.stdout)
+    assert result.returncode == 1 and summary["status"] == "diverged"
+    assert "diverged" in summary["message"] and "step" in summary["message"]
+    with RunStore.open(home / "workbench.db") as store:
+        run = store.get_run(summary["run_id"])
+    assert run.status == "diverged" and "diverged" in run.error
