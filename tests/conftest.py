@@ -11,6 +11,13 @@ import pytest
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+try:  # QSettings of GUI tests go to a test location, never the user's real config
+    from PySide6.QtCore import QStandardPaths
+
+    QStandardPaths.setTestModeEnabled(True)
+except ImportError:
+    pass
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 

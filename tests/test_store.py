@@ -63,7 +63,7 @@ def test_open_creates_folder_and_migrates_empty_file_to_head(tmp_path: Path) -> 
     with RunStore.open(db) as store:
         assert db.exists()
         with store._engine.connect() as conn:
-            assert current_revisions(conn) == head_revisions() == ("0001",)
+            assert current_revisions(conn) == head_revisions() != ()
             assert TABLES <= set(inspect(conn).get_table_names())
 
 
@@ -88,6 +88,20 @@ def test_downgrade_to_base_then_reopen_upgrades_in_place(tmp_path: Path) -> None
         assert add_corpus(store).id == 1
         with store._engine.connect() as conn:
             assert current_revisions(conn) == head_revisions()
+
+
+def test_a_first_version_database_upgrades_in_place_keeping_its_runs(tmp_path: Path) -> None:
+    db = tmp_path / "workbench.db"
+    with RunStore.open(db) as store:
+        run_id = store.create_run(name="old", kind="pretrain", config={"a": 1}, corpus_id=None, tokenizer_id=None).id
+    engine = create_sqlite_engine(db, foreign_keys=False)
+    with writer(engine).begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")  # the schema as the first release wrote it
+    engine.dispose()
+    with RunStore.open(db) as store:  # opening an old database migrates it, rows kept
+        assert store.get_run(run_id).config == {"a": 1}
+        with store._engine.connect() as conn:
+            assert current_revisions(conn) == head_revisions() != ("0001",)
 
 
 def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import sys
 from typing import Callable, Sequence
 
 from workbench import __version__
-from workbench.cli import corpus_cmd, preview_cmd, runs_cmd, train_cmd
+from workbench.cli import corpus_cmd, finetune_cmd, preview_cmd, probe_cmd, runs_cmd, train_cmd
 
 EXIT_USAGE = 2
 
@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.register(commands)
     runs_cmd.register(commands)
     preview_cmd.register(commands)
+    finetune_cmd.register(commands)
+    probe_cmd.register(commands)
     return parser
 
 
@@ -40,11 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        print("\nThe desktop window (`mlm-workbench` with no command) arrives with the GUI; "
-              "every engine feature is here in the CLI.", file=sys.stderr)
-        return 0
+    if handler is None:  # no command: the desktop app (Qt is imported only here)
+        from workbench.gui.app import run_app
+
+        return run_app(args.home)
     return run_handler(handler, args)
 
 

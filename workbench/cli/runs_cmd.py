@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import fmt, print_json, print_table, stdout
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import delete_run, get_run
+from workbench.jobs.run_compare import metrics_csv_rows, write_metrics_csv
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -87,10 +87,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         points = ws.store.metrics(run.id)
     out = sys.stdout if args.csv == "-" else open(Path(args.csv), "w", newline="", encoding="utf-8")
     try:
-        writer = csv.writer(out)
-        writer.writerow(("run_id", "key", "step", "value", "wall_time"))
-        for p in points:
-            writer.writerow((run.id, p.key, p.step, repr(p.value), p.wall_time))
+        write_metrics_csv(out, metrics_csv_rows(run.id, points))
     finally:
         if out is not sys.stdout:
             out.close()

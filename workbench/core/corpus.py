@@ -363,7 +363,7 @@ def _walk(folder: Path, extensions: tuple[str, ...], problems: list[Problem]) ->
     return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
-def _expand_paths(
+def expand_paths(
     paths: Sequence[str | os.PathLike], options: CorpusOptions
 ) -> tuple[list[Path], list[Problem]]:
     """Files and folders -> the files to read, in order, each once; and problems with the paths themselves."""
@@ -457,7 +457,7 @@ def scan_corpus(
     """
     if isinstance(paths, (str, os.PathLike)):  # one path, not a sequence of one-character paths
         paths = [paths]
-    files, problems = _expand_paths(paths, options)
+    files, problems = expand_paths(paths, options)
     total, accepted = _Counts(), []
     content_hash = hashlib.sha256(_options_key(options))
     for path in files:

@@ -14,7 +14,7 @@ from workbench.core.corpus import CorpusOptions, CorpusScan, iter_documents, ite
 from workbench.core.sample_corpus import ensure_sample_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
-from workbench.store.runstore import CorpusRecord
+from workbench.store.runstore import CorpusRecord, StoreError
 
 SAMPLE_CORPUS_NAME = "sample"
 
@@ -60,7 +60,13 @@ def ensure_sample_registered(ws: Workspace) -> CorpusRecord:
     if record is not None:
         return record
     path = ensure_sample_corpus(ws.home / "sample")
-    return add_corpus(ws, [path], SAMPLE_CORPUS_NAME)[0]
+    try:
+        return add_corpus(ws, [path], SAMPLE_CORPUS_NAME)[0]
+    except (StoreError, UserError):  # another thread or process registered it first: use theirs
+        record = ws.store.get_corpus(SAMPLE_CORPUS_NAME)
+        if record is None:
+            raise
+        return record
 
 
 def corpus_options(record: CorpusRecord) -> CorpusOptions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +20,8 @@ from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import CorpusRecord, TokenizerRecord
 
 DEFAULT_TOKENIZER = TokenizerConfig()
+# The GUI's panels may ask for the same default tokenizer at once: train it once, then reuse it.
+_TRAINING = threading.Lock()
 
 
 def train_tokenizer_for(
@@ -29,9 +32,16 @@ def train_tokenizer_for(
 ) -> TokenizerRecord:
     """Train `config` on `corpus` and record it; an identical earlier tokenizer is reused."""
     config.validate()
-    existing = ws.store.find_tokenizer(corpus.id, config.to_dict())
-    if existing is not None and Path(existing.path, "tokenizer.json").exists():
-        return existing
+    with _TRAINING:
+        existing = ws.store.find_tokenizer(corpus.id, config.to_dict())
+        if existing is not None and Path(existing.path, "tokenizer.json").exists():
+            return existing
+        return _train_and_record(ws, corpus, config, progress)
+
+
+def _train_and_record(
+    ws: Workspace, corpus: CorpusRecord, config: TokenizerConfig, progress: Callable[[int], None] | None
+) -> TokenizerRecord:
     scan = rescan(corpus)
     tokenizer = train_tokenizer(documents(corpus, scan), config, progress=progress)
     folder = _save_content_addressed(tokenizer, ws.layout.tokenizers_dir)

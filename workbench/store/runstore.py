@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.store.database import create_sqlite_engine, migrate_to_head, writer
 from workbench.store.metrics_writer import MetricsWriter
+from workbench.store.probe_results import ProbeResultRecord, load_probe_results, save_probe_result
 from workbench.store.processes import pid_alive
 from workbench.store.queries import (
     by_id_or_name,
@@ -423,3 +424,17 @@ class RunStore:
             result = session.execute(delete(Checkpoint).where(Checkpoint.run_id == run_id, Checkpoint.step == step))
             if result.rowcount == 0:
                 raise StoreError(f"run {run_id} has no checkpoint at step {step}")
+
+    # ---- probe results -------------------------------------------------------------------------------------
+
+    def add_probe_result(
+        self, run_id: int, checkpoint_step: int, suite_name: str, suite_sha256: str, metrics: dict[str, Any]
+    ) -> ProbeResultRecord:
+        """Record a probe suite's metrics on one checkpoint (the same step and suite version replace the row)."""
+        with self._write() as session:
+            return save_probe_result(session, run_id, checkpoint_step, suite_name, suite_sha256, metrics)
+
+    def probe_results(self, run_id: int, suite_sha256: str | None = None) -> list[ProbeResultRecord]:
+        """A run's probe results by checkpoint step, optionally of one suite version (see probe_results.py)."""
+        with self._read() as session:
+            return load_probe_results(session, run_id, suite_sha256)

@@ -148,3 +148,18 @@ class Checkpoint(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProbeResult(Base):
+    """A probe suite's metrics on one checkpoint of a run; re-evaluating the same suite version replaces the row."""
+
+    __tablename__ = "probe_results"
+    __table_args__ = (UniqueConstraint("run_id", "checkpoint_step", "suite_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    checkpoint_step: Mapped[int] = mapped_column(Integer)
+    suite_name: Mapped[str] = mapped_column(String(200))
+    suite_sha256: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]]
+    created_at: Mapped[int] = mapped_column(BigInteger)

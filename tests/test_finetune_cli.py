@@ -1,0 +1,96 @@
+"""End to end: a tiny pretraining run, then `finetune --task classify` from it and from scratch, then `predict`."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from workbench.cli.main import main
+from workbench.core.tokenization import TokenizerConfig
+from workbench.core.training import TrainConfig
+from workbench.jobs.corpora import get_corpus
+from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+from workbench.jobs.tokenizers import train_tokenizer_for
+from workbench.jobs.workspace import Workspace
+
+ANIMALS = {"cat": ["cat", "kitten", "cats"], "dog": ["dog", "puppy", "dogs"]}
+FRAMES = ["the {} sleeps near the old barn", "a small {} runs in the field", "my {} watches the moon at night",
+          "the {} and the farmer walk home", "{} bark and play by the river"]
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    home = tmp_path_factory.mktemp("home")
+    with Workspace(home) as ws:
+        train_tokenizer_for(ws, get_corpus(ws, None), TokenizerConfig(vocab_size=500))
+        spec = PretrainSpec(preset="seed-demo", max_len=32, name="pre", train=TrainConfig(
+            steps=30, batch_size=8, eval_every=0, checkpoint_every=0, device="cpu"))
+        run, result = start_pretraining(ws, spec)
+    assert result.status == "completed"
+    return home, run.id
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = random.Random(0)
+    path = tmp_path_factory.mktemp("data") / "animals.tsv"
+    rows = ["sentence\tlabel"]
+    for i in range(200):
+        label = "cat" if i % 2 else "dog"
+        rows.append(f"{rng.choice(FRAMES).format(rng.choice(ANIMALS[label]))}\t{label}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture, home: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--home", str(home), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_finetune_from_pretraining_and_scratch_then_predict(pretrained, dataset, capsys) -> None:
+    home, parent_id = pretrained
+    common = ["finetune", "--task", "classify", "--train", str(dataset), "--epochs", "2", "--batch-size", "16",
+              "--lr", "1e-3", "--device", "cpu", "--json"]
+    code, out, err = run_cli(capsys, home, *common, "--from", "pre", "--name", "ft")
+    assert code == 0, out + err
+    summary = json.loads(out)
+    assert summary["status"] == "completed" and summary["epochs"] == 2 and summary["parent_run_id"] == parent_id
+    assert summary["max_len"] == 32  # capped by the pretrained model's positions
+    assert summary["steps"] == 2 * 12  # 180 training rows after the 10% split, batches of 16
+    code, out, err = run_cli(capsys, home, *common, "--scratch", "seed-demo", "--name", "ft-scratch")
+    assert code == 0, out + err
+    scratch = json.loads(out)
+    assert scratch["parent_run_id"] is None and scratch["best_epoch"] in (1, 2)
+
+    with Workspace(home) as ws:
+        run = ws.store.get_run("ft")
+        assert run.kind == "finetune" and run.status == "completed" and run.parent_run_id == parent_id
+        val_accuracy = ws.store.metrics(run.id, "val_accuracy")
+        assert [p.step for p in val_accuracy] == [12, 24]
+        assert {"val_macro_f1", "val_loss", "train_loss", "epoch"} <= set(ws.store.metric_keys(run.id))
+        assert [c.step for c in ws.store.checkpoints(run.id)] == [12, 24]
+        assert run.config["result"]["best_metrics"]["accuracy"] == max(p.value for p in val_accuracy)
+        assert run.config["labels"] == ["cat", "dog"] and run.config["data"]["validation_examples"] == 20
+
+    code, out, err = run_cli(capsys, home, "predict", "ft", "the kitten sleeps near the old barn", "--json")
+    assert code == 0, err
+    prediction = json.loads(out)
+    assert prediction["label"] in ("cat", "dog")
+    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0)
+
+
+def test_finetune_errors_are_one_line(pretrained, dataset, capsys, tmp_path: Path) -> None:
+    home, _ = pretrained
+    code, _, err = run_cli(capsys, home, "finetune", "--task", "classify", "--train", str(dataset),
+                           "--from", "pre:999", "--device", "cpu")
+    assert code == 2 and "no checkpoint at step 999" in err and err.count("\n") == 1
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("sentence\tlabel\nfine\tcat\nbroken\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, home, "finetune", "--task", "classify", "--train", str(bad), "--from", "pre")
+    assert code == 2 and "bad.tsv:3: expected 2 columns" in err
+    code, _, err = run_cli(capsys, home, "predict", "pre", "text")
+    assert code == 2 and "pretrain run" in err

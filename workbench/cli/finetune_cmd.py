@@ -1,0 +1,111 @@
+"""`finetune` and `predict`: fine-tune a pretraining run (or a preset from scratch) on labelled data, and use it."""
+
+from __future__ import annotations
+
+import argparse
+
+from workbench.cli.common import add_json_flag, open_workspace
+from workbench.cli.output import fmt, print_json, stderr
+from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig
+from workbench.core.model_config import PRESETS
+from workbench.core.training import TrainControl
+from workbench.jobs.finetune import FinetuneSpec, predict, start_finetuning
+
+DEFAULT = FinetuneConfig()
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    ft = commands.add_parser("finetune", help="fine-tune on labelled data: classify, tag (CoNLL) or qa (SQuAD)")
+    ft.add_argument("--task", choices=("classify", "tag", "qa"), required=True)
+    ft.add_argument("--train", required=True, metavar="FILE", help="csv/tsv/jsonl (classify), CoNLL (tag), SQuAD json")
+    ft.add_argument("--validation", metavar="FILE", help="default: a seeded 10%% split of --train")
+    ft.add_argument("--text-column", help="classify: text column (default: 'text', else the one non-label column)")
+    ft.add_argument("--text-pair-column", help="classify: second text of a pair")
+    ft.add_argument("--label-column", default="label", help="classify: label column (default: label)")
+    source = ft.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="from_run", metavar="RUN[:STEP]",
+                        help="pretraining run (and checkpoint step; default: its latest)")
+    source.add_argument("--scratch", choices=tuple(PRESETS), metavar="PRESET",
+                        help="baseline: the same model with random weights")
+    ft.add_argument("--tokenizer", type=int, metavar="ID", help="with --scratch: tokenizer id (default: the newest)")
+    ft.add_argument("--lr", type=float, default=DEFAULT.lr, help=f"encoder learning rate (default: {DEFAULT.lr})")
+    ft.add_argument("--head-lr", type=float, help="learning rate of the new head (default: --lr)")
+    ft.add_argument("--epochs", type=int, default=DEFAULT.epochs, help=f"(default: {DEFAULT.epochs})")
+    ft.add_argument("--batch-size", type=int, default=DEFAULT.batch_size, help=f"(default: {DEFAULT.batch_size})")
+    ft.add_argument("--warmup-ratio", type=float, default=DEFAULT.warmup_ratio,
+                    help=f"share of steps warming up (default: {DEFAULT.warmup_ratio})")
+    ft.add_argument("--weight-decay", type=float, default=DEFAULT.weight_decay,
+                    help=f"(default: {DEFAULT.weight_decay})")
+    ft.add_argument("--max-len", type=int, default=DEFAULT.max_len,
+                    help=f"tokens per sequence, at most the model's positions (default: {DEFAULT.max_len})")
+    ft.add_argument("--doc-stride", type=int, help="qa: step between context windows (default: max-len / 2)")
+    ft.add_argument("--freeze-embeddings", action="store_true", help="do not train the embeddings")
+    ft.add_argument("--freeze-layers", type=int, default=0, metavar="N", help="do not train the first N layers")
+    ft.add_argument("--seed", type=int, default=DEFAULT.seed, help=f"(default: {DEFAULT.seed})")
+    ft.add_argument("--early-stopping", type=int, default=0, metavar="N",
+                    help="stop after N epochs without improvement (default: off)")
+    ft.add_argument("--device", default=DEFAULT.device, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    ft.add_argument("--name", help="run name (default: run-N)")
+    add_json_flag(ft)
+    ft.set_defaults(handler=cmd_finetune)
+
+    pr = commands.add_parser("predict", help="run a fine-tuned model on a text")
+    pr.add_argument("run", metavar="RUN", help="fine-tuning run id or name")
+    pr.add_argument("text", metavar="TEXT", help="the text (qa: the question)")
+    pr.add_argument("--pair", help="classify: the second text of a pair")
+    pr.add_argument("--context", help="qa: the passage to answer from")
+    add_json_flag(pr)
+    pr.set_defaults(handler=cmd_predict)
+
+
+def spec_from_args(args: argparse.Namespace) -> FinetuneSpec:
+    config = FinetuneConfig(
+        task=args.task, lr=args.lr, head_lr=args.head_lr, epochs=args.epochs, batch_size=args.batch_size,
+        warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay, max_len=args.max_len,
+        doc_stride=args.doc_stride, freeze_embeddings=args.freeze_embeddings, freeze_layers=args.freeze_layers,
+        seed=args.seed, early_stopping=args.early_stopping, device=args.device,
+    )
+    return FinetuneSpec(
+        task=args.task, train=args.train, validation=args.validation, text_column=args.text_column,
+        text_pair_column=args.text_pair_column, label_column=args.label_column, from_run=args.from_run,
+        scratch=args.scratch, tokenizer_id=args.tokenizer, config=config, name=args.name,
+    )
+
+
+def _print_epoch(event: object) -> None:
+    if isinstance(event, EpochEvent):
+        shown = "  ".join(f"{k} {fmt(v)}" for k, v in event.metrics.items() if not k.endswith("total"))
+        stderr.print(f"epoch {event.epoch} (step {event.step}): train loss {fmt(event.train_loss)}  "
+                     f"val loss {fmt(event.val_loss)}  {shown}{'  *best*' if event.is_best else ''}")
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    spec = spec_from_args(args)
+    with open_workspace(args) as ws:
+        run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=TrainControl())
+    summary = {
+        "run_id": run.id, "name": run.name, "status": result.status, "epochs": result.epochs, "steps": result.steps,
+        "best_epoch": result.best_epoch, "best_metrics": result.best_metrics,
+        "max_len": run.config["finetune"]["max_len"], "parent_run_id": run.parent_run_id,
+        "best_checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None, "message": result.message,
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        stderr.print(f"run {run.id} ({run.name}): {result.status} after {result.epochs} epoch(s), best epoch "
+                     f"{result.best_epoch}" + (f" ({result.message})" if result.message else ""))
+    return 0 if result.status in ("completed", "stopped") else 1
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    with open_workspace(args) as ws:
+        output = predict(ws, args.run, args.text, text_pair=args.pair, context=args.context)
+    if args.json:
+        print_json(output)
+    elif output["task"] == "classify":
+        print(output["label"], fmt(output["probabilities"][output["label"]]))
+    elif output["task"] == "tag":
+        print(" ".join(f"{w}/{t}" for w, t in zip(output["tokens"], output["tags"])))
+    else:
+        print(output["answer"])
+    return 0

@@ -1,0 +1,118 @@
+"""Sentence scoring with pseudo-log-likelihood (Salazar et al. 2020, "Masked Language Model Scoring").
+
+PLL(S) = sum over the tokens t of S of log P(t | S with t masked): each token between [CLS] and [SEP] is masked
+in turn and the model's log-probability of the original token is read at that position; the pseudo-perplexity
+is exp(-PLL / N) over the N scored tokens. All N masked copies of a sentence go through the model as one batch,
+and only the N masked positions go through the vocabulary projection.
+A word of several pieces: "original" (the standard PLL, PLL-original) masks one piece at a time, so the word's
+other pieces stay visible and a long rare word is scored too kindly (its later pieces are easy to guess from
+its first); "word-l2r" (PLL-word-l2r, Kauf & Ivanova 2023) also masks the pieces of the same word to the right
+of the scored one, so each piece is predicted from the word's earlier pieces only. Specials inside the text
+other than [UNK] are refused: a sentence with [MASK] in it has nothing to score there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import torch
+
+from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.probing.encoding import (
+    ProbeInputError,
+    encode_text,
+    inference,
+    model_device,
+    tokens_of,
+    word_spans,
+)
+from workbench.core.tokenization import WorkbenchTokenizer
+
+PLL_METHODS = ("original", "word-l2r")
+
+
+@dataclass(frozen=True)
+class TokenScore:
+    position: int  # index in the sequence ([CLS] is 0)
+    token: str
+    log_prob: float  # natural log of P(token | the rest), this token's share of the PLL
+
+
+@dataclass(frozen=True)
+class SentenceScore:
+    sentence: str
+    method: str
+    tokens: list[TokenScore]
+    pll: float  # sum of the tokens' log_prob; higher is more likely
+    pseudo_perplexity: float  # exp(-pll / len(tokens))
+    rank: int  # 1 for the highest PLL among the sentences scored together
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def pll_masks(tokenizer: WorkbenchTokenizer, input_ids: Sequence[int], method: str = "original") -> torch.Tensor:
+    """Which positions each masked copy hides: (N, T) bool, row n scores position n + 1."""
+    if method not in PLL_METHODS:
+        raise ProbeInputError(f"method must be one of {', '.join(PLL_METHODS)}; got {method!r}")
+    T = len(input_ids)
+    masks = torch.zeros((T - 2, T), dtype=torch.bool)
+    masks[torch.arange(T - 2), torch.arange(1, T - 1)] = True
+    if method == "word-l2r":
+        for start, end in word_spans(tokenizer, input_ids):
+            for position in range(start, end):
+                masks[position - 1, position:end] = True
+    return masks
+
+
+def token_log_probs(
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, input_ids: Sequence[int], method: str = "original"
+) -> list[float]:
+    """log P(original token) at every position between [CLS] and [SEP], from one batch of masked copies."""
+    masks = pll_masks(tokenizer, input_ids, method)  # (N, T)
+    N, T = masks.shape
+    ids = torch.tensor(list(input_ids), dtype=torch.long)  # (T,)
+    batch = ids.expand(N, T).masked_fill(masks, tokenizer.mask_id)  # (N, T)
+    scored = torch.zeros_like(masks)
+    scored[torch.arange(N), torch.arange(1, T - 1)] = True  # one position per row, so rows stay in order
+    device = model_device(model)
+    with inference(model):
+        hidden = model.bert(batch.to(device), torch.ones_like(batch, device=device)).last_hidden_state  # (N, T, H)
+        logits = model.logits_at(hidden, scored.to(device))  # (N, V)
+    log_probs = logits.float().log_softmax(dim=-1).cpu()
+    return log_probs[torch.arange(N), ids[1:-1]].tolist()
+
+
+def _check_scorable(tokenizer: WorkbenchTokenizer, sentence: str, ids: list[int]) -> None:
+    inner = set(ids[1:-1]) & (set(tokenizer.special_ids) - {tokenizer.unk_id})
+    if inner:
+        raise ProbeInputError(f"{sentence!r} contains {', '.join(tokens_of(tokenizer, sorted(inner)))}; "
+                              "score plain sentences (no mask or other special token)")
+    if len(ids) < 3:
+        raise ProbeInputError(f"{sentence!r} has no token to score")
+
+
+def pseudo_log_likelihood(
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentence: str, method: str = "original"
+) -> SentenceScore:
+    """PLL, pseudo-perplexity and per-token contributions of one sentence."""
+    ids = encode_text(tokenizer, sentence, model.config.max_position_embeddings)
+    _check_scorable(tokenizer, sentence, ids)
+    values = token_log_probs(model, tokenizer, ids, method)
+    tokens = [TokenScore(p, t, lp) for p, t, lp in zip(range(1, len(ids) - 1), tokens_of(tokenizer, ids[1:-1]), values)]
+    pll = sum(values)
+    return SentenceScore(sentence, method, tokens, pll, math.exp(-pll / len(values)), rank=1)
+
+
+def score_sentences(
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentences: Sequence[str], method: str = "original"
+) -> list[SentenceScore]:
+    """Score each sentence and rank them, highest PLL first (ties keep the given order)."""
+    if not sentences:
+        raise ProbeInputError("give at least one sentence to score")
+    scores = [pseudo_log_likelihood(model, tokenizer, s, method) for s in sentences]
+    ranked = sorted(scores, key=lambda s: -s.pll)
+    return [SentenceScore(s.sentence, s.method, s.tokens, s.pll, s.pseudo_perplexity, rank)
+            for rank, s in enumerate(ranked, start=1)]

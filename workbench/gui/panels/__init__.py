@@ -1,0 +1,1 @@
+"""One module per panel, in the order of the work: Data, Tokenizer, Masking, Model, Train, Runs."""

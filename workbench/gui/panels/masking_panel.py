@@ -1,0 +1,439 @@
+"""The Masking panel: how tokens are hidden from the model, seen on one sentence and measured on many.
+
+Left, the settings (rate, the mask/random/keep split that always sums to 100, strategy, span shape,
+static or dynamic); every change goes to `AppState.set_masking`. Right, the proportions measured by masking
+about 200k tokens of the current corpus in the background (debounced; a stale measurement is cancelled and
+its result ignored). Below, a sentence as the model sees it, re-drawn on every change and by Re-roll. The
+tokenizer is the current one, else the sample corpus' default (trained on first use).
+"""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QRadioButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from workbench.core.mask_preview import MaskPreview, preview_masking
+from workbench.core.masking import STRATEGIES, MaskingConfig, span_length_mean
+from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.gui.state import AppState
+from workbench.gui.workers import Task, TaskRunner
+from workbench.jobs.choices import find_preview_tokenizer
+from workbench.jobs.masking_stats import (
+    MaskingSource, MaskingStats, TokenSample, measure_masking, prepare_source, rebalance_split,
+)
+from workbench.jobs.workspace import Workspace
+
+DEFAULT_SENTENCE = "the dogs near the old barn bark at the moon every night"
+# Okabe-Ito colours: told apart with the common colour-vision deficiencies. (background, text)
+COLOURS = {"mask": ("#0072B2", "#ffffff"), "random": ("#E69F00", "#000000"), "kept": ("#009E73", "#ffffff")}
+TOKENS_PER_ROW = 12
+MEASURE_DELAY_MS = 250
+SPLIT_NAMES = ("[MASK]", "random", "keep")
+
+
+def _prepare_source(home: Path, corpus_name: str | None, tokenizer_id: int | None, task: Task) -> MaskingSource:
+    with Workspace(home) as ws:
+        return prepare_source(ws, corpus_name, tokenizer_id, report=lambda stage: task.report(stage, 0, None),
+                              cancelled=lambda: task.cancelled)
+
+
+def _measure(sample: TokenSample, tokenizer: WorkbenchTokenizer, config: MaskingConfig, max_len: int,
+             task: Task) -> MaskingStats | None:
+    return measure_masking(sample, tokenizer, config, max_len, cancelled=lambda: task.cancelled)
+
+
+def preview_html(preview: MaskPreview) -> str:
+    """Two rows per line of tokens: what the model sees (coloured by replacement), and the label under it."""
+    tables = []
+    for start in range(0, len(preview.tokens), TOKENS_PER_ROW):
+        seen, labels = ["<td><i>input</i></td>"], ["<td><i>label</i></td>"]
+        for i in range(start, min(start + TOKENS_PER_ROW, len(preview.tokens))):
+            kind = preview.replacements[i]
+            shown = html.escape(preview.corrupted_tokens[i] or "?")
+            if kind is None:
+                seen.append(f"<td align='center'>{shown}</td>")
+                labels.append("<td></td>")
+            else:
+                background, text = COLOURS[kind]
+                seen.append(f"<td align='center' bgcolor='{background}'><span style='color:{text}'>"
+                            f"<b>{shown}</b></span></td>")
+                labels.append(f"<td align='center'><span style='color:#555555'>"
+                              f"{html.escape(preview.tokens[i] or '?')}</span></td>")
+        tables.append(f"<table cellspacing='3' cellpadding='5'><tr>{''.join(seen)}</tr>"
+                      f"<tr>{''.join(labels)}</tr></table>")
+    return "".join(tables)
+
+
+def legend_html() -> str:
+    names = {"mask": "[MASK]", "random": "random token", "kept": "kept (unchanged)"}
+    swatches = [f"<span style='background-color:{bg}; color:{fg}'>&nbsp;{names[k]}&nbsp;</span>"
+                for k, (bg, fg) in COLOURS.items()]
+    return "Colours: " + " &nbsp; ".join(swatches) + " &nbsp; the grey word under each is the label to predict"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+class MaskingPanel(QWidget):
+    def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.runner = runner
+        self.source: MaskingSource | None = None
+        self.preview: MaskPreview | None = None
+        self.stats: MaskingStats | None = None  # the latest measurement shown
+        self.seq_id = 0
+        self._source_key: tuple | None = None
+        self._prepare_task: Task | None = None
+        self._measure_task: Task | None = None
+        self._measure_timer = QTimer(self, singleShot=True, interval=MEASURE_DELAY_MS)
+        self._measure_timer.timeout.connect(self._start_measure)
+        self._measure_pending = False
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(self._build_settings(), 3)
+        top.addWidget(self._build_measured(), 2)
+        layout.addLayout(top)
+        layout.addWidget(self._build_preview(), 1)
+        self._load_config(state.masking)
+        state.masking_changed.connect(self._on_state_masking)
+        state.model_changed.connect(self._on_model_changed)
+        for signal in (state.corpus_changed, state.tokenizer_changed, state.tokenizers_changed):
+            signal.connect(self._refresh_source)
+        self._refresh_source()
+
+    # ---- building -----------------------------------------------------------------------------------------
+
+    def _build_settings(self) -> QGroupBox:
+        box = QGroupBox("Masking settings")
+        form = QFormLayout(box)
+        self.rate_slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=80)
+        self.rate_slider.setToolTip("Share of the tokens the model must guess in each sequence (1% to 80%).")
+        self.rate_label = QLabel()
+        self.rate_label.setMinimumWidth(40)
+        row = QHBoxLayout()
+        row.addWidget(self.rate_slider, 1)
+        row.addWidget(self.rate_label)
+        form.addRow("Masking rate", row)
+        form.addRow("Of the chosen tokens", self._build_split())
+        self.strategy_combo = QComboBox()
+        self.strategy_combo.addItems(STRATEGIES)
+        self.strategy_combo.setToolTip("token: each piece on its own; whole-word: all pieces of a word together; "
+                                       "span: runs of whole words (SpanBERT).")
+        form.addRow("Strategy", self.strategy_combo)
+        self.span_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, decimals=2)
+        self.span_p.setToolTip("Span lengths follow a geometric distribution with this p: larger p, shorter spans.")
+        self.span_max = QSpinBox(minimum=1, maximum=64)
+        self.span_max.setToolTip("The longest span, in words.")
+        form.addRow("Span p", self.span_p)
+        form.addRow("Span max length (words)", self.span_max)
+        self.dynamic_radio = QRadioButton("Dynamic: a fresh mask every time a sequence is seen")
+        self.static_radio = QRadioButton("Static: the same mask every epoch")
+        for radio in (self.dynamic_radio, self.static_radio):
+            radio.setToolTip("Dynamic masking shows the model new blanks on every pass over the data; "
+                             "static masking repeats them.")
+        self.dynamic_group = QButtonGroup(self)
+        self.dynamic_group.addButton(self.dynamic_radio)
+        self.dynamic_group.addButton(self.static_radio)
+        form.addRow("Masks", self.dynamic_radio)
+        form.addRow("", self.static_radio)
+        self.rate_slider.valueChanged.connect(self._on_settings_changed)
+        self.strategy_combo.currentTextChanged.connect(self._on_settings_changed)
+        self.span_p.valueChanged.connect(self._on_settings_changed)
+        self.span_max.valueChanged.connect(self._on_settings_changed)
+        self.static_radio.toggled.connect(self._on_settings_changed)
+        return box
+
+    def _build_split(self) -> QHBoxLayout:
+        tips = ("Of the chosen tokens, the percent replaced by [MASK].",
+                "Of the chosen tokens, the percent replaced by a random token.",
+                "Of the chosen tokens, the percent left unchanged (the model must still predict them).")
+        row = QHBoxLayout()
+        self.split_spins = []
+        for name, tip in zip(SPLIT_NAMES, tips):
+            spin = QSpinBox(minimum=0, maximum=100, suffix="%")
+            spin.setToolTip(tip + " The three always add up to 100%: a change is taken from 'keep' first.")
+            spin.valueChanged.connect(self._on_split_changed)
+            row.addWidget(QLabel(name))
+            row.addWidget(spin)
+            self.split_spins.append(spin)
+        return row
+
+    def _build_measured(self) -> QGroupBox:
+        box = QGroupBox("Measured on the corpus")
+        box.setToolTip("The settings applied to a large sample of the current corpus, exactly as in training.")
+        grid = QGridLayout(box)
+        for column, title in enumerate(("", "set", "measured"), start=0):
+            grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
+        names = ("selected tokens", "[MASK]", "random", "kept", "mean span (words)")
+        self.set_labels, self.measured_labels, self.row_names = [], [], []
+        for row, name in enumerate(names, start=1):
+            labels = (QLabel(name), QLabel("-"), QLabel("-"))
+            for column, label in enumerate(labels):
+                grid.addWidget(label, row, column)
+            self.row_names.append(labels[0])
+            self.set_labels.append(labels[1])
+            self.measured_labels.append(labels[2])
+        self.measure_status = QLabel("waiting for a tokenizer...")
+        self.measure_status.setWordWrap(True)
+        grid.addWidget(self.measure_status, len(names) + 1, 0, 1, 3)
+        grid.setRowStretch(len(names) + 2, 1)
+        return box
+
+    def _build_preview(self) -> QGroupBox:
+        box = QGroupBox("Preview: what the model sees")
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.sentence_edit = QLineEdit(DEFAULT_SENTENCE)
+        self.sentence_edit.setToolTip("Type any sentence to see how it would be masked.")
+        self.sentence_edit.textChanged.connect(self._redraw_preview)
+        self.reroll_button = QPushButton("Re-roll")
+        self.reroll_button.setToolTip("Draw another random mask with the same settings.")
+        self.reroll_button.clicked.connect(self._reroll)
+        row.addWidget(self.sentence_edit, 1)
+        row.addWidget(self.reroll_button)
+        layout.addLayout(row)
+        self.preview_status = QLabel("preparing a tokenizer...")
+        self.preview_label = QLabel()
+        self.preview_label.setTextFormat(Qt.TextFormat.RichText)
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        font = self.preview_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)  # the sentence is the point of the panel: make it readable
+        self.preview_label.setFont(font)
+        self.legend_label = QLabel(legend_html())
+        for widget in (self.preview_status, self.preview_label, self.legend_label):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        return box
+
+    # ---- settings <-> state -------------------------------------------------------------------------------
+
+    def _split(self) -> tuple[int, int, int]:
+        return tuple(spin.value() for spin in self.split_spins)  # type: ignore[return-value]
+
+    def _set_split(self, split: tuple[int, int, int]) -> None:
+        for spin, value in zip(self.split_spins, split):
+            spin.blockSignals(True)
+            spin.setValue(value)
+            spin.blockSignals(False)
+
+    def _load_config(self, config: MaskingConfig) -> None:
+        widgets = [self.rate_slider, self.strategy_combo, self.span_p, self.span_max, self.static_radio]
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.rate_slider.setValue(round(config.mlm_probability * 100))
+        mask, random = round(config.mask_replace_prob * 100), round(config.random_replace_prob * 100)
+        self._set_split(rebalance_split((mask, random, 100 - mask - random), 0, mask))
+        self.strategy_combo.setCurrentText(config.strategy)
+        self.span_p.setValue(config.span_geometric_p)
+        self.span_max.setValue(config.span_max_length)
+        (self.dynamic_radio if config.dynamic else self.static_radio).setChecked(True)
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._show_settings()
+
+    def config(self) -> MaskingConfig:
+        """The configuration the widgets show (the seed is the state's)."""
+        return MaskingConfig.from_split(
+            *self._split(), mlm_probability=self.rate_slider.value() / 100,
+            strategy=self.strategy_combo.currentText(), span_geometric_p=round(self.span_p.value(), 4),
+            span_max_length=self.span_max.value(), dynamic=self.dynamic_radio.isChecked(),
+            seed=self.state.masking.seed,
+        )
+
+    def _show_settings(self) -> None:
+        config = self.config()
+        self.rate_label.setText(f"{self.rate_slider.value()}%")
+        is_span = config.strategy == "span"
+        self.span_p.setEnabled(is_span)
+        self.span_max.setEnabled(is_span)
+        values = (config.mlm_probability, config.mask_replace_prob, config.random_replace_prob, config.keep_prob)
+        for label, value in zip(self.set_labels, values):
+            label.setText(_percent(value))
+        self.set_labels[4].setText(f"{span_length_mean(config.span_geometric_p, config.span_max_length):.2f}")
+        for labels in (self.row_names, self.set_labels, self.measured_labels):
+            labels[4].setVisible(is_span)
+
+    @Slot(int)
+    def _on_split_changed(self, value: int) -> None:
+        index = self.split_spins.index(self.sender())
+        self._set_split(rebalance_split(self._split(), index, value))
+        self._on_settings_changed()
+
+    @Slot()
+    def _on_settings_changed(self, *args: object) -> None:
+        self._show_settings()
+        self.state.set_masking(self.config())
+        self.seq_id += 1
+        self._redraw_preview()
+        self._schedule_measure()
+
+    @Slot(object)
+    def _on_state_masking(self, config: MaskingConfig) -> None:
+        if config != self.config():
+            self._load_config(config)
+            self._redraw_preview()
+            self._schedule_measure()
+
+    @Slot(object)
+    def _on_model_changed(self, choice: object) -> None:
+        if self.stats is not None and self._max_len() != self.stats.max_len:
+            self._schedule_measure()
+
+    def _max_len(self) -> int:
+        return self.state.model.max_len if self.state.model.max_len >= 8 else 128
+
+    # ---- tokenizer and sample -----------------------------------------------------------------------------
+
+    @Slot()
+    def _refresh_source(self, *args: object) -> None:
+        """Prepare the tokenizer and the corpus sample again when the current choice points elsewhere."""
+        found = find_preview_tokenizer(self.state.store, self.state.corpus_name, self.state.tokenizer_id)
+        key = (self.state.corpus_name, found.id if found is not None else None)
+        if key == self._source_key:
+            return
+        self._source_key = key
+        for task in (self._prepare_task, self._measure_task):
+            if task is not None:
+                task.cancel()
+        self._measure_task = None  # a measurement of the old sample is no longer wanted
+        self.preview_status.setText("preparing a tokenizer..." if found is None else "loading the tokenizer...")
+        self.measure_status.setText("encoding a sample of the corpus...")
+        fn = partial(_prepare_source, self.state.home, self.state.corpus_name, self.state.tokenizer_id)
+        task = Task("masking preview: tokenizer and sample", fn)
+        task.progress.connect(self._on_prepare_progress)
+        task.succeeded.connect(self._on_source_ready)
+        task.failed.connect(self._on_prepare_failed)
+        self._prepare_task = self.runner.start(task)
+
+    @Slot(str, int, object)
+    def _on_prepare_progress(self, stage: str, done: int, total: object) -> None:
+        if self.sender() is self._prepare_task:
+            self.preview_status.setText(f"{stage}...")
+
+    @Slot(object)
+    def _on_source_ready(self, source: MaskingSource) -> None:
+        if self.sender() is not self._prepare_task:
+            return  # a newer choice replaced this one
+        self._prepare_task = None
+        self.source = source
+        self._source_key = (self._source_key[0], source.record.id)
+        if source.trained:
+            self.state.tokenizers_changed.emit()
+        self._redraw_preview()
+        if source.sample is None:
+            self.measure_status.setText(f"cannot read the corpus: {source.sample_error}")
+        else:
+            self._start_measure()
+
+    @Slot(str, str)
+    def _on_prepare_failed(self, message: str, details: str) -> None:
+        if self.sender() is not self._prepare_task:
+            return
+        self._prepare_task = None
+        self._source_key = None  # try again on the next change
+        self.preview_status.setText(f"no tokenizer for the preview: {message}")
+        self.measure_status.setText("nothing to measure without a tokenizer")
+        show_error = getattr(self.window(), "show_error", None)
+        if show_error is not None:
+            show_error(f"Masking preview: {message}", details)
+
+    # ---- preview ------------------------------------------------------------------------------------------
+
+    @Slot()
+    def _reroll(self) -> None:
+        self.seq_id += 1
+        self._redraw_preview()
+
+    @Slot()
+    def _redraw_preview(self, *args: object) -> None:
+        if self.source is None:
+            return
+        text = self.sentence_edit.text().strip()
+        self.preview = preview_masking(self.source.tokenizer, text, self.config(), seq_id=self.seq_id)
+        self.preview_label.setText(preview_html(self.preview))
+        chosen = [kind for kind in self.preview.replacements if kind is not None]
+        counts = ", ".join(f"{chosen.count(kind)} {name}" for kind, name in
+                           (("mask", "[MASK]"), ("random", "random"), ("kept", "kept")))
+        record = self.source.record
+        self.preview_status.setText(f"{len(chosen)} of {len(self.preview.tokens) - 2} tokens chosen ({counts}); "
+                                    f"draw #{self.seq_id}; tokenizer {record.id} ({record.type}, "
+                                    f"{record.vocab_size:,} tokens)")
+
+    # ---- measurement --------------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._measure_pending:
+            self._measure_pending = False
+            self._schedule_measure()
+
+    def _schedule_measure(self) -> None:
+        self._measure_timer.start()  # restarts: only the last of a burst of changes is measured
+
+    @Slot()
+    def _start_measure(self) -> None:
+        if self.source is None or self.source.sample is None or self._prepare_task is not None:
+            return  # _on_source_ready measures the new sample
+        if not self.isVisible():  # measured when shown again; and nothing starts once the window has closed
+            self._measure_pending = True
+            return
+        if self._measure_task is not None:
+            self._measure_task.cancel()
+        fn = partial(_measure, self.source.sample, self.source.tokenizer, self.config(), self._max_len())
+        task = Task("masking: measuring", fn)
+        task.succeeded.connect(self._on_measured)
+        task.failed.connect(self._on_measure_failed)
+        self.measure_status.setText(f"measuring on {self.source.sample.n_tokens:,} tokens...")
+        self._measure_task = self.runner.start(task)
+
+    @Slot(object)
+    def _on_measured(self, stats: MaskingStats | None) -> None:
+        if self.sender() is not self._measure_task or stats is None:
+            return  # stale or cancelled: a newer measurement is on its way
+        self._measure_task = None
+        self.stats = stats
+        values = (stats.selection_rate, *stats.shares())
+        for label, value in zip(self.measured_labels, values):
+            label.setText(_percent(value))
+        mean = stats.mean_run_words
+        self.measured_labels[4].setText(f"{mean:.2f}" if mean is not None else "-")
+        self.measured_labels[4].setToolTip("Touching spans count as one; the last span of a sequence is cut "
+                                           "where the sequence's budget of masked tokens runs out.")
+        self.measure_status.setText(f"{stats.tokens:,} tokens of corpus '{self.source.corpus_name}' in {stats.blocks:,} "
+                                    f"blocks of {stats.max_len} ({stats.selected:,} chosen)")
+
+    @Slot(str, str)
+    def _on_measure_failed(self, message: str, details: str) -> None:
+        if self.sender() is not self._measure_task:
+            return
+        self._measure_task = None
+        self.measure_status.setText(f"measuring failed: {message}")
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv)
+    preview_home = Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-home-"))
+    app_state, task_runner = AppState(preview_home), TaskRunner()
+    panel = MaskingPanel(app_state, task_runner)
+    panel.resize(1100, 750)
+    panel.show()
+    code = app.exec()
+    task_runner.shutdown()
+    app_state.close()
+    sys.exit(code)

@@ -1,0 +1,363 @@
+"""The Train panel: training settings, Start / Pause / Resume / Stop, progress with ETA, and live curves.
+
+Corpus, tokenizer, masking and model come from the shared `AppState` (the panels before this one); this panel
+adds the optimiser, schedule, batch, intervals and hardware, builds a `PretrainSpec` and runs
+`workbench.jobs.pretrain.start_pretraining` (or `resume_pretraining`) in a background `Task`. Training events
+arrive on the GUI thread and only fill buffers; timers redraw the curves (10 Hz) and the progress line (4 Hz).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from workbench.core.model_config import PRESETS
+from workbench.core.training import EvalEvent, StatusEvent, StepEvent, TrainConfig, TrainResult
+from workbench.gui.live_plots import LiveCurves
+from workbench.gui.panels.train_settings import TrainSettings
+from workbench.gui.state import AppState
+from workbench.gui.workers import Task, TaskRunner
+from workbench.jobs.choices import current_tokenizer
+from workbench.jobs.curves import RunCurves, progress_text
+from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec, resume_pretraining, start_pretraining
+from workbench.jobs.workspace import Workspace
+
+# Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
+QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
+                          checkpoint_every=500, log_every=5)
+STATUS_COLORS = {"completed": "#1b7f2a", "paused": "#a66a00", "diverged": "#c0392b", "failed": "#c0392b"}
+
+
+def _training_task(name: str, home: Path, job: Callable[[Workspace, Task], tuple]) -> Task:
+    """A Task that opens its own workspace and runs `job(ws, task) -> (RunRecord, TrainResult)` in it."""
+
+    def fn(task: Task) -> tuple[int, object]:
+        torch.set_num_threads(1)  # QT-NOTES: two threads next to the GUI on 2 cores are erratic
+        with Workspace(home) as ws:
+            run, result = job(ws, task)
+        return run.id, result
+
+    return Task(name, fn)
+
+
+class TrainPanel(QWidget):
+    """Settings on the left; Start / Pause / Stop, progress and live curves on the right."""
+
+    def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.task: Task | None = None
+        self.run_id: int | None = None
+        self.phase = "idle"  # preparing, running, pausing, paused, stopping, or how the last run ended
+        self._last_step: StepEvent | None = None
+        self._shown: tuple | None = None  # the (step, eval) events on screen
+        self._last_eval: EvalEvent | None = None
+        self.settings = TrainSettings()
+        self.curves = LiveCurves(state.store)
+        self._build()
+        for signal in (state.corpus_changed, state.tokenizer_changed, state.masking_changed, state.model_changed):
+            signal.connect(self._on_choice_changed)
+        state.tokenizers_changed.connect(self._refresh_summary)
+        self._refresh_summary()
+        self.ui_timer = QTimer(self)
+        self.ui_timer.setInterval(250)
+        self.ui_timer.timeout.connect(self._refresh_progress)
+        self.ui_timer.start()
+
+    def _build(self) -> None:
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.blocked = QLabel()
+        self.blocked.setStyleSheet("color: #c0392b;")
+        self.blocked.setWordWrap(True)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train a new model with these settings and the choices of the earlier panels.")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setToolTip("Pause after the current step (Resume continues exactly where it paused).")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Save a checkpoint and end the run; the Runs panel can resume it later.")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.status_label = QLabel("Ready: press Start to train a model.")
+        self.status_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.detail_label = QLabel()
+        self.eval_label = QLabel()
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self.status_label, 1)
+        right = QVBoxLayout()
+        for item in (buttons, self.progress, self.detail_label, self.eval_label):
+            right.addLayout(item) if isinstance(item, QHBoxLayout) else right.addWidget(item)
+        right.addWidget(self.curves, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(self.settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFixedWidth(self.settings.sizeHint().width() + 24)
+        body = QHBoxLayout()
+        body.addWidget(scroll)
+        body.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.blocked)
+        layout.addLayout(body, 1)
+        self._update_buttons()
+
+    # ---- what will be trained --------------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_choice_changed(self, _choice: object) -> None:
+        self._refresh_summary()
+
+    @Slot()
+    def _refresh_summary(self) -> None:
+        state, model, masking = self.state, self.state.model, self.state.masking
+        corpus = state.corpus_name or "sample (bundled)"
+        record = current_tokenizer(state.store, state.corpus_name, state.tokenizer_id)
+        if record is not None:
+            tokenizer = f"#{record.id} {record.type} {record.vocab_size:,}"
+        elif state.tokenizer_id is not None:
+            tokenizer = f"#{state.tokenizer_id} (not found)"
+        else:
+            tokenizer = "none yet: a WordPiece of 8,000 is trained first"
+        split = f"{masking.mask_replace_prob:.0%}/{masking.random_replace_prob:.0%}/{masking.keep_prob:.0%}"
+        arch = {flag: PRESETS.get(model.preset, {}).get(name) for flag, name in ARCHITECTURE_FLAGS.items()}
+        arch.update({k: v for k, v in model.architecture.items() if v is not None})
+        self.summary.setText(
+            f"<b>Corpus</b> {corpus} · <b>Tokenizer</b> {tokenizer} · <b>Masking</b> {masking.strategy}, "
+            f"{masking.mlm_probability:.0%} ({split}), {'dynamic' if masking.dynamic else 'static'} · "
+            f"<b>Model</b> {model.preset}: {arch['layers']} layers, hidden {arch['hidden']}, {arch['heads']} heads, "
+            f"FFN {arch['ffn']}, max_len {model.max_len}, {'pre-LN' if model.pre_layer_norm else 'post-LN'}")
+        self.blocked.setText("" if model.valid else
+                             "Start is disabled: a model setting on the Model panel is not valid yet; fix the field "
+                             "marked there.")
+        self.blocked.setVisible(not model.valid)
+        self._update_buttons()
+
+    def spec(self) -> PretrainSpec:
+        """The run the Start button would train."""
+        model = self.state.model
+        return PretrainSpec(
+            corpus=self.state.corpus_name, tokenizer_id=self.state.tokenizer_id, preset=model.preset,
+            architecture=dict(model.architecture), max_len=model.max_len, pre_layer_norm=model.pre_layer_norm,
+            masking=self.state.masking, train=self.settings.config(), name=self.settings.name.text().strip() or None,
+        )
+
+    # ---- start, pause, stop ----------------------------------------------------------------------------
+
+    @Slot()
+    def start(self) -> bool:
+        """Train a new run with the current settings; False (with a message) when that is not possible now."""
+        if not self._can_launch():
+            return False
+        spec = self.spec()
+        self.run_id = None
+        self.curves.reset(name=spec.name or "this run")
+        self._launch(_training_task("training", self.state.home, lambda ws, task: start_pretraining(
+            ws, spec, listeners=[task.event.emit], control=task.control, progress=task.report)))
+        return True
+
+    def quick_start(self) -> bool:
+        """Start at once with demo settings (the window has chosen the sample corpus and a tiny model)."""
+        if self.task is not None:
+            self._set_phase(self.phase, "A run is already training: stop it before a quick start.")
+            return False
+        self.settings.apply(replace(QUICK_START, device=self.settings.device.currentText()))
+        self.settings.name.clear()
+        return self.start()
+
+    def resume(self, run_id: int) -> bool:
+        """Continue a stopped or interrupted run from its last checkpoint; its earlier curve is drawn first."""
+        if not self._can_launch(check_model=False):
+            return False
+        store = self.state.store
+        run = store.get_run(run_id)
+        if run is None:
+            self._report_error(f"There is no run {run_id} to resume.", "")
+            return False
+        checkpoint = store.latest_checkpoint(run_id)
+        history = RunCurves.from_metrics(store.metrics(run_id), until_step=checkpoint.step if checkpoint else None)
+        if "train" in run.config:
+            self.settings.apply(TrainConfig.from_dict(run.config["train"]))
+        self.run_id = run_id
+        self.curves.reset(history, name=run.name, run_id=run_id)
+        self._launch(_training_task("training", self.state.home, lambda ws, task: resume_pretraining(
+            ws, run_id, listeners=[task.event.emit], control=task.control, progress=task.report)))
+        return True
+
+    def _can_launch(self, check_model: bool = True) -> bool:
+        if self.task is not None:
+            self._set_phase(self.phase, "A run is already training: stop it first.")
+            return False
+        if check_model and not self.state.model.valid:
+            self._set_phase("idle", self.blocked.text())
+            return False
+        return True
+
+    def _launch(self, task: Task) -> None:
+        self.task = task
+        self._last_step = self._last_eval = self._shown = None
+        self.detail_label.clear()
+        self.eval_label.clear()
+        task.event.connect(self._on_event)
+        task.progress.connect(self._on_progress)
+        task.succeeded.connect(self._on_succeeded)
+        task.failed.connect(self._on_failed)
+        task.done.connect(self._on_done)
+        self._set_phase("preparing", "Preparing data…")
+        self.progress.setRange(0, 0)  # busy until the first step
+        self.runner.start(task)
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.task is None:
+            return
+        if self.phase == "paused":
+            self.task.control.resume()
+            self._set_phase("running", "Resuming…")
+        elif self.phase in ("running", "preparing"):
+            self.task.control.pause()
+            self._set_phase("pausing", "Pausing after the current step…")
+
+    @Slot()
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.control.stop()
+            self._set_phase("stopping", "Stopping: saving a checkpoint…")
+
+    # ---- what the worker reports -----------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_event(self, event: object) -> None:
+        self.curves.add_event(event)
+        if isinstance(event, StepEvent):
+            self._last_step = event
+        elif isinstance(event, EvalEvent):
+            self._last_eval = event
+        elif isinstance(event, StatusEvent):
+            self._on_status(event)
+
+    def _on_status(self, event: StatusEvent) -> None:
+        if event.status == "running" and self.run_id is None:
+            running = self.state.store.list_runs(kind="pretrain", status="running")
+            if running:
+                self.run_id = running[0].id
+                self.curves.live_run_id = self.run_id
+                self.curves.set_live_name(running[0].name)
+                self.settings.name.clear()  # Start again should not collide with this run's name
+        if event.status in ("running", "paused") and self.phase != "stopping":
+            self._set_phase(event.status, self._phase_text(event.status, event.message))
+            self.state.runs_changed.emit()  # the run's row changed status
+
+    @Slot(str, int, object)
+    def _on_progress(self, stage: str, done: int, total: object) -> None:
+        if self.phase == "preparing":
+            amount = f"{done:,} of {total:,}" if total else f"{done:,}"
+            self._set_phase("preparing", f"Preparing data: {stage} ({amount} documents)…")
+
+    @Slot(object)
+    def _on_succeeded(self, value: object) -> None:
+        run_id, result = value
+        self.run_id = run_id
+        self._refresh_progress()
+        self._set_phase(result.status, self._phase_text(result.status, result.message, result))
+        if result.status in ("failed", "diverged"):
+            self._report_error(f"Training {result.status}: {result.message}", "")
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, details: str) -> None:
+        self._set_phase("failed", f"Failed: {message}")
+        self._report_error(message, details)
+
+    @Slot()
+    def _on_done(self) -> None:
+        self.task = None
+        self._refresh_summary()  # the run may have trained the corpus' first tokenizer
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self._update_buttons()
+        self.state.runs_changed.emit()
+
+    # ---- showing it ------------------------------------------------------------------------------------
+
+    def _phase_text(self, status: str, message: str, result: TrainResult | None = None) -> str:
+        if status == "running":
+            return f"Training: {message}"
+        if status == "paused":
+            return f"Paused ({message}). Press Resume to continue."
+        if status == "stopped" and result is not None and result.last_checkpoint is not None:
+            return f"Stopped: {message}. A checkpoint is saved; the Runs panel can resume it."
+        if status == "completed" and result is not None and result.val_loss is not None:
+            baseline = result.unigram_baseline_loss
+            versus = f" (unigram baseline {baseline:.3f})" if baseline is not None else ""
+            return (f"Completed: {message}. Validation loss {result.val_loss:.3f}{versus}, masked-token accuracy "
+                    f"{result.val_accuracy:.1%}.")
+        return f"{status.capitalize()}: {message}"
+
+    def _set_phase(self, phase: str, text: str) -> None:
+        self.phase = phase
+        self.status_label.setText(text)
+        color = STATUS_COLORS.get(phase)
+        self.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "font-weight: bold;")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        busy = self.task is not None
+        self.start_button.setEnabled(not busy and self.state.model.valid)
+        self.pause_button.setEnabled(busy and self.phase in ("preparing", "running", "paused"))
+        self.pause_button.setText("Resume" if self.phase == "paused" else "Pause")
+        self.stop_button.setEnabled(busy and self.phase != "stopping")
+        self.settings.setEnabled(not busy)
+
+    @Slot()
+    def _refresh_progress(self) -> None:
+        """At most 4 times a second: the progress bar and the lines under it from the latest events."""
+        event, ev = self._last_step, self._last_eval
+        if event is None or (event, ev) == self._shown:
+            return
+        self._shown = (event, ev)
+        self.progress.setRange(0, event.total_steps)
+        self.progress.setValue(event.step)
+        self.detail_label.setText(progress_text(event))
+        if ev is not None:
+            baseline = f" (unigram baseline {ev.unigram_baseline_loss:.3f})" if ev.unigram_baseline_loss else ""
+            self.eval_label.setText(f"Validation at step {ev.step:,}: loss {ev.val_loss:.3f}{baseline}, "
+                                    f"masked-token accuracy {ev.val_accuracy:.1%}")
+
+    def _report_error(self, message: str, details: str) -> None:
+        """In the panel, and as a notification when the window offers one."""
+        if self.phase not in ("failed", "diverged"):
+            self._set_phase("failed", message)
+        window = self.window()
+        show = getattr(window, "show_error", None) if window is not self else None
+        if callable(show):
+            show(message, details)
+
+
+if __name__ == "__main__":  # preview: python -m workbench.gui.panels.train_panel
+    import os
+    import sys
+    import tempfile
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication(sys.argv)
+    home = Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-workbench-"))
+    preview_state, preview_runner = AppState(home), TaskRunner()
+    panel = TrainPanel(preview_state, preview_runner)
+    panel.resize(1200, 800)
+    panel.show()
+    code = app.exec()
+    preview_runner.shutdown()
+    preview_state.close()
+    sys.exit(code)

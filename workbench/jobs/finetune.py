@@ -1,0 +1,247 @@
+"""Fine-tuning jobs: a labelled file plus a pretraining run (or a preset trained from scratch) to a recorded run,
+and predictions from a finished fine-tuning run.
+
+Everything is read and validated before the run is created, so bad input leaves no half-made run. The run is
+`kind="finetune"` with the pretraining run as its parent; per-step `train_loss` and `lr`, per-epoch `val_*`
+metrics (at the step the epoch ended) and a checkpoint per epoch are recorded; the best epoch (by the task's
+main metric) is stored in the run's config under `result` and is what `predict` uses. The model's maximum
+length caps `max_len` (a run pretrained with 32 positions fine-tunes with at most 32 tokens).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config
+from workbench.core.devices import describe_device, resolve_device
+from workbench.core.finetune import data as readers
+from workbench.core.finetune.data import ClassificationExample, QAExample, TaggedSentence
+from workbench.core.finetune.encoding import collate
+from workbench.core.finetune.heads import build_task_model, freeze, from_pretraining, pretraining_config
+from workbench.core.finetune.metrics import get_entities
+from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
+from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult, FinetuneTrainer, seed_everything
+from workbench.core.model_config import BertConfig, preset_config
+from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.core.training import TrainControl
+from workbench.jobs.corpora import get_corpus
+from workbench.jobs.errors import UserError
+from workbench.jobs.pretrain import get_run
+from workbench.jobs.recorder import RunRecorder
+from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
+from workbench.jobs.workspace import Workspace
+from workbench.store.runstore import RunRecord, RunStore
+
+Listener = Callable[[object], None]
+
+
+@dataclass
+class FinetuneSpec:
+    """What a user chooses; exactly one of `from_run` ("RUN" or "RUN:STEP") and `scratch` (a preset)."""
+
+    task: str
+    train: str
+    validation: str | None = None
+    text_column: str | None = None
+    text_pair_column: str | None = None
+    label_column: str = "label"
+    from_run: str | None = None
+    scratch: str | None = None
+    tokenizer_id: int | None = None  # scratch only; default: the newest tokenizer
+    config: FinetuneConfig = field(default_factory=FinetuneConfig)
+    val_fraction: float = 0.1
+    name: str | None = None
+
+
+@dataclass
+class _Source:
+    tokenizer: WorkbenchTokenizer
+    tokenizer_id: int | None
+    tokenizer_path: str
+    model_config: BertConfig
+    checkpoint: Path | None = None
+    parent: RunRecord | None = None
+
+
+def _resolve_source(ws: Workspace, spec: FinetuneSpec, max_len: int) -> _Source:
+    if (spec.from_run is None) == (spec.scratch is None):
+        raise UserError("give exactly one of --from RUN[:STEP] (a pretraining run) or --scratch PRESET")
+    if spec.scratch is not None:
+        record = ws.store.get_tokenizer(spec.tokenizer_id) if spec.tokenizer_id is not None else None
+        if spec.tokenizer_id is not None and record is None:
+            raise UserError(f"no tokenizer with id {spec.tokenizer_id}; `tokenizer list` shows them")
+        tokenizers = ws.store.list_tokenizers()
+        record = record or (max(tokenizers, key=lambda t: t.id) if tokenizers
+                            else tokenizer_for_run(ws, get_corpus(ws, None), None))
+        tokenizer = load_tokenizer(record)
+        config = preset_config(spec.scratch, vocab_size=tokenizer.vocab_size, max_len=max_len)
+        return _Source(tokenizer, record.id, record.path, config)
+    ref, _, step = spec.from_run.rpartition(":")
+    if not step.isdigit() or ws.store.get_run(spec.from_run) is not None:  # a name may hold ":" itself
+        ref, step = spec.from_run, ""
+    run = get_run(ws, ref)
+    if run.kind != "pretrain":
+        raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining run")
+    checkpoints = ws.store.checkpoints(run.id)
+    chosen = [c for c in checkpoints if c.step == int(step)] if step else checkpoints[-1:]
+    if not chosen:
+        steps = ", ".join(str(c.step) for c in checkpoints) or "none"
+        raise UserError(f"run {run.name!r} has no checkpoint{' at step ' + step if step else ''}; it has: {steps}")
+    checkpoint = Path(chosen[0].path)
+    record = ws.store.get_tokenizer(run.tokenizer_id) if run.tokenizer_id is not None else None
+    path = record.path if record else read_checkpoint_config(checkpoint).get("tokenizer_path")
+    if path is None or not Path(path, "tokenizer.json").exists():
+        raise UserError(f"run {run.name!r}'s tokenizer is gone; it cannot be fine-tuned")
+    return _Source(WorkbenchTokenizer.load(path), record.id if record else None, str(path),
+                   pretraining_config(checkpoint), checkpoint, run)
+
+
+def _read(spec: FinetuneSpec, path: str) -> list:
+    if not Path(path).is_file():
+        raise UserError(f"no such file: {path}")
+    if spec.task == "classify":
+        return readers.read_classification(path, spec.text_column, spec.label_column, spec.text_pair_column)
+    return readers.read_conll(path) if spec.task == "tag" else readers.read_squad(path)
+
+
+def _labels(task: str, examples: list) -> list[str]:
+    if task == "classify":
+        return readers.label_list([e.label for e in examples])
+    if task == "tag":
+        return readers.label_list([t for s in examples for t in s.tags], first="O")
+    return []
+
+
+def _build_task(spec: FinetuneSpec, config: FinetuneConfig, labels: list[str], train: list):
+    if spec.task == "classify":
+        return ClassifyTask(labels, config.max_len)
+    if spec.task == "tag":
+        return TagTask(labels, config.max_len)
+    return QATask(labels, config.max_len, config.doc_stride or config.max_len // 2, config.max_answer_len,
+                  allow_no_answer=any(e.is_impossible for e in train))
+
+
+def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[Listener] = (),
+                     control: TrainControl | None = None) -> tuple[RunRecord, FinetuneResult]:
+    """Read and validate everything, record a `finetune` run, train it and store the best epoch."""
+    if spec.task not in ("classify", "tag", "qa"):
+        raise UserError(f"--task must be classify, tag or qa, got {spec.task!r}")
+    spec.config.validate()
+    resolve_device(spec.config.device)
+    if spec.name is not None and ws.store.get_run(spec.name) is not None:
+        raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
+    source = _resolve_source(ws, spec, spec.config.max_len)
+    config = replace(spec.config, task=spec.task,
+                     max_len=min(spec.config.max_len, source.model_config.max_position_embeddings))
+    train = _read(spec, spec.train)
+    if spec.validation is not None:
+        validation = _read(spec, spec.validation)
+    else:
+        train, validation = readers.split_train_validation(train, spec.val_fraction, config.seed)
+    # Labels of both parts: a rare tag or class may only occur in the validation part; its output stays unused.
+    labels = _labels(spec.task, [*train, *validation])
+    task = _build_task(spec, config, labels, train)
+    train_features, val_features = task.encode(source.tokenizer, train), task.encode(source.tokenizer, validation)
+    run_config = {
+        "task": spec.task, "finetune": config.to_dict(), "model": source.model_config.to_dict(), "labels": labels,
+        "allow_no_answer": getattr(task, "allow_no_answer", False), "tokenizer_path": source.tokenizer_path,
+        "data": {"train": str(Path(spec.train).resolve()), "validation": spec.validation and str(Path(spec.validation).resolve()),
+                 "text_column": spec.text_column, "text_pair_column": spec.text_pair_column,
+                 "label_column": spec.label_column, "train_examples": len(train), "validation_examples": len(validation)},
+        "source": {"run_id": source.parent.id, "checkpoint": str(source.checkpoint)} if source.parent
+        else {"scratch": spec.scratch},
+    }
+    run = ws.store.create_run(
+        name=spec.name, kind="finetune", config=run_config,
+        corpus_id=source.parent.corpus_id if source.parent else None, tokenizer_id=source.tokenizer_id,
+        preset=spec.scratch, parent_run_id=source.parent.id if source.parent else None,
+        device=describe_device(resolve_device(config.device)),
+    )
+    seed_everything(config.seed)
+    num_labels = len(labels) or 2
+    model = (from_pretraining(spec.task, source.checkpoint, num_labels) if source.checkpoint
+             else build_task_model(spec.task, source.model_config, num_labels))
+    freeze(model, config.freeze_embeddings, config.freeze_layers)
+    recorder = RunRecorder(ws.store, run.id)
+    checkpoint_config = {**{k: run_config[k] for k in ("task", "model", "labels", "finetune", "allow_no_answer",
+                                                      "tokenizer_path")}, "run_id": run.id}
+    trainer = FinetuneTrainer(model, config, task, train_features, validation, val_features, source.tokenizer.pad_id,
+                              ws.layout.run_dir(run.id), checkpoint_config,
+                              listeners=[recorder, EpochRecorder(ws.store, run.id), *listeners], control=control)
+    try:
+        result = trainer.run()
+    finally:
+        recorder.close()
+    run_config["result"] = {"best_epoch": result.best_epoch, "best_checkpoint": result.best_checkpoint and str(result.best_checkpoint),
+                            "best_metrics": result.best_metrics, "best_details": result.best_details,
+                            "epochs": result.epochs, "steps": result.steps}
+    return ws.store.update_run(run.id, config=run_config), result
+
+
+class EpochRecorder:
+    """Records each epoch's validation metrics as `val_<name>` (and `epoch`, `epoch_train_loss`) at its step."""
+
+    def __init__(self, store: RunStore, run_id: int) -> None:
+        self.store, self.run_id = store, run_id
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, EpochEvent):
+            values = {"epoch": event.epoch, "epoch_train_loss": event.train_loss, "val_loss": event.val_loss,
+                      **{f"val_{k}": v for k, v in event.metrics.items() if not k.endswith("total")}}
+            now_ms = int(time.time() * 1000)
+            self.store.log_metrics(self.run_id, [(k, event.step, float(v), now_ms) for k, v in values.items()
+                                                 if v is not None])
+
+
+# ---- prediction -------------------------------------------------------------------------------------------
+
+
+def load_finetuned(ws: Workspace, run_ref: str | int):
+    """(task object, model in eval mode, tokenizer) of a fine-tuning run's best (else latest) checkpoint."""
+    run = get_run(ws, run_ref)
+    if run.kind != "finetune":
+        raise UserError(f"run {run.name!r} is a {run.kind} run; `predict` takes a fine-tuning run")
+    best = (run.config.get("result") or {}).get("best_checkpoint")
+    latest = ws.store.latest_checkpoint(run.id)
+    checkpoint = Path(best) if best else (Path(latest.path) if latest else None)
+    if checkpoint is None or not checkpoint.is_dir():
+        raise UserError(f"run {run.name!r} has no checkpoint to predict with")
+    saved = read_checkpoint_config(checkpoint)
+    config = FinetuneConfig.from_dict(saved["finetune"])
+    model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
+    load_checkpoint(checkpoint, model)
+    model.eval()
+    spec = FinetuneSpec(task=saved["task"], train="")
+    task = _build_task(spec, config, saved["labels"], [QAExample("", "", "", is_impossible=saved["allow_no_answer"])])
+    return task, model, WorkbenchTokenizer.load(saved["tokenizer_path"])
+
+
+@torch.no_grad()
+def predict(ws: Workspace, run_ref: str | int, text: str, text_pair: str | None = None,
+            context: str | None = None) -> dict:
+    """classify: label and probabilities; tag: words, tags and entities; qa (`text` is the question): answer."""
+    task, model, tokenizer = load_finetuned(ws, run_ref)
+    if task.name == "classify":
+        features = task.encode(tokenizer, [ClassificationExample(text, task.labels[0], text_pair)])
+        probs = model(**collate(features, tokenizer.pad_id)).logits[0].softmax(-1).tolist()
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return {"task": "classify", "label": task.labels[best], "probabilities": dict(zip(task.labels, probs))}
+    if task.name == "tag":
+        words = text.split()
+        if not words:
+            raise UserError("predict: give some text to tag")
+        features = task.encode(tokenizer, [TaggedSentence(words, ["O"] * len(words))])
+        tags = task.word_tags(features[0], model(**collate(features, tokenizer.pad_id)).logits[0])
+        entities = [{"type": t, "text": " ".join(words[a: b + 1]), "start": a, "end": b} for t, a, b in get_entities(tags)]
+        return {"task": "tag", "tokens": words, "tags": tags, "entities": entities}
+    if not context:
+        raise UserError("predict: a QA run needs --context TEXT (the passage to answer from)")
+    example = QAExample("q", text, context)
+    features = task.encode(tokenizer, [example])
+    logits = [model(**collate([f], tokenizer.pad_id)).logits[0] for f in features]
+    return {"task": "qa", "answer": task.answers([example], features, logits)[0]}
