@@ -421,19 +421,6 @@ class MaskingPanel(QWidget):
 
 
 if __name__ == "__main__":
-    import os
-    import sys
-    import tempfile
+    from workbench.gui.preview import preview_panel
 
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    preview_home = Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-home-"))
-    app_state, task_runner = AppState(preview_home), TaskRunner()
-    panel = MaskingPanel(app_state, task_runner)
-    panel.resize(1100, 750)
-    panel.show()
-    code = app.exec()
-    task_runner.shutdown()
-    app_state.close()
-    sys.exit(code)
+    preview_panel(MaskingPanel)

@@ -563,21 +563,6 @@ class RunsPanel(QWidget):
 
 
 if __name__ == "__main__":
-    import os
-    import sys
-    import tempfile
+    from workbench.gui.preview import preview_panel
 
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    preview_home = Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-workbench-"))
-    preview_state = AppState(preview_home)
-    preview_runner = TaskRunner()
-    panel = RunsPanel(preview_state, preview_runner)
-    panel.resume_requested.connect(lambda run_id: print(f"resume requested for run {run_id}"))
-    panel.resize(1100, 750)
-    panel.show()
-    code = app.exec()
-    preview_runner.shutdown()
-    preview_state.close()
-    sys.exit(code)
+    preview_panel(RunsPanel)

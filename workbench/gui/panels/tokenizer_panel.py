@@ -573,21 +573,6 @@ class TokenizerPanel(QWidget):
 
 
 if __name__ == "__main__":
-    import os
-    import sys
-    import tempfile
-    from pathlib import Path
+    from workbench.gui.preview import preview_panel
 
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    preview_state = AppState(Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-workbench-")))
-    preview_runner = TaskRunner()
-    panel = TokenizerPanel(preview_state, preview_runner)
-    panel.setWindowTitle(f"Tokenizer panel: {preview_state.home}")
-    panel.resize(1100, 750)
-    panel.show()
-    code = app.exec()
-    preview_runner.shutdown()
-    preview_state.close()
-    sys.exit(code)
+    preview_panel(TokenizerPanel)

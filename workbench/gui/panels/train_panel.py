@@ -344,20 +344,7 @@ class TrainPanel(QWidget):
             show(message, details)
 
 
-if __name__ == "__main__":  # preview: python -m workbench.gui.panels.train_panel
-    import os
-    import sys
-    import tempfile
+if __name__ == "__main__":
+    from workbench.gui.preview import preview_panel
 
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication(sys.argv)
-    home = Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-workbench-"))
-    preview_state, preview_runner = AppState(home), TaskRunner()
-    panel = TrainPanel(preview_state, preview_runner)
-    panel.resize(1200, 800)
-    panel.show()
-    code = app.exec()
-    preview_runner.shutdown()
-    preview_state.close()
-    sys.exit(code)
+    preview_panel(TrainPanel)
