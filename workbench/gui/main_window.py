@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 from workbench.gui.panels.data_panel import DataPanel
 from workbench.gui.panels.masking_panel import MaskingPanel
 from workbench.gui.panels.model_panel import ModelPanel
+from workbench.gui.panels.probe_panel import ProbePanel
 from workbench.gui.panels.runs_panel import RunsPanel
 from workbench.gui.panels.tokenizer_panel import TokenizerPanel
 from workbench.gui.panels.train_panel import TrainPanel
@@ -32,8 +33,10 @@ class MainWindow(QMainWindow):
         self.model = ModelPanel(self.state, self.runner)
         self.train = TrainPanel(self.state, self.runner)
         self.runs = RunsPanel(self.state, self.runner)
+        self.probe = ProbePanel(self.state, self.runner)
         self.panels = [("Data", self.data), ("Tokenizer", self.tokenizer), ("Masking", self.masking),
-                       ("Model", self.model), ("Train", self.train), ("Runs", self.runs)]
+                       ("Model", self.model), ("Train", self.train), ("Runs", self.runs),
+                       ("Probe", self.probe)]
         self._build_body()
         self._build_toolbar()
         self._build_status_bar()
@@ -122,16 +125,19 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1200, 800)
 
+    def confirm_stop_running(self) -> bool:
+        """Asked on close while work runs; a method of its own so tests can answer it."""
+        answer = QMessageBox.question(
+            self, "Close MLM Workbench",
+            "Work is still running. Stop it (a training run saves a checkpoint first) and close?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.runner.running():
-            answer = QMessageBox.question(
-                self, "Close MLM Workbench",
-                "Work is still running. Stop it (a training run saves a checkpoint first) and close?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+        if self.runner.running() and not self.confirm_stop_running():
+            event.ignore()
+            return
         self.runner.shutdown()
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         self.state.close()

@@ -1,0 +1,240 @@
+"""The Fill-mask view: a text with one or several masks, the model's top-k tokens at each mask as horizontal
+bars of probability, recomputed as the user types (debounced), side by side for two checkpoints.
+
+A double-click (or Ctrl+click) on a word of the text, or a click on a token in the strip below it, masks that
+word: all its pieces. "Fill in order" fills the most confident mask first and predicts the rest again, one
+step per row, which shows what independent predictions miss ("New Orleans" vs "Los Angeles").
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import (
+    QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
+    QVBoxLayout, QWidget,
+)
+
+from workbench.core.probing import FillMaskResult, InOrderResult
+from workbench.core.probing.encoding import MASK_MARKER
+from workbench.gui.panels.probe_common import (
+    Computation, ProbeContext, debounce_timer, message_label, model_title, show_message,
+)
+from workbench.jobs.probe_views import fill_for_models, in_order_snapshots, mask_word_at, parse_targets, text_tokens
+
+DEFAULT_TEXT = "the cow says [MASK] and the dog says [MASK]."
+BAR_COLOUR = QColor("#4c78a8")
+ROW_HEIGHT = 20
+LABEL_WIDTH = 110
+
+
+class ProbabilityBars(QWidget):
+    """A title and one horizontal bar per candidate: the bar's length is its probability (0 to 100 %)."""
+
+    def __init__(self, title: str, rows: list[tuple[str, float]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.rows = rows
+        self.setMinimumWidth(260)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(ROW_HEIGHT * (len(rows) + 1) + 6)
+        self.setToolTip("Each bar is the probability the model gives that token at this mask (the full bar is 100 %).")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        metrics = QFontMetrics(self.font())
+        bold = self.font()
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.drawText(QRectF(0, 0, self.width(), ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter,
+                         metrics.elidedText(self.title, Qt.TextElideMode.ElideRight, self.width()))
+        painter.setFont(self.font())
+        bar_space = max(self.width() - LABEL_WIDTH - 60, 20)
+        for row, (token, probability) in enumerate(self.rows, start=1):
+            y = row * ROW_HEIGHT + 2
+            label = metrics.elidedText(token, Qt.TextElideMode.ElideRight, LABEL_WIDTH - 8)
+            painter.drawText(QRectF(0, y, LABEL_WIDTH - 8, ROW_HEIGHT - 4),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+            width = max(bar_space * probability, 2.0)
+            painter.fillRect(QRectF(LABEL_WIDTH, y + 2, width, ROW_HEIGHT - 8), BAR_COLOUR)
+            painter.drawText(QRectF(LABEL_WIDTH + width + 4, y, 60, ROW_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter,
+                             f"{probability:.1%}")
+
+
+class MaskLineEdit(QLineEdit):
+    """A line edit where a double-click or a Ctrl+click on a word asks to mask it."""
+
+    word_clicked = Signal(int)  # character position
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.word_clicked.emit(self.cursorPositionAt(event.position().toPoint()))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.word_clicked.emit(self.cursorPositionAt(event.position().toPoint()))
+            return
+        super().mousePressEvent(event)
+
+
+class FillMaskView(QWidget):
+    def __init__(self, context: ProbeContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.results: list[FillMaskResult | InOrderResult] = []
+        self.computation = Computation(context.runner, "fill-mask", self, self._show_results, self._show_error)
+        self.debounce = debounce_timer(self, self.compute)
+        self._build()
+        context.models_changed.connect(self._on_models_changed)
+
+    def _build(self) -> None:
+        self.text = MaskLineEdit(DEFAULT_TEXT)
+        self.text.setToolTip("A sentence with one or more [MASK] where the model should guess a word. "
+                             "Double-click (or Ctrl+click) a word to mask it.")
+        self.text.textChanged.connect(self._on_text_changed)
+        self.text.word_clicked.connect(self._mask_at_char)
+        self.insert_button = QPushButton(f"Insert {MASK_MARKER}")
+        self.insert_button.setToolTip("Put a mask at the cursor (or in place of the selected text).")
+        self.insert_button.clicked.connect(self.insert_mask)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 50)
+        self.top_k.setValue(5)
+        self.top_k.setToolTip("How many of the model's best guesses to show at each mask.")
+        self.top_k.valueChanged.connect(self._schedule)
+        self.targets = QLineEdit()
+        self.targets.setPlaceholderText("optional: only these words, e.g. moo, woof")
+        self.targets.setToolTip("List only these words at each mask, with their probabilities "
+                                "(a word of several pieces counts by its first piece).")
+        self.targets.textChanged.connect(self._schedule)
+        self.in_order = QCheckBox("Fill in order")
+        self.in_order.setToolTip("Fill the mask the model is surest about first, then guess the others again "
+                                 "with it in place, one step at a time.")
+        self.in_order.toggled.connect(self._schedule)
+        self.strip = QLabel()
+        self.strip.setWordWrap(True)
+        self.strip.setToolTip("The tokens the model reads; click one to mask its whole word.")
+        self.strip.linkActivated.connect(self._mask_token)
+        self.status = message_label()
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        controls = QHBoxLayout()
+        for widget in (self.insert_button, QLabel("Top k:"), self.top_k, QLabel("Targets:"), self.targets, self.in_order):
+            controls.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addLayout(controls)
+        layout.addWidget(self.strip)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.status)
+
+    # ---- input ----------------------------------------------------------------------------------------------
+
+    @Slot()
+    def insert_mask(self) -> None:
+        self.text.insert(MASK_MARKER)
+        self.text.setFocus()
+
+    @Slot(int)
+    def _mask_at_char(self, position: int) -> None:
+        if self.context.primary is not None:
+            self.text.setText(mask_word_at(self.context.primary.tokenizer, self.text.text(), char_pos=position))
+
+    @Slot(str)
+    def _mask_token(self, link: str) -> None:
+        if self.context.primary is not None:
+            self.text.setText(mask_word_at(self.context.primary.tokenizer, self.text.text(), token_index=int(link)))
+
+    @Slot()
+    def _on_text_changed(self) -> None:
+        self._update_strip()
+        self._schedule()
+
+    @Slot()
+    def _on_models_changed(self) -> None:
+        self._update_strip()
+        self.compute()
+
+    @Slot()
+    def _schedule(self) -> None:
+        self.debounce.start()
+
+    def _update_strip(self) -> None:
+        model = self.context.primary
+        if model is None or not self.text.text().strip():
+            self.strip.setText("")
+            return
+        parts = []
+        for token in text_tokens(model.tokenizer, self.text.text()):
+            name = html.escape(token.token)
+            if token.word is None:
+                colour = "#e07b00" if token.is_mask else "#999999"
+                parts.append(f"<span style='color:{colour}'>{name}</span>")
+            else:
+                parts.append(f"<a href='{token.index}' style='text-decoration:none; color:#1f4e79'>{name}</a>")
+        self.strip.setText("<span style='font-family:monospace'>" + " ".join(parts) + "</span>")
+
+    # ---- computing and showing ---------------------------------------------------------------------------
+
+    @Slot()
+    def compute(self) -> None:
+        self.debounce.stop()
+        models = list(self.context.models)
+        if not models:
+            return
+        text, k = self.text.text(), self.top_k.value()
+        targets, in_order = parse_targets(self.targets.text()), self.in_order.isChecked()
+        titles = [model_title(m) for m in models]
+        self.computation.request(lambda: (titles, fill_for_models(models, text, k, targets, in_order)))
+
+    @Slot(object)
+    def _show_results(self, computed: tuple[list[str], list]) -> None:
+        titles, results = computed
+        self.results = results
+        self._clear_grid()
+        for column, (title, result) in enumerate(zip(titles, results)):
+            header = QLabel(f"<b>{html.escape(title)}</b>")
+            self.grid.addWidget(header, 0, column)
+            for row, (title, bars) in enumerate(self._charts(result), start=1):
+                self.grid.addWidget(ProbabilityBars(title, bars), row, column)
+        notes = sorted({note for result in results for note in result.notes})
+        timing = f"computed in {self.computation.last_ms:.0f} ms" if self.computation.last_ms is not None else ""
+        show_message(self.status, "; ".join([timing, *notes]).strip("; "))
+
+    def _charts(self, result: FillMaskResult | InOrderResult) -> list[tuple[str, list[tuple[str, float]]]]:
+        if isinstance(result, FillMaskResult):
+            return [(f"[MASK] {n} (token {mask.position})", [(p.token, p.probability) for p in mask.predictions])
+                    for n, mask in enumerate(result.masks, start=1)]
+        charts = []
+        for n, (step, tokens) in enumerate(zip(result.steps, in_order_snapshots(result)), start=1):
+            sentence = " ".join(tokens[1:-1]).replace(" ##", "")
+            title = f"step {n}: token {step.position} ← {step.chosen.token}  ·  {sentence}"
+            charts.append((title, [(p.token, p.probability) for p in step.candidates]))
+        return charts
+
+    @Slot(str)
+    def _show_error(self, message: str) -> None:
+        self.results = []
+        self._clear_grid()
+        show_message(self.status, message, error=True)
+
+    def _clear_grid(self) -> None:
+        while self.grid.count():
+            widget = self.grid.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+
+    def displayed(self) -> list[list[tuple[str, list[tuple[str, float]]]]]:
+        """What the charts show, per model: (title, [(token, probability)]) per chart."""
+        columns: dict[int, list] = {}
+        for index in range(self.grid.count()):
+            widget = self.grid.itemAt(index).widget()
+            if isinstance(widget, ProbabilityBars):
+                _, column, _, _ = self.grid.getItemPosition(index)
+                columns.setdefault(column, []).append((widget.title, widget.rows))
+        return [columns[c] for c in sorted(columns)]

@@ -1,0 +1,223 @@
+"""The Suites view: LAMA-style cloze tests. A suite file (by default the bundled sample_cloze.tsv) is evaluated
+on the chosen checkpoint or on every checkpoint of the run, in the background with progress and a Cancel
+button; precision@1, precision@k and MRR are shown overall and per group, and plotted against training step
+so a user watches knowledge appear. Results are stored in the database (one per checkpoint and suite version)
+and shown again when the run is chosen later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
+    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from workbench.core.probing import ProbeInputError, load_suite
+from workbench.gui.panels.probe_common import ProbeContext, message_label, show_message
+from workbench.gui.run_charts import PALETTE, MetricChart
+from workbench.gui.workers import Task
+from workbench.jobs.probe import default_suite_path
+from workbench.jobs.probe_views import METRIC_NAMES, SuiteRun, run_suite_cancellable, suite_table_rows
+from workbench.jobs.workspace import Workspace
+from workbench.store.probe_results import metric_series
+
+COLUMNS = ("Group", "Items", "precision@1", "precision@k", "MRR")
+OVERALL = "overall"
+
+
+class SuiteView(QWidget):
+    def __init__(self, context: ProbeContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.task: Task | None = None
+        self.last_run: SuiteRun | None = None
+        self.results: list = []  # the stored results of this suite version on the chosen run, by step
+        self._build()
+        context.models_changed.connect(self.show_stored)
+
+    def _build(self) -> None:
+        self.path = QLineEdit(str(default_suite_path(self.context.state.workspace)))
+        self.path.setToolTip("A cloze test file: TSV with columns sentence, answers (joined by |) and group, "
+                             "or JSONL; each sentence has one [MASK].")
+        self.path.editingFinished.connect(self.show_stored)
+        browse = QPushButton("Browse...")
+        browse.setToolTip("Choose another suite file.")
+        browse.clicked.connect(self._browse)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 100)
+        self.top_k.setValue(10)
+        self.top_k.setToolTip("An item counts for precision@k when a right answer is among the model's k best guesses.")
+        self.evaluate_one = QPushButton("Evaluate this checkpoint")
+        self.evaluate_one.setToolTip("Score the suite on the checkpoint chosen above and store the result.")
+        self.evaluate_one.clicked.connect(lambda: self.evaluate(all_checkpoints=False))
+        self.evaluate_all = QPushButton("Evaluate all checkpoints")
+        self.evaluate_all.setToolTip("Score the suite on every checkpoint of the run, oldest first, to see "
+                                     "knowledge appear during training.")
+        self.evaluate_all.clicked.connect(lambda: self.evaluate(all_checkpoints=True))
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop after the checkpoint being evaluated; the ones done stay stored.")
+        self.cancel.setEnabled(False)
+        self.cancel.clicked.connect(self._cancel)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m checkpoints")
+        self.progress.setVisible(False)
+        self.scope = QComboBox()
+        self.scope.setToolTip("Plot the whole suite or one group of it.")
+        self.scope.currentIndexChanged.connect(self._plot)
+        top = QHBoxLayout()
+        for widget in (QLabel("Suite:"), self.path, browse, QLabel("k:"), self.top_k):
+            top.addWidget(widget)
+        actions = QHBoxLayout()
+        for widget in (self.evaluate_one, self.evaluate_all, self.cancel, self.progress):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        actions.addWidget(QLabel("Plot:"))
+        actions.addWidget(self.scope)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.chart = MetricChart("Knowledge during training", "score")
+        self.chart.getAxis("left").enableAutoSIPrefix(False)
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.chart)
+        splitter.setSizes([450, 600])
+        self.status = message_label()
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(actions)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+
+    # ---- evaluating ---------------------------------------------------------------------------------------------
+
+    @Slot()
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a probe suite", str(Path(self.path.text()).parent),
+                                              "Probe suites (*.tsv *.jsonl *.json);;All files (*)")
+        if path:
+            self.path.setText(path)
+            self.show_stored()
+
+    def evaluate(self, all_checkpoints: bool) -> None:
+        model = self.context.primary
+        if model is None or self.task is not None:
+            return
+        home, run_id, step, path, k = (self.context.state.home, model.run_id, model.step, self.path.text().strip(),
+                                       self.top_k.value())
+        task = Task("probe suite", lambda task: _evaluate(task, home, run_id, path, step, all_checkpoints, k))
+        task.progress.connect(self._on_progress)
+        task.succeeded.connect(self._on_evaluated)
+        task.failed.connect(self._on_failed)
+        task.done.connect(self._on_task_done)
+        self.task = task
+        self._set_running(True)
+        show_message(self.status, "evaluating ...")
+        self.context.runner.start(task)
+
+    def _set_running(self, running: bool) -> None:
+        self.evaluate_one.setEnabled(not running)
+        self.evaluate_all.setEnabled(not running)
+        self.cancel.setEnabled(running)
+        self.progress.setVisible(running)
+        self.progress.setRange(0, 0)  # busy until the first checkpoint is done
+
+    @Slot()
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            show_message(self.status, "cancelling after the checkpoint being evaluated ...")
+
+    @Slot(str, int, object)
+    def _on_progress(self, stage: str, done: int, total: object) -> None:
+        self.progress.setRange(0, int(total or 0))
+        self.progress.setValue(done)
+
+    @Slot(object)
+    def _on_evaluated(self, run: SuiteRun) -> None:
+        self.last_run = run
+        if run.cancelled:
+            show_message(self.status, "cancelled; the checkpoints evaluated before stay stored")
+        else:
+            notes = run.results[-1][1].notes if run.results else []
+            steps = ", ".join(f"{record.checkpoint_step:,}" for record, _ in run.results)
+            show_message(self.status, f"evaluated at step {steps}" + (f"; note: {notes[0]}" if notes else ""))
+        self.show_stored()
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, details: str) -> None:
+        show_message(self.status, message, error=True)
+
+    @Slot()
+    def _on_task_done(self) -> None:
+        self.task = None
+        self._set_running(False)
+
+    # ---- showing what is stored ----------------------------------------------------------------------------------
+
+    def _stored_results(self) -> list:
+        model = self.context.primary
+        if model is None:
+            return []
+        try:
+            sha = load_suite(self.path.text().strip()).sha256
+        except ProbeInputError as error:
+            show_message(self.status, str(error), error=True)
+            return []
+        return self.context.state.store.probe_results(model.run_id, sha)
+
+    @Slot()
+    def show_stored(self) -> None:
+        """The table for the chosen checkpoint and the plot over the run's checkpoints, from the database."""
+        self.results = results = self._stored_results()
+        model = self.context.primary
+        current = next((r for r in results if model is not None and r.checkpoint_step == model.step), None)
+        self._fill_table(current.metrics if current else None)
+        groups = sorted(results[-1].metrics["groups"]) if results else []
+        chosen = self.scope.currentText()
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItems([OVERALL, *groups])
+        self.scope.setCurrentIndex(max(self.scope.findText(chosen), 0))
+        self.scope.blockSignals(False)
+        self._plot()
+        if current is None and model is not None and self.task is None:
+            show_message(self.status, f"step {model.step:,} has no result for this suite yet: press Evaluate")
+
+    def _fill_table(self, metrics: dict | None) -> None:
+        rows = suite_table_rows(metrics) if metrics else []
+        k = metrics["k"] if metrics else self.top_k.value()
+        self.table.setHorizontalHeaderLabels([*COLUMNS[:3], f"precision@{k}", COLUMNS[4]])
+        self.table.setRowCount(len(rows))
+        for row, values in enumerate(rows):
+            for column, value in enumerate(values):
+                text = f"{value:.3f}" if isinstance(value, float) else str(value)
+                self.table.setItem(row, column, QTableWidgetItem(text))
+
+    @Slot()
+    def _plot(self) -> None:
+        self.chart.clear_curves()
+        group = None if self.scope.currentText() in ("", OVERALL) else self.scope.currentText()
+        for index, (metric, name) in enumerate(METRIC_NAMES.items()):
+            points = metric_series(self.results, metric, group) if self.results else []
+            if points:
+                steps, values = zip(*points)
+                self.chart.add_curve(name, (list(steps), list(values)), PALETTE[index], symbol=True)
+        self.chart.fit()
+        self.chart.setYRange(0.0, 1.0, padding=0.03)  # scores are fractions: keep the whole scale in view
+
+
+def _evaluate(task: Task, home: Path, run_id: int, path: str, step: int, all_checkpoints: bool, k: int) -> SuiteRun:
+    """Runs on a worker thread, with its own workspace."""
+    ws = Workspace(home)
+    try:
+        return run_suite_cancellable(ws, run_id, path or None, None if all_checkpoints else step, all_checkpoints, k,
+                                     progress=lambda done, total: task.report("checkpoints", done, total),
+                                     cancelled=lambda: task.cancelled)
+    finally:
+        ws.close()
