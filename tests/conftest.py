@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,21 @@ import pytest
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-try:  # QSettings of GUI tests go to a test location, never the user's real config
-    from PySide6.QtCore import QStandardPaths
+# QSettings of GUI tests go to a throw-away location, never the user's real config
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mlm-workbench-test-config-")
+try:
+    from PySide6.QtCore import QSettings, QStandardPaths
 
     QStandardPaths.setTestModeEnabled(True)
 except ImportError:
-    pass
+    QSettings = None
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> None:
+    """Every test starts with what a first start sees: no remembered window state or choices."""
+    if QSettings is not None:
+        QSettings("mlm-workbench", "mlm-workbench").clear()
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

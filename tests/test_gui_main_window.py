@@ -147,3 +147,30 @@ def test_closing_during_a_run_asks_then_stops_with_a_checkpoint(qtbot, window: M
     with Workspace(window.state.home) as ws:  # the database is consistent for the next start
         assert ws.store.get_run(run_id).status == "stopped"
         assert ws.store.latest_checkpoint(run_id) is not None
+
+
+def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Path) -> None:
+    corpus_file = tmp_path / "animals.txt"
+    corpus_file.write_text("\n\n".join(generate_documents(50, seed=2)) + "\n", encoding="utf-8")
+    first = MainWindow(home)
+    first.data.add_paths([str(corpus_file)])
+    qtbot.waitUntil(lambda: first.state.corpus_name == "animals", timeout=WAIT)
+    first.masking.rate_slider.setValue(25)
+    first.model.preset_combo.setCurrentText("mini")
+    first.train.settings.steps.setValue(1234)
+    first.show_panel(3)
+    first.confirm_stop_running = lambda: True  # the Masking panel may still be preparing its preview
+    first.close()
+
+    second = MainWindow(home)
+    try:
+        assert second.state.corpus_name == "animals"
+        assert second.state.masking.mlm_probability == pytest.approx(0.25)
+        assert second.state.model.preset == "mini" and second.model.preset_combo.currentText() == "mini"
+        assert second.train.settings.steps.value() == 1234
+        assert second.stack.currentWidget() is second.model
+        second.data._fill_recent_menu()
+        assert [a.data() for a in second.data.recent_menu.actions()] == [str(corpus_file)]
+    finally:
+        second.confirm_stop_running = lambda: True
+        second.close()

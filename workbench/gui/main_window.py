@@ -17,6 +17,7 @@ from workbench.gui.panels.probe_panel import ProbePanel
 from workbench.gui.panels.runs_panel import RunsPanel
 from workbench.gui.panels.tokenizer_panel import TokenizerPanel
 from workbench.gui.panels.train_panel import TrainPanel
+from workbench.gui.session import restore_choices, save_choices
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.runs.resume_requested.connect(self._resume_run)
         self._restore_geometry()
+        self._restore_choices()
 
     def _build_body(self) -> None:
         self.sidebar = QListWidget()
@@ -134,11 +136,18 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def _restore_choices(self) -> None:
+        train, panel = restore_choices(self.state.settings, self.state)
+        if train is not None:
+            self.train.settings.apply(train)
+        self.show_panel(min(max(panel, 0), len(self.panels) - 1))
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.runner.running() and not self.confirm_stop_running():
             event.ignore()
             return
         self.runner.shutdown()
         self.state.settings.setValue("window/geometry", self.saveGeometry())
+        save_choices(self.state.settings, self.state, self.train.settings.config(), self.sidebar.currentRow())
         self.state.close()
         event.accept()

@@ -12,11 +12,12 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
-    QWidget,
+    QMenu, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from workbench.core.corpus import DOC_MODES, CorpusOptions
+from workbench.gui.session import add_recent, recent_paths
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.browse import PREVIEW_DOCUMENTS, free_corpus_name, preview_documents
@@ -40,6 +41,7 @@ class DataPanel(QWidget):
         self.state, self.runner = state, runner
         self.records: dict[str, CorpusRecord] = {}
         self._adding: Task | None = None
+        self._adding_paths: list[str] = []
         self._previewing_id: int | None = None  # the corpus whose preview is wanted; older results are dropped
         self.setAcceptDrops(True)
         self._build()
@@ -87,6 +89,11 @@ class DataPanel(QWidget):
         self.add_folder_button.setToolTip("Choose a folder: every supported file in it and its subfolders becomes "
                                           "part of one corpus.")
         self.add_folder_button.clicked.connect(self.choose_folder)
+        self.recent_button = QPushButton("Recent")
+        self.recent_button.setToolTip("Add again a file or folder you added before.")
+        self.recent_menu = QMenu(self.recent_button)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_button.setMenu(self.recent_menu)
         self.name_edit = QLineEdit(placeholderText="from the first file's name")
         self.name_edit.setToolTip("The name this corpus gets in the list; leave it empty to use the first file's name.")
         self.doc_mode = QComboBox()
@@ -110,6 +117,7 @@ class DataPanel(QWidget):
         buttons = QVBoxLayout()
         buttons.addWidget(self.add_files_button)
         buttons.addWidget(self.add_folder_button)
+        buttons.addWidget(self.recent_button)
         hint = QLabel("…or drop files and folders\nanywhere on this panel.")
         hint.setStyleSheet("color: palette(mid);")
         buttons.addWidget(hint)
@@ -270,6 +278,21 @@ class DataPanel(QWidget):
         if folder:
             self.add_paths([folder])
 
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = recent_paths(self.state.settings)
+        for path in paths:
+            action = self.recent_menu.addAction(path)
+            action.setData(path)
+            action.triggered.connect(self._add_recent)
+        if not paths:
+            self.recent_menu.addAction("(nothing added yet)").setEnabled(False)
+
+    @Slot()
+    def _add_recent(self) -> None:
+        self.add_paths([self.sender().data()])
+
     def options(self) -> CorpusOptions:
         return CorpusOptions(doc_mode=self.doc_mode.currentText(), field=self.field_edit.text().strip() or "text",
                              column=self.column_edit.text().strip() or "text")
@@ -281,6 +304,7 @@ class DataPanel(QWidget):
             self._say("Wait for the corpus being added to finish, then add the next one.", error=True)
             return
         paths, wanted, options, home = [str(p) for p in paths], self.name_edit.text(), self.options(), self.state.home
+        self._adding_paths = paths
 
         def work(task: Task) -> CorpusRecord:
             task.report("reading", 0, None)
@@ -313,6 +337,7 @@ class DataPanel(QWidget):
         self._say(f"Added {record.name!r}: {record.stats['documents']:,} documents, "
                   f"{record.stats['words']:,} words{note}.", error=bool(skipped))
         self.name_edit.clear()
+        add_recent(self.state.settings, self._adding_paths)
         self.state.corpora_changed.emit()
         self.state.set_corpus(record.name)
 

@@ -1,0 +1,69 @@
+"""What the window remembers between starts (QSettings): the last panel, corpus, masking, model and training
+settings, and the recently added files.
+
+Values are stored as JSON text rather than QVariants so a settings file written by one Qt or Python version reads
+the same in another, and a damaged or outdated entry is simply ignored (the defaults stay).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from workbench.core.masking import MaskingConfig
+from workbench.core.training import TrainConfig
+from workbench.gui.state import AppState, ModelChoice
+
+RECENT_KEY = "recent/paths"
+RECENT_LIMIT = 10
+
+
+def _load(settings: QSettings, key: str) -> Any:
+    text = settings.value(key)
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def save_choices(settings: QSettings, state: AppState, train: TrainConfig, panel: int) -> None:
+    settings.setValue("session/panel", json.dumps(panel))
+    settings.setValue("session/corpus", json.dumps(state.corpus_name))
+    settings.setValue("session/masking", json.dumps(state.masking.to_dict()))
+    settings.setValue("session/model", json.dumps(asdict(state.model)))
+    settings.setValue("session/train", json.dumps(train.to_dict()))
+
+
+def restore_choices(settings: QSettings, state: AppState) -> tuple[TrainConfig | None, int]:
+    """Put the remembered corpus, masking and model into `state`; the training settings and panel to show."""
+    corpus = _load(settings, "session/corpus")
+    if isinstance(corpus, str) and state.store.get_corpus(corpus) is not None:
+        state.set_corpus(corpus)
+    try:
+        masking = _load(settings, "session/masking")
+        if masking:
+            state.set_masking(MaskingConfig.from_dict(masking))
+        model = _load(settings, "session/model")
+        if model:
+            state.set_model(ModelChoice(**model))
+        train = _load(settings, "session/train")
+        train = TrainConfig.from_dict(train) if train else None
+    except (TypeError, ValueError, KeyError):  # written by an older version: keep the defaults
+        train = None
+    panel = _load(settings, "session/panel")
+    return train, panel if isinstance(panel, int) else 0
+
+
+def recent_paths(settings: QSettings) -> list[str]:
+    """Recently added files and folders that still exist, newest first."""
+    paths = _load(settings, RECENT_KEY)
+    return [p for p in paths if isinstance(p, str) and Path(p).exists()] if isinstance(paths, list) else []
+
+
+def add_recent(settings: QSettings, paths: list[str]) -> None:
+    kept = [p for p in recent_paths(settings) if p not in paths]
+    settings.setValue(RECENT_KEY, json.dumps((list(paths) + kept)[:RECENT_LIMIT]))
