@@ -187,8 +187,8 @@ def test_rename_notes_and_tags_persist(qtbot, env, runs) -> None:
 
 def test_resume_only_for_resumable_runs(qtbot, env, runs) -> None:
     panel = make_panel(qtbot, env)
-    # completed / stopped with a checkpoint / interrupted without one / a fine-tuning run
-    expected = {"baseline": False, "wide-lr": True, "lost": False, "tune": False}
+    # completed / stopped with a checkpoint / interrupted without one / a stopped fine-tuning run
+    expected = {"baseline": False, "wide-lr": True, "lost": False, "tune": True}  # fine-tune runs resume too
     for name, enabled in expected.items():
         click_run(qtbot, panel, name)
         assert panel.resume_button.isEnabled() is enabled, name

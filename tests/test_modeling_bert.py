@@ -196,3 +196,52 @@ def test_every_allowed_activation_builds_and_runs(act):
     model = BertForMaskedLM(make_config(hidden_act=act)).eval()
     input_ids, attention_mask, _ = make_batch()
     assert torch.isfinite(model(input_ids, attention_mask).logits).all()
+
+
+def test_logits_equal_huggingface_on_the_same_weights(model):
+    transformers = pytest.importorskip("transformers")  # a benchmark-only dependency; skipped without it
+    hf = transformers.BertForMaskedLM(transformers.BertConfig(**make_config().to_dict())).eval()
+    missing, unexpected = hf.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all("position_ids" in k for k in missing)
+    input_ids, padded_mask, labels = make_batch(3)
+    for attention_mask in (padded_mask, torch.ones_like(padded_mask)):  # padded, and packed (no mask built)
+        with torch.no_grad():
+            ours = model(input_ids, attention_mask).logits  # (B, T, V)
+            theirs = hf(input_ids=input_ids, attention_mask=attention_mask).logits
+            ours_loss = model(input_ids, attention_mask, labels=labels).loss
+            hf_loss = hf(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+        real = attention_mask.bool()  # padded positions attend to nothing useful on either side
+        torch.testing.assert_close(ours[real], theirs[real], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(ours_loss, hf_loss, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.37])
+def test_dropout_rate_scale_and_seeding(p):
+    from workbench.core.modeling_bert import Dropout
+    dropout = Dropout(p).train()
+    x = torch.ones(2, 1001, 13)  # an odd element count: not a multiple of the four draws per word
+    torch.manual_seed(5)
+    y = dropout(x)
+    torch.manual_seed(5)
+    assert torch.equal(y, dropout(x))  # a function of torch's seed, so resumed runs repeat it
+    kept = y != 0
+    assert abs(1 - kept.float().mean().item() - p) < 0.01
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 65536 / (65536 - round(p * 65536))))
+    assert torch.equal(dropout.eval()(x), x)
+
+
+def test_dropout_gradient_uses_the_same_mask():
+    from workbench.core.modeling_bert import Dropout
+    x = torch.randn(7, 99, requires_grad=True)
+    y = Dropout(0.5).train()(x)
+    y.sum().backward()
+    assert torch.equal(x.grad != 0, y != 0)
+
+
+def test_training_mode_attention_with_dropout_zero_equals_eval_path():
+    torch.manual_seed(1)
+    model = BertForMaskedLM(make_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0))
+    input_ids, attention_mask, labels = make_batch(4)
+    train_loss = model.train()(input_ids, attention_mask, labels=labels).loss
+    eval_loss = model.eval()(input_ids, attention_mask, labels=labels).loss
+    torch.testing.assert_close(train_loss, eval_loss)

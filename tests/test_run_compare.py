@@ -108,7 +108,8 @@ def test_load_curves_skips_keys_without_points(store: RunStore) -> None:
     ("pretrain", "completed", True, False),
     ("pretrain", "diverged", True, False),
     ("pretrain", "running", True, False),
-    ("finetune", "stopped", True, False),
+    ("finetune", "stopped", True, True),
+    ("finetune", "completed", True, False),
 ])
 def test_can_resume(store: RunStore, kind: str, status: str, has_checkpoint: bool, expected: bool) -> None:
     run = store.set_status(store.create_run(None, kind, {}, None, None).id, status)

@@ -157,32 +157,35 @@ def test_stop_from_a_listener_takes_effect_at_that_step(corpus, tmp_path):
 
 def test_pause_resume_and_stop_from_another_thread(corpus, tmp_path):
     control = TrainControl()
-    reached, paused = threading.Event(), threading.Event()
+    paused = threading.Event()
+    reached = {5: threading.Event(), 12: threading.Event()}  # the loop is reporting this step
+    sent = {5: threading.Event(), 12: threading.Event()}  # the other thread has called pause()
     steps, statuses, while_paused = [], [], {}
 
     def listener(event):
         if isinstance(event, StepEvent):
             steps.append(event.step)
-            if event.step == 5:
-                reached.set()
-                time.sleep(0.05)  # the other thread's pause lands while step 5 is being reported
+            if event.step in reached:  # a handshake, not a sleep: the pause lands while this step is reported
+                reached[event.step].set()
+                sent[event.step].wait(30)
         if isinstance(event, StatusEvent):
             statuses.append((event.status, event.message))
             if event.status == "paused":
                 paused.set()
 
     def remote():
-        reached.wait(30)
+        reached[5].wait(30)
         control.pause()
+        sent[5].set()
         paused.wait(30)
         cpu_before, steps_before = time.process_time(), len(steps)
         time.sleep(0.5)
         while_paused.update(cpu=time.process_time() - cpu_before, progress=len(steps) - steps_before)
         control.resume()
-        while len(steps) < 12:
-            time.sleep(0.01)
-        control.pause()  # then stop while paused: the loop must wake up and stop
+        reached[12].wait(30)
         paused.clear()
+        control.pause()  # then stop while paused: the loop must wake up and stop
+        sent[12].set()
         paused.wait(30)
         control.stop()
 
@@ -194,7 +197,7 @@ def test_pause_resume_and_stop_from_another_thread(corpus, tmp_path):
     assert while_paused["progress"] == 0 and while_paused["cpu"] < 0.3  # asleep while paused
     assert [s for s, _ in statuses] == ["running", "paused", "running", "paused", "stopped"]
     assert statuses[1][1] == "paused at step 5" and statuses[2][1] == "resumed at step 5"
-    assert result.status == "stopped" and 12 <= result.steps <= 13
+    assert result.status == "stopped" and result.steps == 12
     assert result.last_checkpoint.name == f"step-{result.steps:07d}"
 
 

@@ -1,4 +1,8 @@
-"""`finetune` and `predict`: fine-tune a pretraining run (or a preset from scratch) on labelled data, and use it."""
+"""`finetune` and `predict`: fine-tune a pretraining run (or a preset from scratch) on labelled data, and use it.
+
+Ctrl-C stops a fine-tuning run cleanly with a checkpoint (status `stopped`), as `train` does;
+`finetune --resume RUN` (or `resume RUN`) continues it from there.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,35 @@ import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import fmt, print_json, stderr
+from workbench.cli.train_cmd import stop_on_ctrl_c
 from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig
 from workbench.core.model_config import PRESETS
-from workbench.core.training import TrainControl
-from workbench.jobs.finetune import FinetuneSpec, predict, start_finetuning
+from workbench.core.finetune.trainer import FinetuneResult
+from workbench.jobs.errors import UserError
+from workbench.jobs.finetune import FinetuneSpec, predict, resume_finetuning, start_finetuning
+from workbench.store.runstore import RunRecord
 
 DEFAULT = FinetuneConfig()
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     ft = commands.add_parser("finetune", help="fine-tune on labelled data: classify, tag (CoNLL) or qa (SQuAD)")
-    ft.add_argument("--task", choices=("classify", "tag", "qa"), required=True)
-    ft.add_argument("--train", required=True, metavar="FILE", help="csv/tsv/jsonl (classify), CoNLL (tag), SQuAD json")
+    ft.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted fine-tuning run (no other "
+                    "options needed)")
+    ft.add_argument("--task", choices=("classify", "tag", "qa"), help="required unless --resume")
+    ft.add_argument("--train", metavar="FILE", help="csv/tsv/jsonl (classify), CoNLL (tag), SQuAD json; "
+                    "required unless --resume")
     ft.add_argument("--validation", metavar="FILE", help="default: a seeded 10%% split of --train")
     ft.add_argument("--text-column", help="classify: text column (default: 'text', else the one non-label column)")
     ft.add_argument("--text-pair-column", help="classify: second text of a pair")
     ft.add_argument("--label-column", default="label", help="classify: label column (default: label)")
-    source = ft.add_mutually_exclusive_group(required=True)
+    source = ft.add_mutually_exclusive_group()
     source.add_argument("--from", dest="from_run", metavar="RUN[:STEP]",
                         help="pretraining run (and checkpoint step; default: its latest)")
     source.add_argument("--scratch", choices=tuple(PRESETS), metavar="PRESET",
                         help="baseline: the same model with random weights")
+    source.add_argument("--scratch-like", metavar="RUN[:STEP]",
+                        help="baseline: this pretraining run's architecture and tokenizer with random weights")
     ft.add_argument("--tokenizer", type=int, metavar="ID", help="with --scratch: tokenizer id (default: the newest)")
     ft.add_argument("--lr", type=float, default=DEFAULT.lr, help=f"encoder learning rate (default: {DEFAULT.lr})")
     ft.add_argument("--head-lr", type=float, help="learning rate of the new head (default: --lr)")
@@ -68,7 +80,7 @@ def spec_from_args(args: argparse.Namespace) -> FinetuneSpec:
     return FinetuneSpec(
         task=args.task, train=args.train, validation=args.validation, text_column=args.text_column,
         text_pair_column=args.text_pair_column, label_column=args.label_column, from_run=args.from_run,
-        scratch=args.scratch, tokenizer_id=args.tokenizer, config=config, name=args.name,
+        scratch=args.scratch, scratch_like=args.scratch_like, tokenizer_id=args.tokenizer, config=config, name=args.name,
     )
 
 
@@ -80,16 +92,37 @@ def _print_epoch(event: object) -> None:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        return cmd_resume_finetune(args)
+    source = args.from_run or args.scratch or args.scratch_like
+    missing = [flag for flag, value in (("--task", args.task), ("--train", args.train),
+                                        ("--from RUN or --scratch PRESET", source)) if not value]
+    if missing:
+        raise UserError(f"finetune needs {', '.join(missing)} (or --resume RUN to continue a run)")
     spec = spec_from_args(args)
-    with open_workspace(args) as ws:
-        run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=TrainControl())
+    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
+        run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=control)
+    return _report(run, result, args.json)
+
+
+def cmd_resume_finetune(args: argparse.Namespace) -> int:
+    """`finetune --resume RUN` and `resume RUN` of a fine-tuning run."""
+    if getattr(args, "steps", None) is not None:
+        raise UserError("--steps extends pretraining runs; a fine-tuning run resumes to its own number of epochs")
+    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
+        run_ref = getattr(args, "resume", None) or args.run  # `finetune --resume RUN` or `resume RUN`
+        run, result = resume_finetuning(ws, run_ref, listeners=[_print_epoch], control=control)
+    return _report(run, result, args.json)
+
+
+def _report(run: RunRecord, result: FinetuneResult, as_json: bool) -> int:
     summary = {
         "run_id": run.id, "name": run.name, "status": result.status, "epochs": result.epochs, "steps": result.steps,
         "best_epoch": result.best_epoch, "best_metrics": result.best_metrics,
         "max_len": run.config["finetune"]["max_len"], "parent_run_id": run.parent_run_id,
         "best_checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None, "message": result.message,
     }
-    if args.json:
+    if as_json:
         print_json(summary)
     else:
         stderr.print(f"run {run.id} ({run.name}): {result.status} after {result.epochs} epoch(s), best epoch "

@@ -92,7 +92,7 @@ def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
 
 def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    with open_workspace(args) as ws, _stop_on_ctrl_c() as control:
+    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
         bar = _LazyTrainingProgress(spec.train.steps)
         preparation = PreparationProgress()
         try:
@@ -104,7 +104,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    with open_workspace(args) as ws, _stop_on_ctrl_c() as control:
+    with open_workspace(args) as ws:
+        run = ws.store.get_run(args.run)
+    if run is not None and run.kind == "finetune":
+        from workbench.cli.finetune_cmd import cmd_resume_finetune  # imported here: finetune_cmd imports this module
+
+        return cmd_resume_finetune(args)
+    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
         bar = _LazyTrainingProgress(args.steps or 0)
         preparation = PreparationProgress()
         try:
@@ -134,7 +140,7 @@ class _LazyTrainingProgress:
 
 
 @contextmanager
-def _stop_on_ctrl_c() -> Iterator[TrainControl]:
+def stop_on_ctrl_c() -> Iterator[TrainControl]:
     """First Ctrl-C: checkpoint and stop cleanly (status `stopped`); a second one aborts at once."""
     control = TrainControl()
 

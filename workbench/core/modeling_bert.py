@@ -3,8 +3,10 @@
 Module and parameter names equal HuggingFace `BertForMaskedLM`'s, one to one (`bert.embeddings.*`,
 `bert.encoder.layer.{i}.attention.self.query.*`, ..., `cls.predictions.*`), so HF checkpoints load with
 `load_state_dict` and ours export to HF. The decoder weight is tied to the word embeddings and the decoder
-bias is `cls.predictions.bias`, as in HF. Training uses `F.scaled_dot_product_attention` (fused kernels, no
-(T, T) matrix kept); `output_attentions=True` computes the attention explicitly to return its probabilities.
+bias is `cls.predictions.bias`, as in HF. Attention without dropout uses `F.scaled_dot_product_attention`
+(fused kernels, no (T, T) matrix kept); with attention dropout (PyTorch's CPU kernel has no fused path for it)
+or `output_attentions=True` it is computed explicitly. Dropout draws its random mask more cheaply than
+PyTorch's CPU dropout (`Dropout`), and packed blocks without padding build no attention mask at all.
 With `labels`, only the positions to predict (labels != -100) go through the vocabulary projection, which
 is most of the head's compute and memory at 15% masking. `pre_layer_norm=True` moves each LayerNorm before
 its sub-block (same names: `attention.output.LayerNorm` then normalises the attention's input) and adds
@@ -48,7 +50,7 @@ class BertEmbeddings(nn.Module):
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 position_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -65,7 +67,39 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(x))
 
 
+class Dropout(nn.Module):
+    """nn.Dropout with a cheaper random mask on CPU (HF's `dropout` module names are kept).
+
+    PyTorch's CPU dropout draws a Bernoulli per element, about a quarter of a `tiny` training step; here one
+    64-bit draw of the default generator gives four 16-bit uniforms, so an element is dropped with
+    probability round(p * 2**16) / 2**16 (0.100006 for 0.1) and the survivors are scaled by the inverse
+    of its complement. Seeded by torch.manual_seed and checkpointed with its state, like nn.Dropout.
+    Other devices use the fused F.dropout.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, True)
+        threshold = round(self.p * 65536)  # drop where a uniform 16-bit number is below it
+        n_words = -(-x.numel() // 4)  # four 16-bit numbers per 64-bit draw
+        bits = torch.empty(n_words, dtype=torch.int64).random_(-2**63, None)  # full 64-bit range
+        uniform = bits.view(torch.int16)[:x.numel()].view(x.shape)  # signed: -32768 .. 32767
+        scale = 65536 / (65536 - threshold)
+        mask = torch.where(uniform >= threshold - 32768, scale, 0.0).to(x.dtype)  # (x.shape)
+        return x * mask
+
+
 class BertSelfAttention(nn.Module):
+    """Multi-head self-attention. Without probabilities to return and without attention dropout this is
+    `F.scaled_dot_product_attention` (fused, no (T, T) matrix kept); with dropout, PyTorch's CPU kernel would
+    fall back to an unfused path anyway, so the explicit softmax with the cheaper `Dropout` runs instead."""
+
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.num_heads = config.num_attention_heads
@@ -73,31 +107,32 @@ class BertSelfAttention(nn.Module):
         self.query = nn.Linear(config.hidden_size, config.hidden_size)
         self.key = nn.Linear(config.hidden_size, config.hidden_size)
         self.value = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dropout_prob = config.attention_probs_dropout_prob
-        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.dropout = Dropout(config.attention_probs_dropout_prob)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
                 output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to.
+        """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to, or None (no padding).
         Returns the context (B, T, H) and, if asked, the attention probabilities (B, A, T, T)."""
         B, T, H = x.shape
-        q, k, v = (self._heads(proj(x)) for proj in (self.query, self.key, self.value))  # (B, A, T, hs)
+        q, k, v = self._project(x)  # (B, A, T, hs) each
         bias = None if key_mask is None else additive_mask(key_mask, q.dtype)  # (B, 1, 1, T)
+        dropout = self.training and self.dropout.p > 0.0
         probs = None
-        if output_attentions:
-            scores = (q @ k.transpose(-2, -1)).float() / math.sqrt(self.head_size)  # (B, A, T, T), fp32
+        if output_attentions or dropout:
+            scores = (q * (1.0 / math.sqrt(self.head_size))) @ k.transpose(-2, -1)  # (B, A, T, T)
             if bias is not None:
                 scores = scores + bias
-            probs = scores.softmax(dim=-1).to(q.dtype)
+            probs = scores.float().softmax(dim=-1).to(q.dtype)  # fp32 softmax under autocast too
             context = self.dropout(probs) @ v  # (B, A, T, hs)
         else:
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
-                                                     dropout_p=self.dropout_prob if self.training else 0.0)
-        return context.transpose(1, 2).reshape(B, T, H), probs
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        return context.transpose(1, 2).reshape(B, T, H), probs if output_attentions else None
 
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+    def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # Three matmuls, not one on concatenated weights: bench/levers.py measured that at 0.96-1.01x here.
         B, T, _ = x.shape
-        return x.view(B, T, self.num_heads, self.head_size).transpose(1, 2)  # (B, T, H) -> (B, A, T, hs)
+        return tuple(proj(x).view(B, T, self.num_heads, self.head_size).transpose(1, 2)  # (B, A, T, hs)
+                     for proj in (self.query, self.key, self.value))
 
 
 def additive_mask(key_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -116,7 +151,7 @@ class BertResidualOutput(nn.Module):
         super().__init__()
         self.dense = nn.Linear(in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.dropout = Dropout(config.hidden_dropout_prob)
         self.pre_layer_norm = config.pre_layer_norm
 
     def normalize_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -197,6 +232,9 @@ class BertModel(nn.Module):
                 output_attentions: bool = False, output_hidden_states: bool = False) -> BaseModelOutput:
         """input_ids: (B, T); attention_mask: (B, T), 1 for tokens, 0 for padding."""
         key_mask = None if attention_mask is None else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
+        if key_mask is not None and key_mask.device.type == "cpu" and not torch.compiler.is_compiling() \
+                and bool(key_mask.all()):  # (a data-dependent branch would break a compiled graph)
+            key_mask = None  # packed blocks have no padding: no mask to build, and SDPA's fastest kernel
         x = self.embeddings(input_ids, token_type_ids, position_ids)
         return self.encoder(x, key_mask, output_attentions, output_hidden_states)
 

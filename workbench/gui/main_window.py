@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.panels.data_panel import DataPanel
+from workbench.gui.panels.finetune_panel import FinetunePanel
 from workbench.gui.panels.masking_panel import MaskingPanel
 from workbench.gui.panels.model_panel import ModelPanel
 from workbench.gui.panels.probe_panel import ProbePanel
@@ -35,9 +36,10 @@ class MainWindow(QMainWindow):
         self.train = TrainPanel(self.state, self.runner)
         self.runs = RunsPanel(self.state, self.runner)
         self.probe = ProbePanel(self.state, self.runner)
+        self.finetune = FinetunePanel(self.state, self.runner)
         self.panels = [("Data", self.data), ("Tokenizer", self.tokenizer), ("Masking", self.masking),
                        ("Model", self.model), ("Train", self.train), ("Runs", self.runs),
-                       ("Probe", self.probe)]
+                       ("Probe", self.probe), ("Fine-tune", self.finetune)]
         self._build_body()
         self._build_toolbar()
         self._build_status_bar()
@@ -109,7 +111,12 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _resume_run(self, run_id: int) -> None:
-        self.show_panel(4)
+        run = self.state.store.get_run(run_id)
+        if run is not None and run.kind == "finetune":
+            self.show_panel(self.stack.indexOf(self.finetune))
+            self.finetune.resume(run_id)
+            return
+        self.show_panel(self.stack.indexOf(self.train))
         self.train.resume(run_id)
 
     def show_error(self, message: str, details: str = "") -> None:

@@ -5,7 +5,9 @@ Everything is read and validated before the run is created, so bad input leaves 
 `kind="finetune"` with the pretraining run as its parent; per-step `train_loss` and `lr`, per-epoch `val_*`
 metrics (at the step the epoch ended) and a checkpoint per epoch are recorded; the best epoch (by the task's
 main metric) is stored in the run's config under `result` and is what `predict` uses. The model's maximum
-length caps `max_len` (a run pretrained with 32 positions fine-tunes with at most 32 tokens).
+length caps `max_len` (a run pretrained with 32 positions fine-tunes with at most 32 tokens). A stopped or
+interrupted run continues from its latest checkpoint with `resume_finetuning`, reproducing the curve it
+would have had (metrics logged after that checkpoint are dropped first, as pretraining does).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from workbench.core.finetune.encoding import collate
 from workbench.core.finetune.heads import build_task_model, freeze, from_pretraining, pretraining_config
 from workbench.core.finetune.metrics import get_entities
 from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
-from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult, FinetuneTrainer, seed_everything
+from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult, FinetuneTrainer
 from workbench.core.model_config import BertConfig, preset_config
 from workbench.core.tokenization import WorkbenchTokenizer
-from workbench.core.training import TrainControl
+from workbench.core.training import TrainControl, seed_everything
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run
@@ -42,7 +44,9 @@ Listener = Callable[[object], None]
 
 @dataclass
 class FinetuneSpec:
-    """What a user chooses; exactly one of `from_run` ("RUN" or "RUN:STEP") and `scratch` (a preset)."""
+    """What a user chooses; exactly one of `from_run` ("RUN" or "RUN:STEP"), `scratch` (a preset) and
+    `scratch_like` ("RUN" or "RUN:STEP": that pretraining run's architecture and tokenizer, random weights: the
+    baseline a fine-tune from that run is compared with)."""
 
     task: str
     train: str
@@ -52,6 +56,7 @@ class FinetuneSpec:
     label_column: str = "label"
     from_run: str | None = None
     scratch: str | None = None
+    scratch_like: str | None = None
     tokenizer_id: int | None = None  # scratch only; default: the newest tokenizer
     config: FinetuneConfig = field(default_factory=FinetuneConfig)
     val_fraction: float = 0.1
@@ -69,8 +74,11 @@ class _Source:
 
 
 def _resolve_source(ws: Workspace, spec: FinetuneSpec, max_len: int) -> _Source:
-    if (spec.from_run is None) == (spec.scratch is None):
-        raise UserError("give exactly one of --from RUN[:STEP] (a pretraining run) or --scratch PRESET")
+    if sum(x is not None for x in (spec.from_run, spec.scratch, spec.scratch_like)) != 1:
+        raise UserError("give exactly one of --from RUN[:STEP] (a pretraining run), --scratch PRESET or "
+                        "--scratch-like RUN")
+    if spec.scratch_like is not None:
+        return replace(_pretrained_source(ws, spec.scratch_like), checkpoint=None, parent=None)
     if spec.scratch is not None:
         record = ws.store.get_tokenizer(spec.tokenizer_id) if spec.tokenizer_id is not None else None
         if spec.tokenizer_id is not None and record is None:
@@ -81,9 +89,14 @@ def _resolve_source(ws: Workspace, spec: FinetuneSpec, max_len: int) -> _Source:
         tokenizer = load_tokenizer(record)
         config = preset_config(spec.scratch, vocab_size=tokenizer.vocab_size, max_len=max_len)
         return _Source(tokenizer, record.id, record.path, config)
-    ref, _, step = spec.from_run.rpartition(":")
-    if not step.isdigit() or ws.store.get_run(spec.from_run) is not None:  # a name may hold ":" itself
-        ref, step = spec.from_run, ""
+    return _pretrained_source(ws, spec.from_run)
+
+
+def _pretrained_source(ws: Workspace, reference: str) -> _Source:
+    """A pretraining run's checkpoint ("RUN" for its latest, "RUN:STEP"), config and tokenizer."""
+    ref, _, step = reference.rpartition(":")
+    if not step.isdigit() or ws.store.get_run(reference) is not None:  # a name may hold ":" itself
+        ref, step = reference, ""
     run = get_run(ws, ref)
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining run")
@@ -117,13 +130,21 @@ def _labels(task: str, examples: list) -> list[str]:
     return []
 
 
-def _build_task(spec: FinetuneSpec, config: FinetuneConfig, labels: list[str], train: list):
-    if spec.task == "classify":
+def _build_task(task: str, config: FinetuneConfig, labels: list[str], allow_no_answer: bool = False):
+    if task == "classify":
         return ClassifyTask(labels, config.max_len)
-    if spec.task == "tag":
+    if task == "tag":
         return TagTask(labels, config.max_len)
     return QATask(labels, config.max_len, config.doc_stride or config.max_len // 2, config.max_answer_len,
-                  allow_no_answer=any(e.is_impossible for e in train))
+                  allow_no_answer=allow_no_answer)
+
+
+def _read_splits(spec: FinetuneSpec, seed: int) -> tuple[list, list]:
+    """(train, validation) examples: both files, or a seeded split of the training file."""
+    train = _read(spec, spec.train)
+    if spec.validation is not None:
+        return train, _read(spec, spec.validation)
+    return readers.split_train_validation(train, spec.val_fraction, seed)
 
 
 def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[Listener] = (),
@@ -138,23 +159,21 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
     source = _resolve_source(ws, spec, spec.config.max_len)
     config = replace(spec.config, task=spec.task,
                      max_len=min(spec.config.max_len, source.model_config.max_position_embeddings))
-    train = _read(spec, spec.train)
-    if spec.validation is not None:
-        validation = _read(spec, spec.validation)
-    else:
-        train, validation = readers.split_train_validation(train, spec.val_fraction, config.seed)
+    train, validation = _read_splits(spec, config.seed)
     # Labels of both parts: a rare tag or class may only occur in the validation part; its output stays unused.
     labels = _labels(spec.task, [*train, *validation])
-    task = _build_task(spec, config, labels, train)
-    train_features, val_features = task.encode(source.tokenizer, train), task.encode(source.tokenizer, validation)
+    allow_no_answer = spec.task == "qa" and any(e.is_impossible for e in train)
+    task = _build_task(spec.task, config, labels, allow_no_answer)
+    data = _encode(task, source.tokenizer, train, validation)  # before the run exists: bad data leaves no run
     run_config = {
         "task": spec.task, "finetune": config.to_dict(), "model": source.model_config.to_dict(), "labels": labels,
-        "allow_no_answer": getattr(task, "allow_no_answer", False), "tokenizer_path": source.tokenizer_path,
+        "allow_no_answer": allow_no_answer, "tokenizer_path": source.tokenizer_path,
         "data": {"train": str(Path(spec.train).resolve()), "validation": spec.validation and str(Path(spec.validation).resolve()),
                  "text_column": spec.text_column, "text_pair_column": spec.text_pair_column,
-                 "label_column": spec.label_column, "train_examples": len(train), "validation_examples": len(validation)},
+                 "label_column": spec.label_column, "val_fraction": spec.val_fraction,
+                 "train_examples": len(train), "validation_examples": len(validation)},
         "source": {"run_id": source.parent.id, "checkpoint": str(source.checkpoint)} if source.parent
-        else {"scratch": spec.scratch},
+        else {"scratch": spec.scratch, "scratch_like": spec.scratch_like},
     }
     run = ws.store.create_run(
         name=spec.name, kind="finetune", config=run_config,
@@ -163,18 +182,56 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
         device=describe_device(resolve_device(config.device)),
     )
     seed_everything(config.seed)
-    num_labels = len(labels) or 2
-    model = (from_pretraining(spec.task, source.checkpoint, num_labels) if source.checkpoint
-             else build_task_model(spec.task, source.model_config, num_labels))
+    model = (from_pretraining(spec.task, source.checkpoint, len(labels) or 2) if source.checkpoint
+             else build_task_model(spec.task, source.model_config, len(labels) or 2))
+    return _train(ws, run, task, model, data, source.tokenizer.pad_id, listeners, control, resume_from=None)
+
+
+def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Listener] = (),
+                      control: TrainControl | None = None) -> tuple[RunRecord, FinetuneResult]:
+    """Continue a stopped or interrupted fine-tuning run from its latest checkpoint, exactly as if it had
+    never stopped (the data files must still be where they were)."""
+    run = get_run(ws, run_ref)
+    if run.kind != "finetune":
+        raise UserError(f"run {run.name!r} is a {run.kind} run; this resumes fine-tuning runs")
+    if run.status in ("completed", "running", "paused", "queued"):
+        raise UserError(f"run {run.name!r} is {run.status}; only stopped, interrupted or failed runs resume")
+    checkpoint = ws.store.latest_checkpoint(run.id)
+    if checkpoint is None:
+        raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
+    saved, data = run.config, run.config["data"]
+    config = FinetuneConfig.from_dict(saved["finetune"])
+    spec = FinetuneSpec(task=saved["task"], train=data["train"], validation=data["validation"],
+                        text_column=data["text_column"], text_pair_column=data["text_pair_column"],
+                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1))
+    task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
+    tokenizer = WorkbenchTokenizer.load(saved["tokenizer_path"])
+    data = _encode(task, tokenizer, *_read_splits(spec, config.seed))
+    seed_everything(config.seed)
+    model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
+    ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
+    return _train(ws, run, task, model, data, tokenizer.pad_id, listeners, control, resume_from=Path(checkpoint.path))
+
+
+def _encode(task, tokenizer: WorkbenchTokenizer, train: list, validation: list) -> tuple[list, list, list]:
+    """(training features, validation examples, validation features)."""
+    return task.encode(tokenizer, train), validation, task.encode(tokenizer, validation)
+
+
+def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: tuple[list, list, list], pad_id: int,
+           listeners: Sequence[Listener], control: TrainControl | None,
+           resume_from: Path | None) -> tuple[RunRecord, FinetuneResult]:
+    """Train (or go on training) a recorded run and store its best epoch under `result` in its config."""
+    run_config = dict(run.config)
+    config = FinetuneConfig.from_dict(run_config["finetune"])
     freeze(model, config.freeze_embeddings, config.freeze_layers)
     recorder = RunRecorder(ws.store, run.id)
     checkpoint_config = {**{k: run_config[k] for k in ("task", "model", "labels", "finetune", "allow_no_answer",
                                                       "tokenizer_path")}, "run_id": run.id}
-    trainer = FinetuneTrainer(model, config, task, train_features, validation, val_features, source.tokenizer.pad_id,
-                              ws.layout.run_dir(run.id), checkpoint_config,
+    trainer = FinetuneTrainer(model, config, task, *data, pad_id, ws.layout.run_dir(run.id), checkpoint_config,
                               listeners=[recorder, EpochRecorder(ws.store, run.id), *listeners], control=control)
     try:
-        result = trainer.run()
+        result = trainer.run(resume_from=resume_from)
     finally:
         recorder.close()
     run_config["result"] = {"best_epoch": result.best_epoch, "best_checkpoint": result.best_checkpoint and str(result.best_checkpoint),
@@ -216,8 +273,7 @@ def load_finetuned(ws: Workspace, run_ref: str | int):
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     load_checkpoint(checkpoint, model)
     model.eval()
-    spec = FinetuneSpec(task=saved["task"], train="")
-    task = _build_task(spec, config, saved["labels"], [QAExample("", "", "", is_impossible=saved["allow_no_answer"])])
+    task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
     return task, model, WorkbenchTokenizer.load(saved["tokenizer_path"])
 
 

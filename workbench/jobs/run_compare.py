@@ -116,8 +116,9 @@ def load_curves(store: RunStore, run_id: int, keys: Sequence[str]) -> dict[str, 
 
 
 def can_resume(run: RunRecord, has_checkpoint: bool) -> bool:
-    """Whether `resume` can continue this run: a pretraining run that ended early and left a checkpoint."""
-    return run.kind == "pretrain" and run.status in RESUMABLE_STATUSES and has_checkpoint
+    """Whether `resume` can continue this run: a pretraining or fine-tuning run that ended early and left a
+    checkpoint."""
+    return run.kind in ("pretrain", "finetune") and run.status in RESUMABLE_STATUSES and has_checkpoint
 
 
 def run_matches(run: RunRecord, text: str = "", status: str | None = None) -> bool:

@@ -117,6 +117,20 @@ def read_classification(path: str | Path, text_column: str | None = None, label_
     return examples
 
 
+def preview_table(path: str | Path, limit: int = 8) -> tuple[list[str], list[list[str]]]:
+    """(column names, the first `limit` rows as strings) of a classification file, to choose columns from."""
+    columns: list[str] = []
+    rows: list[list[str]] = []
+    for _, row in _rows(Path(path)):
+        columns = columns or [str(c) for c in row]
+        rows.append([str(row.get(c, "")) for c in columns])
+        if len(rows) >= limit:
+            break
+    if not rows:
+        raise DataError(f"{path}: no rows")
+    return columns, rows
+
+
 def label_list(labels: Sequence[str], first: str | None = None) -> list[str]:
     """The distinct labels in a stable order: integers numerically, else sorted strings; `first` leads."""
     distinct = set(labels)

@@ -6,27 +6,27 @@ every epoch the validation set is scored (`tasks`), an `EpochEvent` carries the 
 written (weights, {"step", "epoch", "metrics"}, and the caller's config); the best epoch by the task's main
 metric is remembered, and with `early_stopping` N training ends after N epochs without improvement.
 Listeners also get pretraining's `StepEvent` / `CheckpointEvent` / `StatusEvent`, so the same recorders and
-progress bars work. `TrainControl.stop()` ends training after the current step (no checkpoint of a partial
-epoch is written; fine-tuning runs are short and are restarted, not resumed).
+progress bars work. `TrainControl.stop()` ends training after the current step with a checkpoint. Every
+checkpoint holds what resuming needs (optimizer, scheduler, RNG states, the position in the epoch, the running
+epoch loss and the best epoch so far), and each epoch's order is a pure function of (seed, epoch), so
+`run(resume_from=checkpoint)` reproduces the uninterrupted run's losses and metrics exactly on the CPU.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 
-from workbench.core.checkpoints import save_checkpoint
+from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from workbench.core.devices import resolve_device
 from workbench.core.finetune.encoding import Feature, collate
 from workbench.core.optim import build_scheduler, no_decay_parameter_names
-from workbench.core.training import CheckpointEvent, StatusEvent, StepEvent, TrainControl
+from workbench.core.training import CheckpointEvent, EpochSampler, StatusEvent, StepEvent, TrainControl
 
 HEAD_PREFIXES = ("classifier.", "qa_outputs.", "bert.pooler.")
 
@@ -90,12 +90,19 @@ class FinetuneResult:
     best_details: dict = field(default_factory=dict)
     best_checkpoint: Path | None = None
     message: str = ""
+    last_checkpoint: Path | None = None
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+@dataclass
+class _Progress:
+    """Where training is: what a checkpoint saves besides the weights, optimizer, scheduler and RNG."""
+
+    epoch: int = 1  # the epoch in progress (or next to start)
+    batch: int = 0  # next batch of that epoch
+    epoch_loss: float = 0.0  # sum of its training losses so far
+    epoch_batches: int = 0
+    best_score: float = -math.inf
+    patience: int = 0  # epochs since the best one
 
 
 def build_finetune_optimizer(model: torch.nn.Module, lr: float, head_lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -129,6 +136,9 @@ class FinetuneTrainer:
         self.total_steps = self.steps_per_epoch * config.epochs
         self.optimizer = build_finetune_optimizer(model, config.lr, config.head_lr or config.lr, config.weight_decay)
         self.scheduler = build_scheduler(self.optimizer, round(config.warmup_ratio * self.total_steps), self.total_steps)
+        self.sampler = EpochSampler(len(train_features), config.batch_size, config.seed)
+        self.progress = _Progress()
+        self.result = FinetuneResult("completed", 0, 0)
 
     def _emit(self, event: object) -> None:
         for listener in self.listeners:
@@ -137,68 +147,118 @@ class FinetuneTrainer:
     def _batch(self, features: Sequence[Feature]) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device) for k, v in collate(features, self.pad_id).items()}
 
-    def run(self) -> FinetuneResult:
-        """Train all epochs (or until stopped / early-stopped); never raises, failures give status `failed`."""
-        self._emit(StatusEvent("running", ""))
-        result = FinetuneResult("completed", 0, 0)
+    def run(self, resume_from: Path | None = None) -> FinetuneResult:
+        """Train all epochs (or until stopped / early-stopped), from a checkpoint when given; never raises,
+        failures give status `failed`."""
+        result = self.result
         try:
-            self._epochs(result)
+            if resume_from is not None:
+                self._restore(Path(resume_from))
+            self._emit(StatusEvent("running", f"resumed at step {result.steps}" if resume_from else ""))
+            self._epochs()
         except Exception as error:  # reported as a status, like pretraining; the caller shows the message
             result.status, result.message = "failed", f"{type(error).__name__}: {error}"
         self._emit(StatusEvent(result.status, result.message))
         return result
 
-    def _epochs(self, result: FinetuneResult) -> None:
-        best, patience = -math.inf, 0
-        rng = random.Random(self.config.seed)
-        for epoch in range(1, self.config.epochs + 1):
-            order = list(range(len(self.train_features)))
-            rng.shuffle(order)
-            train_loss = self._train_epoch(order, result)
-            if self.control.stopped.is_set():
-                result.status = "stopped"
+    def _epochs(self) -> None:
+        result, progress = self.result, self.progress
+        while progress.epoch <= self.config.epochs:
+            if not self._train_epoch(self.sampler.permutation(progress.epoch)):
+                if progress.batch > 0:  # at an epoch's start the epoch's own checkpoint is the latest
+                    self._checkpoint({})
+                result.status, result.message = "stopped", f"stopped at step {result.steps}"
                 return
-            result.epochs = epoch
-            val_loss, metrics, details = self.evaluate()
-            score = metrics[self.task.main_metric]
-            is_best = score > best
-            self._emit(EpochEvent(epoch, result.steps, train_loss, val_loss, metrics, is_best))
-            info = save_checkpoint(self.run_dir, self.model, {"step": result.steps, "epoch": epoch, "metrics": metrics},
-                                   self.checkpoint_config)
-            self._emit(CheckpointEvent(result.steps, info.path, info.sha256, info.size, dict(metrics)))
-            if is_best:
-                best, patience = score, 0
-                result.best_epoch, result.best_metrics, result.best_details = epoch, metrics, details
-                result.best_checkpoint = info.path
-            else:
-                patience += 1
-                if self.config.early_stopping and patience >= self.config.early_stopping:
-                    result.message = f"early stopping after epoch {epoch}"
-                    return
+            if self._end_epoch():
+                return
+            if self.control.stopped.is_set() and progress.epoch <= self.config.epochs:
+                result.status, result.message = "stopped", f"stopped after epoch {result.epochs}"
+                return
 
-    def _train_epoch(self, order: list[int], result: FinetuneResult) -> float:
+    def _end_epoch(self) -> bool:
+        """Score the finished epoch, checkpoint it, move to the next; True when early stopping ends training."""
+        result, progress = self.result, self.progress
+        epoch, train_loss = progress.epoch, progress.epoch_loss / max(progress.epoch_batches, 1)
+        result.epochs = epoch
+        val_loss, metrics, details = self.evaluate()
+        score = metrics[self.task.main_metric]
+        is_best = score > progress.best_score
+        if is_best:
+            progress.best_score, progress.patience = score, 0
+            result.best_epoch, result.best_metrics, result.best_details = epoch, metrics, details
+        else:
+            progress.patience += 1
+        self._emit(EpochEvent(epoch, result.steps, train_loss, val_loss, metrics, is_best))
+        progress.epoch, progress.batch, progress.epoch_loss, progress.epoch_batches = epoch + 1, 0, 0.0, 0
+        path = self._checkpoint(metrics)
+        if is_best:
+            result.best_checkpoint = path
+        if self.config.early_stopping and progress.patience >= self.config.early_stopping:
+            result.message = f"early stopping after epoch {epoch}"
+            return True
+        return False
+
+    def _train_epoch(self, order: list[int]) -> bool:
+        """Train the rest of the current epoch; False when stopped before its end."""
         self.model.train()
-        total, count, tokens, started = 0.0, 0, 0, time.perf_counter()
-        for start in range(0, len(order), self.config.batch_size):
+        result, progress, size = self.result, self.progress, self.config.batch_size
+        tokens, started, count = 0, time.perf_counter(), 0
+        while progress.batch * size < len(order):
             if self.control.stopped.is_set():
-                break
-            batch = self._batch([self.train_features[i] for i in order[start: start + self.config.batch_size]])
-            loss = self.model(**batch).loss
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"training loss became {loss.item()} at step {result.steps + 1}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or float("inf"))
-            self.optimizer.step()
-            self.scheduler.step()
-            result.steps += 1
-            total, count = total + loss.item(), count + 1
-            elapsed = time.perf_counter() - started
+                return False
+            indices = order[progress.batch * size: (progress.batch + 1) * size]
+            batch = self._batch([self.train_features[i] for i in indices])
+            loss, grad_norm = self._step(batch)
+            progress.batch, progress.epoch_loss, progress.epoch_batches = \
+                progress.batch + 1, progress.epoch_loss + loss, progress.epoch_batches + 1
+            elapsed, count = time.perf_counter() - started, count + 1
             tokens += int(batch["attention_mask"].sum())
-            self._emit(StepEvent(result.steps, self.total_steps, loss.item(), self.scheduler.get_last_lr()[0],
+            self._emit(StepEvent(result.steps, self.total_steps, loss, self.scheduler.get_last_lr()[0],
                                  tokens / max(elapsed, 1e-9), elapsed,
-                                 elapsed / count * (self.total_steps - result.steps), float(grad_norm)))
-        return total / max(count, 1)
+                                 elapsed / count * (self.total_steps - result.steps), grad_norm))
+        return True
+
+    def _step(self, batch: dict[str, torch.Tensor]) -> tuple[float, float]:
+        """One optimizer step; (loss, gradient norm before clipping)."""
+        loss = self.model(**batch).loss
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss.item()} at step {self.result.steps + 1}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or float("inf"))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.result.steps += 1
+        return loss.item(), float(grad_norm)
+
+    # ---- checkpoints -------------------------------------------------------------------------------------
+
+    def _checkpoint(self, metrics: dict[str, float]) -> Path:
+        result = self.result
+        state = {"step": result.steps, "epoch": result.epochs, "metrics": metrics,
+                 "progress": asdict(self.progress), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict(), "rng": capture_rng_state(),
+                 "best": {"epoch": result.best_epoch, "metrics": result.best_metrics, "details": result.best_details,
+                          "checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None}}
+        info = save_checkpoint(self.run_dir, self.model, state, self.checkpoint_config)
+        result.last_checkpoint = info.path
+        self._emit(CheckpointEvent(result.steps, info.path, info.sha256, info.size, dict(metrics)))
+        return info.path
+
+    def _restore(self, checkpoint: Path) -> None:
+        state = load_checkpoint(checkpoint, self.model, map_location=self.device)
+        if "progress" not in state:
+            raise ValueError(f"{checkpoint.name} was written before fine-tuning runs could be resumed")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.progress = _Progress(**state["progress"])
+        best, result = state["best"], self.result
+        result.steps, result.epochs, result.last_checkpoint = int(state["step"]), int(state["epoch"]), checkpoint
+        result.best_epoch, result.best_metrics, result.best_details = best["epoch"], best["metrics"], best["details"]
+        result.best_checkpoint = Path(best["checkpoint"]) if best["checkpoint"] else None
+        restore_rng_state(state["rng"])  # last, so nothing above draws from the restored streams
+
+    # ---- evaluation --------------------------------------------------------------------------------------
 
     @torch.no_grad()
     def predict_logits(self, features: Sequence[Feature]) -> tuple[list[torch.Tensor], float | None]:
@@ -218,3 +278,4 @@ class FinetuneTrainer:
         logits, val_loss = self.predict_logits(self.val_features)
         metrics, details = self.task.score(self.val_examples, self.val_features, logits)
         return val_loss, metrics, details
+

@@ -1,0 +1,119 @@
+"""The Fine-tune panel driven as a user: the demo data, a tiny model, Start, scores and the try-it box; a
+pretrained run with its scratch baseline overlaid; Stop and Resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QStandardPaths, Qt
+
+from workbench.core.tokenization import TokenizerConfig
+from workbench.core.training import TrainConfig
+from workbench.gui.panels.finetune_panel import FinetunePanel
+from workbench.gui.state import AppState
+from workbench.gui.workers import TaskRunner
+from workbench.jobs.corpora import get_corpus
+from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+from workbench.jobs.tokenizers import train_tokenizer_for
+from workbench.jobs.workspace import Workspace
+
+QStandardPaths.setTestModeEnabled(True)
+
+
+@pytest.fixture
+def panel(qtbot, home: Path):
+    with Workspace(home) as ws:  # a small tokenizer, and a few-step pretraining run to start from
+        train_tokenizer_for(ws, get_corpus(ws, None), TokenizerConfig(vocab_size=300))
+        start_pretraining(ws, PretrainSpec(preset="seed-demo", max_len=24, name="pre", train=TrainConfig(
+            steps=5, batch_size=8, eval_every=0, checkpoint_every=0, device="cpu")))
+    state, runner = AppState(home), TaskRunner()
+    widget = FinetunePanel(state, runner)
+    qtbot.addWidget(widget)
+    settings = widget.form.settings
+    settings.epochs.setValue(1)
+    settings.batch_size.setValue(64)
+    settings.max_len.setValue(24)
+    settings.lr.setValue(1e-3)
+    settings.device.setCurrentText("cpu")
+    yield widget
+    runner.shutdown()
+    state.close()
+
+
+def finish(qtbot, panel: FinetunePanel, timeout: int = 60_000) -> None:
+    qtbot.waitUntil(lambda: panel.task is None, timeout=timeout)
+
+
+def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePanel) -> None:
+    data = panel.form.data
+    assert data.train.path().endswith("sample_subjects_train.tsv")  # the demo set by default
+    assert data.label_column.currentText() == "label" and data.text_column.currentText() == "sentence"
+    assert panel.form.data.preview.horizontalHeaderItem(0).text() == "sentence → text"
+    panel.form.base.scratch.setChecked(True)
+    panel.form.base.preset.setCurrentText("seed-demo")
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    finish(qtbot, panel)
+    assert panel.status.text() == "Done.", panel.status.text()
+    assert "accuracy" in panel.summary.text() and "Scratch baseline" not in panel.summary.text()
+    confusion = panel.scores.confusion
+    assert (confusion.rowCount(), confusion.columnCount()) == (3, 3)
+    total = sum(int(confusion.item(r, c).text()) for r in range(3) for c in range(3))
+    assert total == 300  # every validation sentence once
+    assert panel.scores.scores.rowCount() == 3
+    run = panel.state.store.get_run(panel.runs["finetune"])
+    assert run.kind == "finetune" and run.status == "completed" and run.parent_run_id is None
+
+    panel.tabs.setCurrentWidget(panel.try_it)
+    qtbot.keyClicks(panel.try_it.text, "the cow was quiet on monday .")
+    with qtbot.waitSignal(panel.try_it.predicted, timeout=20_000):
+        qtbot.keyClick(panel.try_it.text, Qt.Key.Key_Return)
+    shown = panel.try_it.output.text()
+    assert any(f"<b>{label}</b>" in shown for label in ("person", "animal", "place")) and "%" in shown
+
+
+def test_tag_from_pretrained_with_baseline_overlaid(qtbot, panel: FinetunePanel) -> None:
+    panel.form.data.set_task("tag")
+    assert panel.form.data.train.path().endswith("sample_entities_train.conll")
+    assert not panel.form.data.preview.isVisible()
+    assert panel.form.base.pretrained.isChecked() and "pre · step 5" in panel.form.base.checkpoint.currentText()
+    assert panel.with_baseline.isChecked()
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    finish(qtbot, panel)
+    assert panel.status.text() == "Done.", panel.status.text()
+    store = panel.state.store
+    finetune, baseline = (store.get_run(panel.runs[arm]) for arm in ("finetune", "baseline"))
+    assert finetune.parent_run_id == store.get_run("pre").id and baseline.parent_run_id is None
+    assert baseline.config["source"]["scratch_like"] == f"{finetune.parent_run_id}:5"
+    assert baseline.config["model"] == finetune.config["model"]  # the same architecture, random weights
+    assert baseline.config["finetune"] == finetune.config["finetune"]
+    panel.curves._tick()
+    assert {("finetune", "metric"), ("baseline", "metric"), ("baseline", "loss")} <= set(panel.curves._items)
+    assert "entity F1" in panel.summary.text() and "Scratch baseline" in panel.summary.text()
+    assert panel.scores.scores.rowCount() >= 1 and not panel.scores.confusion.isVisibleTo(panel)
+
+    qtbot.keyClicks(panel.try_it.text, "alice went to paris on monday morning .")
+    with qtbot.waitSignal(panel.try_it.predicted, timeout=20_000):
+        qtbot.mouseClick(panel.try_it.button, Qt.MouseButton.LeftButton)
+    shown = panel.try_it.output.text()
+    assert "from pretrained" in shown and "from scratch" in shown and "background" in shown
+
+
+def test_stop_then_resume(qtbot, panel: FinetunePanel) -> None:
+    panel.form.base.scratch.setChecked(True)
+    panel.form.base.preset.setCurrentText("seed-demo")
+    panel.form.settings.epochs.setValue(3)
+    panel.form.settings.batch_size.setValue(16)
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.progress.value() >= 3, timeout=30_000)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    finish(qtbot, panel)
+    assert "Stopped" in panel.status.text() and panel.resume_button.isEnabled()
+    run_id = panel.runs["finetune"]
+    assert panel.state.store.get_run(run_id).status == "stopped"
+    assert not panel.resume(panel.state.store.get_run("pre").id)  # a pretraining run is the Train panel's
+    qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    finish(qtbot, panel)
+    assert panel.status.text() == "Done." and panel.runs["finetune"] == run_id
+    assert panel.state.store.get_run(run_id).status == "completed"

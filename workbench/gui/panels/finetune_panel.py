@@ -1,0 +1,257 @@
+"""The Fine-tune panel: adapt a pretrained model to a labelled task and see, next to a from-scratch baseline
+trained with identical settings, what pretraining buys.
+
+The form (`finetune_data`) picks the task, the files (the bundled demo sets by default), the columns, the base
+model and the settings; Start runs `workbench.jobs.finetune_view.run_with_baseline` in a background `Task`
+(the fine-tune, then the scratch baseline when "with baseline" is ticked), Stop ends it with a checkpoint
+(Resume continues that run). Events arrive tagged with their arm and only fill buffers; the views of
+`finetune_results` draw the curves with the baseline overlaid, the confusion matrix and per-class scores of
+the best epoch, and a try-it box.
+"""
+
+from __future__ import annotations
+
+import torch
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
+from workbench.core.training import StatusEvent, StepEvent
+from workbench.gui.panels.finetune_data import FinetuneForm
+from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, TryItBox
+from workbench.gui.state import AppState
+from workbench.gui.workers import Task, TaskRunner
+from workbench.jobs.finetune_view import MAIN_METRIC, resume_arm, result_text, run_with_baseline
+from workbench.jobs.workspace import Workspace
+
+STATUS_COLOURS = {"completed": "#1b7f2a", "failed": "#c0392b", "stopped": "#a66a00"}
+
+
+class FinetunePanel(QWidget):
+    """The form on the left; Start / Stop, progress, curves, scores and the try-it box on the right."""
+
+    def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.task: Task | None = None
+        self.task_name = "classify"
+        self.runs: dict[str, int] = {}  # arm -> run id of the latest launch
+        self.results: dict[str, FinetuneResult] = {}
+        self.form = FinetuneForm()
+        self.curves = FinetuneCurves()
+        self.scores = ScoresView()
+        self.try_it = TryItBox(state.home, runner)
+        self._build()
+        self.form.base.refresh(state.store)
+        state.runs_changed.connect(self._runs_changed)
+
+    def _build(self) -> None:
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Fine-tune with these settings (and then the scratch baseline, if ticked).")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Save a checkpoint and end the run; Resume continues it later.")
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue the stopped fine-tuning run from its checkpoint.")
+        self.with_baseline = QCheckBox("with baseline")
+        self.with_baseline.setChecked(True)
+        self.with_baseline.setToolTip("After the fine-tune, train the same model from random weights with identical "
+                                      "settings and data, and draw both: the gap is what pretraining buys.")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button.clicked.connect(self._resume_clicked)
+        self.status = QLabel("Ready: choose a task and a base model, then press Start.")
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for widget in (self.start_button, self.stop_button, self.resume_button, self.with_baseline):
+            buttons.addWidget(widget)
+        buttons.addWidget(self.status, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.scores, "Scores")
+        self.tabs.addTab(self.try_it, "Try it")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.curves)
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([320, 330])
+        right = QVBoxLayout()
+        right.addLayout(buttons)
+        right.addWidget(self.progress)
+        right.addWidget(self.summary)
+        right.addWidget(splitter, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setFixedWidth(self.form.sizeHint().width() + 24)
+        layout = QHBoxLayout(self)
+        layout.addWidget(scroll)
+        layout.addLayout(right, 1)
+        self._update_buttons()
+
+    # ---- start, stop, resume ---------------------------------------------------------------------------
+
+    @Slot()
+    def start(self) -> bool:
+        """Launch the fine-tune (and baseline); False with a message when the form is not ready."""
+        if self.task is not None:
+            return False
+        try:
+            spec = self.form.spec()
+        except ValueError as error:
+            self._set_status("failed", str(error))
+            return False
+        with_baseline = self.with_baseline.isChecked() and spec.from_run is not None
+        home = self.state.home
+
+        def fn(task: Task) -> dict:
+            torch.set_num_threads(1)  # QT-NOTES: one thread keeps the window responsive on small machines
+            with Workspace(home) as ws:
+                return run_with_baseline(ws, spec, with_baseline, task.event.emit, task.control)
+
+        self.runs, self.results = {}, {}
+        self._launch(Task("fine-tuning", fn), spec.task)
+        note = " then the scratch baseline" if with_baseline else ""
+        self._set_status("running", f"Fine-tuning{note}…")
+        return True
+
+    @Slot()
+    def _resume_clicked(self) -> None:
+        if self.runs.get("finetune") is not None:
+            self.resume(self.runs["finetune"])
+
+    def resume(self, run_id: int) -> bool:
+        """Continue a stopped or interrupted fine-tuning run (this panel's last one, or one the Runs panel
+        names); False when a run is training or `run_id` is not a fine-tuning run."""
+        run = self.state.store.get_run(run_id)
+        if self.task is not None or run is None or run.kind != "finetune":
+            return False
+        keep_curves = self.runs.get("finetune") == run_id
+        self.runs, self.results = {"finetune": run_id}, {}
+        home = self.state.home
+
+        def fn(task: Task) -> dict:
+            torch.set_num_threads(1)
+            with Workspace(home) as ws:
+                return resume_arm(ws, run_id, task.event.emit, task.control)
+
+        self._launch(Task("fine-tuning", fn), run.config["task"], keep_curves=keep_curves)
+        self._set_status("running", "Resuming the fine-tune from its checkpoint…")
+        return True
+
+    def _launch(self, task: Task, task_name: str, keep_curves: bool = False) -> None:
+        self.task, self.task_name = task, task_name
+        if not keep_curves:
+            self.curves.reset(task_name)
+            self.scores.clear()
+            self.summary.clear()
+        task.event.connect(self._on_event)
+        task.succeeded.connect(self._on_succeeded)
+        task.failed.connect(self._on_failed)
+        task.done.connect(self._on_done)
+        self.progress.setRange(0, 0)  # busy until the first step
+        self.runner.start(task)
+        self._update_buttons()
+
+    @Slot()
+    def stop(self) -> None:
+        if self.task is not None:
+            self.task.control.stop()
+            self._set_status("stopping", "Stopping: saving a checkpoint…")
+
+    # ---- what the worker reports -----------------------------------------------------------------------
+
+    @Slot(object)
+    def _on_event(self, tagged: object) -> None:
+        arm, event = tagged
+        self.curves.add(arm, event)
+        if isinstance(event, StepEvent):
+            self.progress.setRange(0, event.total_steps)
+            self.progress.setValue(event.step)
+        elif isinstance(event, EpochEvent):
+            key, title = MAIN_METRIC[self.task_name]
+            who = "fine-tune" if arm == "finetune" else "baseline"
+            self._set_status("running", f"Training the {who}: epoch {event.epoch}, validation {title} "
+                                        f"{event.metrics[key]:.1%}")
+        elif isinstance(event, StatusEvent) and event.status == "running":
+            self.state.runs_changed.emit()
+
+    @Slot(object)
+    def _on_succeeded(self, done: dict) -> None:
+        for arm, (run_id, result) in done.items():
+            self.runs[arm], self.results[arm] = run_id, result
+        finetune = self.results.get("finetune")
+        if finetune is None:
+            self._set_status("stopped", "Stopped before the fine-tune started.")
+            return
+        self.summary.setText("<br>".join(result_text(self.task_name, self.results[arm], arm)
+                                         for arm in ("finetune", "baseline") if arm in self.results))
+        if finetune.best_details:
+            self.scores.show_details(f"Best epoch ({finetune.best_epoch}) of the fine-tune, on the validation "
+                                     f"file", finetune.best_details)
+        run = self.state.store.get_run(self.runs["finetune"])
+        labels = run.config.get("labels", []) if run else []
+        self.try_it.set_runs(self.task_name, {arm: rid for arm, rid in self.runs.items()
+                                              if self.results[arm].best_checkpoint}, labels)
+        statuses = {result.status for result in self.results.values()}
+        if "failed" in statuses:
+            failed = next(r for r in self.results.values() if r.status == "failed")
+            self._set_status("failed", f"Failed: {failed.message}")
+            self._report_error(f"Fine-tuning failed: {failed.message}", "")
+        elif "stopped" in statuses:
+            again = " Resume continues the fine-tune." if finetune.status == "stopped" else ""
+            self._set_status("stopped", f"Stopped: a checkpoint is saved.{again}")
+        else:
+            self._set_status("completed", "Done.")
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, details: str) -> None:
+        self._set_status("failed", f"Failed: {message}")
+        self._report_error(message, details)
+
+    @Slot()
+    def _on_done(self) -> None:
+        self.task = None
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self.curves.fit()
+        self._update_buttons()
+        self.state.runs_changed.emit()
+
+    @Slot()
+    def _runs_changed(self) -> None:
+        if self.task is None:
+            self.form.base.refresh(self.state.store)
+
+    # ---- showing it ------------------------------------------------------------------------------------
+
+    def _set_status(self, phase: str, text: str) -> None:
+        self.status.setText(text)
+        colour = STATUS_COLOURS.get(phase)
+        self.status.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "font-weight: bold;")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        busy = self.task is not None
+        self.start_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        stopped = self.results.get("finetune")
+        self.resume_button.setEnabled(not busy and stopped is not None and stopped.status == "stopped")
+        self.form.setEnabled(not busy)
+
+    def _report_error(self, message: str, details: str) -> None:
+        window = self.window()
+        show = getattr(window, "show_error", None) if window is not self else None
+        if callable(show):
+            show(message, details)
+
+
+if __name__ == "__main__":
+    from workbench.gui.preview import preview_panel
+
+    preview_panel(FinetunePanel)
