@@ -1,0 +1,82 @@
+"""Screenshots of every panel of the real main window, in a realistic state, for the README.
+
+Run under a virtual display (Debian: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1):
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshots.py [--home DIR] [--steps N]
+
+Without --home it makes a fresh home and pretrains a `seed-demo` model on the bundled sample corpus for --steps
+steps through the engine (a few minutes on one CPU thread), so the Probe panel has something learned to show;
+then it opens the window, starts a Quick start run so the Train panel's curves move, and saves
+docs/screenshots/<panel>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+
+
+def pretrain(home: Path, steps: int) -> None:
+    import torch
+
+    from workbench.core.masking import MaskingConfig
+    from workbench.core.training import TrainConfig
+    from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+    from workbench.jobs.workspace import Workspace
+
+    torch.set_num_threads(1)
+    train = TrainConfig(steps=steps, batch_size=32, lr=2e-3, warmup_steps=100, eval_every=100,
+                        checkpoint_every=max(steps // 6, 1), log_every=10, device="cpu")
+    spec = PretrainSpec(corpus=None, tokenizer_id=None, preset="seed-demo", architecture={}, max_len=32,
+                        pre_layer_norm=False, masking=MaskingConfig(), train=train, name="demo")
+    with Workspace(home) as ws:
+        start_pretraining(ws, spec)
+
+
+def settle(app, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="an existing home with a trained run (skips pretraining)")
+    parser.add_argument("--steps", type=int, default=2000)
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="mlm-screens-"))
+    if args.home is None:
+        pretrain(home, args.steps)
+
+    from PySide6.QtCore import QStandardPaths
+    from PySide6.QtWidgets import QApplication
+
+    from workbench.gui.main_window import MainWindow
+
+    QStandardPaths.setTestModeEnabled(True)  # the user's own remembered settings stay untouched
+    app = QApplication(sys.argv[:1])
+    window = MainWindow(home)
+    window.resize(1440, 900)
+    window.show()
+    settle(app, 3)
+    OUT.mkdir(exist_ok=True)
+    window.quick_start()  # the Train panel with moving curves
+    settle(app, 45)
+    for index, (title, _panel) in enumerate(window.panels):
+        window.show_panel(index)
+        settle(app, 4)
+        path = OUT / f"{index + 1}-{title.lower().replace('-', '')}.png"
+        window.grab().save(str(path))
+        print(f"saved {path}")
+    window.confirm_stop_running = lambda: True
+    window.close()
+
+
+if __name__ == "__main__":
+    main()
