@@ -86,7 +86,7 @@ def make_window(home: Path, preset: str):
 
 def gui_block(app, window, seconds: float) -> dict:
     """Start a run from the Train panel, measure for `seconds` after warm-up, stop it."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     listener = Throughput()
     late: list[float] = []
@@ -107,10 +107,9 @@ def gui_block(app, window, seconds: float) -> dict:
     timer.timeout.connect(beat)
     redraws0, last[0] = window.train.curves.redraw_count, time.perf_counter()
     timer.start()
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.001)
+    loop = QEventLoop()  # the GUI thread idles in Qt's event loop, as in the app (a polling loop would hold the GIL)
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
     timer.stop()
     redraws = window.train.curves.redraw_count - redraws0
     points = listener.last.step - listener.first.step

@@ -68,8 +68,14 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     window.quick_start()  # the Train panel with moving curves
     settle(app, 45)
-    for index, (title, _panel) in enumerate(window.panels):
+    finished = [run.id for run in window.state.store.list_runs() if run.status == "completed"]
+    for index, (title, panel) in enumerate(window.panels):
         window.show_panel(index)
+        if panel is window.runs and finished:  # a finished run's curves rather than an empty details pane
+            window.runs.refresh()
+            settle(app, 1)
+            window.runs._select_ids(finished[:1], finished[0])
+            window.runs.tabs.setCurrentIndex(1)
         settle(app, 4)
         path = OUT / f"{index + 1}-{title.lower().replace('-', '')}.png"
         window.grab().save(str(path))
