@@ -174,3 +174,15 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
     finally:
         second.confirm_stop_running = lambda: True
         second.close()
+
+
+def test_panels_are_built_after_the_first_paint(qtbot, home: Path) -> None:
+    window = MainWindow(home)
+    assert window._built[0] is not None and window._built[1:] == [None] * 7  # only the panel shown first
+    window.show()
+    qtbot.waitUntil(lambda: all(panel is not None for panel in window._built), timeout=WAIT)
+    assert [window.stack.widget(i) for i in range(8)] == [panel for _, panel in window.panels]
+    assert window.stack.currentWidget() is window.data
+    window.confirm_stop_running = lambda: True  # the Masking panel may still be preparing its preview
+    window.close()
+    window.deleteLater()

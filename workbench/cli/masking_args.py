@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.core.masking import MaskingConfig
+from workbench.core.masking_config import MaskingConfig
 from workbench.jobs.errors import UserError
 
 DEFAULT = MaskingConfig()

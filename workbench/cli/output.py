@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from workbench.core.training import EvalEvent, StatusEvent, StepEvent
+from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent
 
 stderr = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False)

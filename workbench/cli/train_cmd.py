@@ -11,7 +11,7 @@ from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
 from workbench.core.model_config import PRESETS
-from workbench.core.training import TrainConfig, TrainControl, TrainResult
+from workbench.core.training_types import TrainConfig, TrainControl, TrainResult
 from workbench.jobs.pretrain import PretrainSpec, resume_pretraining, start_pretraining
 
 DEFAULT = TrainConfig()

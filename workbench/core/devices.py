@@ -10,13 +10,11 @@ so the GUI and CLI can show the message as is.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 import torch
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-_DEVICE_NAME = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+from workbench.core.training_types import PRECISIONS, is_valid_device_name
 
 
 class DeviceError(ValueError):
@@ -43,11 +41,6 @@ def available_devices() -> list[str]:
         names.append("mps")
     names.append("cpu")
     return names
-
-
-def is_valid_device_name(name: str) -> bool:
-    """True when `name` is spelled like a device ("auto", "cpu", "cuda", "cuda:N", "mps")."""
-    return bool(_DEVICE_NAME.match(name))
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -14,13 +14,20 @@ resumed run reproduces its masks exactly.
 from __future__ import annotations
 
 import math
-import numbers
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
-STRATEGIES = ("token", "whole-word", "span")
+# the settings live in a torch-free module; re-exported so that `masking` stays the one name to import
+from workbench.core.masking_config import (  # noqa: F401
+    STRATEGIES,
+    MaskingConfig,
+    is_integer,
+    span_length_mean,
+    span_length_probabilities,
+)
+
 # replacement codes of MaskedBatch.replacement, and their names for previews
 NOT_SELECTED, REPLACED_MASK, REPLACED_RANDOM, KEPT = 0, 1, 2, 3
 REPLACEMENT_NAMES = ("none", "mask", "random", "kept")
@@ -79,16 +86,8 @@ def counter_uniform(keys: torch.Tensor, purpose: int, index: torch.Tensor) -> to
 
 
 def span_length_distribution(p: float, max_length: int) -> torch.Tensor:
-    """P(length = k) for k = 1..max_length: Geometric(p) truncated at max_length and renormalised (SpanBERT)."""
-    k = torch.arange(max_length, dtype=torch.float64)
-    probs = p * (1.0 - p) ** k
-    return probs / probs.sum()
-
-
-def span_length_mean(p: float, max_length: int) -> float:
-    """Exact mean span length in words (3.797 for SpanBERT's p=0.2, max_length=10)."""
-    probs = span_length_distribution(p, max_length)
-    return float((probs * torch.arange(1, max_length + 1, dtype=torch.float64)).sum())
+    """P(length = k) for k = 1..max_length as a float64 tensor (see `span_length_probabilities`)."""
+    return torch.tensor(span_length_probabilities(p, max_length), dtype=torch.float64)
 
 
 def sample_span_lengths(uniform: torch.Tensor, p: float, max_length: int) -> torch.Tensor:
@@ -99,79 +98,6 @@ def sample_span_lengths(uniform: torch.Tensor, p: float, max_length: int) -> tor
         return torch.ones_like(uniform, dtype=torch.long)
     lengths = torch.log1p(-uniform * (1.0 - q**max_length)) / math.log(q)
     return (lengths.floor().long() + 1).clamp(1, max_length)
-
-
-@dataclass(frozen=True)
-class MaskingConfig:
-    """How to corrupt: selection rate and strategy, the mask/random/keep split, span shape, seed."""
-
-    mlm_probability: float = 0.15
-    mask_replace_prob: float = 0.8
-    random_replace_prob: float = 0.1
-    strategy: str = "token"
-    span_geometric_p: float = 0.2
-    span_max_length: int = 10
-    dynamic: bool = True
-    seed: int = 0
-
-    @property
-    def keep_prob(self) -> float:
-        return 1.0 - self.mask_replace_prob - self.random_replace_prob
-
-    def validate(self) -> None:
-        """Raise ValueError naming the first invalid field and its allowed values."""
-        _check_range("mlm_probability", self.mlm_probability, 0.01, 0.8)
-        _check_range("mask_replace_prob", self.mask_replace_prob, 0.0, 1.0)
-        _check_range("random_replace_prob", self.random_replace_prob, 0.0, 1.0)
-        if self.keep_prob < -1e-6:
-            raise ValueError(
-                "mask_replace_prob + random_replace_prob must be at most 1 (the rest is kept), "
-                f"got {self.mask_replace_prob} + {self.random_replace_prob}"
-            )
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {self.strategy!r}")
-        _check_range("span_geometric_p", self.span_geometric_p, 0.01, 1.0)
-        if not _is_int(self.span_max_length) or not 1 <= self.span_max_length <= 64:
-            raise ValueError(f"span_max_length must be an integer from 1 to 64, got {self.span_max_length!r}")
-        if not isinstance(self.dynamic, bool):
-            raise ValueError(f"dynamic must be true or false, got {self.dynamic!r}")
-        if not _is_int(self.seed) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MaskingConfig:
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown masking setting(s): {', '.join(unknown)}")
-        config = cls(**data)
-        config.validate()
-        return config
-
-    @classmethod
-    def from_split(cls, mask: float, random: float, keep: float, **kwargs: Any) -> MaskingConfig:
-        """Config from a mask/random/keep split given as fractions summing to 1 or percents summing to 100."""
-        total = mask + random + keep
-        if min(mask, random, keep) < 0:
-            raise ValueError(f"mask/random/keep split must be non-negative, got {mask}/{random}/{keep}")
-        if abs(total - 100.0) <= 1e-4:
-            mask, random, keep = mask / 100.0, random / 100.0, keep / 100.0
-        elif abs(total - 1.0) > 1e-6:
-            raise ValueError(f"mask/random/keep split must sum to 1 (or 100 percent), got {total:g}")
-        config = cls(mask_replace_prob=mask, random_replace_prob=random, **kwargs)
-        config.validate()
-        return config
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_range(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"{name} must be a number from {low:g} to {high:g}, got {value!r}")
 
 
 @dataclass
@@ -192,7 +118,7 @@ class Masker:
 
     def __init__(self, config: MaskingConfig, vocab_size: int, mask_id: int, special_ids: Sequence[int]):
         config.validate()
-        if not _is_int(vocab_size) or vocab_size < 2:
+        if not is_integer(vocab_size) or vocab_size < 2:
             raise ValueError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
         excluded = {int(i) for i in special_ids} | {int(mask_id)}
         if any(not 0 <= i < vocab_size for i in excluded):
@@ -245,7 +171,7 @@ class Masker:
             raise ValueError(f"seq_ids must be ({input_ids.shape[0]},), got {tuple(seq_ids.shape)}")
         if input_ids.numel() and not 0 <= int(input_ids.min()) <= int(input_ids.max()) < self.vocab_size:
             raise ValueError(f"input_ids must lie in [0, {self.vocab_size})")
-        if not _is_int(epoch) or epoch < 0:
+        if not is_integer(epoch) or epoch < 0:
             raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
         if self.config.strategy != "token":
             if word_start is None:

@@ -1,65 +1,125 @@
-"""The main window: a sidebar of panels in the order of the work, a status bar, quick start, safe closing."""
+"""The main window: a sidebar of panels in the order of the work, a status bar, quick start, safe closing.
+
+Panels are built lazily: the one shown first before the window paints, the others one per event-loop turn
+right after (or at once when something asks for one). Most panels' modules import torch (1.5 s here), the
+Data panel's do not, so the window is on screen before torch loads (app start, issue 6).
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QStackedWidget, QToolBar, QWidget,
 )
 
-from workbench.gui.panels.data_panel import DataPanel
-from workbench.gui.panels.finetune_panel import FinetunePanel
-from workbench.gui.panels.masking_panel import MaskingPanel
-from workbench.gui.panels.model_panel import ModelPanel
-from workbench.gui.panels.probe_panel import ProbePanel
-from workbench.gui.panels.runs_panel import RunsPanel
-from workbench.gui.panels.tokenizer_panel import TokenizerPanel
-from workbench.gui.panels.train_panel import TrainPanel
+from workbench.core.training_types import TrainConfig
 from workbench.gui.session import restore_choices, save_choices
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 
+# (sidebar title, attribute, module, class), in the order of the work
+PANELS = (
+    ("Data", "data", "data_panel", "DataPanel"),
+    ("Tokenizer", "tokenizer", "tokenizer_panel", "TokenizerPanel"),
+    ("Masking", "masking", "masking_panel", "MaskingPanel"),
+    ("Model", "model", "model_panel", "ModelPanel"),
+    ("Train", "train", "train_panel", "TrainPanel"),
+    ("Runs", "runs", "runs_panel", "RunsPanel"),
+    ("Probe", "probe", "probe_panel", "ProbePanel"),
+    ("Fine-tune", "finetune", "finetune_panel", "FinetunePanel"),
+)
+
+
+PANEL_INDEX = {attribute: index for index, (_, attribute, _, _) in enumerate(PANELS)}
+
+
+def _panel_property(index: int) -> property:
+    return property(lambda self: self.panel(index))
+
+
+class _Body(QWidget):
+    """The central widget; says once when it is first painted (parents paint before their children, and the
+    queued connection runs after the whole repaint)."""
+
+    first_painted = Signal()
+    _painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
+
 
 class MainWindow(QMainWindow):
+    data, tokenizer, masking, model, train, runs, probe, finetune = (_panel_property(i) for i in range(len(PANELS)))
+
     def __init__(self, home: Path) -> None:
         super().__init__()
         self.setWindowTitle("MLM Workbench")
         self.state = AppState(home, self)
         self.runner = TaskRunner(self)
-        self.data = DataPanel(self.state, self.runner)
-        self.tokenizer = TokenizerPanel(self.state, self.runner)
-        self.masking = MaskingPanel(self.state, self.runner)
-        self.model = ModelPanel(self.state, self.runner)
-        self.train = TrainPanel(self.state, self.runner)
-        self.runs = RunsPanel(self.state, self.runner)
-        self.probe = ProbePanel(self.state, self.runner)
-        self.finetune = FinetunePanel(self.state, self.runner)
-        self.panels = [("Data", self.data), ("Tokenizer", self.tokenizer), ("Masking", self.masking),
-                       ("Model", self.model), ("Train", self.train), ("Runs", self.runs),
-                       ("Probe", self.probe), ("Fine-tune", self.finetune)]
+        self._built: list[QWidget | None] = [None] * len(PANELS)
+        self._train_settings: TrainConfig | None = None  # remembered settings, for the Train panel once built
         self._build_body()
         self._build_toolbar()
         self._build_status_bar()
-        self.runs.resume_requested.connect(self._resume_run)
         self._restore_geometry()
         self._restore_choices()
+
+    @property
+    def panels(self) -> list[tuple[str, QWidget]]:
+        """(title, panel) of every panel, building any not built yet."""
+        return [(title, self.panel(i)) for i, (title, *_) in enumerate(PANELS)]
+
+    def panel(self, index: int) -> QWidget:
+        """The panel at `index`, built (and put in place of its placeholder) on first use."""
+        built = self._built[index]
+        if built is None:
+            _, _, module, name = PANELS[index]
+            panel_class = getattr(importlib.import_module(f"workbench.gui.panels.{module}"), name)
+            built = self._built[index] = panel_class(self.state, self.runner)
+            current = self.stack.currentIndex()
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, built)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self.stack.setCurrentIndex(current)
+            self._connect_panel(index, built)
+        return built
+
+    def _connect_panel(self, index: int, panel: QWidget) -> None:
+        attribute = PANELS[index][1]
+        if attribute == "runs":
+            panel.resume_requested.connect(self._resume_run)
+        elif attribute == "train" and self._train_settings is not None:
+            panel.settings.apply(self._train_settings)
+
+    @Slot()
+    def _build_next_panel(self) -> None:
+        """Build one missing panel per event-loop turn, so the window answers between them."""
+        missing = [i for i, panel in enumerate(self._built) if panel is None]
+        if missing:
+            self.panel(missing[0])
+            QTimer.singleShot(0, self._build_next_panel)
 
     def _build_body(self) -> None:
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(130)
         self.stack = QStackedWidget()
-        for number, (title, panel) in enumerate(self.panels, start=1):
+        for number, (title, *_) in enumerate(PANELS, start=1):
             self.sidebar.addItem(title)
-            self.stack.addWidget(panel)
+            self.stack.addWidget(QWidget())  # a placeholder until the panel is built
             shortcut = QAction(self, shortcut=QKeySequence(f"Ctrl+{number}"))
             shortcut.triggered.connect(lambda checked=False, n=number - 1: self.show_panel(n))
             self.addAction(shortcut)
-        self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.sidebar.setCurrentRow(0)
-        body = QWidget()
+        self.sidebar.currentRowChanged.connect(self._show_row)
+        body = _Body()
+        body.first_painted.connect(self._after_first_paint, Qt.ConnectionType.QueuedConnection)
         layout = QHBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sidebar)
@@ -90,33 +150,40 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.device_label)
         self.runner.activity_changed.connect(lambda text: self.activity_label.setText(f"running: {text}"
                                                                                       if text != "idle" else text))
-        QTimer.singleShot(0, self._show_device)  # torch is imported after the window is painted
 
     @Slot()
-    def _show_device(self) -> None:
+    def _after_first_paint(self) -> None:
+        """Queued after the first paint has finished: now torch may load (the device) and panels be built."""
         from workbench.core.devices import describe_device, resolve_device
 
         self.device_label.setText(f"device: {describe_device(resolve_device('auto'))}")
+        self._build_next_panel()
 
     def show_panel(self, index: int) -> None:
         self.sidebar.setCurrentRow(index)
+
+    @Slot(int)
+    def _show_row(self, index: int) -> None:
+        if index >= 0:
+            self.panel(index)
+            self.stack.setCurrentIndex(index)
 
     @Slot()
     def quick_start(self) -> None:
         """One click: the sample corpus, its default tokenizer, a tiny model, training with live curves."""
         self.state.set_corpus(None)
         self.state.update_model(preset="tiny", architecture={}, max_len=64, valid=True)
-        self.show_panel(4)
+        self.show_panel(PANEL_INDEX["train"])
         self.train.quick_start()
 
     @Slot(int)
     def _resume_run(self, run_id: int) -> None:
         run = self.state.store.get_run(run_id)
         if run is not None and run.kind == "finetune":
-            self.show_panel(self.stack.indexOf(self.finetune))
+            self.show_panel(PANEL_INDEX["finetune"])
             self.finetune.resume(run_id)
             return
-        self.show_panel(self.stack.indexOf(self.train))
+        self.show_panel(PANEL_INDEX["train"])
         self.train.resume(run_id)
 
     def show_error(self, message: str, details: str = "") -> None:
@@ -144,10 +211,8 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def _restore_choices(self) -> None:
-        train, panel = restore_choices(self.state.settings, self.state)
-        if train is not None:
-            self.train.settings.apply(train)
-        self.show_panel(min(max(panel, 0), len(self.panels) - 1))
+        self._train_settings, panel = restore_choices(self.state.settings, self.state)
+        self.show_panel(min(max(panel, 0), len(PANELS) - 1))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.runner.running() and not self.confirm_stop_running():
@@ -155,6 +220,8 @@ class MainWindow(QMainWindow):
             return
         self.runner.shutdown()
         self.state.settings.setValue("window/geometry", self.saveGeometry())
-        save_choices(self.state.settings, self.state, self.train.settings.config(), self.sidebar.currentRow())
+        train = self._built[PANEL_INDEX["train"]]
+        settings = train.settings.config() if train is not None else self._train_settings or TrainConfig()
+        save_choices(self.state.settings, self.state, settings, self.sidebar.currentRow())
         self.state.close()
         event.accept()

@@ -14,8 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from workbench.core.masking import MaskingConfig
-from workbench.core.training import TrainConfig
+from workbench.core.masking_config import MaskingConfig
+from workbench.core.training_types import TrainConfig
 from workbench.gui.state import AppState, ModelChoice
 
 RECENT_KEY = "recent/paths"

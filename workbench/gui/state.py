@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from workbench.core.masking import MaskingConfig
+from workbench.core.masking_config import MaskingConfig
 from workbench.jobs.workspace import Workspace
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from workbench.core.training import TrainControl
+from workbench.core.training_types import TrainControl
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,17 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-import torch
 
 from workbench.core.corpus import CorpusError, expand_paths, iter_documents
-from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.jobs.corpora import corpus_options
 from workbench.jobs.errors import UserError
 from workbench.store.runstore import CorpusRecord, RunStore
+
+if TYPE_CHECKING:  # the Data panel imports this module before torch (which tokenization needs) is loaded
+    from workbench.core.tokenization import WorkbenchTokenizer
 
 PREVIEW_DOCUMENTS = 20
 PREVIEW_CHARS = 2000  # per document: a 1 MiB paragraph must not freeze the preview
@@ -130,6 +131,8 @@ class Piece:
 
 def text_pieces(tokenizer: WorkbenchTokenizer, text: str) -> list[Piece]:
     """`text` as the model would see it (no [CLS]/[SEP]), with the same word starts masking uses."""
+    import torch  # already loaded with the tokenizer; see the TYPE_CHECKING note above
+
     ids = tokenizer.encode(text)
     starts = tokenizer.word_start_mask(torch.tensor(ids, dtype=torch.long)).tolist()  # (T,)
     specials = set(tokenizer.special_ids)

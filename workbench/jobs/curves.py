@@ -14,7 +14,7 @@ from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
-from workbench.core.training import EvalEvent, StepEvent
+from workbench.core.training_types import EvalEvent, StepEvent
 
 CURVE_KEYS = ("train_loss", "val_loss", "val_accuracy", "lr")
 

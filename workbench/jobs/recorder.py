@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.core.training import CheckpointEvent, EvalEvent, StatusEvent, StepEvent
+from workbench.core.training_types import CheckpointEvent, EvalEvent, StatusEvent, StepEvent
 from workbench.store.runstore import MetricsWriter, RunStore
 
 # Statuses that end a run; an error text is kept for the ones that did not end well.

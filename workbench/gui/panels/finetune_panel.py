@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
-from workbench.core.training import StatusEvent, StepEvent
+from workbench.core.training_types import StatusEvent, StepEvent
 from workbench.gui.panels.finetune_data import FinetuneForm
 from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, TryItBox
 from workbench.gui.state import AppState

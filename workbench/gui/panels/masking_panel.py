@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.mask_preview import MaskPreview, preview_masking
-from workbench.core.masking import STRATEGIES, MaskingConfig, span_length_mean
+from workbench.core.masking_config import STRATEGIES, MaskingConfig, span_length_mean
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner

@@ -20,7 +20,7 @@ from workbench.core.model_config import (
     MIN_POSITIONS, PRECISIONS, PRESETS, BertConfig, ConfigError, count_parameters, estimate_training_memory,
     preset_config,
 )
-from workbench.core.training import TrainConfig
+from workbench.core.training_types import TrainConfig
 from workbench.gui.state import AppState, ModelChoice
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.choices import current_tokenizer

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from workbench.core.model_config import PRESETS
-from workbench.core.training import EvalEvent, StatusEvent, StepEvent, TrainConfig, TrainResult
+from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainConfig, TrainResult
 from workbench.gui.live_plots import LiveCurves
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.devices import available_devices, available_precisions
-from workbench.core.optim import SCHEDULES
-from workbench.core.training import TrainConfig
+from workbench.core.training_types import SCHEDULES
+from workbench.core.training_types import TrainConfig
 
 
 class ScientificSpinBox(QDoubleSpinBox):
