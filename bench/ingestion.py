@@ -4,8 +4,9 @@ A corpus of the requested size is generated once (the sample corpus generator's 
 per-copy prefix so every document is distinct) into the temp folder and kept for later runs. A child process
 then does what preparing a training run does (workbench.jobs.pretrain.prepare_data, without the store):
 scan (stats + content hash), encode the train and validation splits into token caches, pack blocks, count
-tokens. Its peak RSS is the child's ru_maxrss. A second child on the same cache folder measures the data
-preparation a second run pays (rescan + cache reuse; target < 2 s). With --full a 1 GB corpus is added:
+tokens. Its peak RSS is the child's ru_maxrss. The scan is kept in the cache folder as the store keeps a
+corpus' scan, so a second child on the same folder measures the data preparation a second run pays
+(a rescan that finds the files unchanged + cache reuse; target < 2 s). With --full a 1 GB corpus is added:
 peak RSS must stay under 1 GB and grow by no more than 10% from 100 MB to 1 GB (issue 6).
 
     python bench/ingestion.py [--quick] [--full]
@@ -64,15 +65,19 @@ def tokenizer_dir() -> Path:
 
 def child(corpus: str, cache_root: str, tokenizer_folder: str) -> None:
     """Prepare the data as a training run does; print timings and peak RSS as JSON."""
-    from workbench.core.corpus import CorpusOptions, iter_split, scan_corpus
+    from workbench.core.corpus import CorpusOptions, CorpusScan, iter_split, rescan_corpus
     from workbench.core.packing import PackedBlocks
     from workbench.core.token_cache import build_or_load_cache
     from workbench.core.tokenization import WorkbenchTokenizer
     started = time.perf_counter()
     tokenizer = WorkbenchTokenizer.load(Path(tokenizer_folder))
     options = CorpusOptions()
-    scan = scan_corpus([corpus], options)
+    stored = Path(cache_root) / "corpus-scan.json"  # stands in for the corpus record's stored scan
+    previous = CorpusScan.from_dict(json.loads(stored.read_text())) if stored.exists() else None
+    scan = rescan_corpus([corpus], options, previous)
     scanned = time.perf_counter()
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json.dumps(scan.to_dict()))
     n_tokens = 0
     for split in ("train", "validation"):
         cache = build_or_load_cache(lambda s=split: iter_split(scan.files, options, s, 0.02),

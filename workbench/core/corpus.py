@@ -4,9 +4,10 @@ A corpus is a list of files and folders. `scan_corpus` makes the one validating 
 file is read in chunks and decoded strictly (UTF-8 with or without a BOM, UTF-16 with a BOM), each
 problem becomes a one-line `Problem` naming the file and the line or byte, a file with a fatal problem
 is skipped while the others still load, and the same pass counts statistics and hashes the content so
-caches can be keyed on it. Because a fatal problem may sit at the very end of a file, `iter_documents`
-only streams files that a scan accepted; `iter_split` divides those documents into train and
-validation by a stable hash of each document's text, so the split is the same in every process.
+caches can be keyed on it. `rescan_corpus` skips that pass when a stored scan's fingerprint (every file's
+path, size and timestamps) still matches. Because a fatal problem may sit at the very end of a file,
+`iter_documents` only streams files that a scan accepted; `iter_split` divides those documents into train
+and validation by a stable hash of each document's text, so the split is the same in every process.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ import hashlib
 import json
 import os
 import sys
+import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 _FORMATS = {".txt": "text", ".md": "text", ".jsonl": "jsonl", ".csv": "csv", ".tsv": "tsv"}
 DEFAULT_EXTENSIONS = tuple(_FORMATS) + tuple(ext + ".gz" for ext in _FORMATS)
@@ -34,6 +36,9 @@ _HASH_VERSION = 1  # bump when the reading rules change so content-keyed caches 
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _GZIP_MAGIC = b"\x1f\x8b"
+# An edit within one timestamp tick of the previous one can leave a file's mtime as it was. 2 s is the coarsest
+# tick in use (FAT), so a file modified less than this before a scan gets no fingerprint and is always re-read.
+_MTIME_TICK_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,28 @@ class CorpusStats:
 @dataclass
 class CorpusScan:
     """The outcome of `scan_corpus`: the files to read (in order), every problem, statistics and a
-    sha256 hash of the accepted content and of the options that shape the documents."""
+    sha256 hash of the accepted content and of the options that shape the documents. `fingerprint`
+    digests the files as the scan found them (see `rescan_corpus`); None when one was too fresh to trust."""
 
     files: list[str]
     problems: list[Problem]
     stats: CorpusStats
     content_hash: str
+    fingerprint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for storing the scan until `rescan_corpus` can reuse it."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CorpusScan:
+        return cls(
+            files=list(data["files"]),
+            problems=[Problem(**problem) for problem in data["problems"]],
+            stats=CorpusStats(**data["stats"]),
+            content_hash=data["content_hash"],
+            fingerprint=data["fingerprint"],
+        )
 
 
 class CorpusError(ValueError):
@@ -447,6 +468,40 @@ def _options_key(options: CorpusOptions) -> bytes:
     return json.dumps({"version": _HASH_VERSION, **key}, sort_keys=True).encode()
 
 
+def _fingerprint(files: list[Path], path_problems: list[Problem], options: CorpusOptions) -> str | None:
+    """A digest of the reading rules, the options, what the paths expanded to (problems included) and each
+    file's path, size, mtime and ctime; None when a file cannot be stat'ed or was modified within
+    `_MTIME_TICK_NS` of now. Take it before reading: a file that changes while it is read then no longer
+    matches it."""
+    now = time.time_ns()
+    digest = hashlib.sha256(json.dumps([_HASH_VERSION, asdict(options), [str(p) for p in path_problems]]).encode())
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        if stat.st_mtime_ns > now - _MTIME_TICK_NS:
+            return None
+        # ctime as well: copies that keep the mtime (rsync -a, cp -p, tar) cannot keep it
+        digest.update(json.dumps([str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]).encode())
+    return digest.hexdigest()
+
+
+def _scan_files(
+    files: list[Path], problems: list[Problem], options: CorpusOptions, fingerprint: str | None
+) -> CorpusScan:
+    total, accepted = _Counts(), []
+    content_hash = hashlib.sha256(_options_key(options))
+    for path in files:
+        counts, file_digest, file_problems = _scan_file(path, options)
+        problems += file_problems
+        if counts is not None:
+            total.merge(counts)
+            content_hash.update(file_digest)
+            accepted.append(str(path))
+    return CorpusScan(accepted, problems, total.stats(), content_hash.hexdigest(), fingerprint)
+
+
 def scan_corpus(
     paths: Sequence[str | os.PathLike] | str | os.PathLike, options: CorpusOptions = CorpusOptions()
 ) -> CorpusScan:
@@ -458,16 +513,23 @@ def scan_corpus(
     if isinstance(paths, (str, os.PathLike)):  # one path, not a sequence of one-character paths
         paths = [paths]
     files, problems = expand_paths(paths, options)
-    total, accepted = _Counts(), []
-    content_hash = hashlib.sha256(_options_key(options))
-    for path in files:
-        counts, file_digest, file_problems = _scan_file(path, options)
-        problems += file_problems
-        if counts is not None:
-            total.merge(counts)
-            content_hash.update(file_digest)
-            accepted.append(str(path))
-    return CorpusScan(accepted, problems, total.stats(), content_hash.hexdigest())
+    return _scan_files(files, problems, options, _fingerprint(files, problems, options))
+
+
+def rescan_corpus(
+    paths: Sequence[str | os.PathLike], options: CorpusOptions, previous: CorpusScan | None
+) -> CorpusScan:
+    """`previous` (a scan of the same paths) if no file changed since it was made, else a fresh scan.
+
+    Unchanged means the same fingerprint: the paths expand to the same files (a file added to or removed from
+    a folder shows) and each has the size, mtime and ctime it had then. Only file metadata is read, so a
+    rescan of an unchanged corpus costs one stat per file; a touched but unedited file is simply read again.
+    """
+    files, problems = expand_paths(paths, options)
+    fingerprint = _fingerprint(files, problems, options)
+    if previous is not None and fingerprint is not None and fingerprint == previous.fingerprint:
+        return previous
+    return _scan_files(files, problems, options, fingerprint)
 
 
 def iter_documents(

@@ -10,7 +10,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from workbench.core.corpus import CorpusOptions, CorpusScan, iter_documents, iter_split, scan_corpus
+from workbench.core.corpus import (
+    CorpusOptions,
+    CorpusScan,
+    iter_documents,
+    iter_split,
+    rescan_corpus,
+    scan_corpus,
+)
 from workbench.core.sample_corpus import ensure_sample_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
@@ -40,6 +47,7 @@ def add_corpus(
         content_hash=scan.content_hash,
         stats=scan.stats.to_dict(),
         problems=[str(p) for p in scan.problems],
+        scan=scan.to_dict(),
     )
     return record, scan
 
@@ -76,8 +84,10 @@ def corpus_options(record: CorpusRecord) -> CorpusOptions:
 
 
 def rescan(record: CorpusRecord) -> CorpusScan:
-    """Read the corpus again: its files may have changed since it was added (the content hash tells)."""
-    scan = scan_corpus(record.paths, corpus_options(record))
+    """The corpus as it is now: the scan made when it was added while no file changed since (same files,
+    sizes and timestamps), else a fresh read (the content hash then tells whether the content changed)."""
+    previous = CorpusScan.from_dict(record.scan) if record.scan is not None else None
+    scan = rescan_corpus(record.paths, corpus_options(record), previous)
     if not scan.files:
         reasons = "; ".join(str(p) for p in scan.problems) or "no documents found"
         raise UserError(f"corpus {record.name!r} can no longer be read: {reasons}")

@@ -62,7 +62,13 @@ class CorpusRecord(_Record):
     content_hash: str
     stats: dict[str, Any]
     problems: list[Any]
+    scan: dict[str, Any] | None  # the add-time scan, for `jobs.corpora.rescan` (may list thousands of files)
     created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        del out["scan"]  # bookkeeping, not something to show: `paths`, `stats` and `problems` say it all
+        return out
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ class RunStore:
         content_hash: str,
         stats: dict[str, Any],
         problems: list[Any],
+        scan: dict[str, Any] | None = None,
     ) -> CorpusRecord:
         check_name("corpus", name)
         with self._write() as session:
@@ -141,6 +142,7 @@ class RunStore:
                 content_hash=content_hash,
                 stats=_as_json(stats),
                 problems=_as_json(list(problems)),
+                scan=_as_json(scan),
                 created_at=now_ms(),
             )
             session.add(row)
