@@ -5,7 +5,9 @@ Each point runs in a fresh child process (so its peak RSS is its own): build a `
 fused AdamW, train a few steps on packed random blocks with dropout 0.1, and report tokens/s of the timed
 steps and peak RSS minus the RSS before the model was built (Python, torch and the data stay out of it).
 Points run one after another, each re-run when other processes used the CPU meanwhile.
-Target (issue 6): the estimate within 20% of the measured peak.
+Target (issue 6): the estimate within 20% of the measured peak at every point. The estimate counts the tensors
+autograd keeps plus a CPU runtime term (see CPU_RUNTIME_BYTES and CPU_HEAP_SLACK in model_config.py); peak RSS
+creeps up a little with more steps as glibc's heap fragments, so --quick points read a few % lower.
 
     python bench/scaling.py [--quick] [--threads N]
 """
@@ -71,7 +73,10 @@ def main() -> None:
             results[f"{knob}={value}"] = {**point, **out, "estimate_error": error}
     print_table(["varied", "value", "tokens/s", "peak MB", "estimate MB", "estimate error"], rows,
                 title=f"scaling around {BASE} (fp32, dropout 0.1, {threads} threads)")
-    save_result("scaling", args, {"points": results, "contamination": contamination(samples)}, base=BASE)
+    worst = max(abs(r["estimate_error"]) for r in results.values())
+    print(f"largest estimate error {100 * worst:.0f}% (target 20%: {'met' if worst <= 0.2 else 'missed'})")
+    save_result("scaling", args, {"points": results, "max_estimate_error": worst,
+                                  "contamination": contamination(samples)}, base=BASE)
 
 
 if __name__ == "__main__":

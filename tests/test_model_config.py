@@ -4,6 +4,8 @@ import pytest
 import torch
 
 from workbench.core.model_config import (
+    CPU_HEAP_SLACK,
+    CPU_RUNTIME_BYTES,
     PRESET_DEFAULT_SIZES,
     PRESETS,
     BertConfig,
@@ -98,37 +100,85 @@ def test_memory_estimate_parts_and_scaling():
     est = estimate_training_memory(config, batch_size=8, seq_len=128)
     assert isinstance(est, MemoryEstimate)
     assert (est.weights, est.gradients, est.optimizer_state) == (4 * params, 4 * params, 8 * params)
-    assert est.total == est.weights + est.gradients + est.optimizer_state + est.activations
-    assert est.to_dict()["total"] == est.total
+    tensors = est.weights + est.gradients + est.optimizer_state + est.activations
+    assert est.runtime == CPU_RUNTIME_BYTES + round(CPU_HEAP_SLACK * tensors)
+    assert est.total == tensors + est.runtime and est.to_dict()["total"] == est.total
     double = estimate_training_memory(config, batch_size=16, seq_len=128)
     assert double.activations == pytest.approx(2 * est.activations, rel=1e-3)  # linear in batch
     assert estimate_training_memory(config, 8, 64).activations < est.activations
     bf16 = estimate_training_memory(config, 8, 128, precision="bf16")
-    assert bf16.activations < est.activations and bf16.weights > est.weights  # 16-bit copies cached
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    matmul_weights = layers * (4 * h * h + 2 * h * i) + h * h + config.vocab_size * h
+    assert bf16.weights == est.weights + 2 * matmul_weights  # the 16-bit copies autograd keeps
+    assert bf16.activations < est.activations
+    cuda = estimate_training_memory(config, 8, 128, device="cuda")
+    assert cuda.runtime == 0 and cuda.total == cuda.weights + cuda.gradients + cuda.optimizer_state + cuda.activations
+    assert cuda.activations < est.activations  # 1-byte bool dropout masks instead of fp32 ones
     with pytest.raises(ConfigError, match="precision"):
         estimate_training_memory(config, 8, 128, precision="fp8")
+    with pytest.raises(ConfigError, match="device"):
+        estimate_training_memory(config, 8, 128, device="tpu")
 
 
-def test_memory_estimate_bounds_what_autograd_saves():
-    """The activation estimate is close to the bytes autograd actually keeps for backward. Dropout is off:
-    on CPU it keeps fp32 masks and unfused attention, which the (CUDA-minded) estimate does not model."""
-    config = BertConfig(vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=256, max_position_embeddings=64, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
+def test_memory_estimate_matches_a_hand_count():
+    config = BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, max_position_embeddings=8)  # dropout 0.1, GELU, post-LN
+    n, h, i, v, tt = 4, 8, 16, 10, 2 * 4 * 4  # one sequence of 4 tokens; tt = B*A*T*T
+    layer_norm = n * h * 4 + n * 2 * 4  # fp32 input + mean and rstd per token
+    embeddings = 2 * n * 8 + 4 * 8 + layer_norm + n * h * 4  # word and type ids, positions, LN, mask
+    attention = 5 * n * h * 4 + tt * 3 * 4  # x, q, k, v, context; softmax output, mask, dropped probs
+    rest_of_layer = 2 * layer_norm + 2 * n * h * 4 + n * h * 4 + 2 * n * i * 4  # LNs, masks, FFN in, GELU
+    head = n + 2 * 8 + 4 * h * 4 + v * (4 + 4 + 8)  # 1 masked token: mask, target, transform, vocab rows
+    assert embeddings + attention + rest_of_layer + head == 2932
+    assert estimate_training_memory(config, 1, 4, mlm_probability=0.25).activations == 2932
+
+
+def test_memory_estimate_attention_is_quadratic_in_seq_len_with_dropout_only():
+    config = preset_config("mini", 8000, 512)
+    fused = preset_config("mini", 8000, 512, attention_probs_dropout_prob=0.0)
+
+    def attention_part(seq_len: int, precision: str = "fp32") -> int:
+        return (estimate_training_memory(config, 2, seq_len, precision).activations
+                - estimate_training_memory(fused, 2, seq_len, precision).activations)
+
+    per_batch = 2 * config.num_attention_heads * config.num_hidden_layers  # B * A, every layer
+    for seq_len in (64, 128, 256):
+        # three (B, A, T, T) fp32 tensors kept instead of the fused kernel's logsumexp (B, A, T)
+        assert attention_part(seq_len) == per_batch * (seq_len * seq_len * 12 - seq_len * 4)
+        # the softmax output stays fp32 under autocast; mask and dropped probabilities are 16-bit
+        assert attention_part(seq_len, "bf16") == per_batch * (seq_len * seq_len * 8 - seq_len * 4)
+    assert attention_part(512) / attention_part(256) == pytest.approx(4, rel=0.01)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("pre_layer_norm, hidden_act", [(False, "gelu"), (True, "relu")])
+def test_memory_estimate_counts_what_autograd_saves(dropout, precision, pre_layer_norm, hidden_act):
+    """Activations equal the bytes autograd keeps for backward (one count per storage) plus the logits the
+    caller holds and the two fp32 (N, V) gradients at the start of backward; under autocast the 16-bit
+    weight copies it keeps are the estimate's extra weight bytes. Dropout off runs the fused attention."""
+    config = BertConfig(vocab_size=300, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
+                        intermediate_size=100, max_position_embeddings=64, hidden_dropout_prob=dropout,
+                        attention_probs_dropout_prob=dropout, pre_layer_norm=pre_layer_norm, hidden_act=hidden_act)
     model = BertForMaskedLM(config).train()
     torch.manual_seed(0)
-    ids = torch.randint(5, 500, (8, 64))
-    labels = torch.where(torch.rand(8, 64) < 0.15, ids, -100)
+    ids = torch.randint(5, 300, (3, 40))
+    labels = torch.where(torch.rand(3, 40) < 0.15, ids, -100)
     weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}  # storage -> bytes; a tensor saved by several ops counts once
+    weight_copies: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
-        if t.untyped_storage().data_ptr() not in weights:
-            saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        key = t.untyped_storage().data_ptr()
+        if key not in weights:
+            is_copy = t.grad_fn is not None and type(t.grad_fn).__name__ == "TBackward0"  # a cast weight, transposed
+            (weight_copies if is_copy else saved)[key] = t.untyped_storage().nbytes()
         return t
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = model(ids, labels=labels)
-    measured = sum(saved.values()) + out.logits.numel() * 4 * 2  # + logits kept by the caller and their grad
-    estimate = estimate_training_memory(config, 8, 64, mlm_probability=(labels != -100).float().mean().item())
-    assert measured < estimate.activations < measured * 1.15
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = model(ids, torch.ones_like(ids), labels=labels)
+    measured = sum(saved.values()) + out.logits.untyped_storage().nbytes() + 2 * out.logits.numel() * 4
+    estimate = estimate_training_memory(config, 3, 40, precision, mlm_probability=out.logits.shape[0] / 120)
+    assert abs(estimate.activations - measured) <= 16  # the loss's two scalars
+    assert estimate.weights - 4 * count_parameters(config) == sum(weight_copies.values())

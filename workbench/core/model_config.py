@@ -145,48 +145,100 @@ def count_parameters(config: BertConfig) -> int:
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    """Bytes needed by one training step with AdamW; `total` is their sum."""
+    """Bytes at the peak of one training step with AdamW; `total` is their sum."""
 
     weights: int
     gradients: int
     optimizer_state: int
     activations: int
+    runtime: int  # CPU only: the process's resident memory besides its tensors
     total: int
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def estimate_training_memory(config: BertConfig, batch_size: int, seq_len: int, precision: str = "fp32",
-                             mlm_probability: float = 0.15) -> MemoryEstimate:
-    """A planning estimate of peak training memory (not a measurement).
+DEVICES = ("cpu", "cuda")
+# The CPU process's resident memory besides its tensors, measured as bench/scaling.py measures (peak RSS minus
+# the RSS before the model is built, fused AdamW, a few steps):
+# - a near-empty model (L1/H64, 2 x 32 tokens) adds 88 MiB: kernel code paged in, oneDNN and autograd caches,
+#   the Python objects of the model, optimizer and masker;
+# - glibc keeps freed heap memory resident, and the heap fragments as every step frees and reallocates its
+#   activations and gradients: over two full runs of the scaling points (L2-12, T64-512, B8-64; H512 and
+#   H768 checked too) the peak RSS beyond the counted tensors and those 88 MiB came to 0.13-0.44 of the
+#   tensor bytes (medians 0.25 and 0.3; it varies from run to run and creeps up over steps).
+CPU_RUNTIME_BYTES = 88 * 2**20
+CPU_HEAP_SLACK = 0.25
 
-    Parameters stay fp32 masters (4 B each) with fp32 gradients (4 B) and AdamW's two moments (8 B);
-    under bf16/fp16 autocast the 16-bit weight copies it caches add 2 B. Activations are the tensors that
-    autograd saves for backward, with s = bytes per element (4 fp32, 2 bf16/fp16), n = batch * seq_len
-    tokens, H = hidden, I = intermediate, A = heads:
-      per layer  n*H*(8s + 2) + n*I*2s + n*A*4: attention input, q, k, v, the attention output (one
-                 buffer for the kernel and the output dense), two LayerNorm inputs, the feed-forward input,
-                 the GELU input and output, two 1-byte dropout masks, the attention's logsumexp.
-                 Fused attention (CUDA) saves no (T, T) matrix, so memory is linear in seq_len; PyTorch's CPU
-                 kernels with dropout > 0 fall back to keeping the (B, A, T, T) probabilities and fp32 masks.
-      embeddings n*H*(s + 1)
-      MLM head   only N = ceil(mlm_probability * n) positions: N*H*4s for the transform, and N*V*(s + 8)
-                 for the logits, their fp32 log-softmax and the fp32 gradient of the logits.
+
+def estimate_training_memory(config: BertConfig, batch_size: int, seq_len: int, precision: str = "fp32",
+                             mlm_probability: float = 0.15, device: str = "cpu") -> MemoryEstimate:
+    """A planning estimate of peak training memory (not a measurement), counted from what the engine in
+    modeling_bert.py keeps; bench/scaling.py compares it with the measured peak RSS on CPU.
+
+    Parameters stay fp32 masters (4 B each) with fp32 gradients (4 B) and AdamW's two fp32 moments (8 B);
+    under bf16/fp16 autocast the 16-bit copies of the matmul weights, which autograd keeps for backward,
+    add 2 B each. Activations peak at the start of backward (`_activation_bytes`), before any gradient
+    exists in a first micro-batch; gradients are counted whole anyway, which is exact with gradient
+    accumulation and makes the sum cover the end of backward too (all gradients, no activations).
+    Runtime: on CPU, CPU_RUNTIME_BYTES plus CPU_HEAP_SLACK of the tensor bytes; on CUDA none, the figure is
+    tensors only (compare torch.cuda.max_memory_allocated; the CUDA context and the caching allocator's
+    reserve come on top).
     """
     if precision not in PRECISIONS:
         raise ConfigError("precision", f"must be one of {list(PRECISIONS)}; got {precision!r}")
+    if device not in DEVICES:
+        raise ConfigError("device", f"must be one of {list(DEVICES)}; got {device!r}")
     if batch_size < 1 or seq_len < 1:
         raise ConfigError("batch_size" if batch_size < 1 else "seq_len", "must be a positive integer")
     params = count_parameters(config)
-    s = PRECISIONS[precision]
     h, i, v = config.hidden_size, config.intermediate_size, config.vocab_size
-    n = batch_size * seq_len
-    selected = math.ceil(mlm_probability * n)
-    per_layer = n * h * (8 * s + 2) + n * i * 2 * s + n * config.num_attention_heads * 4
-    head = selected * h * 4 * s + selected * v * (s + 8)
-    activations = n * h * (s + 1) + config.num_hidden_layers * per_layer + head
-    weights = params * (4 if precision == "fp32" else 6)
+    matmul_weights = config.num_hidden_layers * (4 * h * h + 2 * h * i) + h * h + v * h  # the tied decoder too
+    weights = params * 4 + (0 if precision == "fp32" else matmul_weights * 2)
     gradients, optimizer_state = params * 4, params * 8
-    return MemoryEstimate(weights, gradients, optimizer_state, activations,
-                          weights + gradients + optimizer_state + activations)
+    activations = _activation_bytes(config, batch_size, seq_len, PRECISIONS[precision], device, mlm_probability)
+    tensors = weights + gradients + optimizer_state + activations
+    runtime = CPU_RUNTIME_BYTES + round(CPU_HEAP_SLACK * tensors) if device == "cpu" else 0
+    return MemoryEstimate(weights, gradients, optimizer_state, activations, runtime, tensors + runtime)
+
+
+def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int, device: str,
+                      mlm_probability: float) -> int:
+    """Activation bytes at the start of backward, the step's peak: what autograd saved, tensor by tensor,
+    plus the MLM head's logits and gradients alive there (later each layer frees more than it adds).
+
+    s = bytes of an activation (4 fp32, 2 bf16/fp16); the residual stream (embedding sum, LayerNorm inputs
+    and outputs) stays fp32 under autocast, as do softmax and log-softmax. A dropout mask has its input's
+    dtype on CPU (the engine's cheaper Dropout) and is a 1-byte bool on CUDA (F.dropout); none at p = 0.
+    n = batch * seq_len tokens, H hidden, I intermediate, A heads; per tensor:
+      embeddings  token and type ids, the LayerNorm input with its mean and rstd, the dropout mask
+      per layer   the q/k/v input (under autocast, one 16-bit copy per projection), q (scaled), k, v, the
+                  context (the output dense's input); with attention dropout the explicit path's three
+                  (B, A, T, T) tensors, the fp32 softmax output, the mask and the dropped probabilities
+                  (quadratic in seq_len), without it the fused kernel's fp32 logsumexp (B, A, T); two
+                  LayerNorm inputs with mean and rstd, two hidden dropout masks, the feed-forward input, the
+                  GELU input and output (n*I each; ReLU saves only its output, which the next dense saves).
+                  Pre-LN adds a final LayerNorm.
+      MLM head    only at N = ceil(mlm_probability * n) positions: the selection mask, the int64 targets,
+                  the transform's four (N, H) tensors and its LayerNorm's mean and rstd, the fp32
+                  log-softmax (N, V), the logits (N, V) the training loop's output holds, and two fp32
+                  (N, V) gradients (of the log-probabilities, and the one log-softmax's backward returns).
+    """
+    h, i, v, a = config.hidden_size, config.intermediate_size, config.vocab_size, config.num_attention_heads
+    n, selected = batch_size * seq_len, math.ceil(mlm_probability * batch_size * seq_len)
+    hidden_dropout, attention_dropout = config.hidden_dropout_prob > 0, config.attention_probs_dropout_prob > 0
+    mask, embedding_mask = (s, 4) if device == "cpu" else (1, 1)  # bytes per element
+    acts = 1 if config.hidden_act == "relu" else 2  # tensors the activation function adds
+    qkv_inputs = 1 if s == 4 else 3  # autocast does not cache casts of activations
+    layer_norm = n * (4 * h + 8)  # fp32 input, fp32 mean and rstd per token
+
+    embeddings = 2 * n * 8 + seq_len * 8 + layer_norm + hidden_dropout * n * h * embedding_mask
+    if attention_dropout:
+        attention = batch_size * a * seq_len * seq_len * (4 + mask + s)
+    else:
+        attention = batch_size * a * seq_len * 4
+    layer = ((qkv_inputs + 4) * n * h * s + attention + 2 * layer_norm + hidden_dropout * 2 * n * h * mask
+             + n * h * s + acts * n * i * s)
+    final_norm = layer_norm if config.pre_layer_norm else 0
+    head = n + 2 * selected * 8 + (2 + acts) * selected * h * s + selected * v * (4 + s + 2 * 4)
+    return embeddings + config.num_hidden_layers * layer + final_norm + head

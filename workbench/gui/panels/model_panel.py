@@ -40,7 +40,7 @@ FIELDS = {
 }
 FIELD_OF = {name: flag for flag, name in ARCHITECTURE_FLAGS.items()} | {"max_position_embeddings": "max_len"}
 MEMORY_PARTS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state", "optimizer (AdamW)"),
-                ("activations", "activations"), ("total", "total"))
+                ("activations", "activations"), ("runtime", "runtime and allocator"), ("total", "total"))
 
 
 def format_bytes(n: int) -> str:
@@ -282,9 +282,11 @@ class ModelPanel(QWidget):
                                             self.state.masking.mlm_probability)
         for key, label in self.memory_labels.items():
             label.setText(format_bytes(getattr(estimate, key)))
-        self.memory_note.setText(f"Estimated peak memory of one training step with AdamW: {batch} sequences of "
-                                 f"{seq_len} tokens in {precision}, {self.state.masking.mlm_probability:.0%} of "
-                                 "them masked. A planning figure, not a measurement.")
+        self.memory_note.setText(f"Estimated peak memory of one training step with AdamW on CPU: {batch} "
+                                 f"sequences of {seq_len} tokens in {precision}, "
+                                 f"{self.state.masking.mlm_probability:.0%} of them masked. A planning figure, "
+                                 "not a measurement. Runtime is the CPU process's memory beyond its tensors; "
+                                 "a GPU has none of it in device memory.")
 
 
 if __name__ == "__main__":
