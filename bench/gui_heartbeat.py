@@ -1,7 +1,7 @@
 """Does the GUI stay responsive while a model trains, and what does the GUI cost the training?
 
 The real main window (offscreen) trains a `small` model (L4/H256/A4, T128) on the bundled sample corpus from its
-Train panel, exactly as a user's Start would. Meanwhile a 10 ms QTimer on the GUI thread records how late each
+Train panel, exactly as a user's Start would (the panel trains in a child process, one torch thread). Meanwhile a 10 ms QTimer on the GUI thread records how late each
 of its ticks fires (lateness = gap - 10 ms), the live curves' redraws are counted, and the run's training
 throughput is read from its StepEvents (tokens/s of the steps, evaluations and checkpoints excluded).
 The same run (the Train panel's own `spec()`) is trained headless, as `mlm-workbench train` would, in blocks
@@ -121,7 +121,8 @@ def gui_block(app, window, seconds: float) -> dict:
 
 
 def headless_block(home: Path, spec, seconds: float) -> Throughput:
-    """The same spec through the engine on a worker thread (the GUI's thread settings), stopped after `seconds`."""
+    """The same spec through the engine on a thread of this process, one torch thread as the GUI's training
+    process uses, stopped after `seconds`; the window idles meanwhile."""
     import threading
 
     import torch

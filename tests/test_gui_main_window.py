@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from workbench.core.sample_corpus import generate_documents
 from workbench.gui.main_window import MainWindow
+from workbench.gui.workers import Task
 from workbench.jobs.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -159,7 +160,6 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
     first.model.preset_combo.setCurrentText("mini")
     first.train.settings.steps.setValue(1234)
     first.show_panel(3)
-    first.confirm_stop_running = lambda: True  # the Masking panel may still be preparing its preview
     first.close()
 
     second = MainWindow(home)
@@ -183,6 +183,17 @@ def test_panels_are_built_after_the_first_paint(qtbot, home: Path) -> None:
     qtbot.waitUntil(lambda: all(panel is not None for panel in window._built), timeout=WAIT)
     assert [window.stack.widget(i) for i in range(8)] == [panel for _, panel in window.panels]
     assert window.stack.currentWidget() is window.data
-    window.confirm_stop_running = lambda: True  # the Masking panel may still be preparing its preview
     window.close()
+    window.deleteLater()
+
+
+def test_closing_asks_only_about_work_the_user_would_lose(qtbot, home: Path) -> None:
+    window = MainWindow(home)
+    window.show()
+    preview = window.runner.start(Task("preview", lambda task: task.control.stopped.wait(60)))
+    asked = []
+    window.confirm_stop_running = lambda: asked.append(True) or True
+    window.close()  # a preview is running: closing stops it without a question
+    assert asked == [] and not window.isVisible() and not window.runner.running()
+    assert preview.control.stopped.is_set()
     window.deleteLater()

@@ -4,6 +4,8 @@ the live plots (overlays, redraw only on new data, hover read-out, axis toggles)
 from __future__ import annotations
 
 import math
+import os
+import signal
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -140,6 +142,19 @@ def test_a_failing_run_shows_its_message_and_leaves_the_window_usable(panel: Tra
     assert any("no-such-corpus" in message for message in panel.window().errors)
     assert panel.start_button.isEnabled() and panel.settings.isEnabled()
     assert panel.state.store.list_runs() == []  # nothing half-written
+
+
+def test_a_killed_training_process_ends_the_run_as_interrupted(panel: TrainPanel, qtbot) -> None:
+    """Training runs in a child process (workbench.jobs.background): its death ends that run, not the window."""
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    pid = panel.state.store.get_run(panel.run_id).pid
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    wait_until_idle(qtbot, panel)
+    assert panel.phase == "failed" and "ended unexpectedly" in panel.status_label.text()
+    assert panel.state.store.get_run(panel.run_id).status == "interrupted"  # resumable from the Runs panel
+    assert panel.start_button.isEnabled()
 
 
 def test_quick_start_starts_a_demo_run(panel: TrainPanel, qtbot) -> None:

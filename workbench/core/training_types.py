@@ -143,12 +143,14 @@ class TrainResult:
 
 
 class TrainControl:
-    """Thread-safe pause / resume / stop; the loop looks at it before every step."""
+    """Thread- (or process-) safe pause / resume / stop; the loop looks at it before every step."""
 
-    def __init__(self) -> None:
-        self.paused = threading.Event()
-        self.stopped = threading.Event()
-        self._changed = threading.Condition()
+    def __init__(self, sync: Any = threading) -> None:
+        """`sync` makes the Events and the Condition: `threading`, or a multiprocessing context for a control
+        shared with a child process (pass it to the process when starting it)."""
+        self.paused = sync.Event()
+        self.stopped = sync.Event()
+        self._changed = sync.Condition()
 
     def _set(self, event: threading.Event, on: bool) -> None:
         with self._changed:

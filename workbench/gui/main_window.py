@@ -215,7 +215,7 @@ class MainWindow(QMainWindow):
         self.show_panel(min(max(panel, 0), len(PANELS) - 1))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.runner.running() and not self.confirm_stop_running():
+        if any(task.ask_before_closing for task in self.runner.running()) and not self.confirm_stop_running():
             event.ignore()
             return
         self.runner.shutdown()

@@ -1,5 +1,7 @@
 """Background work without touching widgets: a `Task` runs a plain function in a QThread and reports through
 signals that carry plain data; the `TaskRunner` (on the GUI thread) owns the threads and cleans them up.
+A `ProcessTask` runs its function in a child process instead (pretraining: see `workbench.jobs.background`
+for why) and its QThread only relays the child's messages as the same signals.
 
 Clean-up follows shared/QT-NOTES.md: `finished.connect(deleteLater)` segfaulted in tests, while quit() + wait()
 on the GUI thread and then dropping the references held, so that is what `_on_done` does.
@@ -8,19 +10,23 @@ on the GUI thread and then dropping the references held, so that is what `_on_do
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import queue
 import traceback
 from typing import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workbench.core.training_types import TrainControl
+from workbench.jobs.background import ChildTask, child_main
 
 log = logging.getLogger(__name__)
 
 
 class Task(QObject):
     """`fn(task)` runs on a worker thread; it reports with `task.report(...)` / `task.event.emit(...)` and
-    honours `task.control` (pause / resume / stop, checked by the trainer every step)."""
+    honours `task.control` (pause / resume / stop, checked by the trainer every step). `ask_before_closing`
+    marks work the user started and would lose by closing the window (training, not a preview)."""
 
     progress = Signal(str, int, object)  # stage, done, total (None when unknown)
     event = Signal(object)  # training events (frozen dataclasses)
@@ -28,9 +34,10 @@ class Task(QObject):
     failed = Signal(str, str)  # one-line message, details (traceback)
     done = Signal()  # after succeeded or failed, always
 
-    def __init__(self, name: str, fn: Callable[["Task"], object]) -> None:
+    def __init__(self, name: str, fn: Callable[["Task"], object], ask_before_closing: bool = False) -> None:
         super().__init__()
         self.name = name
+        self.ask_before_closing = ask_before_closing
         self.control = TrainControl()
         self._fn = fn
 
@@ -47,7 +54,10 @@ class Task(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            result = self._fn(self)
+            result = self._call()
+        except TaskFailed as error:  # already put in words, with its own details
+            log.error("task %s failed: %s\n%s", self.name, error.message, error.details)
+            self.failed.emit(error.message, error.details)
         except Exception as error:  # shown to the user; the window stays usable
             log.exception("task %s failed", self.name)
             message = " ".join(str(error).split()) or type(error).__name__
@@ -56,6 +66,64 @@ class Task(QObject):
             self.succeeded.emit(result)
         finally:
             self.done.emit()
+
+    def _call(self) -> object:
+        # subclasses change how the function runs here, not in `run`: PySide6 calls a subclass' override of a
+        # slot on the GUI thread (measured), so `run` stays the one slot
+        return self._fn(self)
+
+
+class TaskFailed(Exception):
+    """A failure that arrives as a message and details (from a child process), not as a local exception."""
+
+    def __init__(self, message: str, details: str) -> None:
+        super().__init__(message)
+        self.message, self.details = message, details
+
+
+class ProcessTask(Task):
+    """`fn(task)` runs in a spawned child process with a `ChildTask`; `fn` must pickle (a module-level function,
+    or a functools.partial of one). `control` is shared with the child, so pause / resume / stop work as for
+    a Task. A child that dies without a word (killed, out of memory, a crash in native code) fails the task."""
+
+    POLL_S = 0.2  # how often the relay looks whether a silent child is still alive
+
+    def __init__(self, name: str, fn: Callable[[ChildTask], object], ask_before_closing: bool = True) -> None:
+        super().__init__(name, fn, ask_before_closing)
+        self._context = multiprocessing.get_context("spawn")  # fork is unsafe in a process running Qt threads
+        self.control = TrainControl(self._context)
+
+    def _call(self) -> object:
+        messages = self._context.Queue()
+        child = self._context.Process(target=child_main, args=(self._fn, messages, self.control),
+                                      name=f"mlm-workbench {self.name}", daemon=True)
+        child.start()
+        try:
+            return self._relay(messages, child)
+        finally:
+            child.join()
+
+    def _relay(self, messages: multiprocessing.Queue, child: multiprocessing.Process) -> object:
+        """Re-emit the child's events and progress until its value (returned) or its failure (raised)."""
+        while True:
+            try:
+                kind, *payload = messages.get(timeout=self.POLL_S)
+            except queue.Empty:
+                if child.is_alive():
+                    continue
+                try:  # it may have ended right after its last message
+                    kind, *payload = messages.get(timeout=self.POLL_S)
+                except queue.Empty:
+                    raise TaskFailed(f"the {self.name} process ended unexpectedly (exit code {child.exitcode})",
+                                     "") from None
+            if kind == "event":
+                self.event.emit(payload[0])
+            elif kind == "progress":
+                self.progress.emit(*payload)
+            elif kind == "succeeded":
+                return payload[0]
+            else:
+                raise TaskFailed(*payload)
 
 
 class TaskRunner(QObject):

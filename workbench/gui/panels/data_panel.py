@@ -312,7 +312,7 @@ class DataPanel(QWidget):
                 name = free_corpus_name(ws.store, paths, wanted)
                 return add_corpus(ws, paths, name, options)[0]
 
-        self._adding = Task("add corpus", work)
+        self._adding = Task("add corpus", work, ask_before_closing=True)
         self._adding.succeeded.connect(self._on_added)
         self._adding.failed.connect(self._on_add_failed)
         self._adding.done.connect(self._on_add_done)

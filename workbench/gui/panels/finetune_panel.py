@@ -115,7 +115,7 @@ class FinetunePanel(QWidget):
                 return run_with_baseline(ws, spec, with_baseline, task.event.emit, task.control)
 
         self.runs, self.results = {}, {}
-        self._launch(Task("fine-tuning", fn), spec.task)
+        self._launch(Task("fine-tuning", fn, ask_before_closing=True), spec.task)
         note = " then the scratch baseline" if with_baseline else ""
         self._set_status("running", f"Fine-tuning{note}…")
         return True
@@ -140,7 +140,7 @@ class FinetunePanel(QWidget):
             with Workspace(home) as ws:
                 return resume_arm(ws, run_id, task.event.emit, task.control)
 
-        self._launch(Task("fine-tuning", fn), run.config["task"], keep_curves=keep_curves)
+        self._launch(Task("fine-tuning", fn, ask_before_closing=True), run.config["task"], keep_curves=keep_curves)
         self._set_status("running", "Resuming the fine-tune from its checkpoint…")
         return True
 

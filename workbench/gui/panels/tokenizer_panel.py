@@ -511,7 +511,7 @@ class TokenizerPanel(QWidget):
                 record = train_tokenizer_for(ws, corpus, config, progress)
             return record, record.id in before, corpus_name
 
-        self._training = Task("train tokenizer", work)
+        self._training = Task("train tokenizer", work, ask_before_closing=True)
         self._training.progress.connect(self._on_train_progress)
         self._training.succeeded.connect(self._on_trained)
         self._training.failed.connect(self._on_train_failed)

@@ -2,17 +2,16 @@
 
 Corpus, tokenizer, masking and model come from the shared `AppState` (the panels before this one); this panel
 adds the optimiser, schedule, batch, intervals and hardware, builds a `PretrainSpec` and runs
-`workbench.jobs.pretrain.start_pretraining` (or `resume_pretraining`) in a background `Task`. Training events
-arrive on the GUI thread and only fill buffers; timers redraw the curves (10 Hz) and the progress line (4 Hz).
+`workbench.jobs.pretrain.start_pretraining` (or `resume_pretraining`) in a child process (a `ProcessTask`: see
+`workbench.jobs.background` for why). Training events arrive on the GUI thread and only fill buffers; timers
+redraw the curves (10 Hz) and the progress line (4 Hz).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
-from typing import Callable
+from functools import partial
 
-import torch
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -21,28 +20,16 @@ from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, Tra
 from workbench.gui.live_plots import LiveCurves
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
-from workbench.gui.workers import Task, TaskRunner
+from workbench.gui.workers import ProcessTask, Task, TaskRunner
+from workbench.jobs.background import train_new, train_resume
 from workbench.jobs.choices import current_tokenizer
 from workbench.jobs.curves import RunCurves, progress_text
-from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec, resume_pretraining, start_pretraining
-from workbench.jobs.workspace import Workspace
+from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec
 
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
                           checkpoint_every=500, log_every=5)
 STATUS_COLORS = {"completed": "#1b7f2a", "paused": "#a66a00", "diverged": "#c0392b", "failed": "#c0392b"}
-
-
-def _training_task(name: str, home: Path, job: Callable[[Workspace, Task], tuple]) -> Task:
-    """A Task that opens its own workspace and runs `job(ws, task) -> (RunRecord, TrainResult)` in it."""
-
-    def fn(task: Task) -> tuple[int, object]:
-        torch.set_num_threads(1)  # QT-NOTES: two threads next to the GUI on 2 cores are erratic
-        with Workspace(home) as ws:
-            run, result = job(ws, task)
-        return run.id, result
-
-    return Task(name, fn)
 
 
 class TrainPanel(QWidget):
@@ -163,8 +150,7 @@ class TrainPanel(QWidget):
         spec = self.spec()
         self.run_id = None
         self.curves.reset(name=spec.name or "this run")
-        self._launch(_training_task("training", self.state.home, lambda ws, task: start_pretraining(
-            ws, spec, listeners=[task.event.emit], control=task.control, progress=task.report)))
+        self._launch(ProcessTask("training", partial(train_new, self.state.home, spec)))
         return True
 
     def quick_start(self) -> bool:
@@ -191,8 +177,7 @@ class TrainPanel(QWidget):
             self.settings.apply(TrainConfig.from_dict(run.config["train"]))
         self.run_id = run_id
         self.curves.reset(history, name=run.name, run_id=run_id)
-        self._launch(_training_task("training", self.state.home, lambda ws, task: resume_pretraining(
-            ws, run_id, listeners=[task.event.emit], control=task.control, progress=task.report)))
+        self._launch(ProcessTask("training", partial(train_resume, self.state.home, run_id)))
         return True
 
     def _can_launch(self, check_model: bool = True) -> bool:
@@ -282,6 +267,7 @@ class TrainPanel(QWidget):
     @Slot()
     def _on_done(self) -> None:
         self.task = None
+        self.state.store.mark_interrupted()  # a training process that died left its run "running"
         self._refresh_summary()  # the run may have trained the corpus' first tokenizer
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)

@@ -1,0 +1,84 @@
+"""Pretraining in a child process, for the desktop window: the child's side and the message protocol.
+
+Why a process (issue 3): in a thread, the training loop's Python between kernels shares the GIL with the
+window's plot drawing, and the GUI thread's few percent of busy time cost training about 10% on two cores
+(bench/gui_heartbeat.py; the convoy effect: every kernel's return waits for the GUI to drop the GIL). In a
+child process the two never wait on each other, and a crash or an out-of-memory kill of the training ends
+that run only; the window stays up. What it costs: a spawned interpreter imports torch again (about 2 s
+before the first step).
+
+The child runs `fn(task)` with a `ChildTask` that looks like the GUI's `Task` to a job: `task.event.emit`,
+`task.report` and `task.control` (a `TrainControl` on multiprocessing Events shared with the parent). Every
+message is a tuple on one queue: ("event", event), ("progress", stage, done, total), then exactly one of
+("succeeded", value) or ("failed", message, details). A child that dies sends neither; the parent notices.
+"""
+
+from __future__ import annotations
+
+import signal
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from workbench.core.training_types import TrainControl, TrainResult
+
+
+class _Emitter:
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def emit(self, event: object) -> None:
+        self._queue.put(("event", event))
+
+
+class ChildTask:
+    """What a job sees of its task inside the child process."""
+
+    def __init__(self, queue: Any, control: TrainControl) -> None:
+        self._queue = queue
+        self.event = _Emitter(queue)
+        self.control = control
+
+    def report(self, stage: str, done: int, total: int | None = None) -> None:
+        self._queue.put(("progress", stage, done, total))
+
+
+def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainControl) -> None:
+    """The child process' entry point: run `fn`, send its value or its error, then let the queue drain."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the app's terminal is the parent's to handle
+    try:
+        value = fn(ChildTask(queue, control))
+    except Exception as error:  # sent to the window, which shows it; the run's status is already recorded
+        message = " ".join(str(error).split()) or type(error).__name__
+        queue.put(("failed", message, traceback.format_exc()))
+    else:
+        queue.put(("succeeded", value))
+    queue.close()
+    queue.join_thread()  # every message is written before the process exits
+
+
+def train_new(home: Path, spec: Any, task: ChildTask) -> tuple[int, TrainResult]:
+    """Start the pretraining run `spec` (a `PretrainSpec`) in the workspace at `home`: (run id, result)."""
+    from workbench.jobs.pretrain import start_pretraining
+
+    return _train(home, lambda ws: start_pretraining(
+        ws, spec, listeners=[task.event.emit], control=task.control, progress=task.report))
+
+
+def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainResult]:
+    """Continue run `run_id` from its last checkpoint: (run id, result)."""
+    from workbench.jobs.pretrain import resume_pretraining
+
+    return _train(home, lambda ws: resume_pretraining(
+        ws, run_id, listeners=[task.event.emit], control=task.control, progress=task.report))
+
+
+def _train(home: Path, job: Callable[[Any], tuple]) -> tuple[int, TrainResult]:
+    import torch
+
+    from workbench.jobs.workspace import Workspace
+
+    torch.set_num_threads(1)  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
+    with Workspace(home) as ws:
+        run, result = job(ws)
+    return run.id, result
