@@ -57,7 +57,7 @@ def test_an_unchanged_corpus_is_not_read_again(ws: Workspace, folder: Path, read
     record, added = add_corpus(ws, [folder], "c")
     assert reads == ["a.txt", "b.txt"] and added.fingerprint is not None
     reads.clear()
-    assert rescan(record) == added
+    assert rescan(ws, record) == added
     assert reads == []
     assert "scan" not in record.to_dict()  # bookkeeping stays out of `--json` output
 
@@ -71,7 +71,7 @@ def test_an_edit_of_the_same_size_is_read_again(
     if mtime_ns is not None:  # an mtime the stored scan has not seen, but not a fresh one
         os.utime(folder / "b.txt", ns=(mtime_ns, mtime_ns))
     reads.clear()
-    scan = rescan(record)
+    scan = rescan(ws, record)
     assert reads == ["a.txt", "b.txt"]
     assert scan.content_hash != added.content_hash
 
@@ -82,7 +82,7 @@ def test_an_edit_that_keeps_the_old_mtime_is_read_again(ws: Workspace, folder: P
     time.sleep(0.05)  # let the clock pass the timestamp tick of the add, so the edit's ctime differs
     write(folder / "b.txt", "DELTA epsilon\n")  # as `cp -p` or `rsync -a` would: same size and mtime
     reads.clear()
-    assert rescan(record).content_hash != added.content_hash
+    assert rescan(ws, record).content_hash != added.content_hash
     assert reads == ["a.txt", "b.txt"]
 
 
@@ -90,7 +90,7 @@ def test_a_file_added_to_the_folder_is_read(ws: Workspace, folder: Path, reads: 
     record, added = add_corpus(ws, [folder], "c")
     write(folder / "sub" / "c.txt", "zeta\n")
     reads.clear()
-    scan = rescan(record)
+    scan = rescan(ws, record)
     assert reads == ["a.txt", "b.txt", "c.txt"]
     assert len(scan.files) == 3 and scan.stats.documents == added.stats.documents + 1
 
@@ -99,7 +99,7 @@ def test_a_file_removed_from_the_folder_is_noticed(ws: Workspace, folder: Path, 
     record, added = add_corpus(ws, [folder], "c")
     (folder / "a.txt").unlink()
     reads.clear()
-    scan = rescan(record)
+    scan = rescan(ws, record)
     assert reads == ["b.txt"]
     assert scan.files == [str(folder / "b.txt")] and scan.content_hash != added.content_hash
 
@@ -110,8 +110,19 @@ def test_a_freshly_written_file_is_always_read(ws: Workspace, folder: Path, read
     record, added = add_corpus(ws, [folder], "c")
     assert added.fingerprint is None
     reads.clear()
-    assert rescan(record) == added
+    assert rescan(ws, record) == added
     assert reads == ["a.txt", "b.txt"]
+
+
+def test_a_fresh_read_is_stored_so_the_next_run_reads_nothing(ws: Workspace, folder: Path, reads: list[str]) -> None:
+    record, added = add_corpus(ws, [folder], "c")
+    write(folder / "b.txt", "DELTA epsilon\n", mtime_ns=AN_HOUR_AGO_NS + 10**9)  # edited since it was added
+    reads.clear()
+    edited = rescan(ws, ws.store.get_corpus("c"))
+    assert reads == ["a.txt", "b.txt"] and edited.content_hash != added.content_hash
+    reads.clear()
+    assert rescan(ws, ws.store.get_corpus("c")) == edited  # the edit's read was stored in place of the add's
+    assert reads == []
 
 
 def test_a_touched_file_is_read_again_and_keeps_the_hash(folder: Path, reads: list[str]) -> None:

@@ -82,7 +82,7 @@ def cmd_corpus_stats(args: argparse.Namespace) -> int:
 
     with open_workspace(args) as ws:
         record = get_corpus(ws, args.name)
-        scan = rescan(record)
+        scan = rescan(ws, record)
     stats = scan.stats.to_dict()
     changed = scan.content_hash != record.content_hash
     if args.json:

@@ -83,11 +83,14 @@ def corpus_options(record: CorpusRecord) -> CorpusOptions:
     return CorpusOptions(**options)
 
 
-def rescan(record: CorpusRecord) -> CorpusScan:
-    """The corpus as it is now: the scan made when it was added while no file changed since (same files,
-    sizes and timestamps), else a fresh read (the content hash then tells whether the content changed)."""
+def rescan(ws: Workspace, record: CorpusRecord) -> CorpusScan:
+    """The corpus as it is now: the stored scan while no file changed since it was made (same files, sizes and
+    timestamps), else a fresh read (the content hash then tells whether the content changed), which is stored
+    in its place so the next run reads nothing (unless a file was too fresh to fingerprint: then next time)."""
     previous = CorpusScan.from_dict(record.scan) if record.scan is not None else None
     scan = rescan_corpus(record.paths, corpus_options(record), previous)
+    if scan is not previous and scan.fingerprint is not None:
+        ws.store.update_corpus_scan(record.id, scan.to_dict())
     if not scan.files:
         reasons = "; ".join(str(p) for p in scan.problems) or "no documents found"
         raise UserError(f"corpus {record.name!r} can no longer be read: {reasons}")

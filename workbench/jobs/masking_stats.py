@@ -105,7 +105,7 @@ def corpus_sample(
 ) -> TokenSample:
     """The first documents of a corpus (None: the bundled sample), encoded up to `min_tokens`."""
     corpus = get_corpus(ws, corpus_name)
-    return encode_sample(documents(corpus, rescan(corpus)), tokenizer, min_tokens, cancelled=cancelled)
+    return encode_sample(documents(corpus, rescan(ws, corpus)), tokenizer, min_tokens, cancelled=cancelled)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def prepare_data(
 ) -> PreparedData:
     """Encode (or reuse the cached encoding of) both splits and pack them into blocks of `max_len`."""
     tokenizer = load_tokenizer(tokenizer_record)
-    scan = rescan(corpus)
+    scan = rescan(ws, corpus)
     blocks = {}
     for split in ("train", "validation"):
         key = f"{scan.content_hash}|{split}|{val_fraction}"

@@ -42,7 +42,7 @@ def train_tokenizer_for(
 def _train_and_record(
     ws: Workspace, corpus: CorpusRecord, config: TokenizerConfig, progress: Callable[[int], None] | None
 ) -> TokenizerRecord:
-    scan = rescan(corpus)
+    scan = rescan(ws, corpus)
     tokenizer = train_tokenizer(documents(corpus, scan), config, progress=progress)
     folder = _save_content_addressed(tokenizer, ws.layout.tokenizers_dir)
     return ws.store.add_tokenizer(

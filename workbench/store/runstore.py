@@ -158,6 +158,14 @@ class RunStore:
         with self._read() as session:
             return [record_from_row(CorpusRecord, row) for row in session.scalars(select(Corpus).order_by(Corpus.name))]
 
+    def update_corpus_scan(self, corpus_id: int, scan: dict[str, Any]) -> None:
+        """Replace the corpus' stored scan (a newer read of its files, see `workbench.core.corpus.rescan_corpus`)."""
+        with self._write() as session:
+            row = session.get(Corpus, corpus_id)
+            if row is None:
+                raise StoreError(f"there is no corpus {corpus_id}")
+            row.scan = _as_json(scan)
+
     def delete_corpus(self, corpus_id: int) -> None:
         """Delete a corpus and its tokenizers' rows; runs made from it keep their history (corpus_id NULL)."""
         with self._write() as session:
