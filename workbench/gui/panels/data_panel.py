@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.corpus import DOC_MODES, CorpusOptions
+from workbench.gui.notify import notify_window
 from workbench.gui.session import add_recent, recent_paths
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
@@ -344,7 +345,7 @@ class DataPanel(QWidget):
     @Slot(str, str)
     def _on_add_failed(self, message: str, details: str) -> None:
         self._say(f"Could not add the corpus: {message}", error=True)
-        self._show_error(f"Could not add the corpus: {message}", details)
+        notify_window(self, f"Could not add the corpus: {message}", details)
 
     @Slot()
     def _on_add_done(self) -> None:
@@ -423,7 +424,7 @@ class DataPanel(QWidget):
     @Slot(str, str)
     def _on_remove_failed(self, message: str, details: str) -> None:
         self._say(f"Could not remove the corpus: {message}", error=True)
-        self._show_error(f"Could not remove the corpus: {message}", details)
+        notify_window(self, f"Could not remove the corpus: {message}", details)
         self._select(self.state.corpus_name)
 
     # ---- messages --------------------------------------------------------------------------------------------
@@ -432,10 +433,6 @@ class DataPanel(QWidget):
         self.message.setStyleSheet(ERROR_STYLE if error else "")
         self.message.setText(text)
 
-    def _show_error(self, message: str, details: str) -> None:
-        show_error = getattr(self.window(), "show_error", None)
-        if show_error is not None:
-            show_error(message, details)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.core.training_types import StatusEvent, StepEvent
+from workbench.gui.notify import notify_window
 from workbench.gui.panels.finetune_data import FinetuneForm
 from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, TryItBox
 from workbench.gui.state import AppState
@@ -202,7 +203,7 @@ class FinetunePanel(QWidget):
         if "failed" in statuses:
             failed = next(r for r in self.results.values() if r.status == "failed")
             self._set_status("failed", f"Failed: {failed.message}")
-            self._report_error(f"Fine-tuning failed: {failed.message}", "")
+            notify_window(self, f"Fine-tuning failed: {failed.message}", "")
         elif "stopped" in statuses:
             again = " Resume continues the fine-tune." if finetune.status == "stopped" else ""
             self._set_status("stopped", f"Stopped: a checkpoint is saved.{again}")
@@ -212,7 +213,7 @@ class FinetunePanel(QWidget):
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
         self._set_status("failed", f"Failed: {message}")
-        self._report_error(message, details)
+        notify_window(self, message, details)
 
     @Slot()
     def _on_done(self) -> None:
@@ -243,12 +244,6 @@ class FinetunePanel(QWidget):
         stopped = self.results.get("finetune")
         self.resume_button.setEnabled(not busy and stopped is not None and stopped.status == "stopped")
         self.form.setEnabled(not busy)
-
-    def _report_error(self, message: str, details: str) -> None:
-        window = self.window()
-        show = getattr(window, "show_error", None) if window is not self else None
-        if callable(show):
-            show(message, details)
 
 
 if __name__ == "__main__":

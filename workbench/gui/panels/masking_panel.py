@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from workbench.core.mask_preview import MaskPreview, preview_masking
 from workbench.core.masking_config import STRATEGIES, MaskingConfig, span_length_mean
 from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.gui.notify import notify_window
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.choices import find_preview_tokenizer
@@ -343,9 +344,7 @@ class MaskingPanel(QWidget):
         self._source_key = None  # try again on the next change
         self.preview_status.setText(f"no tokenizer for the preview: {message}")
         self.measure_status.setText("nothing to measure without a tokenizer")
-        show_error = getattr(self.window(), "show_error", None)
-        if show_error is not None:
-            show_error(f"Masking preview: {message}", details)
+        notify_window(self, f"Masking preview: {message}", details)
 
     # ---- preview ------------------------------------------------------------------------------------------
 

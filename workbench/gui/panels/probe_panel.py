@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from workbench.gui.notify import notify_window
 from workbench.gui.panels.probe_attention import AttentionView
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
 from workbench.gui.panels.probe_fill import FillMaskView
@@ -183,9 +184,7 @@ class ProbePanel(QWidget):
     def _on_load_failed(self, message: str) -> None:
         self._loaded_choice = None
         show_message(self.status, message, error=True)
-        window = self.window()
-        if hasattr(window, "show_error") and window is not self:
-            window.show_error(message)
+        notify_window(self, message)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
+from workbench.gui.notify import notify_window
 from workbench.gui.run_charts import CompareChart, RunDetailCharts
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
@@ -546,9 +547,7 @@ class RunsPanel(QWidget):
     def _show_error(self, message: str, details: str = "") -> None:
         self.message.setStyleSheet("color: #c62828;")
         self.message.setText(message)
-        window = self.window()
-        if window is not self and hasattr(window, "show_error"):
-            window.show_error(message, details)
+        notify_window(self, message, details)
 
     # ---- polling while visible -----------------------------------------------------------------------------
 

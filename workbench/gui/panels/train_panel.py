@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 from workbench.core.model_config import PRESETS
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainConfig, TrainResult
 from workbench.gui.live_plots import LiveCurves
+from workbench.gui.notify import notify_window
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
@@ -324,10 +325,7 @@ class TrainPanel(QWidget):
         """In the panel, and as a notification when the window offers one."""
         if self.phase not in ("failed", "diverged"):
             self._set_phase("failed", message)
-        window = self.window()
-        show = getattr(window, "show_error", None) if window is not self else None
-        if callable(show):
-            show(message, details)
+        notify_window(self, message, details)
 
 
 if __name__ == "__main__":
