@@ -204,8 +204,9 @@ def compare(name: str, shape: Shape, rounds: int, with_bf16: bool, hf_bf16: bool
         speedup = ratio(samples, "hf fp32", key)
         rows.append([name, key, tokens / seconds, speedup, "-" if mfu is None else f"{100 * mfu:.1f}%",
                      *(split[p] for p in PHASES)])
+        per_round = sorted(h.seconds / c.seconds for h, c in zip(samples["hf fp32"], samples[key]))
         results[key] = {"tokens_per_s": tokens / seconds, "speedup_vs_hf_fp32": speedup, "mfu": mfu,
-                        "split_ms": split}
+                        "split_ms": split, "round_speedups": per_round}  # the spread behind the median
     results["contamination"] = contamination(samples)
     return rows, results
 
@@ -246,7 +247,9 @@ def main() -> None:
         print("no bench/results/peak.jsonl yet: run bench/peak.py first for MFU")
     rows, results = [], {}
     for name in args.configs.split(","):
-        base_rounds = 1 if args.quick else min(rounds, 3)  # a base-shape step takes seconds on a CPU
+        # a base-shape step takes seconds on a CPU: 3 rounds unless asked for more (its ratio varies by ~0.1
+        # between 3-round runs, so a verdict on it wants --configs base --rounds 9 or more)
+        base_rounds = 1 if args.quick else (args.rounds or 3)
         r, res = compare(name, shapes[name], base_rounds if name == "base" else rounds, not args.no_bf16,
                          args.hf_bf16, peak)
         rows += r
