@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a command, turning user-fixable errors into one line on stderr and exit code 2."""
     from workbench.core.devices import DeviceError
-    from workbench.jobs.errors import UserError
+    from workbench.jobs.errors import UserError, one_line
     from workbench.store.runstore import StoreError
 
     try:
@@ -60,10 +60,6 @@ def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     except (UserError, StoreError, DeviceError, ValueError) as error:
         print(f"mlm-workbench: error: {one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
-
-
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workbench.core.training_types import TrainControl
 from workbench.jobs.background import ChildTask, child_main
+from workbench.jobs.errors import one_line
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,7 @@ class Task(QObject):
             self.failed.emit(error.message, error.details)
         except Exception as error:  # shown to the user; the window stays usable
             log.exception("task %s failed", self.name)
-            message = " ".join(str(error).split()) or type(error).__name__
-            self.failed.emit(message, traceback.format_exc())
+            self.failed.emit(one_line(error), traceback.format_exc())
         else:
             self.succeeded.emit(result)
         finally:

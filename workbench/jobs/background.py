@@ -18,9 +18,13 @@ from __future__ import annotations
 import signal
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.training_types import TrainControl, TrainResult
+from workbench.jobs.errors import one_line
+
+if TYPE_CHECKING:  # pretrain imports torch; the window imports this module before torch loads
+    from workbench.jobs.pretrain import PretrainSpec
 
 
 class _Emitter:
@@ -49,16 +53,15 @@ def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainCont
     try:
         value = fn(ChildTask(queue, control))
     except Exception as error:  # sent to the window, which shows it; the run's status is already recorded
-        message = " ".join(str(error).split()) or type(error).__name__
-        queue.put(("failed", message, traceback.format_exc()))
+        queue.put(("failed", one_line(error), traceback.format_exc()))
     else:
         queue.put(("succeeded", value))
     queue.close()
     queue.join_thread()  # every message is written before the process exits
 
 
-def train_new(home: Path, spec: Any, task: ChildTask) -> tuple[int, TrainResult]:
-    """Start the pretraining run `spec` (a `PretrainSpec`) in the workspace at `home`: (run id, result)."""
+def train_new(home: Path, spec: PretrainSpec, task: ChildTask) -> tuple[int, TrainResult]:
+    """Start the pretraining run `spec` in the workspace at `home`: (run id, result)."""
     from workbench.jobs.pretrain import start_pretraining
 
     return _train(home, lambda ws: start_pretraining(

@@ -62,7 +62,7 @@ class CorpusRecord(_Record):
     content_hash: str
     stats: dict[str, Any]
     problems: list[Any]
-    scan: dict[str, Any] | None  # the add-time scan, for `jobs.corpora.rescan` (may list thousands of files)
+    scan: dict[str, Any] | None  # the latest scan, for `jobs.corpora.rescan` (may list thousands of files)
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -161,10 +161,9 @@ class RunStore:
     def update_corpus_scan(self, corpus_id: int, scan: dict[str, Any]) -> None:
         """Replace the corpus' stored scan (a newer read of its files, see `workbench.core.corpus.rescan_corpus`)."""
         with self._write() as session:
-            row = session.get(Corpus, corpus_id)
-            if row is None:
-                raise StoreError(f"there is no corpus {corpus_id}")
-            row.scan = _as_json(scan)
+            changed = session.execute(update(Corpus).where(Corpus.id == corpus_id).values(scan=_as_json(scan)))
+            if changed.rowcount == 0:
+                raise StoreError(f"no corpus with id {corpus_id}")
 
     def delete_corpus(self, corpus_id: int) -> None:
         """Delete a corpus and its tokenizers' rows; runs made from it keep their history (corpus_id NULL)."""

@@ -63,8 +63,9 @@ class Corpus(Base):
     content_hash: Mapped[str] = mapped_column(String(128))
     stats: Mapped[dict[str, Any]]
     problems: Mapped[list[Any]]
-    # The scan made when the corpus was added (files, structured problems, file fingerprint) so a rescan can
-    # reuse it while no file changed; NULL for corpora added before revision 0003 (they are always re-read).
+    # The latest scan (files, structured problems, file fingerprint), made at add time and replaced by each
+    # fresh read, so a rescan can reuse it while no file changed; NULL for corpora added before revision 0003
+    # until their first read.
     scan: Mapped[dict[str, Any] | None]
     created_at: Mapped[int] = mapped_column(BigInteger)
 

@@ -262,13 +262,13 @@ class TrainPanel(QWidget):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        self.state.store.mark_interrupted()  # a training process that died left its run "running"
         self._set_phase("failed", f"Failed: {message}")
         self._report_error(message, details)
 
     @Slot()
     def _on_done(self) -> None:
         self.task = None
-        self.state.store.mark_interrupted()  # a training process that died left its run "running"
         self._refresh_summary()  # the run may have trained the corpus' first tokenizer
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
