@@ -6,6 +6,10 @@ engine's earlier choices, rebuilt here by patching a model instance:
   dropout      nn.Dropout (a Bernoulli per element) -> workbench Dropout (one 64-bit draw per 4 elements)
   attention    SDPA with dropout_p (CPU falls back to its math path), a mask always built
                -> explicit softmax + cheap dropout, no mask without padding
+  last layer   every position through the last layer's attention output and feed-forward
+               -> only the masked ones (the loss reads no others; every position still a key and value)
+  tied lookup  the tied embedding/decoder matrix's lookup gradient dense (V x H zeros + a dense add)
+               -> as (rows, values), added to the decoder's dense gradient
   fused qkv    three q/k/v matmuls -> one on concatenated weights (measured, not kept: no gain here)
   optimizer    foreach AdamW -> fused AdamW (build_optimizer's choice)
   malloc       glibc defaults -> large tensors kept on the heap (mallopt: no mmap/munmap + page faults
@@ -13,7 +17,7 @@ engine's earlier choices, rebuilt here by patching a model instance:
   threads      1 thread -> all cores (how far more cores carry)
   compile      eager -> torch.compile (opt-in only; its compile time is reported), with --compile
 
-    python bench/levers.py [--quick] [--config tiny|small] [--threads N] [--compile]
+    python bench/levers.py [--quick] [--config tiny|small|base] [--levers a,b] [--threads N] [--compile]
 """
 
 from __future__ import annotations
@@ -70,8 +74,8 @@ def with_legacy_attention(model: nn.Module, always_mask: bool = True) -> None:
             module.forward = types.MethodType(legacy_attention_forward, module)
     if always_mask:  # the engine used to build an all-ones mask for packed blocks too
         bert = model.bert
-        bert.forward = types.MethodType(lambda self, ids, mask=None, *a, **k: self.encoder(
-            self.embeddings(ids), mask.bool()[:, None, None, :], False, False), bert)
+        bert.forward = types.MethodType(lambda self, ids, mask=None, *a, rows=None, **k: self.encoder(
+            self.embeddings(ids), mask.bool()[:, None, None, :], False, False, rows), bert)
 
 
 def with_fused_qkv(model: nn.Module) -> None:
@@ -110,27 +114,53 @@ def runner_for(shape, blocks, patch: Callable[[WorkbenchRunner], None] | None = 
     return runner
 
 
-def lever_pairs(shape, blocks, n: int, threads: int) -> dict[str, dict[str, Callable[[], None]]]:
-    """{lever: {"before": block, "after": block}}; `after` is the engine as it is now."""
-    current = runner_for(shape, blocks)
+def full_last_layer_forward(self, input_ids, attention_mask=None, labels=None):
+    """BertForMaskedLM's forward with labels before the lever: the last layer at every position."""
+    selected = labels != -100
+    logits = self.logits_at(self.bert(input_ids, attention_mask).last_hidden_state, selected)  # (N, V)
+    loss = F.cross_entropy(logits, labels[selected], reduction="sum") / selected.sum().clamp(min=1)
+    return modeling_bert.MaskedLMOutput(loss, logits)
+
+
+def with_full_last_layer(runner: WorkbenchRunner) -> None:
+    runner.model.forward = types.MethodType(full_last_layer_forward, runner.model)
+
+
+def with_dense_lookup(runner: WorkbenchRunner) -> None:
+    runner.model.bert.embeddings.word_embeddings.sparse = False  # nn.Embedding's default
+
+
+def lever_pairs(shape, blocks, n: int, threads: int) -> dict[str, Callable[[], dict[str, Callable[[], None]]]]:
+    """{lever: build}, build() -> {"before": block, "after": block}; `after` is the engine as it is now.
+    Runners are built per lever, so a base-shape run holds only a lever's two models at a time."""
+    current = lambda: runner_for(shape, blocks)
+    patched = lambda *patches: runner_for(shape, blocks, lambda r: [patch(r) for patch in patches])
+    torch_dropout = lambda r: with_torch_dropout(r.model)
+    legacy_attention = lambda r: with_legacy_attention(r.model)
     one_thread, all_cores = (lambda: torch.set_num_threads(1)), (lambda: torch.set_num_threads(os.cpu_count() or 1))
     restore = lambda: torch.set_num_threads(threads)
+
+    def same_runner(before=(lambda: None, lambda: None), after=(lambda: None, lambda: None)):
+        runner = current()
+        return {"before": steps(runner, n, *before), "after": steps(runner, n, *after)}
+
     return {
-        "dropout": {"before": steps(runner_for(shape, blocks, lambda r: with_torch_dropout(r.model)), n),
-                    "after": steps(current, n)},
-        "attention (all)": {"before": steps(runner_for(shape, blocks, lambda r: (
-            with_torch_dropout(r.model), with_legacy_attention(r.model))), n),
-            "after": steps(runner_for(shape, blocks, lambda r: with_torch_dropout(r.model)), n)},
-        "fused qkv (not kept)": {"before": steps(current, n),
-                                 "after": steps(runner_for(shape, blocks, lambda r: with_fused_qkv(r.model)), n)},
-        "engine before vs now": {"before": steps(runner_for(shape, blocks, lambda r: (
-            with_torch_dropout(r.model), with_legacy_attention(r.model))), n), "after": steps(current, n)},
-        "fused adamw": {"before": steps(runner_for(shape, blocks, with_foreach_adamw), n),
-                        "after": steps(current, n)},
-        "heap malloc (not in engine)": {"before": steps(current, n),
-                        "after": steps(current, n, lambda: set_heap_malloc(True), lambda: set_heap_malloc(False))},
-        "threads (1 -> all cores)": {"before": steps(current, n, one_thread, restore),
-                                     "after": steps(current, n, all_cores, restore)},
+        "dropout": lambda: {"before": steps(patched(torch_dropout), n), "after": steps(current(), n)},
+        "attention (all)": lambda: {"before": steps(patched(torch_dropout, legacy_attention), n),
+                                    "after": steps(patched(torch_dropout), n)},
+        "last layer at masked rows only": lambda: {"before": steps(patched(with_full_last_layer), n),
+                                                   "after": steps(current(), n)},
+        "sparse lookup of the tied matrix": lambda: {"before": steps(patched(with_dense_lookup), n),
+                                                     "after": steps(current(), n)},
+        "fused qkv (not kept)": lambda: {"before": steps(current(), n),
+                                         "after": steps(runner_for(shape, blocks, lambda r: with_fused_qkv(r.model)), n)},
+        "engine before vs now": lambda: {"before": steps(patched(
+            torch_dropout, legacy_attention, with_dense_lookup, with_full_last_layer), n),
+                                         "after": steps(current(), n)},
+        "fused adamw": lambda: {"before": steps(patched(with_foreach_adamw), n), "after": steps(current(), n)},
+        "heap malloc (not in engine)": lambda: same_runner(after=(lambda: set_heap_malloc(True),
+                                                                  lambda: set_heap_malloc(False))),
+        "threads (1 -> all cores)": lambda: same_runner(before=(one_thread, restore), after=(all_cores, restore)),
     }
 
 
@@ -147,15 +177,18 @@ def compile_lever(shape, blocks, n: int, rounds: int) -> list:
 
 def main() -> None:
     args = bench_args(__doc__.splitlines()[0], lambda p: (
-        p.add_argument("--config", default="tiny", choices=["tiny", "small"]),
+        p.add_argument("--config", default="tiny", choices=["tiny", "small", "base"]),
+        p.add_argument("--levers", default=None, help="comma-separated lever names (default: all)"),
         p.add_argument("--compile", action="store_true", help="also measure torch.compile (slow warm-up)")))
     shape = (QUICK_SHAPES if args.quick else SHAPES)[args.config]
     rounds = args.rounds or (3 if args.quick else 5)
     blocks = token_blocks(shape, 4 * shape.batch)
     threads = torch.get_num_threads()
     rows, results = [], {}
-    for lever, pair in lever_pairs(shape, blocks, shape.steps_per_block, threads).items():
-        samples = interleave(pair, rounds)
+    pairs = lever_pairs(shape, blocks, shape.steps_per_block, threads)
+    chosen = [name.strip() for name in args.levers.split(",")] if args.levers else list(pairs)
+    for lever in chosen:
+        samples = interleave(pairs[lever](), rounds)
         speedup = ratio(samples, "before", "after")
         rows.append([lever, speedup, contamination(samples)["contaminated_blocks"], ""])
         results[lever] = {"speedup": speedup, "contamination": contamination(samples)}

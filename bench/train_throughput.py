@@ -8,8 +8,9 @@ The reference is `transformers.BertForMaskedLM` (its default attention implement
 `Masker` -> `BertForMaskedLM(labels=...)` -> backward -> clip + `build_optimizer`'s AdamW. Candidates are
 interleaved block by block (a block = a few steps), contaminated blocks re-run, and the table gives tokens/s,
 the median per-round speed-up over HF fp32, MFU against bench/peak.py's measured matmul peak (model FLOPs:
-6 x params x tokens for the encoder, attention's 12 x L x T x H per token, the head only at masked
-positions, identical for both sides) and the per-step split (data, forward, backward, optimizer).
+6 x params x tokens for the encoder, attention's 12 x L x T x H per token, the head and the last layer's
+output dense and feed-forward only at masked positions, identical for both sides) and the per-step split
+(data, forward, backward, optimizer).
 A second part trains `tiny` from the same weights on the same batches in fp32 and bf16 autocast and
 compares the masked-token loss curves. transformers is a benchmark-only dependency.
 
@@ -72,12 +73,13 @@ def token_blocks(shape: Shape, n_blocks: int, seed: int = 0) -> torch.Tensor:
 
 
 def model_flops_per_step(shape: Shape, mlm_probability: float = 0.15) -> float:
-    """Training FLOPs of the work itself (3x forward), the MLM head counted at masked positions only."""
+    """Training FLOPs of the work the loss needs (3x forward): what only masked positions are read from, the
+    MLM head and the last layer after its attention (output dense, feed-forward), counted there only."""
     h, n = shape.hidden, shape.batch * shape.seq_len
-    encoder_params = shape.layers * (4 * h * h + 2 * h * 4 * h)  # matmul weights only
+    everywhere = (shape.layers - 1) * (4 * h * h + 2 * h * 4 * h) + 3 * h * h  # matmul weights; last: q, k, v
     attention = 2 * 2 * shape.seq_len * h * shape.layers  # QK^T and AV per token, forward
-    head = 2 * (h * h + h * shape.vocab)  # transform + decoder per predicted token, forward
-    return 3 * (n * (2 * encoder_params + attention) + mlm_probability * n * head)
+    at_masked = h * h + 2 * h * 4 * h + h * h + h * shape.vocab  # last output dense + FFN, transform + decoder
+    return 3 * 2 * n * (everywhere + attention / 2 + mlm_probability * at_masked)
 
 
 class Runner:

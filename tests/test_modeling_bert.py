@@ -167,6 +167,46 @@ def test_gradient_reaches_every_parameter():
 
 
 @pytest.mark.parametrize("pre_layer_norm", [False, True])
+def test_last_layer_at_labelled_rows_gives_the_full_models_loss_and_gradients(pre_layer_norm):
+    torch.manual_seed(0)
+    model = BertForMaskedLM(make_config(pre_layer_norm=pre_layer_norm)).eval()  # no dropout: same numbers
+    input_ids, attention_mask, labels = make_batch()
+    selected = labels != -100
+
+    def grads(loss: torch.Tensor) -> dict[str, torch.Tensor]:
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    engine = model(input_ids, attention_mask, labels=labels)
+    full_logits = model.logits_at(model.bert(input_ids, attention_mask).last_hidden_state, selected)
+    torch.testing.assert_close(engine.logits, full_logits, atol=1e-5, rtol=1e-5)
+    expected_loss = F.cross_entropy(full_logits, labels[selected])
+    torch.testing.assert_close(engine.loss, expected_loss, atol=1e-6, rtol=1e-5)
+    partial, full = grads(engine.loss), grads(expected_loss)
+    for name in full:
+        torch.testing.assert_close(partial[name], full[name], atol=1e-6, rtol=1e-4, msg=name)
+    with pytest.raises(ValueError, match="exclude each other"):
+        model.bert(input_ids, attention_mask, output_hidden_states=True, rows=selected)
+
+
+def test_tied_matrix_gradient_is_dense_and_equals_a_dense_lookup():
+    torch.manual_seed(0)
+    model = BertForMaskedLM(make_config()).train()
+    input_ids, attention_mask, labels = make_batch()
+    grads = {}
+    for sparse in (True, False):  # the engine's sparse lookup, then nn.Embedding's default dense one
+        model.bert.embeddings.word_embeddings.sparse = sparse
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(1)  # same dropout masks
+        model(input_ids, attention_mask, labels=labels).loss.backward()
+        grads[sparse] = model.bert.embeddings.word_embeddings.weight.grad
+    assert grads[True].layout == torch.strided  # what fused AdamW and gradient clipping need
+    assert grads[True][input_ids.unique()].abs().sum() > 0
+    torch.testing.assert_close(grads[True], grads[False], atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("pre_layer_norm", [False, True])
 def test_learns_a_toy_repeat_task(pre_layer_norm):
     """Every row is the same sentence with fresh random masks: the loss must fall fast."""
     torch.manual_seed(0)

@@ -218,7 +218,8 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
                   (quadratic in seq_len), without it the fused kernel's fp32 logsumexp (B, A, T); two
                   LayerNorm inputs with mean and rstd, two hidden dropout masks, the feed-forward input, the
                   GELU input and output (n*I each; ReLU saves only its output, which the next dense saves).
-                  Pre-LN adds a final LayerNorm.
+                  The last layer keeps everything after attention only at the N positions the loss reads.
+                  Pre-LN adds a final LayerNorm (at those N).
       MLM head    only at N = ceil(mlm_probability * n) positions: the selection mask, the int64 targets,
                   the transform's four (N, H) tensors and its LayerNorm's mean and rstd, the fp32
                   log-softmax (N, V), the logits (N, V) the training loop's output holds, and two fp32
@@ -230,15 +231,25 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
     mask, embedding_mask = (s, 4) if device == "cpu" else (1, 1)  # bytes per element
     acts = 1 if config.hidden_act == "relu" else 2  # tensors the activation function adds
     qkv_inputs = 1 if s == 4 else 3  # autocast does not cache casts of activations
-    layer_norm = n * (4 * h + 8)  # fp32 input, fp32 mean and rstd per token
+    layer_norm = 4 * h + 8  # per token: the fp32 input, fp32 mean and rstd
 
-    embeddings = 2 * n * 8 + seq_len * 8 + layer_norm + hidden_dropout * n * h * embedding_mask
+    embeddings = 2 * n * 8 + seq_len * 8 + n * layer_norm + hidden_dropout * n * h * embedding_mask
     if attention_dropout:
         attention = batch_size * a * seq_len * seq_len * (4 + mask + s)
     else:
         attention = batch_size * a * seq_len * 4
-    layer = ((qkv_inputs + 4) * n * h * s + attention + 2 * layer_norm + hidden_dropout * 2 * n * h * mask
-             + n * h * s + acts * n * i * s)
-    final_norm = layer_norm if config.pre_layer_norm else 0
+
+    def layer(rows: int) -> int:
+        """A layer whose attention output and feed-forward run at `rows` positions (q, k, v at all n)."""
+        attention_input_norm = layer_norm * (n if config.pre_layer_norm else rows)
+        context = h * s * rows  # the output dense's input
+        if not attention_dropout and rows < n:  # the fused kernel keeps its whole output, elsewhere that input
+            context += h * s * n
+        return ((qkv_inputs + 3) * n * h * s + attention + context + attention_input_norm
+                + rows * (layer_norm + hidden_dropout * 2 * h * mask + h * s + acts * i * s))
+
+    # the last layer only at the selected positions (BertForMaskedLM with labels), pre-LN's final norm too
+    layers = (config.num_hidden_layers - 1) * layer(n) + layer(selected)
+    final_norm = selected * layer_norm if config.pre_layer_norm else 0
     head = n + 2 * selected * 8 + (2 + acts) * selected * h * s + selected * v * (4 + s + 2 * 4)
-    return embeddings + config.num_hidden_layers * layer + final_norm + head
+    return embeddings + layers + final_norm + head
