@@ -104,7 +104,12 @@ def interleave(candidates: dict[str, Callable[[], Any]], rounds: int, retries: i
 
 def ratio(samples: dict[str, list[Sample]], slow: str, fast: str) -> float:
     """Median over rounds of time(slow) / time(fast): > 1 means `fast` is faster."""
-    return statistics.median(s.seconds / f.seconds for s, f in zip(samples[slow], samples[fast]))
+    return statistics.median(round_ratios(samples, slow, fast))
+
+
+def round_ratios(samples: dict[str, list[Sample]], slow: str, fast: str) -> list[float]:
+    """time(slow) / time(fast) of each round, sorted: the spread behind `ratio`'s median."""
+    return sorted(s.seconds / f.seconds for s, f in zip(samples[slow], samples[fast]))
 
 
 def median_seconds(samples: Sequence[Sample]) -> float:

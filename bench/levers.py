@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import bench_args, contamination, interleave, print_table, ratio, save_result
+from common import bench_args, contamination, interleave, print_table, ratio, round_ratios, save_result
 from train_throughput import QUICK_SHAPES, SHAPES, WorkbenchRunner, token_blocks
 from workbench.core import modeling_bert
 from workbench.core.modeling_bert import additive_mask
@@ -74,7 +74,8 @@ def with_legacy_attention(model: nn.Module, always_mask: bool = True) -> None:
             module.forward = types.MethodType(legacy_attention_forward, module)
     if always_mask:  # the engine used to build an all-ones mask for packed blocks too
         bert = model.bert
-        bert.forward = types.MethodType(lambda self, ids, mask=None, *a, rows=None, **k: self.encoder(
+        bert.forward = types.MethodType(lambda self, ids, mask, types_=None, positions=None, attentions=False,
+                                        hidden=False, rows=None: self.encoder(
             self.embeddings(ids), mask.bool()[:, None, None, :], False, False, rows), bert)
 
 
@@ -189,9 +190,10 @@ def main() -> None:
     chosen = [name.strip() for name in args.levers.split(",")] if args.levers else list(pairs)
     for lever in chosen:
         samples = interleave(pairs[lever](), rounds)
-        speedup = ratio(samples, "before", "after")
-        rows.append([lever, speedup, contamination(samples)["contaminated_blocks"], ""])
-        results[lever] = {"speedup": speedup, "contamination": contamination(samples)}
+        speedup, spread = ratio(samples, "before", "after"), round_ratios(samples, "before", "after")
+        rows.append([lever, speedup, contamination(samples)["contaminated_blocks"],
+                     f"rounds {spread[0]:.2f}-{spread[-1]:.2f}"])
+        results[lever] = {"speedup": speedup, "round_speedups": spread, "contamination": contamination(samples)}
     if args.compile:
         rows.append(compile_lever(shape, blocks, shape.steps_per_block, rounds))
         results["torch.compile"] = {"speedup": rows[-1][1], "note": rows[-1][3]}

@@ -28,7 +28,7 @@ from typing import Callable
 import torch
 
 from common import (bench_args, contamination, interleave, median_seconds, print_table, ratio,
-                    require_transformers, save_result)
+                    require_transformers, round_ratios, save_result)
 from peak import measured_peak
 from workbench.core.masking import Masker, MaskingConfig
 from workbench.core.model_config import BertConfig
@@ -206,9 +206,8 @@ def compare(name: str, shape: Shape, rounds: int, with_bf16: bool, hf_bf16: bool
         speedup = ratio(samples, "hf fp32", key)
         rows.append([name, key, tokens / seconds, speedup, "-" if mfu is None else f"{100 * mfu:.1f}%",
                      *(split[p] for p in PHASES)])
-        per_round = sorted(h.seconds / c.seconds for h, c in zip(samples["hf fp32"], samples[key]))
         results[key] = {"tokens_per_s": tokens / seconds, "speedup_vs_hf_fp32": speedup, "mfu": mfu,
-                        "split_ms": split, "round_speedups": per_round}  # the spread behind the median
+                        "split_ms": split, "round_speedups": round_ratios(samples, "hf fp32", key)}
     results["contamination"] = contamination(samples)
     return rows, results
 

@@ -51,7 +51,9 @@ def test_unknown_device_name():
 
 def test_describe_cpu_counts_cores():
     assert describe_device(torch.device("cpu")).startswith("CPU (")
-    assert "cores)" in describe_device(torch.device("cpu"))
+    assert describe_device(torch.device("cpu"), 1).endswith("cores, 1 thread)")
+    assert describe_device(torch.device("cpu"), 3).endswith("cores, 3 threads)")
+    assert f"{torch.get_num_threads()} thread" in describe_device(torch.device("cpu"))
 
 
 def test_cpu_precisions():

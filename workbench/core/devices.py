@@ -66,15 +66,17 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def describe_device(device: torch.device) -> str:
-    """A one-line description for logs and the GUI: GPU name and memory, or the CPU core count."""
+def describe_device(device: torch.device, threads: int | None = None) -> str:
+    """A one-line description for logs and the GUI: GPU name and memory, or the CPU's cores and the torch
+    threads that work on them (`threads`, default: this process's torch.get_num_threads())."""
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         props = torch.cuda.get_device_properties(index)
         return f"{props.name} ({props.total_memory / 2**30:.1f} GiB, cuda:{index})"
     if device.type == "mps":
         return "Apple GPU (MPS)"
-    return f"CPU ({os.cpu_count() or 1} cores)"
+    threads = torch.get_num_threads() if threads is None else threads
+    return f"CPU ({os.cpu_count() or 1} cores, {threads} thread{'' if threads == 1 else 's'})"
 
 
 def available_precisions(device: torch.device) -> list[str]:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from workbench.core.training_types import TrainControl, TrainResult
 from workbench.jobs.errors import one_line
 
+GUI_TRAINING_THREADS = 1  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
+
 if TYPE_CHECKING:  # pretrain imports torch; the window imports this module before torch loads
     from workbench.jobs.pretrain import PretrainSpec
 
@@ -81,7 +83,7 @@ def _train(home: Path, job: Callable[[Any], tuple]) -> tuple[int, TrainResult]:
 
     from workbench.jobs.workspace import Workspace
 
-    torch.set_num_threads(1)  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
+    torch.set_num_threads(GUI_TRAINING_THREADS)
     with Workspace(home) as ws:
         run, result = job(ws)
     return run.id, result
