@@ -154,7 +154,7 @@ def lever_pairs(shape, blocks, n: int, threads: int) -> dict[str, Callable[[], d
         "sparse lookup of the tied matrix": lambda: {"before": steps(patched(with_dense_lookup), n),
                                                      "after": steps(current(), n)},
         "fused qkv (not kept)": lambda: {"before": steps(current(), n),
-                                         "after": steps(runner_for(shape, blocks, lambda r: with_fused_qkv(r.model)), n)},
+                                         "after": steps(patched(lambda r: with_fused_qkv(r.model)), n)},
         "engine before vs now": lambda: {"before": steps(patched(
             torch_dropout, legacy_attention, with_dense_lookup, with_full_last_layer), n),
                                          "after": steps(current(), n)},

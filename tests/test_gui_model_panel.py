@@ -101,8 +101,8 @@ def test_memory_estimate_follows_batch_size_and_precision(qtbot, opened) -> None
     def shown() -> dict[str, str]:
         return {key: label.text() for key, label in panel.memory_labels.items()}
 
-    def expected(batch: int, precision: str) -> dict[str, str]:
-        estimate = estimate_training_memory(config, batch, 128, precision, state.masking.mlm_probability)
+    def expected(batch: int, precision: str, device: str = "cpu") -> dict[str, str]:
+        estimate = estimate_training_memory(config, batch, 128, precision, state.masking.mlm_probability, device)
         return {key: format_bytes(value) for key, value in estimate.to_dict().items()}
 
     assert shown() == expected(32, "fp32")
@@ -112,6 +112,9 @@ def test_memory_estimate_follows_batch_size_and_precision(qtbot, opened) -> None
     assert shown() == expected(256, "bf16") and shown()["total"] != expected(256, "fp32")["total"]
     panel.batch_spin.setValue(2048)
     assert shown()["total"].endswith(" GB") and shown() == expected(2048, "bf16")
+    panel.device_combo.setCurrentText("CUDA GPU")  # device memory: tensors only, no CPU runtime
+    assert shown() == expected(2048, "bf16", "cuda") and shown()["runtime"] == format_bytes(0)
+    assert "CUDA GPU" in panel.memory_note.text() and "CUDA context" in panel.memory_note.text()
 
 
 def test_vocab_follows_the_current_tokenizer(qtbot, opened) -> None:

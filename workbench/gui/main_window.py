@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
     def _build_status_bar(self) -> None:
-        self.device_label = QLabel("device: ...")
+        self.device_label = QLabel("training on: ...")
         self.activity_label = QLabel("idle")
         home_label = QLabel(f"home: {self.state.home}")
         home_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         from workbench.jobs.background import GUI_TRAINING_THREADS
 
         # what the window's training process works with, not this process' thread count
-        self.device_label.setText(f"device: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
+        self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
         self._build_next_panel()
 
     def show_panel(self, index: int) -> None:

@@ -43,6 +43,9 @@ MEMORY_PARTS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_
                 ("activations", "activations"), ("runtime", "runtime and allocator"), ("total", "total"))
 
 
+ESTIMATE_DEVICES = {"CPU": "cpu", "CUDA GPU": "cuda"}  # label -> estimate_training_memory's device
+
+
 def format_bytes(n: int) -> str:
     return f"{n / 1e9:,.2f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
 
@@ -138,11 +141,18 @@ class ModelPanel(QWidget):
         self.precision_combo.addItems(list(PRECISIONS))
         self.precision_combo.setToolTip("fp32: full precision; bf16/fp16: half-size activations (fp16 needs a "
                                         "CUDA GPU).")
+        self.device_combo = QComboBox()
+        for label, device in ESTIMATE_DEVICES.items():
+            self.device_combo.addItem(label, device)
+        self.device_combo.setToolTip("Where the step's tensors live: the CPU process's memory (with its runtime "
+                                     "and allocator), or a GPU's device memory (tensors only).")
         settings.addRow("Batch size", self.batch_spin)
         settings.addRow("Precision", self.precision_combo)
+        settings.addRow("Memory on", self.device_combo)
         layout.addLayout(settings)
         self.batch_spin.valueChanged.connect(self._update_costs)
         self.precision_combo.currentTextChanged.connect(self._update_costs)
+        self.device_combo.currentIndexChanged.connect(self._update_costs)
         grid = QGridLayout()
         self.memory_labels: dict[str, QLabel] = {}
         for row, (key, title) in enumerate(MEMORY_PARTS):
@@ -277,16 +287,18 @@ class ModelPanel(QWidget):
             return
         self.params_label.setText(f"{count_parameters(self.config):,} parameters")
         precision, batch = self.precision_combo.currentText(), self.batch_spin.value()
+        device = self.device_combo.currentData()
         seq_len = self.config.max_position_embeddings
         estimate = estimate_training_memory(self.config, batch, seq_len, precision,
-                                            self.state.masking.mlm_probability)
+                                            self.state.masking.mlm_probability, device)
         for key, label in self.memory_labels.items():
             label.setText(format_bytes(getattr(estimate, key)))
-        self.memory_note.setText(f"Estimated peak memory of one training step with AdamW on CPU: {batch} "
-                                 f"sequences of {seq_len} tokens in {precision}, "
-                                 f"{self.state.masking.mlm_probability:.0%} of them masked. A planning figure, "
-                                 "not a measurement. Runtime is the CPU process's memory beyond its tensors; "
-                                 "a GPU has none of it in device memory.")
+        where = ("Runtime is the CPU process's memory beyond its tensors." if device == "cpu" else
+                 "Device memory, tensors only: the CUDA context and the caching allocator's reserve come on top.")
+        self.memory_note.setText(f"Estimated peak memory of one training step with AdamW on "
+                                 f"{self.device_combo.currentText()}: {batch} sequences of {seq_len} tokens in "
+                                 f"{precision}, {self.state.masking.mlm_probability:.0%} of them masked. A planning "
+                                 f"figure, not a measurement. {where}")
 
 
 if __name__ == "__main__":
