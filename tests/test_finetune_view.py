@@ -10,8 +10,8 @@ from workbench.core.finetune.data import DataError, preview_table
 from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult
 from workbench.core.training import StatusEvent, StepEvent, TrainControl
 from workbench.jobs.finetune import FinetuneSpec
-from workbench.jobs.finetune_view import (ArmCurves, answer_html, base_models, baseline_spec, entity_types,
-                                          guess_columns, heat_colour, probabilities_html, result_text,
+from workbench.jobs.finetune_view import (ArmCurves, answer_html, arm_names, base_models, baseline_spec,
+                                          entity_types, guess_columns, heat_colour, probabilities_html, result_text,
                                           run_with_baseline, score_rows, tagged_html)
 from workbench.store.runstore import RunStore
 
@@ -76,6 +76,10 @@ def test_texts_and_colours() -> None:
     assert result_text("classify", result, "baseline") == \
         "Scratch baseline: completed after 40 steps; best accuracy 87.5% (epoch 2)"
     assert "stopped" in result_text("tag", FinetuneResult("stopped", 0, 3), "finetune")
+    assert result_text("classify", result, "finetune").startswith("Fine-tune from the pretrained model: ")
+    assert result_text("classify", result, "finetune", pretrained=False).startswith("Fine-tune from scratch: ")
+    assert arm_names(True) == {"finetune": "from pretrained", "baseline": "from scratch"}
+    assert arm_names(False)["finetune"] == "from scratch"
     assert entity_types(["O", "B-PER", "I-PER", "B-LOC"]) == ["PER", "LOC"]
 
 

@@ -1,8 +1,10 @@
 """The Fine-tune panel driven as a user: the demo data, a tiny model, Start, scores and the try-it box; a
-pretrained run with its scratch baseline overlaid; Stop and Resume."""
+pretrained run with its scratch baseline overlaid; Stop and Resume; a fine-tuning process killed."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,9 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     finish(qtbot, panel)
     assert panel.status.text() == "Done.", panel.status.text()
     assert "accuracy" in panel.summary.text() and "Scratch baseline" not in panel.summary.text()
+    assert panel.summary.text().startswith("Fine-tune from scratch: ")  # not "from the pretrained model"
+    panel.curves._tick()
+    assert [label.text for _, label in panel.curves.loss.legend.items] == ["from scratch"]
     confusion = panel.scores.confusion
     assert (confusion.rowCount(), confusion.columnCount()) == (3, 3)
     total = sum(int(confusion.item(r, c).text()) for r in range(3) for c in range(3))
@@ -100,13 +105,18 @@ def test_tag_from_pretrained_with_baseline_overlaid(qtbot, panel: FinetunePanel)
     assert "from pretrained" in shown and "from scratch" in shown and "background" in shown
 
 
-def test_stop_then_resume(qtbot, panel: FinetunePanel) -> None:
+def start_a_long_scratch_run(qtbot, panel: FinetunePanel, steps_done: int) -> None:
+    """Start a 3-epoch fine-tune of seed-demo from scratch and wait until `steps_done` steps are reported."""
     panel.form.base.scratch.setChecked(True)
     panel.form.base.preset.setCurrentText("seed-demo")
     panel.form.settings.epochs.setValue(3)
     panel.form.settings.batch_size.setValue(16)
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.progress.value() >= 3, timeout=30_000)
+    qtbot.waitUntil(lambda: panel.progress.value() >= steps_done, timeout=30_000)
+
+
+def test_stop_then_resume(qtbot, panel: FinetunePanel) -> None:
+    start_a_long_scratch_run(qtbot, panel, 3)
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     finish(qtbot, panel)
     assert "Stopped" in panel.status.text() and panel.resume_button.isEnabled()
@@ -117,3 +127,15 @@ def test_stop_then_resume(qtbot, panel: FinetunePanel) -> None:
     finish(qtbot, panel)
     assert panel.status.text() == "Done." and panel.runs["finetune"] == run_id
     assert panel.state.store.get_run(run_id).status == "completed"
+
+
+def test_a_killed_fine_tuning_process_ends_the_run_as_interrupted(qtbot, panel: FinetunePanel) -> None:
+    """Fine-tuning runs in a child process (workbench.jobs.background): its death ends that run, not the window."""
+    start_a_long_scratch_run(qtbot, panel, 2)
+    (run,) = panel.state.store.list_runs(kind="finetune")
+    assert run.status == "running" and run.pid != os.getpid()
+    os.kill(run.pid, signal.SIGKILL)
+    finish(qtbot, panel)
+    assert "ended unexpectedly" in panel.status.text(), panel.status.text()
+    assert panel.state.store.get_run(run.id).status == "interrupted"  # resumable
+    assert panel.start_button.isEnabled()

@@ -1,4 +1,5 @@
-"""Pretraining in a child process, for the desktop window: the child's side and the message protocol.
+"""Pretraining and fine-tuning in a child process, for the desktop window: the child's side and the message
+protocol.
 
 Why a process (issue 3): in a thread, the training loop's Python between kernels shares the GIL with the
 window's plot drawing, and the GUI thread's few percent of busy time cost training about 10% on two cores
@@ -26,7 +27,12 @@ from workbench.jobs.errors import one_line
 GUI_TRAINING_THREADS = 1  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
 
 if TYPE_CHECKING:  # pretrain imports torch; the window imports this module before torch loads
+    from workbench.core.finetune.trainer import FinetuneResult
+    from workbench.jobs.finetune import FinetuneSpec
     from workbench.jobs.pretrain import PretrainSpec
+    from workbench.jobs.workspace import Workspace
+
+    Arms = dict[str, tuple[int, FinetuneResult]]  # what the Fine-tune panel's jobs return
 
 
 class _Emitter:
@@ -66,24 +72,39 @@ def train_new(home: Path, spec: PretrainSpec, task: ChildTask) -> tuple[int, Tra
     """Start the pretraining run `spec` in the workspace at `home`: (run id, result)."""
     from workbench.jobs.pretrain import start_pretraining
 
-    return _train(home, lambda ws: start_pretraining(
+    run, result = _in_workspace(home, lambda ws: start_pretraining(
         ws, spec, listeners=[task.event.emit], control=task.control, progress=task.report))
+    return run.id, result
 
 
 def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainResult]:
     """Continue run `run_id` from its last checkpoint: (run id, result)."""
     from workbench.jobs.pretrain import resume_pretraining
 
-    return _train(home, lambda ws: resume_pretraining(
+    run, result = _in_workspace(home, lambda ws: resume_pretraining(
         ws, run_id, listeners=[task.event.emit], control=task.control, progress=task.report))
+    return run.id, result
 
 
-def _train(home: Path, job: Callable[[Any], tuple]) -> tuple[int, TrainResult]:
+def finetune_new(home: Path, spec: FinetuneSpec, with_baseline: bool, task: ChildTask) -> Arms:
+    """Fine-tune `spec`, then its scratch baseline when asked: {arm: (run id, result)}; events as (arm, event)."""
+    from workbench.jobs.finetune_view import run_with_baseline
+
+    return _in_workspace(home, lambda ws: run_with_baseline(ws, spec, with_baseline, task.event.emit, task.control))
+
+
+def finetune_resume(home: Path, run_id: int, task: ChildTask) -> Arms:
+    """Continue the fine-tuning run `run_id` from its checkpoint: {"finetune": (run id, result)}."""
+    from workbench.jobs.finetune_view import resume_arm
+
+    return _in_workspace(home, lambda ws: resume_arm(ws, run_id, task.event.emit, task.control))
+
+
+def _in_workspace(home: Path, job: Callable[[Workspace], Any]) -> Any:
     import torch
 
     from workbench.jobs.workspace import Workspace
 
     torch.set_num_threads(GUI_TRAINING_THREADS)
     with Workspace(home) as ws:
-        run, result = job(ws)
-    return run.id, result
+        return job(ws)

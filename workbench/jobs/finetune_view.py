@@ -135,10 +135,19 @@ def score_rows(details: dict) -> list[tuple[str, float, float, float, int]]:
     return [(name, m["precision"], m["recall"], m["f1"], int(m["support"])) for name, m in table.items()]
 
 
-def result_text(task: str, result: FinetuneResult, arm: str) -> str:
-    """One line: how a run ended and its best validation metric."""
+def arm_names(pretrained: bool) -> dict[str, str]:
+    """What the curves' legends and the try-it box call each arm; the fine-tune says where it started (a
+    baseline runs only next to a fine-tune from a pretraining run)."""
+    return {"finetune": "from pretrained" if pretrained else "from scratch", "baseline": "from scratch"}
+
+
+def result_text(task: str, result: FinetuneResult, arm: str, pretrained: bool = True) -> str:
+    """One line: how a run ended and its best validation metric (`pretrained`: the fine-tune's start)."""
     key, title = MAIN_METRIC[task]
-    who = "Fine-tune from the pretrained model" if arm == "finetune" else "Scratch baseline"
+    if arm == "baseline":
+        who = "Scratch baseline"
+    else:
+        who = "Fine-tune from the pretrained model" if pretrained else "Fine-tune from scratch"
     if not result.best_metrics:
         return f"{who}: {result.status}" + (f" ({result.message})" if result.message else "")
     return (f"{who}: {result.status} after {result.steps:,} steps; best {title} {result.best_metrics[key]:.1%} "

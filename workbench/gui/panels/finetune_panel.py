@@ -2,8 +2,9 @@
 trained with identical settings, what pretraining buys.
 
 The form (`finetune_data`) picks the task, the files (the bundled demo sets by default), the columns, the base
-model and the settings; Start runs `workbench.jobs.finetune_view.run_with_baseline` in a background `Task`
-(the fine-tune, then the scratch baseline when "with baseline" is ticked), Stop ends it with a checkpoint
+model and the settings; Start runs `workbench.jobs.finetune_view.run_with_baseline` (the fine-tune, then the
+scratch baseline when "with baseline" is ticked) in a child process, a `ProcessTask` as in the Train panel
+(why: `workbench.jobs.background`); Stop ends it with a checkpoint
 (Resume continues that run). Events arrive tagged with their arm and only fill buffers; the views of
 `finetune_results` draw the curves with the baseline overlaid, the confusion matrix and per-class scores of
 the best epoch, and a try-it box.
@@ -11,7 +12,8 @@ the best epoch, and a try-it box.
 
 from __future__ import annotations
 
-import torch
+from functools import partial
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
@@ -24,9 +26,9 @@ from workbench.gui.notify import notify_window
 from workbench.gui.panels.finetune_data import FinetuneForm
 from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, TryItBox
 from workbench.gui.state import AppState
-from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.finetune_view import MAIN_METRIC, resume_arm, result_text, run_with_baseline
-from workbench.jobs.workspace import Workspace
+from workbench.gui.workers import ProcessTask, Task, TaskRunner
+from workbench.jobs.background import finetune_new, finetune_resume
+from workbench.jobs.finetune_view import MAIN_METRIC, arm_names, result_text
 
 STATUS_COLOURS = {"completed": "#1b7f2a", "failed": "#c0392b", "stopped": "#a66a00"}
 
@@ -39,6 +41,7 @@ class FinetunePanel(QWidget):
         self.state, self.runner = state, runner
         self.task: Task | None = None
         self.task_name = "classify"
+        self.pretrained = True  # whether the latest launch's fine-tune starts from a pretraining run
         self.runs: dict[str, int] = {}  # arm -> run id of the latest launch
         self.results: dict[str, FinetuneResult] = {}
         self.form = FinetuneForm()
@@ -108,15 +111,9 @@ class FinetunePanel(QWidget):
             self._set_status("failed", str(error))
             return False
         with_baseline = self.with_baseline.isChecked() and spec.from_run is not None
-        home = self.state.home
-
-        def fn(task: Task) -> dict:
-            torch.set_num_threads(1)  # QT-NOTES: one thread keeps the window responsive on small machines
-            with Workspace(home) as ws:
-                return run_with_baseline(ws, spec, with_baseline, task.event.emit, task.control)
-
         self.runs, self.results = {}, {}
-        self._launch(Task("fine-tuning", fn, ask_before_closing=True), spec.task)
+        self._launch(ProcessTask("fine-tuning", partial(finetune_new, self.state.home, spec, with_baseline)),
+                     spec.task, pretrained=spec.from_run is not None)
         note = " then the scratch baseline" if with_baseline else ""
         self._set_status("running", f"Fine-tuning{note}…")
         return True
@@ -134,21 +131,16 @@ class FinetunePanel(QWidget):
             return False
         keep_curves = self.runs.get("finetune") == run_id
         self.runs, self.results = {"finetune": run_id}, {}
-        home = self.state.home
-
-        def fn(task: Task) -> dict:
-            torch.set_num_threads(1)
-            with Workspace(home) as ws:
-                return resume_arm(ws, run_id, task.event.emit, task.control)
-
-        self._launch(Task("fine-tuning", fn, ask_before_closing=True), run.config["task"], keep_curves=keep_curves)
+        self._launch(ProcessTask("fine-tuning", partial(finetune_resume, self.state.home, run_id)),
+                     run.config["task"], pretrained=run.parent_run_id is not None, keep_curves=keep_curves)
         self._set_status("running", "Resuming the fine-tune from its checkpoint…")
         return True
 
-    def _launch(self, task: Task, task_name: str, keep_curves: bool = False) -> None:
-        self.task, self.task_name = task, task_name
+    def _launch(self, task: Task, task_name: str, pretrained: bool, keep_curves: bool = False) -> None:
+        """`pretrained`: the fine-tune starts from a pretraining run (else from scratch), for its labels."""
+        self.task, self.task_name, self.pretrained = task, task_name, pretrained
         if not keep_curves:
-            self.curves.reset(task_name)
+            self.curves.reset(task_name, arm_names(pretrained))
             self.scores.clear()
             self.summary.clear()
         task.event.connect(self._on_event)
@@ -190,7 +182,7 @@ class FinetunePanel(QWidget):
         if finetune is None:
             self._set_status("stopped", "Stopped before the fine-tune started.")
             return
-        self.summary.setText("<br>".join(result_text(self.task_name, self.results[arm], arm)
+        self.summary.setText("<br>".join(result_text(self.task_name, self.results[arm], arm, self.pretrained)
                                          for arm in ("finetune", "baseline") if arm in self.results))
         if finetune.best_details:
             self.scores.show_details(f"Best epoch ({finetune.best_epoch}) of the fine-tune, on the validation "
@@ -198,7 +190,7 @@ class FinetunePanel(QWidget):
         run = self.state.store.get_run(self.runs["finetune"])
         labels = run.config.get("labels", []) if run else []
         self.try_it.set_runs(self.task_name, {arm: rid for arm, rid in self.runs.items()
-                                              if self.results[arm].best_checkpoint}, labels)
+                                              if self.results[arm].best_checkpoint}, labels, arm_names(self.pretrained))
         statuses = {result.status for result in self.results.values()}
         if "failed" in statuses:
             failed = next(r for r in self.results.values() if r.status == "failed")
@@ -212,6 +204,7 @@ class FinetunePanel(QWidget):
 
     @Slot(str, str)
     def _on_failed(self, message: str, details: str) -> None:
+        self.state.store.mark_interrupted()  # a fine-tuning process that died left its run "running"
         self._set_status("failed", f"Failed: {message}")
         notify_window(self, message, details)
 

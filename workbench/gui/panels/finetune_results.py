@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 from workbench.gui.run_charts import PALETTE, MetricChart
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.finetune import predict
-from workbench.jobs.finetune_view import (ARMS, MAIN_METRIC, ArmCurves, answer_html, entity_types, heat_colour,
-                                          probabilities_html, score_rows, tagged_html)
+from workbench.jobs.finetune_view import (ARMS, MAIN_METRIC, ArmCurves, answer_html, arm_names, entity_types,
+                                          heat_colour, probabilities_html, score_rows, tagged_html)
 from workbench.jobs.workspace import Workspace
 
-ARM_STYLE = {"finetune": ("from pretrained", PALETTE[0]), "baseline": ("from scratch", PALETTE[1])}
+ARM_COLOURS = {"finetune": PALETTE[0], "baseline": PALETTE[1]}
 REDRAW_MS, RERANGE_S = 100, 0.5
 NO_SCORES = "The scores of the best epoch appear here when a run ends."
 
@@ -44,6 +44,7 @@ class FinetuneCurves(QWidget):
         layout.addWidget(self.loss)
         layout.addWidget(self.metric)
         self.arms: dict[str, ArmCurves] = {}
+        self.names = arm_names(pretrained=True)
         self._items: dict[tuple[str, str], object] = {}
         self._drawn: dict[str, int] = {}
         self._ranged_at = 0.0
@@ -52,7 +53,9 @@ class FinetuneCurves(QWidget):
         self.timer.timeout.connect(self._tick)
         self.timer.start()
 
-    def reset(self, task: str) -> None:
+    def reset(self, task: str, names: dict[str, str]) -> None:
+        """Empty curves for `task`; `names`: each arm's legend name (finetune_view.arm_names)."""
+        self.names = dict(names)
         key, title = MAIN_METRIC[task]
         self.metric.setTitle(f"Validation {title}", color="#222222", size="10pt")
         self.metric.setLabel("left", title)
@@ -81,8 +84,8 @@ class FinetuneCurves(QWidget):
             return
         item = self._items.get((arm, which))
         if item is None:
-            name, colour = ARM_STYLE[arm]
-            item = chart.add_curve(name, ([], []), colour, width=2.5 if symbol else 1.5, symbol=symbol)
+            item = chart.add_curve(self.names[arm], ([], []), ARM_COLOURS[arm], width=2.5 if symbol else 1.5,
+                                   symbol=symbol)
             self._items[(arm, which)] = item
         item.setData(xs, ys)
 
@@ -192,11 +195,11 @@ class TryItBox(QWidget):
         layout.addWidget(self.output, 1)
         self.text.returnPressed.connect(self.predict)
         self.button.clicked.connect(self.predict)
-        self.set_runs("classify", {}, [])
+        self.set_runs("classify", {}, [], {})
 
-    def set_runs(self, task: str, runs: dict[str, int], labels: list[str]) -> None:
-        """The runs to ask ({arm: run id}) and their task and labels."""
-        self.task_name, self.runs, self.labels = task, dict(runs), list(labels)
+    def set_runs(self, task: str, runs: dict[str, int], labels: list[str], names: dict[str, str]) -> None:
+        """The runs to ask ({arm: run id}), their task and labels, and what to call each arm."""
+        self.task_name, self.runs, self.labels, self.names = task, dict(runs), list(labels), dict(names)
         self.pair.setVisible(task == "classify")
         self.context.setVisible(task == "qa")
         self.button.setEnabled(bool(runs))
@@ -226,7 +229,7 @@ class TryItBox(QWidget):
     def _on_predicted(self, outputs: dict) -> None:
         parts = []
         for arm, output in outputs.items():
-            parts.append(f"<p><u>{ARM_STYLE[arm][0]}</u></p>{self._html(output)}")
+            parts.append(f"<p><u>{self.names[arm]}</u></p>{self._html(output)}")
         self.output.setText("".join(parts))
         self.predicted.emit()
 
