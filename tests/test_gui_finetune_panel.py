@@ -52,7 +52,9 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     assert data.train.path().endswith("sample_subjects_train.tsv")  # the demo set by default
     assert data.label_column.currentText() == "label" and data.text_column.currentText() == "sentence"
     assert panel.form.data.preview.horizontalHeaderItem(0).text() == "sentence → text"
+    assert panel.with_baseline.isEnabled()
     panel.form.base.scratch.setChecked(True)
+    assert not panel.with_baseline.isEnabled()  # a baseline compares with a fine-tune from a pretraining run
     panel.form.base.preset.setCurrentText("seed-demo")
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()

@@ -66,6 +66,7 @@ class FinetunePanel(QWidget):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(self._resume_clicked)
+        self.form.base.scratch.toggled.connect(self._update_buttons)  # a baseline needs a pretrained start
         self.status = QLabel("Ready: choose a task and a base model, then press Start.")
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
@@ -237,6 +238,7 @@ class FinetunePanel(QWidget):
         stopped = self.results.get("finetune")
         self.resume_button.setEnabled(not busy and stopped is not None and stopped.status == "stopped")
         self.form.setEnabled(not busy)
+        self.with_baseline.setEnabled(not busy and not self.form.base.scratch.isChecked())
 
 
 if __name__ == "__main__":
