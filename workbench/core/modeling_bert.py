@@ -296,7 +296,7 @@ class BertForMaskedLM(nn.Module):
         self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
         # The lookup's gradient as (rows, values): the decoder's dense (V, H) gradient of the same tied matrix
         # always joins it (every forward here runs the head), so the sum is dense for the optimizer, and no
-        # (V, H) zeros are filled and added per step (bench/levers.py: 1.03x on the BERT-base shape).
+        # (V, H) zeros are filled and added per step (bench/levers.py: 1.03-1.08x on the BERT-base shape).
         self.bert.embeddings.word_embeddings.sparse = True
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -328,8 +328,10 @@ class BertForMaskedLM(nn.Module):
                         output_hidden_states, rows)
         if selected is None:
             return MaskedLMOutput(None, self.cls(out.last_hidden_state), out.hidden_states, out.attentions)
-        hidden = out.last_hidden_state if rows is not None else out.last_hidden_state[selected]  # (N, H)
-        logits = self.cls(hidden)  # (N, V)
+        if rows is None:
+            logits = self.logits_at(out.last_hidden_state, selected)  # (N, V)
+        else:
+            logits = self.cls(out.last_hidden_state)  # the last layer's output is already the N rows
         # Sum / max(N, 1) rather than a mean: a batch with nothing to predict gives 0 (with a grad), not NaN.
         loss = F.cross_entropy(logits, labels[selected], reduction="sum") / selected.sum().clamp(min=1)
         return MaskedLMOutput(loss, logits, out.hidden_states, out.attentions)

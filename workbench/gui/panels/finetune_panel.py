@@ -4,8 +4,7 @@ trained with identical settings, what pretraining buys.
 The form (`finetune_data`) picks the task, the files (the bundled demo sets by default), the columns, the base
 model and the settings; Start runs `workbench.jobs.finetune_view.run_with_baseline` (the fine-tune, then the
 scratch baseline when "with baseline" is ticked) in a child process, a `ProcessTask` as in the Train panel
-(why: `workbench.jobs.background`); Stop ends it with a checkpoint
-(Resume continues that run). Events arrive tagged with their arm and only fill buffers; the views of
+(why: `workbench.jobs.background`); Stop ends it with a checkpoint (Resume continues that run). Events arrive tagged with their arm and only fill buffers; the views of
 `finetune_results` draw the curves with the baseline overlaid, the confusion matrix and per-class scores of
 the best epoch, and a try-it box.
 """
