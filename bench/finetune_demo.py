@@ -29,7 +29,7 @@ import torch  # noqa: E402
 
 from workbench.core.corpus import CorpusOptions  # noqa: E402
 from workbench.core.finetune.trainer import FinetuneConfig  # noqa: E402
-from workbench.core.sample_tasks import demo_paths  # noqa: E402
+from workbench.samples.tasks import demo_paths  # noqa: E402
 from workbench.core.training import EvalEvent, TrainConfig  # noqa: E402
 from workbench.jobs.corpora import add_corpus  # noqa: E402
 from workbench.jobs.finetune import FinetuneSpec, start_finetuning  # noqa: E402

@@ -32,7 +32,7 @@ BASE_DOCUMENTS = 60_000  # ~9 MB of distinct generated text, repeated with prefi
 
 def corpus_of(megabytes: int) -> Path:
     """A generated corpus of about `megabytes` MB, made once and kept in the temp folder."""
-    from workbench.core.sample_corpus import generate_documents
+    from workbench.samples.corpus import generate_documents
     path = WORK_DIR / f"corpus-{megabytes}mb.txt"
     if path.exists():
         return path
@@ -58,7 +58,7 @@ def corpus_of(megabytes: int) -> Path:
 
 def tokenizer_dir() -> Path:
     """A WordPiece tokenizer (16k) trained on the bundled sample corpus, made once."""
-    from workbench.core.sample_corpus import ensure_sample_corpus
+    from workbench.samples.corpus import ensure_sample_corpus
     from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer
     folder = WORK_DIR / "tokenizer-wordpiece-16k"
     if not (folder / "tokenizer.json").exists():

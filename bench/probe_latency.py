@@ -24,7 +24,7 @@ from workbench.core.checkpoints import MODEL_FILE, save_checkpoint
 from workbench.core.model_config import preset_config
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import fill_mask, pseudo_log_likelihood
-from workbench.core.sample_corpus import ensure_sample_corpus
+from workbench.samples.corpus import ensure_sample_corpus
 from workbench.core.tokenization import TokenizerConfig, train_tokenizer
 
 N_TOKENS = 32

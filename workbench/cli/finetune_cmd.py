@@ -9,11 +9,10 @@ from __future__ import annotations
 import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
+from workbench.cli.control import stop_on_ctrl_c
 from workbench.cli.output import fmt, print_json, stderr
-from workbench.cli.train_cmd import stop_on_ctrl_c
-from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig
+from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult
 from workbench.core.model_config import PRESETS
-from workbench.core.finetune.trainer import FinetuneResult
 from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import FinetuneSpec, predict, resume_finetuning, start_finetuning
 from workbench.store.runstore import RunRecord

@@ -9,8 +9,8 @@ from pathlib import Path
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import fmt, print_json, print_table, stdout
 from workbench.jobs.errors import UserError
+from workbench.jobs.metrics_csv import metrics_csv_rows, write_metrics_csv
 from workbench.jobs.pretrain import delete_run, get_run
-from workbench.jobs.run_compare import metrics_csv_rows, write_metrics_csv
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import signal
-from contextlib import contextmanager
-from typing import Iterator
 
 from workbench.cli.common import add_json_flag, open_workspace
+from workbench.cli.control import stop_on_ctrl_c
+from workbench.cli.finetune_cmd import cmd_resume_finetune
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
 from workbench.core.model_config import PRESETS
-from workbench.core.training_types import TrainConfig, TrainControl, TrainResult
+from workbench.core.training_types import TrainConfig, TrainResult
 from workbench.jobs.pretrain import PretrainSpec, resume_pretraining, start_pretraining
 
 DEFAULT = TrainConfig()
@@ -107,8 +106,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
     with open_workspace(args) as ws:
         run = ws.store.get_run(args.run)
     if run is not None and run.kind == "finetune":
-        from workbench.cli.finetune_cmd import cmd_resume_finetune  # imported here: finetune_cmd imports this module
-
         return cmd_resume_finetune(args)
     with open_workspace(args) as ws, stop_on_ctrl_c() as control:
         bar = _LazyTrainingProgress(args.steps or 0)
@@ -137,24 +134,6 @@ class _LazyTrainingProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-@contextmanager
-def stop_on_ctrl_c() -> Iterator[TrainControl]:
-    """First Ctrl-C: checkpoint and stop cleanly (status `stopped`); a second one aborts at once."""
-    control = TrainControl()
-
-    def request_stop(signum: int, frame: object) -> None:
-        if control.stopped.is_set():
-            raise KeyboardInterrupt
-        stderr.print("stopping after this step (Ctrl-C again to abort)...")
-        control.stop()
-
-    previous = signal.signal(signal.SIGINT, request_stop)
-    try:
-        yield control
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _report(run_id: int, result: TrainResult, as_json: bool) -> int:

@@ -1,7 +1,7 @@
 """Live training curves: training loss (raw and smoothed), validation loss against the unigram baseline,
 masked-token accuracy and learning rate, with earlier runs overlaid for comparison.
 
-Events only append to buffers (`workbench.jobs.curves.RunCurves`); a 10 Hz timer redraws when a buffer's version
+Events only append to buffers (`workbench.views.curves.RunCurves`); a 10 Hz timer redraws when a buffer's version
 changed, and the view ranges are set by hand at most twice a second. QT-NOTES measured that pyqtgraph's own
 auto-range on every point is what stalls the window while a model trains; no symbols on long curves, clip to view
 and peak downsampling keep long runs cheap.
@@ -18,11 +18,21 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QHBoxLayout, QLabel, QListWidget,
-    QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from workbench.jobs.curves import Ema, RunCurves, format_duration, nearest_index, padded_range
+from workbench.views.curves import Ema, RunCurves, format_duration, nearest_index, padded_range
 
 # key, title, y-axis label
 PLOTS = (

@@ -5,7 +5,7 @@ drawing; long curves are clipped to the view and peak-downsampled like the live 
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from workbench.jobs.run_compare import Curve
+from workbench.views.curves import RunCurves, Series
 
 # Tableau 10: distinct on white and in most colour-vision deficiencies; later runs get generated hues.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -53,7 +53,7 @@ class MetricChart(pg.PlotWidget):
     def add_curve(
         self,
         name: str,
-        curve: Curve,
+        curve: tuple[Sequence[float], Sequence[float]],
         colour: QColor | str,
         *,
         width: float = 2.0,
@@ -92,6 +92,10 @@ class MetricChart(pg.PlotWidget):
             self.setRange(xRange=(min(xs), max(xs)), yRange=(min(ys), max(ys)), padding=0.05)
 
 
+def by_step(series: Series) -> tuple[np.ndarray, np.ndarray]:
+    return series.steps, series.values
+
+
 class RunDetailCharts(QWidget):
     """The curves of one run side by side: loss (train, validation, unigram baseline), accuracy, learning rate."""
 
@@ -105,20 +109,21 @@ class RunDetailCharts(QWidget):
         for chart in (self.loss, self.accuracy, self.lr):
             layout.addWidget(chart)
 
-    def show_curves(self, curves: Mapping[str, Curve]) -> None:
-        """Draw what the run recorded; keys it lacks (no validation yet) are simply not drawn."""
+    def show_curves(self, curves: RunCurves) -> None:
+        """Draw what the run recorded; curves it lacks (no validation yet) are simply not drawn."""
         for chart in (self.loss, self.accuracy, self.lr):
             chart.clear_curves()
-        if "train_loss" in curves:
-            self.loss.add_curve("train", curves["train_loss"], PALETTE[0], width=1.5)
-        if "val_loss" in curves:
-            self.loss.add_curve("validation", curves["val_loss"], PALETTE[1], symbol=True)
-        if "unigram_baseline_loss" in curves:
-            self.loss.add_curve("unigram baseline", curves["unigram_baseline_loss"], BASELINE_COLOUR, dashed=True)
-        if "val_accuracy" in curves:
-            self.accuracy.add_curve("validation", curves["val_accuracy"], PALETTE[1], symbol=True)
-        if "lr" in curves:
-            self.lr.add_curve("lr", curves["lr"], PALETTE[2], width=1.5)
+        if len(curves["train_loss"]):
+            self.loss.add_curve("train", by_step(curves["train_loss"]), PALETTE[0], width=1.5)
+        if len(curves["val_loss"]):
+            self.loss.add_curve("validation", by_step(curves["val_loss"]), PALETTE[1], symbol=True)
+            if curves.baseline is not None:  # a level line across the validated steps
+                ends = curves["val_loss"].steps[[0, -1]]
+                self.loss.add_curve("unigram baseline", (ends, [curves.baseline] * 2), BASELINE_COLOUR, dashed=True)
+        if len(curves["val_accuracy"]):
+            self.accuracy.add_curve("validation", by_step(curves["val_accuracy"]), PALETTE[1], symbol=True)
+        if len(curves["lr"]):
+            self.lr.add_curve("lr", by_step(curves["lr"]), PALETTE[2], width=1.5)
         for chart in (self.loss, self.accuracy, self.lr):
             chart.fit()
 
@@ -130,13 +135,13 @@ class CompareChart(MetricChart):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Validation loss (bold) and training loss (dashed)", "cross-entropy", parent)
 
-    def draw(self, runs: Sequence[tuple[str, Mapping[str, Curve]]]) -> None:
+    def draw(self, runs: Sequence[tuple[str, RunCurves]]) -> None:
         """`runs`: (run name, its curves with keys val_loss / train_loss) in the order they get colours."""
         self.clear_curves()
         for index, (name, curves) in enumerate(runs):
             colour = series_colour(index)
-            if "val_loss" in curves:
-                self.add_curve(f"{name} · validation", curves["val_loss"], colour, width=2.5, symbol=True)
-            if "train_loss" in curves:
-                self.add_curve(f"{name} · training", curves["train_loss"], colour, width=1.0, dashed=True)
+            if len(curves["val_loss"]):
+                self.add_curve(f"{name} · validation", by_step(curves["val_loss"]), colour, width=2.5, symbol=True)
+            if len(curves["train_loss"]):
+                self.add_curve(f"{name} · training", by_step(curves["train_loss"]), colour, width=1.0, dashed=True)
         self.fit()

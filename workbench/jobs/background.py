@@ -88,14 +88,14 @@ def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainRe
 
 def finetune_new(home: Path, spec: FinetuneSpec, with_baseline: bool, task: ChildTask) -> Arms:
     """Fine-tune `spec`, then its scratch baseline when asked: {arm: (run id, result)}; events as (arm, event)."""
-    from workbench.jobs.finetune_view import run_with_baseline
+    from workbench.jobs.baseline import run_with_baseline
 
     return _in_workspace(home, lambda ws: run_with_baseline(ws, spec, with_baseline, task.event.emit, task.control))
 
 
 def finetune_resume(home: Path, run_id: int, task: ChildTask) -> Arms:
     """Continue the fine-tuning run `run_id` from its checkpoint: {"finetune": (run id, result)}."""
-    from workbench.jobs.finetune_view import resume_arm
+    from workbench.jobs.baseline import resume_arm
 
     return _in_workspace(home, lambda ws: resume_arm(ws, run_id, task.event.emit, task.control))
 

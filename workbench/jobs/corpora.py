@@ -18,9 +18,9 @@ from workbench.core.corpus import (
     rescan_corpus,
     scan_corpus,
 )
-from workbench.core.sample_corpus import ensure_sample_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
+from workbench.samples.corpus import ensure_sample_corpus
 from workbench.store.runstore import CorpusRecord, StoreError
 
 SAMPLE_CORPUS_NAME = "sample"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from workbench.core.training_types import CheckpointEvent, EvalEvent, StatusEvent, StepEvent
-from workbench.store.runstore import MetricsWriter, RunStore
+from workbench.store.metrics_writer import MetricsWriter
+from workbench.store.runstore import RunStore
 
 # Statuses that end a run; an error text is kept for the ones that did not end well.
 FAILED_STATUSES = {"failed", "diverged"}

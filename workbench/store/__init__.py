@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.store.metrics_writer import MetricsWriter
 from workbench.store.records import (
     CheckpointRecord,
     CorpusRecord,
@@ -10,7 +11,7 @@ from workbench.store.records import (
     StoreError,
     TokenizerRecord,
 )
-from workbench.store.runstore import MetricsWriter, RunStore
+from workbench.store.runstore import RunStore
 
 __all__ = [
     "CheckpointRecord",

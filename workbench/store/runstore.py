@@ -4,7 +4,7 @@ Opening a store creates the file, applies migrations to head and checks the sche
 own short session (reads in a plain BEGIN, writes in BEGIN IMMEDIATE) that is closed before returning, and hands
 back frozen dataclasses from `records.py`, so records are safe to pass between threads and outlive the session.
 With WAL, several RunStore instances (threads or processes) may share one file: readers see whole committed
-batches while a training process writes. `MetricsWriter` buffers a training loop's metrics into such batches.
+batches while a training process writes (`metrics_writer.MetricsWriter` batches a training loop's metrics).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.store.database import create_sqlite_engine, migrate_to_head, writer
-from workbench.store.metrics_writer import MetricsWriter
 from workbench.store.probe_results import ProbeResultRecord, load_probe_results, save_probe_result
 from workbench.store.processes import pid_alive
 from workbench.store.queries import (
@@ -66,7 +65,6 @@ __all__ = [
     "CheckpointRecord",
     "CorpusRecord",
     "MetricPoint",
-    "MetricsWriter",
     "RunRecord",
     "RunStore",
     "StoreError",

@@ -11,9 +11,25 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QMenu, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.corpus import DOC_MODES, CorpusOptions
@@ -21,10 +37,10 @@ from workbench.gui.notify import notify_window
 from workbench.gui.session import add_recent, recent_paths
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.browse import PREVIEW_DOCUMENTS, free_corpus_name, preview_documents
 from workbench.jobs.corpora import SAMPLE_CORPUS_NAME, add_corpus, ensure_sample_registered
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import CorpusRecord
+from workbench.views.browse import PREVIEW_DOCUMENTS, free_corpus_name, preview_documents
 
 STATS = (("documents", "Documents"), ("lines", "Lines"), ("characters", "Characters"), ("words", "Words"),
          ("unique_words", "Unique words"))

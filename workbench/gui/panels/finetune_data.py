@@ -9,19 +9,31 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-    QRadioButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.devices import available_devices
 from workbench.core.finetune.data import DataError, preview_table
 from workbench.core.finetune.trainer import FinetuneConfig
 from workbench.core.model_config import PRESETS
-from workbench.core.sample_tasks import demo_paths
 from workbench.gui.panels.train_settings import ScientificSpinBox, _float_spin, _spin
 from workbench.jobs.finetune import FinetuneSpec
-from workbench.jobs.finetune_view import TASK_TITLES, base_models, guess_columns
+from workbench.samples.tasks import demo_paths
 from workbench.store.runstore import RunStore
+from workbench.views.finetune_view import TASK_TITLES, base_models, guess_columns
 
 NONE = "(none)"
 FILE_FILTERS = {"classify": "Tables (*.csv *.tsv *.jsonl);;All files (*)", "tag": "CoNLL (*.conll *.txt *.iob);;All "

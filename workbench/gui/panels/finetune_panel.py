@@ -2,7 +2,7 @@
 trained with identical settings, what pretraining buys.
 
 The form (`finetune_data`) picks the task, the files (the bundled demo sets by default), the columns, the base
-model and the settings; Start runs `workbench.jobs.finetune_view.run_with_baseline` (the fine-tune, then the
+model and the settings; Start runs `workbench.views.finetune_view.run_with_baseline` (the fine-tune, then the
 scratch baseline when "with baseline" is ticked) in a child process, a `ProcessTask` as in the Train panel
 (why: `workbench.jobs.background`); Stop ends it with a checkpoint (Resume continues that run). Events arrive tagged with their arm and only fill buffers; the views of
 `finetune_results` draw the curves with the baseline overlaid, the confusion matrix and per-class scores of
@@ -15,7 +15,15 @@ from functools import partial
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -27,7 +35,7 @@ from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, Tr
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import finetune_new, finetune_resume
-from workbench.jobs.finetune_view import MAIN_METRIC, arm_names, result_text
+from workbench.views.finetune_view import MAIN_METRIC, arm_names, result_text
 
 STATUS_COLOURS = {"completed": "#1b7f2a", "failed": "#c0392b", "stopped": "#a66a00"}
 

@@ -3,7 +3,7 @@ baseline overlaid, the confusion-matrix heatmap and the per-class (per-type) sco
 
 Curves follow QT-NOTES: events only append to `ArmCurves` buffers; a 10 Hz timer redraws what changed and
 re-ranges at most twice a second. Predictions in the try-it box run in a background `Task` (a model is loaded
-from its checkpoint), and the answer comes back as HTML built by `workbench.jobs.finetune_view`.
+from its checkpoint), and the answer comes back as HTML built by `workbench.views.finetune_view`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,34 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.gui.run_charts import PALETTE, MetricChart
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.finetune import predict
-from workbench.jobs.finetune_view import (ARMS, MAIN_METRIC, ArmCurves, answer_html, arm_names, entity_types,
-                                          heat_colour, probabilities_html, score_rows, tagged_html)
 from workbench.jobs.workspace import Workspace
+from workbench.views.finetune_view import (
+    ARMS,
+    MAIN_METRIC,
+    ArmCurves,
+    answer_html,
+    arm_names,
+    entity_types,
+    heat_colour,
+    probabilities_html,
+    score_rows,
+    tagged_html,
+)
 
 ARM_COLOURS = {"finetune": PALETTE[0], "baseline": PALETTE[1]}
 REDRAW_MS, RERANGE_S = 100, 0.5

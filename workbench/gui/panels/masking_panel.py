@@ -16,8 +16,21 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-    QPushButton, QRadioButton, QSlider, QSpinBox, QVBoxLayout, QWidget,
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.mask_preview import MaskPreview, preview_masking
@@ -26,11 +39,16 @@ from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.gui.notify import notify_window
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.choices import find_preview_tokenizer
-from workbench.jobs.masking_stats import (
-    MaskingSource, MaskingStats, TokenSample, measure_masking, prepare_source, rebalance_split,
-)
 from workbench.jobs.workspace import Workspace
+from workbench.views.choices import find_preview_tokenizer
+from workbench.views.masking_stats import (
+    MaskingSource,
+    MaskingStats,
+    TokenSample,
+    measure_masking,
+    prepare_source,
+    rebalance_split,
+)
 
 DEFAULT_SENTENCE = "the dogs near the old barn bark at the moon every night"
 # Okabe-Ito colours: told apart with the common colour-vision deficiencies. (background, text)

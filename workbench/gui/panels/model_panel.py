@@ -12,19 +12,34 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
 from workbench.core.model_config import (
-    MIN_POSITIONS, PRECISIONS, PRESETS, BertConfig, ConfigError, count_parameters, estimate_training_memory,
+    MIN_POSITIONS,
+    PRECISIONS,
+    PRESETS,
+    BertConfig,
+    ConfigError,
+    count_parameters,
+    estimate_training_memory,
     preset_config,
 )
 from workbench.core.training_types import TrainConfig
 from workbench.gui.state import AppState, ModelChoice
 from workbench.gui.workers import TaskRunner
-from workbench.jobs.choices import current_tokenizer
 from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec, model_config_for
+from workbench.views.choices import current_tokenizer
 
 DEFAULT_VOCAB = 8000
 # the border goes on a frame around the spin box: styling the spin box itself spoils its arrows

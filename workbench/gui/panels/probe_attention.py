@@ -14,16 +14,30 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.probing import AttentionMaps, AttentionMatrix, attention_maps
 from workbench.gui.panels.probe_common import (
-    Computation, ProbeContext, debounce_timer, message_label, model_title, show_message,
+    Computation,
+    ProbeContext,
+    debounce_timer,
+    message_label,
+    model_title,
+    show_message,
 )
 from workbench.gui.panels.probe_heads import HeadView, HeatmapWidget, ThumbnailGrid
-from workbench.jobs.probe_views import save_matrix_csv
+from workbench.views.probe_views import save_matrix_csv
 
 DEFAULT_TEXT = "the farmer feeds the cow and the cow says moo."
 MEAN, ROLLOUT = "mean", "rollout"

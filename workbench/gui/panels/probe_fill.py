@@ -13,16 +13,30 @@ import html
 from PySide6.QtCore import QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
-    QVBoxLayout, QWidget,
+    QCheckBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.probing import FillMaskResult, InOrderResult
 from workbench.core.probing.encoding import MASK_MARKER
 from workbench.gui.panels.probe_common import (
-    Computation, ProbeContext, debounce_timer, message_label, model_title, show_message,
+    Computation,
+    ProbeContext,
+    debounce_timer,
+    message_label,
+    model_title,
+    show_message,
 )
-from workbench.jobs.probe_views import fill_for_models, in_order_snapshots, mask_word_at, parse_targets, text_tokens
+from workbench.views.probe_views import fill_for_models, in_order_snapshots, mask_word_at, parse_targets, text_tokens
 
 DEFAULT_TEXT = "the cow says [MASK] and the dog says [MASK]."
 BAR_COLOUR = QColor("#4c78a8")

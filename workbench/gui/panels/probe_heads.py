@@ -1,7 +1,7 @@
 """Painted attention pictures: a heatmap of one (T, T) matrix with the tokens on both axes and a hover read-out,
 a grid of every layer's and head's map as thumbnails to pick from, and a bertviz-style head view (tokens in two
 columns, a line from each query to each key whose opacity is the weight; click a token to see only its lines).
-Colours come from `workbench.jobs.probe_views.heat_colours` (white to deep blue).
+Colours come from `workbench.views.probe_views.heat_colours` (white to deep blue).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from workbench.jobs.probe_views import HEAT_HIGH, head_view_lines, heat_colours
+from workbench.views.probe_views import HEAT_HIGH, head_view_lines, heat_colours
 
 MARGIN = 6
 LINE_COLOUR = QColor(*HEAT_HIGH.astype(int))

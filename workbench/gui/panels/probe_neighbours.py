@@ -7,14 +7,24 @@ from __future__ import annotations
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
-    QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QTableWidget,
-    QTableWidgetItem, QVBoxLayout, QWidget,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.probing import contextual_neighbours, nearest_tokens
 from workbench.core.probing.neighbours import ContextualNeighbours, TokenNeighbours
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
-from workbench.jobs.probe_views import parse_lines
+from workbench.views.probe_views import parse_lines
 
 DEFAULT_SENTENCE = "the cow says moo."
 DEFAULT_OTHERS = "the dog says woof.\nthe farmer sees the cow.\na cat sleeps on the mat."

@@ -11,7 +11,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.gui.notify import notify_window
@@ -24,8 +31,8 @@ from workbench.gui.panels.probe_suite import SuiteView
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.probe import load_probe_model
-from workbench.jobs.probe_views import checkpoint_label, probe_runs
 from workbench.jobs.workspace import Workspace
+from workbench.views.probe_views import checkpoint_label, probe_runs
 
 EMPTY_TEXT = ("<h3>No trained model to probe yet</h3>"
               "<p>Probing asks a trained model questions, so train one first: press <b>Quick start</b> in the "

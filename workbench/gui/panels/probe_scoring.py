@@ -11,12 +11,20 @@ import html
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QTextBrowser, QVBoxLayout, QWidget,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.probing import PLL_METHODS, SentenceScore
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
-from workbench.jobs.probe_views import SURPRISING_LOG_PROB, contribution_colour, parse_lines, score_for_models
+from workbench.views.probe_views import SURPRISING_LOG_PROB, contribution_colour, parse_lines, score_for_models
 
 DEFAULT_SENTENCES = "the cow says moo.\nmoo says the cow.\nthe dog says moo.\nthe cow says woof."
 METHOD_TIPS = {

@@ -11,8 +11,20 @@ from pathlib import Path
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
-    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.probing import ProbeInputError, load_suite
@@ -20,9 +32,9 @@ from workbench.gui.panels.probe_common import ProbeContext, message_label, show_
 from workbench.gui.run_charts import PALETTE, MetricChart
 from workbench.gui.workers import Task
 from workbench.jobs.probe import default_suite_path
-from workbench.jobs.probe_views import METRIC_NAMES, SuiteRun, run_suite_cancellable, suite_table_rows
 from workbench.jobs.workspace import Workspace
 from workbench.store.probe_results import metric_series
+from workbench.views.probe_views import METRIC_NAMES, SuiteRun, run_suite_cancellable, suite_table_rows
 
 COLUMNS = ("Group", "Items", "precision@1", "precision@k", "MRR")
 OVERALL = "overall"

@@ -10,14 +10,39 @@ import itertools
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel,
-    QStandardPaths, Qt, QTimer, Signal, Slot,
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    QStandardPaths,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
 )
 from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QMessageBox, QPlainTextEdit, QPushButton, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
-    QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.gui.notify import notify_window
@@ -25,13 +50,24 @@ from workbench.gui.run_charts import CompareChart, RunDetailCharts
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.errors import UserError
+from workbench.jobs.metrics_csv import metrics_csv_rows, write_metrics_csv
 from workbench.jobs.pretrain import delete_run
-from workbench.jobs.run_compare import (
-    can_resume, config_diff, describe_run, format_value, human_size, load_curves, local_time, loss_text,
-    metrics_csv_rows, metrics_text, parse_tags, run_matches, steps_text, write_metrics_csv,
-)
 from workbench.store.runstore import RunRecord, StoreError
 from workbench.store.schema import RUN_STATUSES
+from workbench.views.curves import RunCurves, load_curves
+from workbench.views.run_compare import (
+    can_resume,
+    config_diff,
+    describe_run,
+    format_value,
+    human_size,
+    local_time,
+    loss_text,
+    metrics_text,
+    parse_tags,
+    run_matches,
+    steps_text,
+)
 
 COLUMNS = ("Name", "Kind", "Status", "Preset", "Steps", "Best val loss", "Device", "Created")
 COLUMN_TIPS = (
@@ -47,8 +83,6 @@ COLUMN_TIPS = (
 STATUS, STEPS, BEST_VAL, CREATED = (COLUMNS.index(n) for n in ("Status", "Steps", "Best val loss", "Created"))
 STATUS_COLOURS = {"running": "#1565c0", "paused": "#1565c0", "completed": "#2e7d32", "stopped": "#b35c00",
                   "interrupted": "#b35c00", "failed": "#c62828", "diverged": "#c62828"}
-DETAIL_KEYS = ("train_loss", "val_loss", "unigram_baseline_loss", "val_accuracy", "lr")
-COMPARE_KEYS = ("val_loss", "train_loss")
 POLL_MS = 2000
 
 
@@ -394,7 +428,7 @@ class RunsPanel(QWidget):
         self.info.setText(describe_run(run) if run is not None else "Select a run to see its details.")
         try:
             checkpoints = [] if run is None else self.state.store.checkpoints(run.id)
-            curves = {} if run is None else load_curves(self.state.store, run.id, DETAIL_KEYS)
+            curves = RunCurves() if run is None else load_curves(self.state.store, run.id)
         except StoreError as error:
             self._show_error(f"Could not read run {run.name!r}: {error}")
             return
@@ -471,7 +505,7 @@ class RunsPanel(QWidget):
             self._show_error("Select two or more runs to compare them.")
             return
         try:
-            series = [(run.name, load_curves(self.state.store, run.id, COMPARE_KEYS)) for run in runs]
+            series = [(run.name, load_curves(self.state.store, run.id)) for run in runs]
         except StoreError as error:
             self._show_error(f"Could not read the metrics: {error}")
             return

@@ -13,26 +13,55 @@ from itertools import takewhile
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, QTimer, Slot,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Slot,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QSplitter, QTableView, QTableWidget, QTableWidgetItem,
-    QTextBrowser, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
 )
 
 from workbench.core.tokenization import MAX_VOCAB_SIZE, TOKENIZER_TYPES, TokenizerConfig, min_vocab_size
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.browse import (
-    FREQUENCY_DOCUMENT_CAP, Piece, TokenFrequencies, Vocabulary, count_token_frequencies, stream_documents,
-    text_pieces, vocabulary_table,
-)
 from workbench.jobs.corpora import SAMPLE_CORPUS_NAME, get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import load_tokenizer, train_tokenizer_for
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import TokenizerRecord
+from workbench.views.browse import (
+    FREQUENCY_DOCUMENT_CAP,
+    Piece,
+    TokenFrequencies,
+    Vocabulary,
+    count_token_frequencies,
+    stream_documents,
+    text_pieces,
+    vocabulary_table,
+)
 
 PASTELS = ("#ffd8d8", "#d4e8ff", "#d9f2d0", "#fff0b8", "#e8dcff", "#cdf1ee")
 SPECIAL_COLOUR = "#d9d9d9"

@@ -23,9 +23,9 @@ from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import train_new, train_resume
-from workbench.jobs.choices import current_tokenizer
-from workbench.jobs.curves import RunCurves, progress_text
 from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec
+from workbench.views.choices import current_tokenizer
+from workbench.views.curves import load_curves, progress_text
 
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
@@ -173,7 +173,7 @@ class TrainPanel(QWidget):
             self._report_error(f"There is no run {run_id} to resume.", "")
             return False
         checkpoint = store.latest_checkpoint(run_id)
-        history = RunCurves.from_metrics(store.metrics(run_id), until_step=checkpoint.step if checkpoint else None)
+        history = load_curves(store, run_id, until_step=checkpoint.step if checkpoint else None)
         if "train" in run.config:
             self.settings.apply(TrainConfig.from_dict(run.config["train"]))
         self.run_id = run_id

@@ -1,7 +1,7 @@
 """Initial schema: corpora, tokenizers, runs, metrics, latest_metrics, checkpoints.
 
 Written out in full rather than from `schema.Base.metadata`, so this revision stays what it was when later
-revisions change the tables; `tests/test_store.py` checks that head matches `schema.py`.
+revisions change the tables; `tests/store/test_store.py` checks that head matches `schema.py`.
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,134 @@
+"""The Model panel driven as a user would: presets fill the fields, the parameter count and memory estimate are
+the engine's, invalid values are marked at the field with the reason and sent as valid=False until fixed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QStandardPaths, Qt  # noqa: E402
+
+from workbench.core.model_config import PRESETS, count_parameters, estimate_training_memory, preset_config  # noqa: E402
+from workbench.gui.panels.model_panel import INVALID_STYLE, ModelPanel, format_bytes  # noqa: E402
+from workbench.gui.state import AppState, ModelChoice  # noqa: E402
+from workbench.gui.workers import TaskRunner  # noqa: E402
+from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.views.choices import preview_tokenizer  # noqa: E402
+
+
+@pytest.fixture
+def opened(qtbot, home: Path):
+    QStandardPaths.setTestModeEnabled(True)
+    state, runner = AppState(home), TaskRunner()
+    panel = ModelPanel(state, runner)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 750)
+    panel.show()
+    yield state, panel
+    panel.close()
+    runner.shutdown()
+    state.close()
+
+
+def _params(panel: ModelPanel) -> int:
+    return int(panel.params_label.text().split()[0].replace(",", ""))
+
+
+def test_preset_fills_fields_and_counts_parameters(qtbot, opened) -> None:
+    state, panel = opened
+    assert "8,000 tokens assumed" in panel.vocab_label.text()
+    for name in ("mini", "seed-demo", "medium"):
+        panel.preset_combo.setCurrentText(name)
+        preset = PRESETS[name]
+        assert panel.spins["layers"].value() == preset["num_hidden_layers"]
+        assert panel.spins["hidden"].value() == preset["hidden_size"]
+        assert panel.spins["heads"].value() == preset["num_attention_heads"]
+        assert panel.spins["ffn"].value() == preset["intermediate_size"]
+        assert _params(panel) == count_parameters(preset_config(name, 8000, 128))
+        assert state.model == ModelChoice(preset=name, architecture={}, max_len=128, pre_layer_norm=False, valid=True)
+
+
+def test_edits_override_the_preset(qtbot, opened) -> None:
+    state, panel = opened
+    panel.preset_combo.setCurrentText("small")
+    panel.spins["layers"].setValue(3)
+    panel.spins["max_len"].setValue(96)
+    qtbot.mouseClick(panel.pre_ln_check, Qt.MouseButton.LeftButton, pos=panel.pre_ln_check.rect().center())
+    assert state.model == ModelChoice(preset="small", architecture={"layers": 3}, max_len=96,
+                                      pre_layer_norm=True, valid=True)
+    assert "preset: 4" in panel.hints["layers"].text() and "overridden: layers" in panel.preset_note.text()
+    expected = preset_config("small", 8000, 96, num_hidden_layers=3, pre_layer_norm=True)
+    assert _params(panel) == count_parameters(expected)
+    panel.preset_combo.setCurrentText("tiny")  # another preset: the overrides go
+    assert state.model.architecture == {} and panel.spins["layers"].value() == 2
+
+
+def test_invalid_heads_are_marked_at_the_field_until_fixed(qtbot, opened) -> None:
+    state, panel = opened
+    panel.preset_combo.setCurrentText("tiny")  # hidden 128
+    heads = panel.spins["heads"]
+    heads.selectAll()
+    qtbot.keyClicks(heads, "3")
+    assert heads.value() == 3
+    assert panel.frames["heads"].styleSheet() == INVALID_STYLE
+    assert "must divide hidden_size=128" in panel.hints["heads"].text()
+    assert "must divide hidden_size=128" in heads.toolTip()
+    assert state.model.valid is False and state.model.architecture == {"heads": 3}
+    assert panel.params_label.text() == "- parameters"
+    assert panel.frames["hidden"].styleSheet() != INVALID_STYLE
+    heads.setValue(4)
+    assert state.model.valid is True and state.model.architecture == {"heads": 4}
+    assert panel.frames["heads"].styleSheet() != INVALID_STYLE and panel.hints["heads"].text().endswith("2</span>")
+    assert "must divide hidden_size" not in heads.toolTip() and panel.hints["heads"].text() != ""
+
+
+def test_too_short_max_length_is_marked(qtbot, opened) -> None:
+    state, panel = opened
+    panel.spins["max_len"].setValue(4)
+    assert panel.frames["max_len"].styleSheet() == INVALID_STYLE
+    assert ">= 8" in panel.hints["max_len"].text()
+    assert state.model.valid is False
+    panel.spins["max_len"].setValue(8)
+    assert state.model.valid is True and state.model.max_len == 8
+
+
+def test_memory_estimate_follows_batch_size_and_precision(qtbot, opened) -> None:
+    state, panel = opened
+    config = preset_config("tiny", 8000, 128)
+
+    def shown() -> dict[str, str]:
+        return {key: label.text() for key, label in panel.memory_labels.items()}
+
+    def expected(batch: int, precision: str, device: str = "cpu") -> dict[str, str]:
+        estimate = estimate_training_memory(config, batch, 128, precision, state.masking.mlm_probability, device)
+        return {key: format_bytes(value) for key, value in estimate.to_dict().items()}
+
+    assert shown() == expected(32, "fp32")
+    panel.batch_spin.setValue(256)
+    assert shown() == expected(256, "fp32") and shown()["activations"] != expected(32, "fp32")["activations"]
+    panel.precision_combo.setCurrentText("bf16")
+    assert shown() == expected(256, "bf16") and shown()["total"] != expected(256, "fp32")["total"]
+    panel.batch_spin.setValue(2048)
+    assert shown()["total"].endswith(" GB") and shown() == expected(2048, "bf16")
+    panel.device_combo.setCurrentText("CUDA GPU")  # device memory: tensors only, no CPU runtime
+    assert shown() == expected(2048, "bf16", "cuda") and shown()["runtime"] == format_bytes(0)
+    assert "CUDA GPU" in panel.memory_note.text() and "CUDA context" in panel.memory_note.text()
+
+
+def test_vocab_follows_the_current_tokenizer(qtbot, opened) -> None:
+    state, panel = opened
+    with Workspace(state.home) as ws:
+        record = preview_tokenizer(ws, None, None)
+    state.tokenizers_changed.emit()
+    assert f"vocabulary {record.vocab_size:,} tokens, from tokenizer {record.id}" in panel.vocab_label.text()
+    assert _params(panel) == count_parameters(preset_config("tiny", record.vocab_size, 128))
+
+
+def test_choices_from_elsewhere_are_shown_and_checked(qtbot, opened) -> None:
+    state, panel = opened
+    state.set_model(ModelChoice(preset="mini", architecture={"hidden": 200}, max_len=64, valid=True))
+    assert panel.spins["hidden"].value() == 200 and panel.spins["max_len"].value() == 64
+    # 200 is not divisible by mini's 3 heads: the panel corrects the sender's claim
+    assert state.model.valid is False and panel.frames["heads"].styleSheet() == INVALID_STYLE

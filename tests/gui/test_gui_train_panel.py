@@ -1,0 +1,263 @@
+"""The Train panel driven as a user would: start, pause, resume, stop, resume a run, failures, quick start, and
+the live plots (overlays, redraw only on new data, hover read-out, axis toggles)."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+import torch  # noqa: E402
+from PySide6.QtCore import QPointF, QStandardPaths, Qt  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QMainWindow,
+    QWidget,
+)
+
+from workbench.core.devices import available_devices, available_precisions  # noqa: E402
+from workbench.core.tokenization import TokenizerConfig  # noqa: E402
+from workbench.core.training import EvalEvent, StepEvent, TrainConfig  # noqa: E402
+from workbench.gui.live_plots import LiveCurves  # noqa: E402
+from workbench.gui.panels.train_panel import TrainPanel  # noqa: E402
+from workbench.gui.panels.train_settings import TrainSettings  # noqa: E402
+from workbench.gui.state import AppState  # noqa: E402
+from workbench.gui.workers import TaskRunner  # noqa: E402
+from workbench.jobs.corpora import get_corpus  # noqa: E402
+from workbench.jobs.pretrain import prepare_data  # noqa: E402
+from workbench.jobs.tokenizers import train_tokenizer_for  # noqa: E402
+from workbench.jobs.workspace import Workspace  # noqa: E402
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus with a 500-token tokenizer and its encoded blocks, made once and copied per test."""
+    home = tmp_path_factory.mktemp("prepared-home")
+    with Workspace(home) as ws:
+        corpus = get_corpus(ws, None)
+        tokenizer = train_tokenizer_for(ws, corpus, TokenizerConfig(vocab_size=500))
+        prepare_data(ws, corpus, tokenizer, max_len=32, val_fraction=0.02)
+    return home
+
+
+class Host(QMainWindow):
+    """A window that offers `show_error`, as MainWindow does."""
+
+    def __init__(self, panel: TrainPanel) -> None:
+        super().__init__()
+        self.errors: list[str] = []
+        self.setCentralWidget(panel)
+
+    def show_error(self, message: str, details: str = "") -> None:
+        self.errors.append(message)
+
+
+@pytest.fixture
+def panel(home: Path, prepared_home: Path, qtbot):
+    QStandardPaths.setTestModeEnabled(True)
+    shutil.copytree(prepared_home, home, dirs_exist_ok=True)
+    state, runner = AppState(home), TaskRunner()
+    state.update_model(preset="seed-demo", max_len=32)
+    panel = TrainPanel(state, runner)
+    host = Host(panel)
+    qtbot.addWidget(host)
+    s = panel.settings
+    s.steps.setValue(5000)
+    s.batch_size.setValue(8)
+    s.log_every.setValue(1)
+    s.eval_every.setValue(20)
+    s.warmup.setValue(10)
+    s.checkpoint_every.setValue(0)
+    yield panel
+    runner.shutdown()
+    state.close()
+
+
+def wait_until_idle(qtbot, panel: TrainPanel) -> None:
+    qtbot.waitUntil(lambda: panel.task is None, timeout=WAIT_MS)
+
+
+def test_start_pause_resume_stop_and_resume_the_run(panel: TrainPanel, qtbot) -> None:
+    runs_changed = []
+    panel.state.runs_changed.connect(lambda: runs_changed.append(1))
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: len(panel.curves.live["train_loss"]) >= 3, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(panel.curves.raw_item.xData if panel.curves.raw_item.xData is not None else ())
+                    >= 3, timeout=2000)
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=2000)
+    assert "tokens/s" in panel.detail_label.text()
+
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.phase == "paused", timeout=WAIT_MS)
+    assert "Paused" in panel.status_label.text() and panel.pause_button.text() == "Resume"
+    paused_at = panel.curves.live.last_step
+    qtbot.wait(400)
+    assert panel.curves.live.last_step == paused_at
+
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.curves.live.last_step > paused_at, timeout=WAIT_MS)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    wait_until_idle(qtbot, panel)
+    assert panel.phase == "stopped" and "Stopped" in panel.status_label.text()
+    assert panel.start_button.isEnabled() and runs_changed
+    store = panel.state.store
+    run = store.get_run(panel.run_id)
+    checkpoint = store.latest_checkpoint(run.id)
+    assert run.status == "stopped" and checkpoint is not None and checkpoint.step == panel.curves.live.last_step
+
+    assert panel.resume(run.id)  # the Runs panel's request: the earlier curve continues
+    assert len(panel.curves.live["train_loss"]) == checkpoint.step
+    qtbot.waitUntil(lambda: panel.curves.live.last_step > checkpoint.step, timeout=WAIT_MS)
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    assert store.get_run(run.id).status == "stopped"
+    assert store.latest_checkpoint(run.id).step > checkpoint.step
+
+
+def test_start_is_disabled_while_the_model_is_invalid(panel: TrainPanel) -> None:
+    panel.state.update_model(valid=False)
+    assert not panel.start_button.isEnabled()
+    assert "Model panel" in panel.blocked.text() and not panel.blocked.isHidden()
+    assert not panel.start() and panel.task is None
+    panel.state.update_model(valid=True, preset="tiny", max_len=48)
+    assert panel.start_button.isEnabled() and panel.blocked.isHidden()
+    summary = panel.summary.text()
+    assert "tiny: 2 layers, hidden 128" in summary and "max_len 48" in summary and "wordpiece 500" in summary
+
+
+def test_a_failing_run_shows_its_message_and_leaves_the_window_usable(panel: TrainPanel, qtbot) -> None:
+    panel.state.set_corpus("no-such-corpus")
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    wait_until_idle(qtbot, panel)
+    assert panel.phase == "failed"
+    assert "no corpus named 'no-such-corpus'" in panel.status_label.text()
+    assert any("no-such-corpus" in message for message in panel.window().errors)
+    assert panel.start_button.isEnabled() and panel.settings.isEnabled()
+    assert panel.state.store.list_runs() == []  # nothing half-written
+
+
+def test_a_killed_training_process_ends_the_run_as_interrupted(panel: TrainPanel, qtbot) -> None:
+    """Training runs in a child process (workbench.jobs.background): its death ends that run, not the window."""
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    pid = panel.state.store.get_run(panel.run_id).pid
+    assert pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    wait_until_idle(qtbot, panel)
+    assert panel.phase == "failed" and "ended unexpectedly" in panel.status_label.text()
+    assert panel.state.store.get_run(panel.run_id).status == "interrupted"  # resumable from the Runs panel
+    assert panel.start_button.isEnabled()
+
+
+def test_quick_start_starts_a_demo_run(panel: TrainPanel, qtbot) -> None:
+    assert panel.quick_start()
+    config = panel.settings.config()
+    assert (config.steps, config.batch_size, config.lr, config.warmup_steps, config.log_every) == (3000, 32, 1e-3,
+                                                                                                   50, 5)
+    assert not panel.quick_start()  # one run at a time
+    qtbot.waitUntil(lambda: panel.phase == "running", timeout=WAIT_MS)
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    assert panel.state.store.get_run(panel.run_id).status == "stopped"
+
+
+def test_comparing_with_an_earlier_run_adds_a_legend_entry(panel: TrainPanel, qtbot) -> None:
+    store = panel.state.store
+    earlier = store.create_run(name="earlier", kind="pretrain", config={}, corpus_id=None, tokenizer_id=None)
+    store.log_metrics(earlier.id, [("train_loss", s, 6.0 - s / 100, 1_700_000_000_000 + s) for s in range(1, 50)]
+                      + [("val_loss", 40, 5.8, 1_700_000_000_040)])
+    curves = panel.curves
+    entries = len(curves.legend.items)
+    qtbot.mouseClick(curves.compare_button, Qt.MouseButton.LeftButton)
+    dialog = curves.compare_dialog
+    assert dialog.list.count() == 1 and "earlier" in dialog.list.item(0).text()
+    dialog.list.item(0).setSelected(True)
+    dialog.accept()
+    assert [o.name for o in curves.overlays] == ["earlier"]
+    assert len(curves.legend.items) == entries + 1
+    overlay_item = curves.overlays[0].items["train_loss"]
+    qtbot.waitUntil(lambda: overlay_item.xData is not None and len(overlay_item.xData) == 49, timeout=2000)
+    curves.compare_with([])
+    assert len(curves.legend.items) == entries
+
+
+def step_event(step: int, loss: float) -> StepEvent:
+    return StepEvent(step, 100, loss, 1e-3 * step / 100, 1000.0, step * 0.5, (100 - step) * 0.5, 1.0)
+
+
+def test_live_plots_redraw_only_when_data_changed(qtbot) -> None:
+    curves = LiveCurves()
+    qtbot.addWidget(curves)
+    qtbot.waitUntil(lambda: curves.redraw_count == 1, timeout=2000)  # the empty first frame
+    qtbot.wait(350)
+    assert curves.redraw_count == 1
+    curves.add_event(step_event(1, 6.0))
+    curves.add_event(step_event(2, 5.5))
+    assert curves.redraw_count == 1  # events only fill buffers
+    qtbot.waitUntil(lambda: curves.redraw_count == 2, timeout=2000)
+    qtbot.wait(350)
+    assert curves.redraw_count == 2
+    curves.log_y.setChecked(True)
+    qtbot.waitUntil(lambda: curves.redraw_count == 3, timeout=2000)
+
+
+def test_hover_time_axis_log_scale_and_baseline(qtbot) -> None:
+    curves = LiveCurves()
+    qtbot.addWidget(curves)
+    curves.resize(900, 600)
+    curves.show()
+    for step in range(5, 55, 5):
+        curves.add_event(step_event(step, 6.0 - step / 20))
+    curves.add_event(EvalEvent(50, 4.0, 0.2, math.exp(4.0), 5.0))
+    curves.fit()
+    assert curves.baseline.isVisible() and curves.baseline.value() == 5.0
+    plot = curves.plots["train_loss"]
+    assert plot.viewRange()[0][1] >= 100  # the x range spans the whole run, not just the points so far
+    scene_pos = plot.vb.mapViewToScene(QPointF(21.0, 5.0))
+    curves.canvas.scene().sigMouseMoved.emit(scene_pos)
+    assert curves.hover_label.text().startswith("Training loss at step 20 ")
+    assert curves.vlines["lr"].isVisible() and curves.vlines["lr"].value() == 20.0
+
+    curves.x_axis.setCurrentIndex(curves.x_axis.findData("time"))
+    curves.log_y.setChecked(True)
+    curves.fit()
+    assert list(curves.raw_item.xData[:2]) == [2.5, 5.0]  # seconds of training
+    assert curves.baseline.value() == pytest.approx(math.log10(5.0))
+    assert plot.ctrl.logYCheck.isChecked() and not curves.plots["lr"].ctrl.logYCheck.isChecked()
+
+
+def test_settings_form_round_trip_tooltips_and_learning_rate_box(qtbot) -> None:
+    form = TrainSettings()
+    qtbot.addWidget(form)
+    config = TrainConfig(steps=77, batch_size=13, lr=3e-4, warmup_steps=7, schedule="cosine", weight_decay=0.05,
+                         grad_clip=0.0, grad_accum=2, eval_every=0, checkpoint_every=9, log_every=3, seed=5)
+    form.apply(config)
+    assert form.config() == replace(config, device=form.device.currentText(), precision="fp32")
+    assert form.grad_clip.text() == "off" and form.eval_every.text() == "only at the end"
+    assert [form.device.itemText(i) for i in range(form.device.count())] == available_devices()
+    precisions = [form.precision.itemText(i) for i in range(form.precision.count())]
+    assert precisions == available_precisions(torch.device(form.device.currentText()))
+    for widget in form.findChildren(QWidget):
+        if isinstance(widget, (QAbstractSpinBox, QComboBox, QLineEdit)) and widget.parent() is not None \
+                and not isinstance(widget.parent(), QAbstractSpinBox):
+            assert widget.toolTip(), widget
+    form.lr.setValue(5e-4)
+    form.lr.stepBy(1)
+    assert form.lr.value() == pytest.approx(1e-3) and form.lr.text() == "0.001"
+    form.lr.stepBy(-3)
+    assert form.lr.value() == pytest.approx(1e-4)  # 5e-4, 2e-4, 1e-4
+    form.lr.lineEdit().setText("3e-5")
+    form.lr.interpretText()
+    assert form.lr.value() == pytest.approx(3e-5)

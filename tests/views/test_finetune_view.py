@@ -1,0 +1,108 @@
+"""The Fine-tune panel's Qt-free logic: choices, the baseline twin, curve buffers and the HTML it shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench.core.finetune.data import DataError, preview_table
+from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult
+from workbench.core.training import StatusEvent, StepEvent, TrainControl
+from workbench.jobs.baseline import baseline_spec, run_with_baseline
+from workbench.jobs.finetune import FinetuneSpec
+from workbench.store.runstore import RunStore
+from workbench.views.finetune_view import (
+    ArmCurves,
+    answer_html,
+    arm_names,
+    base_models,
+    entity_types,
+    guess_columns,
+    heat_colour,
+    probabilities_html,
+    result_text,
+    score_rows,
+    tagged_html,
+)
+
+
+def test_guess_columns() -> None:
+    assert guess_columns(["sentence", "label"]) == ("sentence", None, "label")
+    assert guess_columns(["id", "sentence1", "sentence2", "Label"]) == ("sentence1", "sentence2", "Label")
+    assert guess_columns(["review", "stars"]) == ("review", None, "stars")  # the last column as the label
+
+
+def test_preview_table(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": 0}\n\n{"text": "c", "label": 1}\n')
+    assert preview_table(path, limit=2) == (["text", "label"], [["a", "1"], ["b", "0"]])
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n")
+    with pytest.raises(DataError, match="no rows"):
+        preview_table(empty)
+
+
+def test_base_models_lists_every_pretraining_checkpoint(tmp_path: Path) -> None:
+    with RunStore.open(tmp_path / "db.sqlite") as store:
+        run = store.create_run("pre", "pretrain", {}, None, None, preset="tiny")
+        store.create_run("ft", "finetune", {}, None, None)
+        for step in (100, 200):
+            store.add_checkpoint(run.id, step, f"/x/{step}", "0" * 64, 1)
+        models = base_models(store)
+    assert [m.reference for m in models] == [f"{run.id}:200", f"{run.id}:100"]  # latest first
+    assert models[0].label.startswith("pre · step 200 (tiny")
+
+
+def test_baseline_spec_is_the_scratch_twin() -> None:
+    spec = FinetuneSpec(task="tag", train="t.conll", from_run="3:500", config=FinetuneConfig(lr=1e-4), name="ft")
+    twin = baseline_spec(spec)
+    assert (twin.from_run, twin.scratch, twin.scratch_like, twin.name) == (None, None, "3:500", "ft (scratch)")
+    assert twin.config == spec.config and twin.train == spec.train
+    with pytest.raises(ValueError):
+        baseline_spec(twin)
+
+
+def test_run_with_baseline_runs_nothing_once_stopped() -> None:
+    control = TrainControl()
+    control.stop()
+    assert run_with_baseline(None, FinetuneSpec(task="tag", train="x", from_run="1"), True, print, control) == {}
+
+
+def test_arm_curves_take_steps_and_epochs() -> None:
+    curves = ArmCurves("f1")
+    assert curves.add(StepEvent(1, 10, 2.5, 1e-4, 100.0, 0.1, 1.0, 0.5))
+    assert curves.add(EpochEvent(1, 5, 2.0, 1.8, {"f1": 0.4, "precision": 0.5}, True))
+    assert not curves.add(StatusEvent("running", ""))
+    assert (curves.loss_steps, curves.loss, curves.metric_steps, curves.metric_values) == ([1], [2.5], [5], [0.4])
+    assert curves.version == 2
+
+
+def test_texts_and_colours() -> None:
+    assert heat_colour(0, 10) == "#ffffff" and heat_colour(10, 10) == "#1f77b4" and heat_colour(3, 0) == "#ffffff"
+    rows = score_rows({"per_class": {"a": {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 4}}})
+    assert rows == [("a", 1.0, 0.5, 2 / 3, 4)]
+    assert score_rows({"per_type": {}}) == [] and score_rows({}) == []
+    result = FinetuneResult("completed", 2, 40, best_epoch=2, best_metrics={"accuracy": 0.875})
+    assert result_text("classify", result, "baseline") == \
+        "Scratch baseline: completed after 40 steps; best accuracy 87.5% (epoch 2)"
+    assert "stopped" in result_text("tag", FinetuneResult("stopped", 0, 3), "finetune")
+    assert result_text("classify", result, "finetune").startswith("Fine-tune from the pretrained model: ")
+    assert result_text("classify", result, "finetune", pretrained=False).startswith("Fine-tune from scratch: ")
+    assert arm_names(True) == {"finetune": "from pretrained", "baseline": "from scratch"}
+    assert arm_names(False)["finetune"] == "from scratch"
+    assert entity_types(["O", "B-PER", "I-PER", "B-LOC"]) == ["PER", "LOC"]
+
+
+def test_html_escapes_and_highlights() -> None:
+    shown = probabilities_html({"<neg>": 0.25, "pos": 0.75})
+    assert shown.startswith("<b>pos</b>") and "&lt;neg&gt;" in shown and "75.0%" in shown
+    words = ["<b>alice</b>", "went", "to", "new", "york"]
+    entities = [{"type": "PER", "start": 0, "end": 0}, {"type": "LOC", "start": 3, "end": 4}]
+    shown = tagged_html(words, entities, ["PER", "LOC"])
+    assert "&lt;b&gt;alice&lt;/b&gt;" in shown and "new york&nbsp;<sub>LOC</sub>" in shown
+    assert shown.count("background") == 4  # two entities and a legend of two types
+    assert "no entities found" in tagged_html(["hello"], [], ["PER"])
+    shown = answer_html("paris is in france & more", "france")
+    assert "<b>france</b></span> &amp; more" in shown
+    assert "no answer in this passage" in answer_html("text", "")
