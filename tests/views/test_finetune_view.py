@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from workbench.core.finetune.data import DataError, preview_table
-from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult
-from workbench.core.training import StatusEvent, StepEvent, TrainControl
+from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
+from workbench.core.training_types import StatusEvent, StepEvent, TrainControl
 from workbench.jobs.baseline import baseline_spec, run_with_baseline
 from workbench.jobs.finetune import FinetuneSpec
+from workbench.settings.finetune import FinetuneConfig
 from workbench.store.runstore import RunStore
 from workbench.views.finetune_view import (
     ArmCurves,
@@ -55,7 +56,7 @@ def test_base_models_lists_every_pretraining_checkpoint(tmp_path: Path) -> None:
 
 
 def test_baseline_spec_is_the_scratch_twin() -> None:
-    spec = FinetuneSpec(task="tag", train="t.conll", from_run="3:500", config=FinetuneConfig(lr=1e-4), name="ft")
+    spec = FinetuneSpec(train="t.conll", from_run="3:500", config=FinetuneConfig(task="tag", lr=1e-4), name="ft")
     twin = baseline_spec(spec)
     assert (twin.from_run, twin.scratch, twin.scratch_like, twin.name) == (None, None, "3:500", "ft (scratch)")
     assert twin.config == spec.config and twin.train == spec.train
@@ -66,7 +67,7 @@ def test_baseline_spec_is_the_scratch_twin() -> None:
 def test_run_with_baseline_runs_nothing_once_stopped() -> None:
     control = TrainControl()
     control.stop()
-    assert run_with_baseline(None, FinetuneSpec(task="tag", train="x", from_run="1"), True, print, control) == {}
+    assert run_with_baseline(None, FinetuneSpec(train="x", from_run="1", config=FinetuneConfig(task="tag")), True, print, control) == {}
 
 
 def test_arm_curves_take_steps_and_epochs() -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
-from workbench.core.training import StepEvent
+from workbench.core.training_types import StepEvent
 from workbench.store.runstore import RunStore
 
 TASK_TITLES = {"classify": "Classify sentences (CSV / TSV / JSONL)", "tag": "Tag entities (CoNLL, IOB2)",

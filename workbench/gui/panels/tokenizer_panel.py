@@ -44,13 +44,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.tokenization import MAX_VOCAB_SIZE, TOKENIZER_TYPES, TokenizerConfig, min_vocab_size
+from workbench.gui.settings_form import label_error
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.corpora import SAMPLE_CORPUS_NAME, get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import load_tokenizer, train_tokenizer_for
 from workbench.jobs.workspace import Workspace
+from workbench.settings.base import SettingError
+from workbench.settings.tokenizer import MAX_VOCAB_SIZE, TOKENIZER_TYPES, TokenizerConfig, min_vocab_size
 from workbench.store.runstore import TokenizerRecord
 from workbench.views.browse import (
     FREQUENCY_DOCUMENT_CAP,
@@ -519,11 +521,10 @@ class TokenizerPanel(QWidget):
     def start_training(self) -> None:
         if self._training is not None:
             return
-        config = self.config()
         try:
-            config.validate()
-        except ValueError as error:
-            self._say(str(error), error=True)
+            config = self.config()
+        except SettingError as error:
+            self._say(label_error(TokenizerConfig, error), error=True)
             return
         corpus_name, home = self.state.corpus_name, self.state.home
 
