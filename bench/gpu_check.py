@@ -74,7 +74,13 @@ from workbench.core.model_config import estimate_training_memory  # noqa: E402
 from workbench.core.modeling_bert import BertForMaskedLM  # noqa: E402
 from workbench.core.optim import build_optimizer, build_scheduler  # noqa: E402
 from workbench.core.packing import PackedBlocks  # noqa: E402
-from workbench.core.probing import attention_maps, evaluate_suite, fill_mask, load_suite, pseudo_log_likelihood  # noqa: E402
+from workbench.core.probing import (  # noqa: E402
+    attention_maps,
+    evaluate_suite,
+    fill_mask,
+    load_suite,
+    pseudo_log_likelihood,
+)
 from workbench.core.probing.fill_mask import mask_probabilities  # noqa: E402
 from workbench.core.token_cache import build_or_load_cache  # noqa: E402
 from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer  # noqa: E402
@@ -372,8 +378,8 @@ def check_env(ctx: Context, out: dict) -> str:
     if not torch.cuda.is_available():
         return f"no CUDA device; torch {torch.__version__} on the CPU"
     out["device_count"] = torch.cuda.device_count()
-    out["gpus"] = [{"name": p.name, "memory_gib": round(p.total_memory / 2**30, 1), "capability": f"{p.major}.{p.minor}",
-                    "multiprocessors": p.multi_processor_count}
+    out["gpus"] = [{"name": p.name, "memory_gib": round(p.total_memory / 2**30, 1),
+                    "capability": f"{p.major}.{p.minor}", "multiprocessors": p.multi_processor_count}
                    for p in map(torch.cuda.get_device_properties, range(torch.cuda.device_count()))]
     out["bf16_supported"] = torch.cuda.is_bf16_supported()
     try:
@@ -430,7 +436,8 @@ def check_correctness(ctx: Context, out: dict) -> str:
         on = {"input_ids": ids.to(ctx.device), "labels": labels.to(ctx.device)}
         real = mask.bool()
         with torch.no_grad():
-            gap = max_abs(dev_model(on["input_ids"], mask.to(ctx.device)).logits.cpu()[real], cpu_model(ids, mask).logits[real])
+            on_device = dev_model(on["input_ids"], mask.to(ctx.device)).logits.cpu()  # (B, T, V)
+            gap = max_abs(on_device[real], cpu_model(ids, mask).logits[real])
         r["ours_gpu_vs_cpu"], worst["ours_gpu_vs_cpu"] = gap, max(worst["ours_gpu_vs_cpu"], gap)
         rows.append([load.name, "ours GPU vs CPU logits", gap, LOGITS_TOL])
         if transformers is None:
@@ -474,8 +481,8 @@ def throughput_sides(ctx: Context, load: Load, transformers: Any | None) -> dict
             continue
         sides[f"wb {name}"] = Side(copy.deepcopy(master), MaskedBlocks(load), precision, ctx.device)
         if transformers is not None:
-            sides[f"hf {name}"] = Side(hf_copy(config, master.state_dict(), transformers), CollatedBlocks(load, collator),
-                                       precision, ctx.device)
+            hf = hf_copy(config, master.state_dict(), transformers)
+            sides[f"hf {name}"] = Side(hf, CollatedBlocks(load, collator), precision, ctx.device)
     return sides
 
 
@@ -528,21 +535,31 @@ def curve_gap(reference: list[float], other: list[float]) -> dict[str, Any]:
             "within_noise": abs(diff) <= 2 * noise / tail**0.5 + 0.02}
 
 
-def train_curve(ctx: Context, corpus: Corpus, config: BertConfig, precision: str, log_every: int,
-                run_dir: Path) -> tuple[list[StepEvent], Any]:
+def train_curve(ctx: Context, corpus: Corpus, config: BertConfig, precision: str, log_every: int, run_dir: Path,
+                extra_steps: int = 0, resume_from: Path | None = None) -> tuple[list[StepEvent], Any]:
     """The real Trainer from seed 0 (same weights, batches and masks at every precision); its step events and
     result. It evaluates and checkpoints once, at the end."""
     events: list = []
     plan = ctx.plan
-    train = TrainConfig(steps=plan.curve_steps, batch_size=plan.curve_batch, lr=5e-4,
+    train = TrainConfig(steps=plan.curve_steps + extra_steps, batch_size=plan.curve_batch, lr=5e-4,
                         warmup_steps=max(1, plan.curve_steps // 10), eval_every=0, eval_batches=10,
                         checkpoint_every=0, device=str(ctx.device), precision=precision, seed=0, log_every=log_every)
     trainer = Trainer(config, train, MaskingConfig(), corpus.train, corpus.val, corpus.tokenizer, run_dir,
                       listeners=[events.append], unigram_counts=corpus.counts)
-    result = trainer.run()
+    result = trainer.run(resume_from=resume_from)
     if result.status != "completed":
         raise RuntimeError(f"{precision}: {result.status}: {result.message}")
     return [e for e in events if isinstance(e, StepEvent)], result
+
+
+def resume_check(ctx: Context, corpus: Corpus, config: BertConfig, checkpoint: Path) -> dict[str, Any]:
+    """A few more steps resumed from the fp32 run's last checkpoint: Trainer._restore loads it with
+    map_location=device, so on CUDA every tensor of the saved state (RNG states too) arrives on the GPU."""
+    try:
+        events, _ = train_curve(ctx, corpus, config, "fp32", 1, ctx.tmp / "curve-resumed", 5, checkpoint)
+        return {"status": "completed", "losses": [e.loss for e in events]}
+    except Exception as exc:  # recorded, not raised: the curves themselves are fine
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def check_curves(ctx: Context, out: dict) -> str:
@@ -578,6 +595,7 @@ def check_curves(ctx: Context, out: dict) -> str:
             curves[label] = r["losses"] = [e.loss for e in events]
         if label == "fp32":
             ctx.shared["probe_checkpoint"] = result.last_checkpoint  # probing loads this trained model
+            out["resume"] = resume_check(ctx, corpus, config, result.last_checkpoint)
         rows.append([label, result.val_loss, r["tokens_per_s_median_window"], result.tokens_per_second])
         ctx.release()
     print_table(["run", "val loss", "tokens/s (median window)", "tokens/s (session)"], rows,
@@ -595,9 +613,11 @@ def check_curves(ctx: Context, out: dict) -> str:
                     title="masked-token loss, same seed, weights and batches")
     if errors:
         raise RuntimeError("; ".join(errors))  # after the table: what did run stays in the results
-    out["verdict"] = "pass" if all(row[-1] == "yes" for row in gap_rows) else "FAIL"
+    resumed = out.get("resume", {}).get("status")
+    out["verdict"] = "pass" if all(row[-1] == "yes" for row in gap_rows) and resumed != "failed" else "FAIL"
     app = out["runs"].get("bf16, log every 10", {}).get("tokens_per_s_median_window")
-    return "; ".join(headline + ([f"Trainer bf16 {app:,.0f} tok/s"] if app else []))
+    return "; ".join(headline + ([f"Trainer bf16 {app:,.0f} tok/s"] if app else [])
+                     + ([f"resume {resumed}"] if resumed else []))
 
 
 def check_memory(ctx: Context, out: dict) -> str:
@@ -734,11 +754,11 @@ def check_probing(ctx: Context, out: dict) -> str:
         gap = max_abs(mask_probabilities(dev_model, dev.input_ids, positions), cpu_probs)
         e, t = topk_agreement(dev, cpu, cpu_probs, gap)
         prob_gap, exact, ties = max(prob_gap, gap), exact and e, ties and t
-    attention_gap = max(max_abs(attention_maps(dev_model, tokenizer, t).probs, attention_maps(cpu_model, tokenizer, t).probs)
-                        for t in texts)
+    attention_gap = max(max_abs(attention_maps(dev_model, tokenizer, t).probs,
+                                attention_maps(cpu_model, tokenizer, t).probs) for t in texts)
     filled = [item.sentence.replace("[MASK]", item.answers[0]) for item in suite.items[: ctx.plan.probe_texts]]
-    pll_gap = max(abs(pseudo_log_likelihood(dev_model, tokenizer, s).pll - pseudo_log_likelihood(cpu_model, tokenizer, s).pll)
-                  for s in filled)
+    pll_gap = max(abs(pseudo_log_likelihood(dev_model, tokenizer, s).pll
+                      - pseudo_log_likelihood(cpu_model, tokenizer, s).pll) for s in filled)
     dev_suite, cpu_suite = evaluate_suite(dev_model, tokenizer, suite), evaluate_suite(cpu_model, tokenizer, suite)
     rank_changes = sum(a.rank != b.rank for a, b in zip(dev_suite.items, cpu_suite.items))
     gpu_ms = latency_ms(lambda: fill_mask(dev_model, tokenizer, texts[0], top_k=10), ctx.plan.probe_calls)
@@ -758,7 +778,8 @@ def check_probing(ctx: Context, out: dict) -> str:
                 title=f"probing on {ctx.device}, model: {source}")
     out["verdict"] = "pass" if all(row[-1] for row in checks) else "FAIL"
     return (f"probs {prob_gap:.1e}, attention {attention_gap:.1e}, PLL {pll_gap:.1e}, {rank_changes} rank changes; "
-            f"fill-mask {statistics.median(gpu_ms):.1f} ms on {ctx.device.type} ({statistics.median(cpu_ms):.1f} on CPU)")
+            f"fill-mask {statistics.median(gpu_ms):.1f} ms on {ctx.device.type} "
+            f"({statistics.median(cpu_ms):.1f} on CPU)")
 
 
 def check_pinned(ctx: Context, out: dict) -> str:
@@ -855,8 +876,8 @@ def ddp_scaling(ctx: Context, backend: str) -> dict[str, Any]:
                              "start_method": start_method}
     for world in (1, 2):
         result = ctx.tmp / f"ddp-{world}.json"
-        run = mp.start_processes(_ddp_worker, (world, backend, free_port(), ctx.plan.ddp, ctx.plan.ddp_steps, str(result)),
-                                 nprocs=world, join=False, start_method=start_method)
+        args = (world, backend, free_port(), ctx.plan.ddp, ctx.plan.ddp_steps, str(result))
+        run = mp.start_processes(_ddp_worker, args, nprocs=world, join=False, start_method=start_method)
         while not run.join(timeout=5):
             if ctx.left() < 0:  # a hung collective must not eat the other sections' time
                 for process in run.processes:
@@ -922,7 +943,8 @@ def run_sections(ctx: Context, names: list[str]) -> dict[str, dict]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="the CPU, tiny shapes: checks that every section starts")
-    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--results", type=Path, default=None, help="JSONL file to append to "
                         "(default bench/results/gpu_check.jsonl)")
     parser.add_argument("--deadline-min", type=float, default=7.5, help="no section starts after this many minutes")
