@@ -51,16 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # common, train_throug
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-
 from common import ROOT, interleave, median_seconds, percentile, print_table, ratio, save_result  # noqa: E402
 from train_throughput import MASK, SPECIALS, Shape, hf_tokenizer, model_flops_per_step, token_blocks  # noqa: E402
-
-# ---- settings: these names move to workbench.settings soon; re-point this block only -------------------------
-from workbench.core.finetune.trainer import FinetuneConfig  # noqa: E402
-from workbench.core.masking_config import MaskingConfig  # noqa: E402
-from workbench.core.model_config import PRESETS, BertConfig, preset_config  # noqa: E402
-from workbench.core.training_types import TrainConfig  # noqa: E402
-# ---------------------------------------------------------------------------------------------------------------
 
 from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config  # noqa: E402
 from workbench.core.corpus import is_validation, iter_documents  # noqa: E402
@@ -83,8 +75,14 @@ from workbench.core.probing import (  # noqa: E402
 )
 from workbench.core.probing.fill_mask import mask_probabilities  # noqa: E402
 from workbench.core.token_cache import build_or_load_cache  # noqa: E402
-from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer  # noqa: E402
-from workbench.core.training import StepEvent, Trainer, seed_everything  # noqa: E402
+from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer  # noqa: E402
+from workbench.core.training import Trainer, seed_everything  # noqa: E402
+from workbench.core.training_types import StepEvent  # noqa: E402
+from workbench.settings.finetune import FinetuneConfig  # noqa: E402
+from workbench.settings.masking import MaskingConfig  # noqa: E402
+from workbench.settings.model import PRESETS, BertConfig, preset_config  # noqa: E402
+from workbench.settings.tokenizer import TokenizerConfig  # noqa: E402
+from workbench.settings.train import TrainConfig  # noqa: E402
 
 RESOURCES = ROOT / "resources"
 PRECISIONS = ("fp32", "bf16", "fp16")
