@@ -97,9 +97,9 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
     n = batch * seq_len tokens, H hidden, I intermediate, A heads; per tensor:
       embeddings  token and type ids, the LayerNorm input with its mean and rstd, the dropout mask
       per layer   the q/k/v input (under autocast, one 16-bit copy per projection), q (scaled), k, v, the
-                  context (the output dense's input); with attention dropout the explicit path's three
-                  (B, A, T, T) tensors, the fp32 softmax output, the mask and the dropped probabilities
-                  (quadratic in seq_len), without it the fused kernel's fp32 logsumexp (B, A, T); two
+                  context (the output dense's input); with attention dropout on the CPU the explicit path's
+                  three (B, A, T, T) tensors, the fp32 softmax output, the mask and the dropped probabilities
+                  (quadratic in seq_len), else (no dropout, or CUDA) the fused kernel's fp32 logsumexp (B, A, T); two
                   LayerNorm inputs with mean and rstd, two hidden dropout masks, the feed-forward input, the
                   GELU input and output (n*I each; ReLU saves only its output, which the next dense saves).
                   The last layer keeps everything after attention only at the N positions the loss reads.
@@ -118,7 +118,8 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
     layer_norm = 4 * h + 8  # per token: the fp32 input, fp32 mean and rstd
 
     embeddings = 2 * n * 8 + seq_len * 8 + n * layer_norm + hidden_dropout * n * h * embedding_mask
-    if attention_dropout:
+    explicit = attention_dropout and device == "cpu"  # BertSelfAttention's explicit softmax; else SDPA
+    if explicit:
         attention = batch_size * a * seq_len * seq_len * (4 + mask + s)
     else:
         attention = batch_size * a * seq_len * 4
@@ -127,7 +128,7 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
         """A layer whose attention output and feed-forward run at `rows` positions (q, k, v at all n)."""
         attention_input_norm = layer_norm * (n if config.pre_layer_norm else rows)
         context = h * s * rows  # the output dense's input
-        if not attention_dropout and rows < n:  # the fused kernel keeps its whole output, elsewhere that input
+        if not explicit and rows < n:  # the fused kernel keeps its whole output, elsewhere that input
             context += h * s * n
         return ((qkv_inputs + 3) * n * h * s + attention + context + attention_input_norm
                 + rows * (layer_norm + hidden_dropout * 2 * h * mask + h * s + acts * i * s))

@@ -222,6 +222,14 @@ class Trainer:
             self._checkpoint()
         return "stopped", f"stopped at step {self.step}"
 
+    def _on_device(self, batch: MaskedBatch) -> dict[str, torch.Tensor | None]:
+        """The model's inputs on the training device. A batch without padding (every packed block but the last)
+        goes without an attention mask, decided here on the CPU: the model then builds no mask, and on a GPU the
+        fused attention may take its fastest kernel (the model's own check of the mask would wait for the GPU)."""
+        mask = None if bool(batch.attention_mask.all()) else batch.attention_mask.to(self.device)
+        return {"input_ids": batch.input_ids.to(self.device), "attention_mask": mask,
+                "labels": batch.labels.to(self.device)}
+
     def _train_step(self) -> None:
         cfg = self.config
         batches = [self._masked(self.train_data, *self.sampler.next_batch(), self.masker)
@@ -231,19 +239,20 @@ class Trainer:
         step_loss = torch.zeros((), device=self.device)
         for batch, count in zip(batches, counts):
             with self._autocast():
-                out = self.model(batch.input_ids.to(self.device), batch.attention_mask.to(self.device),
-                                 labels=batch.labels.to(self.device))
+                out = self.model(**self._on_device(batch))
             # weight by masked tokens so accumulation equals one big batch's mean over all masked tokens
             loss = out.loss * (count / total)
             self.scaler.scale(loss).backward()
             step_loss += loss.detach().float()
         self.scaler.unscale_(self.optimizer)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         lr = self.optimizer.param_groups[0]["lr"]
-        self.scheduler.step()
+        if scale is None or self.scaler.get_scale() >= scale:  # fp16: a step the scaler skipped keeps its rate,
+            self.scheduler.step()  # as the Hugging Face Trainer does (the scale only falls on a skipped step)
         self.step += 1
         tokens = sum(int(b.attention_mask.sum()) for b in batches)
         self._window.add(self.step, step_loss, grad_norm.detach(), lr, tokens)
@@ -324,8 +333,7 @@ class Trainer:
                 if targets.numel() == 0:
                     continue
                 with self._autocast():
-                    logits = self.model(batch.input_ids.to(self.device), batch.attention_mask.to(self.device),
-                                        labels=batch.labels.to(self.device)).logits.float()  # (N, V)
+                    logits = self.model(**self._on_device(batch)).logits.float()  # (N, V)
                 on_device = targets.to(self.device)
                 loss_sum += float(F.cross_entropy(logits, on_device, reduction="sum"))
                 correct += int((logits.argmax(-1) == on_device).sum())
