@@ -307,7 +307,7 @@ class MaskedBlocks(_Blocks):
         indices = self.next_indices()
         ids = self.blocks[indices]
         masked = self.masker(ids, torch.ones_like(ids), None, indices, self.cursor // len(self.blocks))
-        return {"input_ids": masked.input_ids, "attention_mask": masked.attention_mask, "labels": masked.labels}
+        return {"input_ids": masked.input_ids, "labels": masked.labels}  # no padding: no mask (Trainer._on_device)
 
 
 class CollatedBlocks(_Blocks):
