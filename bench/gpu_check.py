@@ -14,6 +14,7 @@ recorded as skipped for time; loops inside a section also stop at its own budget
   finetune     FinetuneTrainer on the demo subjects set, from scratch, on the GPU
   probing      fill-mask, attention maps, PLL and a cloze suite on the GPU vs the CPU; fill-mask latency
   pinned       the training step with plain .to(device) vs pin_memory() + non_blocking copies, interleaved
+  levers       the engine's CPU-born levers (last layer at masked rows, sparse lookup gradient) on the device
   ddp          torch DDP tokens/s at 1 vs 2 GPUs (only with 2+ GPUs; --dry-run rehearses it on gloo)
 Sizes live in FULL_PLAN (about 3-4 minutes on an H200) and DRY_PLAN (--dry-run: the CPU, tiny shapes, every
 section end to end, for CI). Prints a table last and appends one JSON line to bench/results/gpu_check.jsonl.
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -52,6 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # common, train_throug
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import ROOT, interleave, median_seconds, percentile, print_table, ratio, save_result  # noqa: E402
+from levers import full_last_layer_forward  # noqa: E402
 from train_throughput import MASK, SPECIALS, Shape, hf_tokenizer, model_flops_per_step, token_blocks  # noqa: E402
 
 from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config  # noqa: E402
@@ -138,6 +141,7 @@ class Plan:
     probe_calls: int
     pinned: tuple[Load, ...]
     pinned_rounds: int
+    levers: tuple[Load, ...]
     ddp: Load
     ddp_steps: int
     budgets: dict[str, float] = field(default_factory=dict)  # seconds per section, capped by the deadline
@@ -153,9 +157,10 @@ FULL_PLAN = Plan(
     finetune_preset="small", finetune_epochs=2, finetune_batch=32, finetune_len=64, finetune_examples=None,
     probe_texts=8, probe_calls=50,
     pinned=(Load("small", 8000, 128, 64, steps=20), Load("base", 30522, 512, 32, steps=4)), pinned_rounds=9,
+    levers=(Load("small", 8000, 128, 64, steps=10), Load("base", 30522, 512, 32, steps=3)),
     ddp=Load("base", 30522, 128, 32), ddp_steps=20,
     budgets={"env": 30, "correctness": 60, "throughput": 120, "curves": 100, "memory": 60, "finetune": 45,
-             "probing": 45, "pinned": 60, "ddp": 90},
+             "probing": 45, "pinned": 60, "levers": 90, "ddp": 90},
 )
 DRY_PLAN = Plan(
     correctness=(Load("seed-demo", 500, 16, 3),),
@@ -166,6 +171,7 @@ DRY_PLAN = Plan(
     finetune_preset="seed-demo", finetune_epochs=1, finetune_batch=16, finetune_len=32, finetune_examples=96,
     probe_texts=2, probe_calls=3,
     pinned=(Load("seed-demo", 500, 16, 4, steps=2),), pinned_rounds=2,
+    levers=(Load("seed-demo", 500, 16, 4, steps=2),),
     ddp=Load("seed-demo", 500, 16, 4), ddp_steps=2,
     budgets={name: 60 for name in FULL_PLAN.budgets},
 )
@@ -817,6 +823,51 @@ def check_pinned(ctx: Context, out: dict) -> str:
     return f"pinned+non_blocking vs plain ({precision_name}): " + ", ".join(headline)
 
 
+def check_levers(ctx: Context, out: dict) -> str:
+    """The engine's two CPU-born levers (bench/levers.py) A/B'd on the device: the last layer at the masked
+    positions only (boolean row selection: a host sync on a GPU), and the tied matrix's sparse lookup gradient
+    (rows + values, then a dense add). Each variant switches one off; > 1 means the engine is faster with it."""
+    precision_name = "bf16" if ctx.precision("bf16") else "fp32"
+    variants = {"engine": (), "full last layer": (with_full_last_layer,), "dense lookup": (with_dense_lookup,),
+                "neither": (with_full_last_layer, with_dense_lookup)}
+    rows, headline = [], []
+    for load in ctx.plan.levers:
+        if ctx.left() <= 0:
+            out[load.name] = "skipped for time"
+            continue
+        torch.manual_seed(0)
+        master = BertForMaskedLM(load.config())
+        sides = {}
+        for name, patches in variants.items():
+            model = copy.deepcopy(master)
+            for patch in patches:
+                patch(model)
+            sides[name] = Side(model, MaskedBlocks(load), ctx.precision(precision_name), ctx.device)
+        samples = interleave({k: s.block(load.steps) for k, s in sides.items()}, ctx.plan.rounds, retries=0,
+                             deadline=ctx.section_end)
+        res = out[load.name] = {name: {"tokens_per_s": load.batch * load.seq_len * load.steps / median_seconds(v),
+                                       "x_engine_vs_this": ratio(samples, name, "engine") if name != "engine" else 1.0}
+                                for name, v in samples.items()}
+        for name, r in res.items():
+            rows.append([load.name, precision_name, name, r["tokens_per_s"], r["x_engine_vs_this"]])
+        headline.append(f"{load.preset}: " + ", ".join(f"{n} x{r['x_engine_vs_this']:.2f}" for n, r in res.items()
+                                                       if n != "engine"))
+        del sides, samples, master
+        ctx.release()
+    print_table(["load", "precision", "variant", "tokens/s", "engine vs variant"], rows,
+                title="engine levers on the device (> 1: the engine's choice is faster)")
+    out["verdict"] = "info"
+    return "engine vs variant: " + "; ".join(headline)
+
+
+def with_full_last_layer(model: BertForMaskedLM) -> None:
+    model.forward = types.MethodType(full_last_layer_forward, model)
+
+
+def with_dense_lookup(model: BertForMaskedLM) -> None:
+    model.bert.embeddings.word_embeddings.sparse = False
+
+
 def _ddp_worker(rank: int, world: int, backend: str, port: int, load: Load, steps: int, result: str) -> None:
     """One rank of a plain DDP run of our model (torch.multiprocessing.spawn calls this in a fresh process)."""
     import datetime as dt
@@ -902,7 +953,7 @@ def check_ddp(ctx: Context, out: dict) -> str:
 SECTIONS: dict[str, Callable[[Context, dict], str]] = {
     "env": check_env, "correctness": check_correctness, "throughput": check_throughput, "curves": check_curves,
     "memory": check_memory, "finetune": check_finetune, "probing": check_probing, "pinned": check_pinned,
-    "ddp": check_ddp,
+    "levers": check_levers, "ddp": check_ddp,
 }
 
 

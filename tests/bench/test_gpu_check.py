@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "gpu_check.py"
-SECTIONS = ["env", "correctness", "throughput", "curves", "memory", "finetune", "probing", "pinned", "ddp"]
+SECTIONS = ["env", "correctness", "throughput", "curves", "memory", "finetune", "probing", "pinned", "levers", "ddp"]
 MISSING_THERE = ["platformdirs", "sqlalchemy", "alembic", "PySide6", "pyqtgraph"]
 
 
