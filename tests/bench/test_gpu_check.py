@@ -39,6 +39,6 @@ def test_dry_run_runs_every_section_without_the_app_only_dependencies(tmp_path: 
     assert sections["ddp"]["status"] == "skipped" and sections["ddp"]["headline"] == "skipped: 0 GPU(s)"
     assert sections["ddp"]["cpu_rehearsal"]["ranks_2"]["finite"]  # the DDP code ran, on gloo
     assert Path(sections["env"]["workbench"]).is_relative_to(ROOT)  # this checkout's engine, not another one's
-    assert run.stdout.rstrip().splitlines()[-11].startswith("section")  # the summary table (9 rows) is last
+    assert run.stdout.rstrip().splitlines()[-12].startswith("section")  # the summary table (10 rows) is last
     after = shared_results.stat().st_mtime_ns if shared_results.exists() else None
     assert after == before  # nothing written into bench/results
