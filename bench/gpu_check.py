@@ -483,7 +483,8 @@ def throughput_sides(ctx: Context, load: Load, transformers: Any | None) -> dict
         precision = ctx.precision(name)
         if precision is None:
             continue
-        sides[f"wb {name}"] = Side(copy.deepcopy(master), MaskedBlocks(load), precision, ctx.device)
+        sides[f"wb {name}"] = Side(copy.deepcopy(master).for_training(ctx.device), MaskedBlocks(load), precision,
+                                   ctx.device)
         if transformers is not None:
             hf = hf_copy(config, master.state_dict(), transformers)
             sides[f"hf {name}"] = Side(hf, CollatedBlocks(load, collator), precision, ctx.device)
@@ -634,7 +635,7 @@ def check_memory(ctx: Context, out: dict) -> str:
         before = torch.cuda.memory_allocated(ctx.device) if ctx.cuda else 0
         torch.manual_seed(0)
         with ctx.device:  # built in place: base's weights are initialised on the GPU, not copied there
-            model = BertForMaskedLM(config)
+            model = BertForMaskedLM(config).for_training(ctx.device)
         for load in group:
             for name in ("fp32", "bf16"):
                 side = Side(model, MaskedBlocks(load), ctx.precision(name), ctx.device)
@@ -797,7 +798,8 @@ def check_pinned(ctx: Context, out: dict) -> str:
             out[load.name] = "skipped for time"
             continue
         torch.manual_seed(0)
-        side = Side(BertForMaskedLM(load.config()), MaskedBlocks(load), ctx.precision(precision_name), ctx.device)
+        side = Side(BertForMaskedLM(load.config()).for_training(ctx.device), MaskedBlocks(load),
+                    ctx.precision(precision_name), ctx.device)
 
         def candidate(pinned: bool, side: Side = side, steps: int = load.steps) -> Callable[[], None]:
             block = side.block(steps)
@@ -825,11 +827,12 @@ def check_pinned(ctx: Context, out: dict) -> str:
 
 def check_levers(ctx: Context, out: dict) -> str:
     """The engine's two CPU-born levers (bench/levers.py) A/B'd on the device: the last layer at the masked
-    positions only (boolean row selection: a host sync on a GPU), and the tied matrix's sparse lookup gradient
-    (rows + values, then a dense add). Each variant switches one off; > 1 means the engine is faster with it."""
+    positions only (boolean row selection: a host sync on a GPU), and the tied matrix's lookup gradient, which
+    `for_training` makes sparse (rows + values, then a dense add) on the CPU only. Each variant changes one
+    choice of the engine's; > 1 means the engine's own choice is faster."""
     precision_name = "bf16" if ctx.precision("bf16") else "fp32"
-    variants = {"engine": (), "full last layer": (with_full_last_layer,), "dense lookup": (with_dense_lookup,),
-                "neither": (with_full_last_layer, with_dense_lookup)}
+    variants = {"engine": (), "full last layer": (with_full_last_layer,), "sparse lookup": (with_sparse_lookup,),
+                "dense lookup": (with_dense_lookup,)}
     rows, headline = [], []
     for load in ctx.plan.levers:
         if ctx.left() <= 0:
@@ -839,7 +842,7 @@ def check_levers(ctx: Context, out: dict) -> str:
         master = BertForMaskedLM(load.config())
         sides = {}
         for name, patches in variants.items():
-            model = copy.deepcopy(master)
+            model = copy.deepcopy(master).for_training(ctx.device)  # the Trainer's choice of lookup for the device
             for patch in patches:
                 patch(model)
             sides[name] = Side(model, MaskedBlocks(load), ctx.precision(precision_name), ctx.device)
@@ -866,6 +869,10 @@ def with_full_last_layer(model: BertForMaskedLM) -> None:
 
 def with_dense_lookup(model: BertForMaskedLM) -> None:
     model.bert.embeddings.word_embeddings.sparse = False
+
+
+def with_sparse_lookup(model: BertForMaskedLM) -> None:
+    model.bert.embeddings.word_embeddings.sparse = True
 
 
 def _ddp_worker(rank: int, world: int, backend: str, port: int, load: Load, steps: int, result: str) -> None:

@@ -145,7 +145,7 @@ class WorkbenchRunner(Runner):
                  seed: int = 0, lr: float = 1e-4, warmup: int = 0, total: int = 0) -> None:
         super().__init__(blocks, shape.batch, autocast)
         torch.manual_seed(seed)
-        self.model = BertForMaskedLM(shape.model_config(dropout))
+        self.model = BertForMaskedLM(shape.model_config(dropout)).for_training(torch.device("cpu"))
         self.masker = Masker(MaskingConfig(mlm_probability=0.15), shape.vocab, MASK, SPECIALS)
         self.finish_setup(lr, warmup, total)
 

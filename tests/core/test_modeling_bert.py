@@ -191,12 +191,19 @@ def test_last_layer_at_labelled_rows_gives_the_full_models_loss_and_gradients(pr
         model.bert(input_ids, attention_mask, output_hidden_states=True, rows=selected)
 
 
+def test_for_training_makes_the_lookup_sparse_on_the_cpu_only():
+    model = BertForMaskedLM(make_config())
+    assert model.for_training(torch.device("cpu")) is model and model.bert.embeddings.word_embeddings.sparse
+    model.for_training(torch.device("meta"))  # any other device: the dense lookup (faster on a GPU)
+    assert not model.bert.embeddings.word_embeddings.sparse and model.cls.predictions.decoder.weight.is_meta
+
+
 def test_tied_matrix_gradient_is_dense_and_equals_a_dense_lookup():
     torch.manual_seed(0)
     model = BertForMaskedLM(make_config()).train()
     input_ids, attention_mask, labels = make_batch()
     grads = {}
-    for sparse in (True, False):  # the engine's sparse lookup, then nn.Embedding's default dense one
+    for sparse in (True, False):  # the engine's sparse lookup on the CPU, then the dense one (GPUs, nn.Embedding)
         model.bert.embeddings.word_embeddings.sparse = sparse
         model.zero_grad(set_to_none=True)
         torch.manual_seed(1)  # same dropout masks

@@ -153,7 +153,7 @@ class Trainer:
                                   "masking": masking_config.to_dict(), **(extra_checkpoint_config or {})}
 
         seed_everything(train_config.seed)
-        self.model = BertForMaskedLM(model_config).to(self.device)
+        self.model = BertForMaskedLM(model_config).for_training(self.device)
         self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
                                          train_config.adam_betas, train_config.adam_eps)
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
