@@ -58,8 +58,8 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     qtbot.waitUntil(lambda: window.state.corpus_name == "animals", timeout=WAIT)
 
     window.show_panel(1)  # Tokenizer: a small WordPiece
-    window.tokenizer.vocab_size.setValue(300)
-    click(qtbot, window.tokenizer.train_button)
+    window.tokenizer.training.vocab_size.setValue(300)
+    click(qtbot, window.tokenizer.training.train_button)
     corpus_id = store.get_corpus("animals").id
     qtbot.waitUntil(lambda: bool(store.list_tokenizers(corpus_id=corpus_id)), timeout=WAIT)
 
