@@ -107,10 +107,10 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     window.runs.refresh()
     names = {run.id: run.name for run in store.list_runs()}
     qtbot.waitUntil(lambda: window.runs.model.row_of(first) is not None, timeout=WAIT)
-    window.runs._select_ids([first, second], second)
-    assert {run.id for run in window.runs.selected_runs()} == {first, second}
-    click(qtbot, window.runs.compare_button)
-    legend = " ".join(window.runs.compare_chart.curve_names())
+    window.runs.table.select_ids([first, second], second)
+    assert {run.id for run in window.runs.table.selected_runs()} == {first, second}
+    click(qtbot, window.runs.toolbar.compare_button)
+    legend = " ".join(window.runs.tabs.compare_chart.curve_names())
     assert names[first] in legend and names[second] in legend
 
 
