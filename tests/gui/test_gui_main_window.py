@@ -169,8 +169,8 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
         assert second.state.model.preset == "mini" and second.model.preset_combo.currentText() == "mini"
         assert second.train.settings.steps.value() == 1234
         assert second.stack.currentWidget() is second.model
-        second.data._fill_recent_menu()
-        assert [a.data() for a in second.data.recent_menu.actions()] == [str(corpus_file)]
+        second.data.adder._fill_recent_menu()
+        assert [a.data() for a in second.data.adder.recent_menu.actions()] == [str(corpus_file)]
     finally:
         second.confirm_stop_running = lambda: True
         second.close()
