@@ -40,9 +40,9 @@ def train_points(window: MainWindow) -> int:
 
 
 def run_until_stopped(qtbot, window: MainWindow, min_points: int) -> int:
-    click(qtbot, window.train.start_button)
+    click(qtbot, window.train.controls.start_button)
     qtbot.waitUntil(lambda: train_points(window) >= min_points, timeout=WAIT)
-    click(qtbot, window.train.stop_button)
+    click(qtbot, window.train.controls.stop_button)
     qtbot.waitUntil(lambda: window.train.task is None, timeout=WAIT)
     return window.train.run_id
 
@@ -81,19 +81,19 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     settings.log_every.setValue(1)
     settings.eval_every.setValue(20)
     settings.device.setCurrentText("cpu")
-    click(qtbot, window.train.start_button)
+    click(qtbot, window.train.controls.start_button)
     qtbot.waitUntil(lambda: train_points(window) >= 5, timeout=WAIT)
 
-    click(qtbot, window.train.pause_button)
+    click(qtbot, window.train.controls.pause_button)
     qtbot.waitUntil(lambda: window.train.phase == "paused", timeout=WAIT)
     frozen = train_points(window)
     qtbot.wait(1500)
     assert train_points(window) == frozen  # paused means no steps
     assert store.get_run(window.train.run_id).status == "paused"
-    click(qtbot, window.train.pause_button)  # the same button resumes
+    click(qtbot, window.train.controls.pause_button)  # the same button resumes
     qtbot.waitUntil(lambda: train_points(window) > frozen, timeout=WAIT)
 
-    click(qtbot, window.train.stop_button)
+    click(qtbot, window.train.controls.stop_button)
     qtbot.waitUntil(lambda: window.train.task is None, timeout=WAIT)
     first = window.train.run_id
     assert store.get_run(first).status == "stopped"
