@@ -45,8 +45,7 @@ def train_tokenizer_on(
     config: TokenizerConfig,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[TokenizerRecord, bool]:
-    """Train `config` on the corpus named `corpus_name` (None: the sample): (record, whether an identical earlier
-    tokenizer was reused); `progress` gets (documents read, the corpus' documents)."""
+    """Train `config` on the corpus `corpus_name` (None: the sample): (record, whether an identical one was reused)."""
     corpus = get_corpus(ws, corpus_name)
     total = int(corpus.stats["documents"])
     before = {t.id for t in ws.store.list_tokenizers(corpus.id)}

@@ -95,8 +95,7 @@ def tokenizer_frequencies(
     cancelled: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[TokenFrequencies | None, int]:
-    """Token frequencies of tokenizer `record` over its corpus (None once `cancelled`) and the corpus' document
-    count; `progress` gets (documents done, documents to count)."""
+    """Tokenizer `record`'s token frequencies over its corpus (None once `cancelled`) and the corpus' documents."""
     from workbench.jobs.tokenizers import load_tokenizer  # torch: see the TYPE_CHECKING note above
 
     corpus = ws.store.get_corpus(record.corpus_id)

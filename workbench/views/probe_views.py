@@ -193,8 +193,7 @@ def suite_table_rows(metrics: dict) -> list[tuple[str, int, float, float, float]
 def suite_curves(
     results: Sequence[ProbeResultRecord], group: str | None = None
 ) -> list[tuple[str, list[int], list[float]]]:
-    """(metric name, checkpoint steps, values) of each metric over a run's results of one suite version, overall or
-    of one group; empty without results."""
+    """(metric name, checkpoint steps, values) per metric over results of one suite version, overall or of `group`."""
     curves = []
     for metric, name in METRIC_NAMES.items():
         points = metric_series(results, metric, group) if results else []
