@@ -8,6 +8,7 @@ Python took 15 s for a 50k vocabulary.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,8 +41,6 @@ from workbench.store.records import TokenizerRecord
 from workbench.views.browse import TokenFrequencies, Vocabulary, tokenizer_frequencies, vocabulary_table
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from workbench.core.tokenization import WorkbenchTokenizer
 
 
