@@ -89,14 +89,17 @@ def measure(fn: Callable[[], Any], retries: int = 3) -> tuple[Sample, Any]:
 
 
 def interleave(candidates: dict[str, Callable[[], Any]], rounds: int, retries: int = 3,
-               warmup: int = 1) -> dict[str, list[Sample]]:
-    """Time each candidate once per round, alternating their order, so drift and neighbours hit all alike."""
+               warmup: int = 1, deadline: float | None = None) -> dict[str, list[Sample]]:
+    """Time each candidate once per round, alternating their order, so drift and neighbours hit all alike.
+    No round after the first starts past `deadline` (a time.perf_counter() value), for time-boxed runs."""
     names = list(candidates)
     for _ in range(warmup):
         for name in names:
             candidates[name]()
     samples: dict[str, list[Sample]] = {name: [] for name in names}
     for r in range(rounds):
+        if r and deadline is not None and time.perf_counter() > deadline:
+            break
         for name in (names if r % 2 == 0 else names[::-1]):
             samples[name].append(measure(candidates[name], retries)[0])
     return samples
@@ -195,19 +198,22 @@ def require_transformers() -> Any:
     return transformers
 
 
-def save_result(name: str, args: argparse.Namespace, results: Any, **extra: Any) -> Path | None:
-    """Append {"bench", "date", "quick", "machine", "results", ...} as one JSON line; its path."""
+def save_result(name: str, args: argparse.Namespace, results: Any, path: Path | None = None,
+                **extra: Any) -> Path | None:
+    """Append {"bench", "date", "quick", "machine", "results", ...} as one JSON line to `path` (default
+    bench/results/<name>.jsonl); its path."""
     record = {"bench": name, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "quick": bool(args.quick), "machine": machine_info(), **extra, "results": results}
     print(f"machine: {record['machine']['cpu']}, {record['machine']['cores']} cores, "
           f"{record['machine']['threads']} threads, torch {record['machine']['torch']}")
     if args.no_save:
         return None
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.jsonl"
+    path = Path(path) if path is not None else RESULTS_DIR / f"{name}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         f.write(json.dumps(record, default=str) + "\n")
-    print(f"appended to {path.relative_to(ROOT)}")
+    where = path.resolve()
+    print(f"appended to {where.relative_to(ROOT) if where.is_relative_to(ROOT) else where}")
     return path
 
 

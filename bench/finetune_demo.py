@@ -28,13 +28,16 @@ if str(ROOT) not in sys.path:  # `python bench/finetune_demo.py` from a checkout
 import torch  # noqa: E402
 
 from workbench.core.corpus import CorpusOptions  # noqa: E402
-from workbench.core.finetune.trainer import FinetuneConfig  # noqa: E402
-from workbench.samples.tasks import demo_paths  # noqa: E402
-from workbench.core.training import EvalEvent, TrainConfig  # noqa: E402
+from workbench.core.training_types import EvalEvent  # noqa: E402
 from workbench.jobs.corpora import add_corpus  # noqa: E402
 from workbench.jobs.finetune import FinetuneSpec, start_finetuning  # noqa: E402
-from workbench.jobs.pretrain import PretrainSpec, start_pretraining  # noqa: E402
+from workbench.jobs.pretrain import start_pretraining  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.samples.tasks import demo_paths  # noqa: E402
+from workbench.settings.finetune import FinetuneConfig  # noqa: E402
+from workbench.settings.model import ModelSpec  # noqa: E402
+from workbench.settings.pretrain import PretrainSpec  # noqa: E402
+from workbench.settings.train import TrainConfig  # noqa: E402
 
 METRIC = {"classify": "accuracy", "tag": "f1"}
 SHARED = ROOT.parent / "shared"
@@ -73,7 +76,8 @@ def pretrained_run(ws: Workspace, args: argparse.Namespace, corpus: str | None =
             print(f"  pretrain step {event.step:5d}: val loss {event.val_loss:.3f} (unigram "
                   f"{event.unigram_baseline_loss:.3f}), {time.perf_counter() - started:.0f} s", flush=True)
 
-    spec = PretrainSpec(corpus=corpus, preset="tiny", max_len=args.max_len, train=train, name=name)
+    spec = PretrainSpec(corpus=corpus, model=ModelSpec(preset="tiny", max_position_embeddings=args.max_len),
+                        train=train, name=name)
     run, result = start_pretraining(ws, spec, listeners=[show])
     if result.status != "completed":
         raise SystemExit(f"pretraining {result.status}: {result.message}")
@@ -88,7 +92,7 @@ def finetune(ws: Workspace, args: argparse.Namespace, task: str, seed: int, sour
     train, validation = files or demo_paths(task)
     config = FinetuneConfig(task=task, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                             max_len=args.max_len, seed=seed, device="cpu")
-    spec = FinetuneSpec(task=task, train=str(train), validation=str(validation), config=config, **source)
+    spec = FinetuneSpec(train=str(train), validation=str(validation), config=config, **source)
     run, result = start_finetuning(ws, spec)
     if result.status != "completed":
         raise SystemExit(f"fine-tuning run {run.id} {result.status}: {result.message}")

@@ -50,7 +50,7 @@ class Throughput:
         self.last = None
 
     def __call__(self, event: object) -> None:
-        from workbench.core.training import StepEvent
+        from workbench.core.training_types import StepEvent
 
         if isinstance(event, StepEvent) and event.step >= WARMUP_STEPS:
             self.first = self.first or event
@@ -66,8 +66,9 @@ def make_window(home: Path, preset: str):
     from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QApplication
 
-    from workbench.core.training import TrainConfig
     from workbench.gui.main_window import MainWindow
+    from workbench.settings.model import ModelSpec
+    from workbench.settings.train import TrainConfig
 
     QStandardPaths.setTestModeEnabled(True)  # never the user's own QSettings
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -75,7 +76,7 @@ def make_window(home: Path, preset: str):
     window.resize(1280, 860)
     window.show()
     window.state.set_corpus(None)  # the bundled sample
-    window.state.update_model(preset=preset, architecture={}, max_len=128, valid=True)
+    window.state.set_model(ModelSpec(preset=preset, max_position_embeddings=128))
     train = window.train
     train.settings.apply(replace(TrainConfig(), steps=100_000, batch_size=8, eval_every=200, checkpoint_every=100_000,
                                  log_every=1, device="cpu"))  # a point per step: the most redrawing
@@ -127,7 +128,7 @@ def headless_block(home: Path, spec, seconds: float) -> Throughput:
 
     import torch
 
-    from workbench.core.training import TrainControl
+    from workbench.core.training_types import TrainControl
     from workbench.jobs.pretrain import start_pretraining
     from workbench.jobs.workspace import Workspace
 

@@ -58,8 +58,9 @@ def corpus_of(megabytes: int) -> Path:
 
 def tokenizer_dir() -> Path:
     """A WordPiece tokenizer (16k) trained on the bundled sample corpus, made once."""
+    from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
     from workbench.samples.corpus import ensure_sample_corpus
-    from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer
+    from workbench.settings.tokenizer import TokenizerConfig
     folder = WORK_DIR / "tokenizer-wordpiece-16k"
     if not (folder / "tokenizer.json").exists():
         texts = ensure_sample_corpus(WORK_DIR).read_text(encoding="utf-8").split("\n\n")

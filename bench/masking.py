@@ -14,10 +14,11 @@ from __future__ import annotations
 import warnings
 
 import torch
-
 from common import bench_args, contamination, interleave, median_seconds, print_table, ratio, save_result
-from train_throughput import MASK, SHAPES, SPECIALS, HFRunner, WorkbenchRunner, hf_tokenizer, token_blocks
-from workbench.core.masking import Masker, MaskingConfig
+from train_throughput import MASK, SHAPES, SPECIALS, WorkbenchRunner, hf_tokenizer, token_blocks
+
+from workbench.core.masking import Masker
+from workbench.settings.masking import MaskingConfig
 
 BATCH, SEQ_LEN = 256, 128
 

@@ -18,14 +18,15 @@ from pathlib import Path
 
 import safetensors.torch
 import torch
-
 from common import bench_args, contamination, measure, percentile, print_table, save_result
+
 from workbench.core.checkpoints import MODEL_FILE, save_checkpoint
-from workbench.core.model_config import preset_config
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import fill_mask, pseudo_log_likelihood
+from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import ensure_sample_corpus
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.settings.model import preset_config
+from workbench.settings.tokenizer import TokenizerConfig
 
 N_TOKENS = 32
 

@@ -26,14 +26,24 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-
-from common import (bench_args, contamination, interleave, median_seconds, print_table, ratio,
-                    require_transformers, round_ratios, save_result)
+from common import (
+    bench_args,
+    contamination,
+    interleave,
+    median_seconds,
+    print_table,
+    ratio,
+    require_transformers,
+    round_ratios,
+    save_result,
+)
 from peak import measured_peak
-from workbench.core.masking import Masker, MaskingConfig
-from workbench.core.model_config import BertConfig
+
+from workbench.core.masking import Masker
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import BertConfig
 
 PAD, UNK, CLS, SEP, MASK = range(5)
 SPECIALS = [PAD, UNK, CLS, SEP, MASK]

@@ -24,16 +24,16 @@ OUT = Path(__file__).resolve().parent / "screenshots"
 def pretrain(home: Path, steps: int) -> None:
     import torch
 
-    from workbench.core.masking import MaskingConfig
-    from workbench.core.training import TrainConfig
-    from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+    from workbench.jobs.pretrain import start_pretraining
     from workbench.jobs.workspace import Workspace
+    from workbench.settings.model import ModelSpec
+    from workbench.settings.pretrain import PretrainSpec
+    from workbench.settings.train import TrainConfig
 
     torch.set_num_threads(1)
     train = TrainConfig(steps=steps, batch_size=32, lr=2e-3, warmup_steps=100, eval_every=100,
                         checkpoint_every=max(steps // 6, 1), log_every=10, device="cpu")
-    spec = PretrainSpec(corpus=None, tokenizer_id=None, preset="seed-demo", architecture={}, max_len=32,
-                        pre_layer_norm=False, masking=MaskingConfig(), train=train, name="demo")
+    spec = PretrainSpec(model=ModelSpec(preset="seed-demo", max_position_embeddings=32), train=train, name="demo")
     with Workspace(home) as ws:
         start_pretraining(ws, spec)
 

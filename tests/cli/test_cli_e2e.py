@@ -129,8 +129,14 @@ def test_mask_preview_json(trained: tuple[Path, dict]) -> None:
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["train", "--hidden", "130", "--heads", "4", "--steps", "5"], "hidden_size"),
-    (["train", "--mask-rate", "0.95", "--steps", "5"], "0.8"),
+    (["train", "--hidden", "130", "--heads", "4", "--steps", "5"], "--heads must divide the hidden size 130"),
+    (["train", "--mask-rate", "0.95", "--steps", "5"], "--mask-rate must be a number from 0.01 to 0.8"),
+    (["train", "--mask-rate", "2"], "--mask-rate must be"),  # the flag as typed, not mlm_probability
+    (["train", "--val-fraction", "0.7"], "--val-fraction must be a number in (0, 0.5)"),
+    (["train", "--max-len", "4"], "--max-len must be an integer from 8"),
+    (["train", "--lr", "0"], "--lr must be a number > 0"),
+    (["tokenizer", "train", "--type", "bpe", "--vocab-size", "100"], "--vocab-size must be at least 262"),
+    (["finetune", "--task", "tag", "--train", "x.conll", "--scratch", "tiny", "--epochs", "0"], "--epochs must be"),
     (["train", "--split", "80,10,5", "--steps", "5"], "sum"),
     (["train", "--corpus", "nope"], "nope"),
     (["train", "--precision", "fp16", "--device", "cpu", "--steps", "5"], "fp16"),

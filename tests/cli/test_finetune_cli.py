@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from workbench.cli.main import main
-from workbench.core.tokenization import TokenizerConfig
-from workbench.core.training import TrainConfig
 from workbench.jobs.corpora import get_corpus
-from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+from workbench.jobs.pretrain import start_pretraining
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
+from workbench.settings.model import ModelSpec
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.tokenizer import TokenizerConfig
+from workbench.settings.train import TrainConfig
 
 ANIMALS = {"cat": ["cat", "kitten", "cats"], "dog": ["dog", "puppy", "dogs"]}
 FRAMES = ["the {} sleeps near the old barn", "a small {} runs in the field", "my {} watches the moon at night",
@@ -26,7 +28,7 @@ def pretrained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     home = tmp_path_factory.mktemp("home")
     with Workspace(home) as ws:
         train_tokenizer_for(ws, get_corpus(ws, None), TokenizerConfig(vocab_size=500))
-        spec = PretrainSpec(preset="seed-demo", max_len=32, name="pre", train=TrainConfig(
+        spec = PretrainSpec(model=ModelSpec(preset="seed-demo", max_position_embeddings=32), name="pre", train=TrainConfig(
             steps=30, batch_size=8, eval_every=0, checkpoint_every=0, device="cpu"))
         run, result = start_pretraining(ws, spec)
     assert result.status == "completed"

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from workbench.cli.main import main
-from workbench.core.finetune.trainer import FinetuneConfig
-from workbench.core.tokenization import TokenizerConfig
-from workbench.core.training import StepEvent, TrainControl
+from workbench.core.training_types import StepEvent, TrainControl
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import FinetuneSpec, resume_finetuning, start_finetuning
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
 from workbench.samples.tasks import write_entities
+from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.tokenizer import TokenizerConfig
 
 STEPS_PER_EPOCH = 7  # 90 sentences in batches of 13
 
@@ -35,8 +35,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
 
 
 def spec(train: Path, validation: Path, name: str) -> FinetuneSpec:
-    config = FinetuneConfig(lr=3e-3, epochs=3, batch_size=13, max_len=24, device="cpu", seed=3)
-    return FinetuneSpec(task="tag", train=str(train), validation=str(validation), scratch="seed-demo", config=config,
+    config = FinetuneConfig(task="tag", lr=3e-3, epochs=3, batch_size=13, max_len=24, device="cpu", seed=3)
+    return FinetuneSpec(train=str(train), validation=str(validation), scratch="seed-demo", config=config,
                         name=name)
 
 

@@ -13,13 +13,15 @@ import torch
 
 from workbench.cli.main import main
 from workbench.core.probing import fill_mask
-from workbench.core.tokenization import TokenizerConfig
-from workbench.core.training import TrainConfig
 from workbench.jobs.corpora import get_corpus
-from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+from workbench.jobs.pretrain import start_pretraining
 from workbench.jobs.probe import ModelCache, knowledge_series, load_probe_model
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
+from workbench.settings.model import ModelSpec
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.tokenizer import TokenizerConfig
+from workbench.settings.train import TrainConfig
 
 RUN = "tiny-probe"
 
@@ -33,7 +35,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         with Workspace.open(str(folder)) as ws:
             train_tokenizer_for(ws, get_corpus(ws, None), TokenizerConfig(vocab_size=500))
             train = TrainConfig(steps=40, batch_size=8, eval_every=20, checkpoint_every=20, device="cpu")
-            run, result = start_pretraining(ws, PretrainSpec(preset="seed-demo", max_len=32, train=train, name=RUN))
+            run, result = start_pretraining(ws, PretrainSpec(model=ModelSpec(preset="seed-demo", max_position_embeddings=32), train=train, name=RUN))
         assert result.status == "completed"
         yield folder
     finally:

@@ -18,9 +18,9 @@ from workbench.core.checkpoints import (
     restore_rng_state,
     save_checkpoint,
 )
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer
+from workbench.settings.model import BertConfig
 
 CONFIG = BertConfig(vocab_size=99, hidden_size=12, num_hidden_layers=2, num_attention_heads=3,
                     intermediate_size=37, max_position_embeddings=9)

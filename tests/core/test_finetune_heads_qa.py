@@ -12,9 +12,10 @@ from workbench.core.finetune.data import QAExample
 from workbench.core.finetune.encoding import align_word_labels, collate, word_predictions
 from workbench.core.finetune.heads import build_task_model, freeze, from_pretraining
 from workbench.core.finetune.qa import best_answer, prepare_qa_features
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
+from workbench.settings.model import BertConfig
+from workbench.settings.tokenizer import TokenizerConfig
 
 CONFIG = BertConfig(vocab_size=99, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=24,
                     max_position_embeddings=40)

@@ -13,15 +13,14 @@ from workbench.core.masking import (
     REPLACED_RANDOM,
     MaskedBatch,
     Masker,
-    MaskingConfig,
     counter_uniform,
     describe,
     mix64,
     row_keys,
     sample_span_lengths,
     span_length_distribution,
-    span_length_mean,
 )
+from workbench.settings.masking import MaskingConfig, span_length_mean
 
 PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
 SPECIALS = [PAD, UNK, CLS, SEP, MASK]
@@ -259,17 +258,15 @@ def test_seed_reproduces_and_changes_masks(strategy: str) -> None:
     ],
 )
 def test_validation_names_the_field(field: str, value) -> None:
-    with pytest.raises(ValueError, match=field):
-        MaskingConfig(**{field: value}).validate()
-    with pytest.raises(ValueError, match=field):
-        Masker(MaskingConfig(**{field: value}), vocab_size=99, mask_id=MASK, special_ids=SPECIALS)
+    with pytest.raises(ValueError, match=field):  # a config that is not allowed cannot be built
+        MaskingConfig(**{field: value})
 
 
 def test_validation_of_split_and_allowed_values() -> None:
-    with pytest.raises(ValueError, match="mask_replace_prob \\+ random_replace_prob"):
-        MaskingConfig(mask_replace_prob=0.7, random_replace_prob=0.4).validate()
+    with pytest.raises(ValueError, match="mask_replace_prob must be at most 1 together with random_replace_prob"):
+        MaskingConfig(mask_replace_prob=0.7, random_replace_prob=0.4)
     with pytest.raises(ValueError, match="token, whole-word, span"):
-        MaskingConfig(strategy="words").validate()
+        MaskingConfig(strategy="words")
     with pytest.raises(ValueError, match="sum to 1"):
         MaskingConfig.from_split(0.8, 0.1, 0.2)
     with pytest.raises(ValueError, match="non-negative"):
@@ -277,7 +274,7 @@ def test_validation_of_split_and_allowed_values() -> None:
     percents = MaskingConfig.from_split(70, 20, 10, strategy="span")
     assert percents.mask_replace_prob == pytest.approx(0.7) and percents.keep_prob == pytest.approx(0.1)
     assert percents.strategy == "span"
-    MaskingConfig(mask_replace_prob=1.0, random_replace_prob=0.0).validate()
+    MaskingConfig(mask_replace_prob=1.0, random_replace_prob=0.0)
 
 
 def test_dict_round_trip_and_unknown_keys() -> None:

@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workbench.core.model_config import BertConfig, count_parameters
+from workbench.core.model_config import count_parameters
 from workbench.core.modeling_bert import BertForMaskedLM, MaskedLMOutput
+from workbench.settings.model import BertConfig
 
 V, T, B, H, A, L = 99, 7, 13, 32, 4, 2
 

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler, lr_multiplier, no_decay_parameter_names
+from workbench.settings.model import BertConfig
 
 
 def _model() -> BertForMaskedLM:

@@ -9,7 +9,8 @@ import torch
 
 from workbench.core.packing import PackedBlocks
 from workbench.core.token_cache import build_or_load_cache
-from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer
+from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
+from workbench.settings.tokenizer import TokenizerConfig
 
 
 def make_docs(n: int, seed: int = 1) -> list[str]:

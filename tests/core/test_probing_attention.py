@@ -11,7 +11,6 @@ import math
 import pytest
 import torch
 
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import (
     ProbeInputError,
@@ -21,8 +20,10 @@ from workbench.core.probing import (
     mean_over_heads,
     write_matrix_csv,
 )
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import generate_documents
+from workbench.settings.model import BertConfig
+from workbench.settings.tokenizer import TokenizerConfig
 
 TEXT = "the farmers near the dog are happy [MASK]."
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import ProbeInputError, encode_text, fill_in_order, fill_mask, mask_word, word_spans
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import generate_documents
+from workbench.settings.model import BertConfig
+from workbench.settings.tokenizer import TokenizerConfig
 
 TEXT = "the farmers near the dog [MASK] happy and the [MASK] says [MASK]."
 

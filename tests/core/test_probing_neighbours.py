@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import (
     ProbeInputError,
@@ -18,8 +17,10 @@ from workbench.core.probing import (
     word_spans,
     word_vectors,
 )
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import generate_documents
+from workbench.settings.model import BertConfig
+from workbench.settings.tokenizer import TokenizerConfig
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,13 @@ import math
 import pytest
 import torch
 
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import ProbeInputError, encode_text, pseudo_log_likelihood, score_sentences, word_spans
 from workbench.core.probing.scoring import pll_masks
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import generate_documents
+from workbench.settings.model import BertConfig
+from workbench.settings.tokenizer import TokenizerConfig
 
 SENTENCE = "the unbelievably tired farmers sleep."
 

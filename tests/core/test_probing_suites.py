@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import ProbeInputError, encode_text, evaluate_suite, load_suite, suite_metrics
 from workbench.core.probing.suites import answer_ranks
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import cloze_items, generate_documents, write_cloze_suite
+from workbench.settings.model import BertConfig
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.store.probe_results import metric_series
 from workbench.store.runstore import RunStore, StoreError
 

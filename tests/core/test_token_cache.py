@@ -11,7 +11,8 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from workbench.core.token_cache import TokenCache, build_or_load_cache, ids_dtype
-from workbench.core.tokenization import BERT_SPECIALS, TokenizerConfig, WorkbenchTokenizer, train_tokenizer
+from workbench.core.tokenization import BERT_SPECIALS, WorkbenchTokenizer, train_tokenizer
+from workbench.settings.tokenizer import TokenizerConfig
 
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda")
 

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 import torch
 
-from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer
+from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
+from workbench.settings.tokenizer import TokenizerConfig
 
 TYPES = ("wordpiece", "bpe", "unigram", "char")
 VOCAB = {"wordpiece": 200, "bpe": 300, "unigram": 200, "char": 40}

@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QStandardPaths, Qt
 
-from workbench.core.tokenization import TokenizerConfig
-from workbench.core.training import TrainConfig
 from workbench.gui.panels.finetune_panel import FinetunePanel
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.corpora import get_corpus
-from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+from workbench.jobs.pretrain import start_pretraining
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
+from workbench.settings.model import ModelSpec
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.tokenizer import TokenizerConfig
+from workbench.settings.train import TrainConfig
 
 QStandardPaths.setTestModeEnabled(True)
 
@@ -27,17 +29,17 @@ QStandardPaths.setTestModeEnabled(True)
 def panel(qtbot, home: Path):
     with Workspace(home) as ws:  # a small tokenizer, and a few-step pretraining run to start from
         train_tokenizer_for(ws, get_corpus(ws, None), TokenizerConfig(vocab_size=300))
-        start_pretraining(ws, PretrainSpec(preset="seed-demo", max_len=24, name="pre", train=TrainConfig(
+        start_pretraining(ws, PretrainSpec(model=ModelSpec(preset="seed-demo", max_position_embeddings=24), name="pre", train=TrainConfig(
             steps=5, batch_size=8, eval_every=0, checkpoint_every=0, device="cpu")))
     state, runner = AppState(home), TaskRunner()
     widget = FinetunePanel(state, runner)
     qtbot.addWidget(widget)
     settings = widget.form.settings
-    settings.epochs.setValue(1)
-    settings.batch_size.setValue(64)
-    settings.max_len.setValue(24)
-    settings.lr.setValue(1e-3)
-    settings.device.setCurrentText("cpu")
+    settings.editor("epochs").setValue(1)
+    settings.editor("batch_size").setValue(64)
+    settings.editor("max_len").setValue(24)
+    settings.editor("lr").setValue(1e-3)
+    settings.editor("device").setCurrentText("cpu")
     yield widget
     runner.shutdown()
     state.close()
@@ -111,8 +113,8 @@ def start_a_long_scratch_run(qtbot, panel: FinetunePanel, steps_done: int) -> No
     """Start a 3-epoch fine-tune of seed-demo from scratch and wait until `steps_done` steps are reported."""
     panel.form.base.scratch.setChecked(True)
     panel.form.base.preset.setCurrentText("seed-demo")
-    panel.form.settings.epochs.setValue(3)
-    panel.form.settings.batch_size.setValue(16)
+    panel.form.settings.editor("epochs").setValue(3)
+    panel.form.settings.editor("batch_size").setValue(16)
     qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.controls.progress.value() >= steps_done, timeout=30_000)
 

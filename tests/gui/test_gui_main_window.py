@@ -71,16 +71,16 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
 
     window.show_panel(3)  # Model: the smallest preset, short sequences
     window.model.preset_combo.setCurrentText("seed-demo")
-    window.model.spins["max_len"].setValue(32)
-    assert window.state.model.valid and window.state.model.max_len == 32
+    window.model.spins["max_position_embeddings"].setValue(32)
+    assert window.state.model_error is None and window.state.model.max_position_embeddings == 32
 
     window.show_panel(4)  # Train
     settings = window.train.settings
-    settings.steps.setValue(2000)
-    settings.batch_size.setValue(8)
-    settings.log_every.setValue(1)
-    settings.eval_every.setValue(20)
-    settings.device.setCurrentText("cpu")
+    settings.editor("steps").setValue(2000)
+    settings.editor("batch_size").setValue(8)
+    settings.editor("log_every").setValue(1)
+    settings.editor("eval_every").setValue(20)
+    settings.editor("device").setCurrentText("cpu")
     click(qtbot, window.train.controls.start_button)
     qtbot.waitUntil(lambda: train_points(window) >= 5, timeout=WAIT)
 
@@ -99,7 +99,7 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     assert store.get_run(first).status == "stopped"
     assert store.latest_checkpoint(first) is not None
 
-    settings.seed.setValue(1)
+    settings.editor("seed").setValue(1)
     second = run_until_stopped(qtbot, window, min_points=5)
     assert second != first
 
@@ -158,7 +158,7 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
     qtbot.waitUntil(lambda: first.state.corpus_name == "animals", timeout=WAIT)
     first.masking.rate_slider.setValue(25)
     first.model.preset_combo.setCurrentText("mini")
-    first.train.settings.steps.setValue(1234)
+    first.train.settings.editor("steps").setValue(1234)
     first.show_panel(3)
     first.close()
 
@@ -167,7 +167,7 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
         assert second.state.corpus_name == "animals"
         assert second.state.masking.mlm_probability == pytest.approx(0.25)
         assert second.state.model.preset == "mini" and second.model.preset_combo.currentText() == "mini"
-        assert second.train.settings.steps.value() == 1234
+        assert second.train.settings.editor("steps").value() == 1234
         assert second.stack.currentWidget() is second.model
         second.data.adder._fill_recent_menu()
         assert [a.data() for a in second.data.adder.recent_menu.actions()] == [str(corpus_file)]

@@ -11,12 +11,12 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPoint, QStandardPaths, Qt  # noqa: E402
 
-from workbench.core.masking import MaskingConfig  # noqa: E402
 from workbench.gui.panels.masking_panel import COLOURS, MEASURE_DELAY_MS, MaskingPanel  # noqa: E402
 from workbench.gui.state import AppState  # noqa: E402
 from workbench.gui.workers import TaskRunner  # noqa: E402
 from workbench.jobs.corpora import add_corpus  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.settings.masking import MaskingConfig  # noqa: E402
 from workbench.views.choices import preview_tokenizer  # noqa: E402
 
 WAIT_MS = 30_000

@@ -1,5 +1,6 @@
 """The Model panel driven as a user would: presets fill the fields, the parameter count and memory estimate are
-the engine's, invalid values are marked at the field with the reason and sent as valid=False until fixed."""
+the engine's, the fields' ranges are ModelSpec's, and invalid values are marked at the field with the reason and
+reported to the state (Start waits) until fixed."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QStandardPaths, Qt  # noqa: E402
 
-from workbench.core.model_config import PRESETS, count_parameters, estimate_training_memory, preset_config  # noqa: E402
+from workbench.core.model_config import count_parameters, estimate_training_memory  # noqa: E402
 from workbench.gui.panels.model_panel import INVALID_STYLE, ModelPanel, format_bytes  # noqa: E402
-from workbench.gui.state import AppState, ModelChoice  # noqa: E402
+from workbench.gui.state import AppState  # noqa: E402
 from workbench.gui.workers import TaskRunner  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.settings.base import SettingError  # noqa: E402
+from workbench.settings.model import PRESETS, ModelSpec, preset_config  # noqa: E402
 from workbench.views.choices import preview_tokenizer  # noqa: E402
 
 
@@ -42,56 +45,58 @@ def test_preset_fills_fields_and_counts_parameters(qtbot, opened) -> None:
     for name in ("mini", "seed-demo", "medium"):
         panel.preset_combo.setCurrentText(name)
         preset = PRESETS[name]
-        assert panel.spins["layers"].value() == preset["num_hidden_layers"]
-        assert panel.spins["hidden"].value() == preset["hidden_size"]
-        assert panel.spins["heads"].value() == preset["num_attention_heads"]
-        assert panel.spins["ffn"].value() == preset["intermediate_size"]
+        assert panel.spins["num_hidden_layers"].value() == preset["num_hidden_layers"]
+        assert panel.spins["hidden_size"].value() == preset["hidden_size"]
+        assert panel.spins["num_attention_heads"].value() == preset["num_attention_heads"]
+        assert panel.spins["intermediate_size"].value() == preset["intermediate_size"]
         assert _params(panel) == count_parameters(preset_config(name, 8000, 128))
-        assert state.model == ModelChoice(preset=name, architecture={}, max_len=128, pre_layer_norm=False, valid=True)
+        assert state.model == ModelSpec(preset=name) and state.model_error is None
 
 
 def test_edits_override_the_preset(qtbot, opened) -> None:
     state, panel = opened
     panel.preset_combo.setCurrentText("small")
-    panel.spins["layers"].setValue(3)
-    panel.spins["max_len"].setValue(96)
+    panel.spins["num_hidden_layers"].setValue(3)
+    panel.spins["max_position_embeddings"].setValue(96)
     qtbot.mouseClick(panel.pre_ln_check, Qt.MouseButton.LeftButton, pos=panel.pre_ln_check.rect().center())
-    assert state.model == ModelChoice(preset="small", architecture={"layers": 3}, max_len=96,
-                                      pre_layer_norm=True, valid=True)
-    assert "preset: 4" in panel.hints["layers"].text() and "overridden: layers" in panel.preset_note.text()
+    assert state.model == ModelSpec(preset="small", num_hidden_layers=3, max_position_embeddings=96,
+                                    pre_layer_norm=True)
+    assert "preset: 4" in panel.hints["num_hidden_layers"].text() and "overridden: layers" in panel.preset_note.text()
     expected = preset_config("small", 8000, 96, num_hidden_layers=3, pre_layer_norm=True)
     assert _params(panel) == count_parameters(expected)
     panel.preset_combo.setCurrentText("tiny")  # another preset: the overrides go
-    assert state.model.architecture == {} and panel.spins["layers"].value() == 2
+    assert state.model.overrides() == {} and panel.spins["num_hidden_layers"].value() == 2
 
 
 def test_invalid_heads_are_marked_at_the_field_until_fixed(qtbot, opened) -> None:
     state, panel = opened
     panel.preset_combo.setCurrentText("tiny")  # hidden 128
-    heads = panel.spins["heads"]
+    heads = panel.spins["num_attention_heads"]
     heads.selectAll()
     qtbot.keyClicks(heads, "3")
     assert heads.value() == 3
-    assert panel.frames["heads"].styleSheet() == INVALID_STYLE
-    assert "must divide hidden_size=128" in panel.hints["heads"].text()
-    assert "must divide hidden_size=128" in heads.toolTip()
-    assert state.model.valid is False and state.model.architecture == {"heads": 3}
+    assert panel.frames["num_attention_heads"].styleSheet() == INVALID_STYLE
+    assert "must divide the hidden size 128" in panel.hints["num_attention_heads"].text()
+    assert "must divide the hidden size 128" in heads.toolTip()
+    assert state.model_error.startswith("Attention heads must divide") and state.model.overrides() == {}
     assert panel.params_label.text() == "- parameters"
-    assert panel.frames["hidden"].styleSheet() != INVALID_STYLE
+    assert panel.frames["hidden_size"].styleSheet() != INVALID_STYLE
     heads.setValue(4)
-    assert state.model.valid is True and state.model.architecture == {"heads": 4}
-    assert panel.frames["heads"].styleSheet() != INVALID_STYLE and panel.hints["heads"].text().endswith("2</span>")
-    assert "must divide hidden_size" not in heads.toolTip() and panel.hints["heads"].text() != ""
+    assert state.model_error is None and state.model.overrides() == {"num_attention_heads": 4}
+    assert panel.frames["num_attention_heads"].styleSheet() != INVALID_STYLE
+    assert panel.hints["num_attention_heads"].text().endswith("2</span>")
+    assert "the hidden size 128" not in heads.toolTip() and panel.hints["num_attention_heads"].text() != ""
 
 
-def test_too_short_max_length_is_marked(qtbot, opened) -> None:
+def test_field_ranges_are_the_settings(qtbot, opened) -> None:
     state, panel = opened
-    panel.spins["max_len"].setValue(4)
-    assert panel.frames["max_len"].styleSheet() == INVALID_STYLE
-    assert ">= 8" in panel.hints["max_len"].text()
-    assert state.model.valid is False
-    panel.spins["max_len"].setValue(8)
-    assert state.model.valid is True and state.model.max_len == 8
+    max_len = panel.spins["max_position_embeddings"]
+    assert max_len.minimum() == ModelSpec.spec("max_position_embeddings").meta.low == 8  # 4 cannot be typed
+    max_len.setValue(4)
+    assert max_len.value() == 8 and state.model.max_position_embeddings == 8 and state.model_error is None
+    with pytest.raises(SettingError, match="max_position_embeddings must be an integer from 8"):
+        ModelSpec(max_position_embeddings=4)  # and a spec from elsewhere cannot carry it either
+    assert ModelSpec.spec("hidden_size").meta.help in panel.spins["hidden_size"].toolTip()
 
 
 def test_memory_estimate_follows_batch_size_and_precision(qtbot, opened) -> None:
@@ -128,7 +133,8 @@ def test_vocab_follows_the_current_tokenizer(qtbot, opened) -> None:
 
 def test_choices_from_elsewhere_are_shown_and_checked(qtbot, opened) -> None:
     state, panel = opened
-    state.set_model(ModelChoice(preset="mini", architecture={"hidden": 200}, max_len=64, valid=True))
-    assert panel.spins["hidden"].value() == 200 and panel.spins["max_len"].value() == 64
-    # 200 is not divisible by mini's 3 heads: the panel corrects the sender's claim
-    assert state.model.valid is False and panel.frames["heads"].styleSheet() == INVALID_STYLE
+    state.set_model(ModelSpec(preset="mini", hidden_size=300, max_position_embeddings=64))
+    assert panel.spins["hidden_size"].value() == 300 and panel.spins["max_position_embeddings"].value() == 64
+    assert panel.spins["num_attention_heads"].value() == 3 and "preset: 192" in panel.hints["hidden_size"].text()
+    with pytest.raises(SettingError, match="num_attention_heads must divide the hidden size 200"):
+        ModelSpec(preset="mini", hidden_size=200)  # 200 heads of 3 cannot even be sent

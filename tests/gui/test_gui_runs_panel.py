@@ -13,6 +13,8 @@ from workbench.gui.panels.runs_panel import RunsPanel
 from workbench.gui.panels.runs_table import COLUMNS
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
+from workbench.settings.model import ModelSpec
+from workbench.settings.pretrain import PretrainSpec
 from workbench.store.runstore import RunStore
 
 NAME, STEPS, BEST = COLUMNS.index("Name"), COLUMNS.index("Steps"), COLUMNS.index("Best val loss")
@@ -275,19 +277,19 @@ def test_poll_shows_a_running_runs_progress(qtbot, env, runs) -> None:
 
 
 def test_real_tiny_run(qtbot, env) -> None:
-    from workbench.core.tokenization import TokenizerConfig
-    from workbench.core.training import TrainConfig
     from workbench.jobs.corpora import get_corpus
-    from workbench.jobs.pretrain import PretrainSpec, start_pretraining
+    from workbench.jobs.pretrain import start_pretraining
     from workbench.jobs.tokenizers import train_tokenizer_for
     from workbench.jobs.workspace import Workspace
+    from workbench.settings.tokenizer import TokenizerConfig
+    from workbench.settings.train import TrainConfig
 
     state, _ = env
     with Workspace(state.home) as ws:
         tokenizer = train_tokenizer_for(ws, get_corpus(ws, None), TokenizerConfig(vocab_size=500))
         train = TrainConfig(steps=30, batch_size=8, eval_every=15, eval_batches=2, log_every=5, warmup_steps=5,
                             device="cpu")
-        spec = PretrainSpec(tokenizer_id=tokenizer.id, preset="seed-demo", max_len=32, train=train, name="real")
+        spec = PretrainSpec(tokenizer_id=tokenizer.id, model=ModelSpec(preset="seed-demo", max_position_embeddings=32), train=train, name="real")
         run, result = start_pretraining(ws, spec)
     assert result.status == "completed"
     state.runs_changed.emit()

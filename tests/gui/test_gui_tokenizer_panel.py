@@ -12,7 +12,6 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QStandardPaths, Qt  # noqa: E402
 
-from workbench.core.tokenization import TokenizerConfig  # noqa: E402
 from workbench.gui.panels.tokenizer_live import WORD_START_MARK  # noqa: E402
 from workbench.gui.panels.tokenizer_panel import TokenizerPanel  # noqa: E402
 from workbench.gui.state import AppState  # noqa: E402
@@ -20,6 +19,7 @@ from workbench.gui.workers import TaskRunner  # noqa: E402
 from workbench.jobs.corpora import get_corpus  # noqa: E402
 from workbench.jobs.tokenizers import load_tokenizer, train_tokenizer_for  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.settings.tokenizer import TokenizerConfig  # noqa: E402
 from workbench.views.browse import count_token_frequencies, stream_documents  # noqa: E402
 
 TIMEOUT = 60_000

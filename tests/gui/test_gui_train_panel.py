@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
+from workbench.cli.main import build_parser  # noqa: E402
+from workbench.cli.train_cmd import spec_from_args  # noqa: E402
 from workbench.core.devices import available_devices, available_precisions  # noqa: E402
-from workbench.core.tokenization import TokenizerConfig  # noqa: E402
-from workbench.core.training import EvalEvent, StepEvent, TrainConfig  # noqa: E402
+from workbench.core.training_types import EvalEvent, StepEvent  # noqa: E402
 from workbench.gui.live_plots import LiveCurves  # noqa: E402
 from workbench.gui.panels.train_panel import TrainPanel  # noqa: E402
 from workbench.gui.panels.train_settings import TrainSettings  # noqa: E402
@@ -36,6 +37,10 @@ from workbench.jobs.corpora import get_corpus  # noqa: E402
 from workbench.jobs.pretrain import prepare_data  # noqa: E402
 from workbench.jobs.tokenizers import train_tokenizer_for  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.settings.base import format_default  # noqa: E402
+from workbench.settings.model import ModelSpec  # noqa: E402
+from workbench.settings.tokenizer import TokenizerConfig  # noqa: E402
+from workbench.settings.train import TrainConfig  # noqa: E402
 
 WAIT_MS = 60_000
 
@@ -68,17 +73,17 @@ def panel(home: Path, prepared_home: Path, qtbot):
     QStandardPaths.setTestModeEnabled(True)
     shutil.copytree(prepared_home, home, dirs_exist_ok=True)
     state, runner = AppState(home), TaskRunner()
-    state.update_model(preset="seed-demo", max_len=32)
+    state.set_model(ModelSpec(preset="seed-demo", max_position_embeddings=32))
     panel = TrainPanel(state, runner)
     host = Host(panel)
     qtbot.addWidget(host)
     s = panel.settings
-    s.steps.setValue(5000)
-    s.batch_size.setValue(8)
-    s.log_every.setValue(1)
-    s.eval_every.setValue(20)
-    s.warmup.setValue(10)
-    s.checkpoint_every.setValue(0)
+    s.editor("steps").setValue(5000)
+    s.editor("batch_size").setValue(8)
+    s.editor("log_every").setValue(1)
+    s.editor("eval_every").setValue(20)
+    s.editor("warmup_steps").setValue(10)
+    s.editor("checkpoint_every").setValue(0)
     yield panel
     runner.shutdown()
     state.close()
@@ -127,11 +132,11 @@ def test_start_pause_resume_stop_and_resume_the_run(panel: TrainPanel, qtbot) ->
 
 
 def test_start_is_disabled_while_the_model_is_invalid(panel: TrainPanel) -> None:
-    panel.state.update_model(valid=False)
+    panel.state.set_model(panel.state.model, "Attention heads must divide the hidden size 64")
     assert not panel.controls.start_button.isEnabled()
     assert "Model panel" in panel.blocked.text() and not panel.blocked.isHidden()
     assert not panel.start() and panel.task is None
-    panel.state.update_model(valid=True, preset="tiny", max_len=48)
+    panel.state.set_model(ModelSpec(preset="tiny", max_position_embeddings=48))
     assert panel.controls.start_button.isEnabled() and panel.blocked.isHidden()
     summary = panel.summary.text()
     assert "tiny: 2 layers, hidden 128" in summary and "max_len 48" in summary and "wordpiece 500" in summary
@@ -244,20 +249,39 @@ def test_settings_form_round_trip_tooltips_and_learning_rate_box(qtbot) -> None:
     config = TrainConfig(steps=77, batch_size=13, lr=3e-4, warmup_steps=7, schedule="cosine", weight_decay=0.05,
                          grad_clip=0.0, grad_accum=2, eval_every=0, checkpoint_every=9, log_every=3, seed=5)
     form.apply(config)
-    assert form.config() == replace(config, device=form.device.currentText(), precision="fp32")
-    assert form.grad_clip.text() == "off" and form.eval_every.text() == "only at the end"
-    assert [form.device.itemText(i) for i in range(form.device.count())] == available_devices()
-    precisions = [form.precision.itemText(i) for i in range(form.precision.count())]
-    assert precisions == available_precisions(torch.device(form.device.currentText()))
+    device, precision = form.editor("device"), form.editor("precision")
+    assert form.config() == replace(config, device=device.currentText(), precision="fp32")
+    assert form.editor("grad_clip").text() == "off" and form.editor("eval_every").text() == "only at the end"
+    assert [device.itemText(i) for i in range(device.count())] == available_devices()
+    precisions = [precision.itemText(i) for i in range(precision.count())]
+    assert precisions == available_precisions(torch.device(device.currentText()))
     for widget in form.findChildren(QWidget):
         if isinstance(widget, (QAbstractSpinBox, QComboBox, QLineEdit)) and widget.parent() is not None \
                 and not isinstance(widget.parent(), QAbstractSpinBox):
             assert widget.toolTip(), widget
-    form.lr.setValue(5e-4)
-    form.lr.stepBy(1)
-    assert form.lr.value() == pytest.approx(1e-3) and form.lr.text() == "0.001"
-    form.lr.stepBy(-3)
-    assert form.lr.value() == pytest.approx(1e-4)  # 5e-4, 2e-4, 1e-4
-    form.lr.lineEdit().setText("3e-5")
-    form.lr.interpretText()
-    assert form.lr.value() == pytest.approx(3e-5)
+    for spec in TrainConfig.specs():  # every shown setting says what it does and its default, from its metadata
+        if spec.name in form.fields:
+            assert form.editor(spec.name).toolTip() == f"{spec.meta.help} Default: {format_default(spec)}."
+    lr = form.editor("lr")
+    lr.setValue(5e-4)
+    lr.stepBy(1)
+    assert lr.value() == pytest.approx(1e-3) and lr.text() == "0.001"
+    lr.stepBy(-3)
+    assert lr.value() == pytest.approx(1e-4)  # 5e-4, 2e-4, 1e-4
+    lr.lineEdit().setText("3e-5")
+    lr.interpretText()
+    assert lr.value() == pytest.approx(3e-5)
+
+
+def test_the_window_and_the_cli_build_the_same_run(panel: TrainPanel) -> None:
+    """One seed covers weights, data order, dropout and masks in both front ends: the window used to mask with
+    seed 0 whatever its Seed field said, so the same seed gave different runs in the GUI and the CLI."""
+    panel.settings.editor("seed").setValue(7)
+    window = panel.spec()
+    argv = ["train", "--preset", "seed-demo", "--max-len", "32"]
+    for spec in TrainConfig.specs():
+        value = getattr(window.train, spec.name)
+        argv += [spec.flag, *map(str, value)] if isinstance(value, tuple) else [spec.flag, str(value)]
+    cli = spec_from_args(build_parser().parse_args(argv))
+    assert window.masking.seed == window.train.seed == 7
+    assert cli == window

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from workbench.core.corpus import CorpusOptions
-from workbench.core.tokenization import TokenizerConfig
 from workbench.jobs.corpora import add_corpus, add_corpus_unique, free_corpus_name, remove_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
+from workbench.settings.tokenizer import TokenizerConfig
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workbench.core.tokenization import TokenizerConfig
 from workbench.jobs.corpora import add_corpus
 from workbench.jobs.tokenizers import train_tokenizer_on
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import generate_documents
+from workbench.settings.tokenizer import TokenizerConfig
 
 
 def test_train_tokenizer_on_reports_progress_and_reuse(home: Path, tmp_path: Path) -> None:

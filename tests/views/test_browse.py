@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.jobs.corpora import add_corpus, remove_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import load_tokenizer, train_tokenizer_for
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import generate_documents
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.views.browse import (
     count_token_frequencies,
     is_skipped,

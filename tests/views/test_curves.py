@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from workbench.core.training import EvalEvent, StatusEvent, StepEvent
+from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent
 from workbench.views.curves import (
     Ema,
     RunCurves,

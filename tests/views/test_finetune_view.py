@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 
 from workbench.core.finetune.data import DataError, preview_table
-from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult
-from workbench.core.tokenization import TokenizerConfig
-from workbench.core.training import StatusEvent, StepEvent, TrainControl
+from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
+from workbench.core.training_types import StatusEvent, StepEvent, TrainControl
 from workbench.jobs.baseline import baseline_spec, run_with_baseline
 from workbench.jobs.corpora import add_corpus
 from workbench.jobs.finetune import FinetuneSpec, predict, start_finetuning
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
+from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.store.runstore import RunStore
 from workbench.views.finetune_view import (
     ArmCurves,
@@ -60,7 +61,7 @@ def test_base_models_lists_every_pretraining_checkpoint(tmp_path: Path) -> None:
 
 
 def test_baseline_spec_is_the_scratch_twin() -> None:
-    spec = FinetuneSpec(task="tag", train="t.conll", from_run="3:500", config=FinetuneConfig(lr=1e-4), name="ft")
+    spec = FinetuneSpec(train="t.conll", from_run="3:500", config=FinetuneConfig(task="tag", lr=1e-4), name="ft")
     twin = baseline_spec(spec)
     assert (twin.from_run, twin.scratch, twin.scratch_like, twin.name) == (None, None, "3:500", "ft (scratch)")
     assert twin.config == spec.config and twin.train == spec.train
@@ -71,7 +72,7 @@ def test_baseline_spec_is_the_scratch_twin() -> None:
 def test_run_with_baseline_runs_nothing_once_stopped() -> None:
     control = TrainControl()
     control.stop()
-    assert run_with_baseline(None, FinetuneSpec(task="tag", train="x", from_run="1"), True, print, control) == {}
+    assert run_with_baseline(None, FinetuneSpec(train="x", from_run="1", config=FinetuneConfig(task="tag")), True, print, control) == {}
 
 
 def test_predict_arms_asks_every_arms_run(home: Path, tmp_path: Path) -> None:

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workbench.core.masking import MaskingConfig, span_length_mean
-from workbench.core.tokenization import TokenizerConfig, train_tokenizer
+from workbench.core.tokenization import train_tokenizer
 from workbench.jobs.corpora import SAMPLE_CORPUS_NAME, add_corpus
 from workbench.jobs.tokenizers import DEFAULT_TOKENIZER, train_tokenizer_for
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import generate_documents
+from workbench.settings.masking import MaskingConfig, span_length_mean
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.views.choices import current_tokenizer, find_preview_tokenizer, preview_tokenizer
 from workbench.views.masking_stats import (
     TokenSample,

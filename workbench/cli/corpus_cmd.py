@@ -6,12 +6,11 @@ import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import PreparationProgress, print_json, print_table, stderr
+from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.core.corpus import CorpusOptions
-from workbench.core.tokenization import TokenizerConfig
 from workbench.jobs.corpora import add_corpus, get_corpus
 from workbench.jobs.tokenizers import train_tokenizer_for
-
-TOKENIZER_TYPES = ("wordpiece", "bpe", "unigram", "char")
+from workbench.settings.tokenizer import TokenizerConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -38,13 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = tokenizer.add_subparsers(dest="action", metavar="ACTION", required=True)
     train = sub.add_parser("train", help="train a tokenizer (HuggingFace tokenizers) on a corpus")
     train.add_argument("--corpus", help="corpus name (default: the bundled sample)")
-    train.add_argument("--type", choices=TOKENIZER_TYPES, default="wordpiece", help="(default: wordpiece)")
-    train.add_argument("--vocab-size", type=int, default=TokenizerConfig.vocab_size,
-                       help=f"(default: {TokenizerConfig.vocab_size})")
-    train.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True,
-                       help="lowercase text before splitting (default: on)")
-    train.add_argument("--min-frequency", type=int, default=TokenizerConfig.min_frequency,
-                       help=f"ignore pieces seen fewer times (default: {TokenizerConfig.min_frequency})")
+    add_settings(train, TokenizerConfig)
     add_json_flag(train)
     train.set_defaults(handler=cmd_tokenizer_train)
     listing = sub.add_parser("list", help="list trained tokenizers")
@@ -103,9 +96,7 @@ def _print_stats(name: str, stats: dict, n_files: int) -> None:
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> int:
-    config = TokenizerConfig(type=args.type, vocab_size=args.vocab_size, lowercase=args.lowercase,
-                             min_frequency=args.min_frequency)
-    config.validate()
+    config = settings_from_args(TokenizerConfig, args)
     progress = PreparationProgress()
     with open_workspace(args) as ws:
         corpus = get_corpus(ws, args.corpus)

@@ -11,20 +11,19 @@ import argparse
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.control import stop_on_ctrl_c
 from workbench.cli.output import fmt, print_json, stderr
-from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult
-from workbench.core.model_config import PRESETS
+from workbench.cli.settings_args import add_settings, given, settings_from_args
+from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import FinetuneSpec, predict, resume_finetuning, start_finetuning
+from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.model import PRESETS
 from workbench.store.runstore import RunRecord
-
-DEFAULT = FinetuneConfig()
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     ft = commands.add_parser("finetune", help="fine-tune on labelled data: classify, tag (CoNLL) or qa (SQuAD)")
     ft.add_argument("--resume", metavar="RUN", help="continue a stopped or interrupted fine-tuning run (no other "
                     "options needed)")
-    ft.add_argument("--task", choices=("classify", "tag", "qa"), help="required unless --resume")
     ft.add_argument("--train", metavar="FILE", help="csv/tsv/jsonl (classify), CoNLL (tag), SQuAD json; "
                     "required unless --resume")
     ft.add_argument("--validation", metavar="FILE", help="default: a seeded 10%% split of --train")
@@ -39,23 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     source.add_argument("--scratch-like", metavar="RUN[:STEP]",
                         help="baseline: this pretraining run's architecture and tokenizer with random weights")
     ft.add_argument("--tokenizer", type=int, metavar="ID", help="with --scratch: tokenizer id (default: the newest)")
-    ft.add_argument("--lr", type=float, default=DEFAULT.lr, help=f"encoder learning rate (default: {DEFAULT.lr})")
-    ft.add_argument("--head-lr", type=float, help="learning rate of the new head (default: --lr)")
-    ft.add_argument("--epochs", type=int, default=DEFAULT.epochs, help=f"(default: {DEFAULT.epochs})")
-    ft.add_argument("--batch-size", type=int, default=DEFAULT.batch_size, help=f"(default: {DEFAULT.batch_size})")
-    ft.add_argument("--warmup-ratio", type=float, default=DEFAULT.warmup_ratio,
-                    help=f"share of steps warming up (default: {DEFAULT.warmup_ratio})")
-    ft.add_argument("--weight-decay", type=float, default=DEFAULT.weight_decay,
-                    help=f"(default: {DEFAULT.weight_decay})")
-    ft.add_argument("--max-len", type=int, default=DEFAULT.max_len,
-                    help=f"tokens per sequence, at most the model's positions (default: {DEFAULT.max_len})")
-    ft.add_argument("--doc-stride", type=int, help="qa: step between context windows (default: max-len / 2)")
-    ft.add_argument("--freeze-embeddings", action="store_true", help="do not train the embeddings")
-    ft.add_argument("--freeze-layers", type=int, default=0, metavar="N", help="do not train the first N layers")
-    ft.add_argument("--seed", type=int, default=DEFAULT.seed, help=f"(default: {DEFAULT.seed})")
-    ft.add_argument("--early-stopping", type=int, default=0, metavar="N",
-                    help="stop after N epochs without improvement (default: off)")
-    ft.add_argument("--device", default=DEFAULT.device, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    add_settings(ft, FinetuneConfig)
     ft.add_argument("--name", help="run name (default: run-N)")
     add_json_flag(ft)
     ft.set_defaults(handler=cmd_finetune)
@@ -70,16 +53,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> FinetuneSpec:
-    config = FinetuneConfig(
-        task=args.task, lr=args.lr, head_lr=args.head_lr, epochs=args.epochs, batch_size=args.batch_size,
-        warmup_ratio=args.warmup_ratio, weight_decay=args.weight_decay, max_len=args.max_len,
-        doc_stride=args.doc_stride, freeze_embeddings=args.freeze_embeddings, freeze_layers=args.freeze_layers,
-        seed=args.seed, early_stopping=args.early_stopping, device=args.device,
-    )
     return FinetuneSpec(
-        task=args.task, train=args.train, validation=args.validation, text_column=args.text_column,
+        train=args.train, validation=args.validation, text_column=args.text_column,
         text_pair_column=args.text_pair_column, label_column=args.label_column, from_run=args.from_run,
-        scratch=args.scratch, scratch_like=args.scratch_like, tokenizer_id=args.tokenizer, config=config, name=args.name,
+        scratch=args.scratch, scratch_like=args.scratch_like, tokenizer_id=args.tokenizer,
+        config=settings_from_args(FinetuneConfig, args), name=args.name,
     )
 
 
@@ -94,7 +72,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     if args.resume is not None:
         return cmd_resume_finetune(args)
     source = args.from_run or args.scratch or args.scratch_like
-    missing = [flag for flag, value in (("--task", args.task), ("--train", args.train),
+    task = given(args, FinetuneConfig, "task")  # required here, though the setting has a default for other callers
+    missing = [flag for flag, value in (("--task", task), ("--train", args.train),
                                         ("--from RUN or --scratch PRESET", source)) if not value]
     if missing:
         raise UserError(f"finetune needs {', '.join(missing)} (or --resume RUN to continue a run)")

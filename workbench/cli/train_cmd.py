@@ -9,55 +9,20 @@ from workbench.cli.control import stop_on_ctrl_c
 from workbench.cli.finetune_cmd import cmd_resume_finetune
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
-from workbench.core.model_config import PRESETS
-from workbench.core.training_types import TrainConfig, TrainResult
-from workbench.jobs.pretrain import PretrainSpec, resume_pretraining, start_pretraining
-
-DEFAULT = TrainConfig()
+from workbench.cli.settings_args import add_settings, settings_from_args
+from workbench.core.training_types import TrainResult
+from workbench.jobs.pretrain import resume_pretraining, start_pretraining
+from workbench.settings.model import ModelSpec
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.train import TrainConfig
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="pretrain a masked language model (default: the bundled sample)")
-    data = train.add_argument_group("data")
-    data.add_argument("--corpus", help="corpus name (default: the bundled sample corpus)")
-    data.add_argument("--tokenizer", type=int, metavar="ID",
-                      help="tokenizer id (default: the corpus' latest, else a new WordPiece)")
-    data.add_argument("--val-fraction", type=float, default=0.02,
-                      help="share of documents held out for validation (default: 0.02)")
-    model = train.add_argument_group("model")
-    model.add_argument("--preset", choices=tuple(PRESETS), default="tiny", help="model size (default: tiny)")
-    model.add_argument("--layers", type=int, help="number of encoder layers (default: the preset's)")
-    model.add_argument("--hidden", type=int, help="hidden size (default: the preset's)")
-    model.add_argument("--heads", type=int, help="attention heads, must divide --hidden (default: the preset's)")
-    model.add_argument("--ffn", type=int, help="feed-forward size (default: the preset's)")
-    model.add_argument("--max-len", type=int, default=128, help="tokens per training sequence (default: 128)")
-    model.add_argument("--pre-ln", action="store_true", help="LayerNorm before each block (steadier from scratch)")
+    add_settings(train, PretrainSpec)
+    add_settings(train, ModelSpec)
     add_masking_args(train)
-    opt = train.add_argument_group("training")
-    opt.add_argument("--steps", type=int, default=DEFAULT.steps, help=f"optimizer steps (default: {DEFAULT.steps})")
-    opt.add_argument("--batch-size", type=int, default=DEFAULT.batch_size, help=f"(default: {DEFAULT.batch_size})")
-    opt.add_argument("--grad-accum", type=int, default=DEFAULT.grad_accum,
-                     help=f"batches per optimizer step (default: {DEFAULT.grad_accum})")
-    opt.add_argument("--lr", type=float, default=DEFAULT.lr, help=f"peak learning rate (default: {DEFAULT.lr})")
-    opt.add_argument("--warmup", type=int, default=DEFAULT.warmup_steps,
-                     help=f"linear warm-up steps (default: {DEFAULT.warmup_steps})")
-    opt.add_argument("--schedule", choices=("linear", "cosine", "constant"), default=DEFAULT.schedule,
-                     help=f"decay after warm-up (default: {DEFAULT.schedule})")
-    opt.add_argument("--weight-decay", type=float, default=DEFAULT.weight_decay,
-                     help=f"AdamW decoupled weight decay (default: {DEFAULT.weight_decay})")
-    opt.add_argument("--grad-clip", type=float, default=DEFAULT.grad_clip,
-                     help=f"gradient norm clip (default: {DEFAULT.grad_clip})")
-    opt.add_argument("--eval-every", type=int, default=DEFAULT.eval_every,
-                     help=f"steps between validations (default: {DEFAULT.eval_every})")
-    opt.add_argument("--checkpoint-every", type=int, default=DEFAULT.checkpoint_every,
-                     help=f"steps between checkpoints (default: {DEFAULT.checkpoint_every})")
-    opt.add_argument("--log-every", type=int, default=DEFAULT.log_every,
-                     help=f"steps between recorded training-loss points (default: {DEFAULT.log_every})")
-    opt.add_argument("--device", default=DEFAULT.device, help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    opt.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default=DEFAULT.precision,
-                     help="fp32, bf16 autocast, or fp16 with a grad scaler on CUDA (default: fp32)")
-    opt.add_argument("--seed", type=int, default=DEFAULT.seed, help=f"(default: {DEFAULT.seed})")
-    train.add_argument("--name", help="run name (default: run-N)")
+    add_settings(train, TrainConfig)
     add_json_flag(train)
     train.set_defaults(handler=cmd_train)
 
@@ -69,24 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
-    train = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-        warmup_steps=args.warmup, schedule=args.schedule, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
-        eval_every=args.eval_every, log_every=args.log_every, checkpoint_every=args.checkpoint_every, device=args.device,
-        precision=args.precision, seed=args.seed,
-    )
-    return PretrainSpec(
-        corpus=args.corpus,
-        tokenizer_id=args.tokenizer,
-        preset=args.preset,
-        architecture={"layers": args.layers, "hidden": args.hidden, "heads": args.heads, "ffn": args.ffn},
-        max_len=args.max_len,
-        pre_layer_norm=args.pre_ln,
-        masking=masking_config_from_args(args, seed=args.seed),
-        train=train,
-        val_fraction=args.val_fraction,
-        name=args.name,
-    )
+    """The run the flags describe; the masks take the run's seed (PretrainSpec)."""
+    return settings_from_args(PretrainSpec, args, model=settings_from_args(ModelSpec, args),
+                              masking=masking_config_from_args(args), train=settings_from_args(TrainConfig, args))
 
 
 def cmd_train(args: argparse.Namespace) -> int:

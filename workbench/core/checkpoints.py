@@ -120,13 +120,15 @@ def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, confi
 
 
 def load_checkpoint(checkpoint: Path, model: nn.Module, map_location: str | torch.device = "cpu") -> dict:
-    """Load the weights into `model` (strictly) and return the training state dict."""
+    """Load the weights into `model` (strictly, onto `map_location`) and return the training state dict, on the
+    CPU: its RNG states must be CPU tensors, and an optimizer moves its own state to its parameters' device when
+    it loads it (a GPU run restored the numpy key on the GPU and failed to resume)."""
     checkpoint = Path(checkpoint)
     if not (checkpoint / MODEL_FILE).is_file() or not (checkpoint / STATE_FILE).is_file():
         raise FileNotFoundError(f"{checkpoint} is not a checkpoint: it lacks {MODEL_FILE} or {STATE_FILE}")
     safetensors.torch.load_model(model, str(checkpoint / MODEL_FILE), strict=True, device=str(map_location))
     # weights_only keeps a tampered checkpoint from running code; the state holds only tensors and plain data.
-    return torch.load(checkpoint / STATE_FILE, map_location=map_location, weights_only=True)
+    return torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=True)
 
 
 def read_checkpoint_config(checkpoint: Path) -> dict:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from workbench.core.training_types import PRECISIONS, is_valid_device_name
+from workbench.settings.train import PRECISIONS, is_valid_device_name
 
 
 class DeviceError(ValueError):

@@ -10,8 +10,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from workbench.core.masking import Masker, MaskingConfig
+from workbench.core.masking import Masker
 from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.settings.masking import MaskingConfig
 
 REPLACEMENT_NAMES = {0: None, 1: "mask", 2: "random", 3: "kept"}
 

@@ -19,14 +19,8 @@ from typing import Sequence
 
 import torch
 
-# the settings live in a torch-free module; re-exported so that `masking` stays the one name to import
-from workbench.core.masking_config import (  # noqa: F401
-    STRATEGIES,
-    MaskingConfig,
-    is_integer,
-    span_length_mean,
-    span_length_probabilities,
-)
+from workbench.settings.base import is_integer
+from workbench.settings.masking import MaskingConfig, span_length_probabilities
 
 # replacement codes of MaskedBatch.replacement, and their names for previews
 NOT_SELECTED, REPLACED_MASK, REPLACED_RANDOM, KEPT = 0, 1, 2, 3
@@ -117,7 +111,6 @@ class Masker:
     """Callable that corrupts a batch for MLM; see the module docstring for the guarantees."""
 
     def __init__(self, config: MaskingConfig, vocab_size: int, mask_id: int, special_ids: Sequence[int]):
-        config.validate()
         if not is_integer(vocab_size) or vocab_size < 2:
             raise ValueError(f"vocab_size must be an integer >= 2, got {vocab_size!r}")
         excluded = {int(i) for i in special_ids} | {int(mask_id)}

@@ -1,133 +1,17 @@
-"""Model configuration for the BERT encoder: the `BertConfig` dataclass (HuggingFace field names and
-meanings), validation with messages that name the field and what it may be, named size presets, and two
-planning numbers computed from the config alone, without building a model: the exact parameter count and
-an estimate of the memory one training step needs. Pure Python: nothing here imports torch, so the CLI and
-GUI can price a model before they commit to it.
+"""Two planning numbers computed from a model's config alone (`workbench.settings.model.BertConfig`), without
+building a model: the exact parameter count and an estimate of the memory one training step needs. Pure Python:
+nothing here imports torch, so the CLI and GUI can price a model before they commit to it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass
 
-MIN_VOCAB = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
-MIN_POSITIONS = 8
-HIDDEN_ACTS = ("gelu", "gelu_new", "relu")  # HF names: gelu is exact (erf), gelu_new the tanh approximation
-PRECISIONS = {"fp32": 4, "bf16": 2, "fp16": 2}  # bytes per activation element
+from workbench.settings.base import SettingError
+from workbench.settings.model import BertConfig
 
-
-class ConfigError(ValueError):
-    """A configuration value that is not allowed; `field` names it, the message says what is allowed."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-@dataclass
-class BertConfig:
-    vocab_size: int
-    hidden_size: int = 256
-    num_hidden_layers: int = 4
-    num_attention_heads: int = 4
-    intermediate_size: int = 1024
-    max_position_embeddings: int = 128
-    type_vocab_size: int = 2
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    layer_norm_eps: float = 1e-12
-    initializer_range: float = 0.02
-    pad_token_id: int = 0
-    pre_layer_norm: bool = False  # True: LayerNorm before each sub-block plus a final one (stabler from scratch)
-    hidden_act: str = "gelu"
-
-    @property
-    def head_size(self) -> int:
-        return self.hidden_size // self.num_attention_heads
-
-    def validate(self) -> None:
-        """Raise ConfigError for the first field that is not allowed."""
-        _check_int(self, "vocab_size", MIN_VOCAB, f"at least {MIN_VOCAB}, one id per special token")
-        for name in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
-            _check_int(self, name, 1, "a positive integer")
-        _check_int(self, "max_position_embeddings", MIN_POSITIONS, f"an integer >= {MIN_POSITIONS}")
-        _check_int(self, "type_vocab_size", 1, "a positive integer")
-        if self.hidden_size % self.num_attention_heads:
-            divisors = [d for d in range(1, min(self.hidden_size, 64) + 1) if self.hidden_size % d == 0]
-            raise ConfigError("num_attention_heads", f"must divide hidden_size={self.hidden_size}; got "
-                              f"{self.num_attention_heads}; allowed: a divisor such as {divisors}")
-        for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0.0 <= value < 1.0:
-                raise ConfigError(name, f"must be a number in [0, 1); got {value!r}")
-        for name in ("layer_norm_eps", "initializer_range"):
-            value = getattr(self, name)
-            if not _is_number(value) or not 0.0 < value < 1.0:
-                raise ConfigError(name, f"must be a number in (0, 1); got {value!r}")
-        if isinstance(self.pad_token_id, bool) or not isinstance(self.pad_token_id, int) \
-                or not 0 <= self.pad_token_id < self.vocab_size:
-            raise ConfigError("pad_token_id", f"must be an id in [0, vocab_size={self.vocab_size}); "
-                              f"got {self.pad_token_id!r}")
-        if not isinstance(self.pre_layer_norm, bool):
-            raise ConfigError("pre_layer_norm", f"must be true or false; got {self.pre_layer_norm!r}")
-        if self.hidden_act not in HIDDEN_ACTS:
-            raise ConfigError("hidden_act", f"must be one of {list(HIDDEN_ACTS)}; got {self.hidden_act!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BertConfig:
-        """Build and validate a config; unknown keys are rejected rather than silently dropped."""
-        known = [f.name for f in fields(cls)]
-        for key in data:
-            if key not in known:
-                raise ConfigError(key, f"unknown field; known fields: {known}")
-        if "vocab_size" not in data:
-            raise ConfigError("vocab_size", "missing; it is required (the tokenizer's vocabulary size)")
-        config = cls(**data)
-        config.validate()
-        return config
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_int(config: BertConfig, name: str, minimum: int, allowed: str) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(name, f"must be {allowed}; got {value!r}")
-
-
-# Architecture fields only; vocab_size and max_position_embeddings come from the tokenizer and the data.
-PRESETS: dict[str, dict[str, int]] = {
-    "seed-demo": dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=2, intermediate_size=256),
-    "tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512),
-    "mini": dict(num_hidden_layers=4, hidden_size=192, num_attention_heads=3, intermediate_size=768),
-    "small": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
-    "medium": dict(num_hidden_layers=8, hidden_size=512, num_attention_heads=8, intermediate_size=2048),
-    "base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
-    "large": dict(num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096),
-}
-
-# The (vocab_size, max_len) each preset is sized for: seed-demo lands at 268,704 parameters with the
-# sample corpus's small vocabulary; base/large are BERT-base (109.5M) and BERT-large (335M).
-PRESET_DEFAULT_SIZES: dict[str, tuple[int, int]] = {
-    "seed-demo": (2400, 128), "tiny": (8000, 128), "mini": (8000, 128), "small": (8000, 128),
-    "medium": (16000, 256), "base": (30522, 512), "large": (30522, 512),
-}
-
-
-def preset_config(name: str, vocab_size: int, max_len: int, **overrides: Any) -> BertConfig:
-    """The validated config of preset `name` for a vocabulary and a maximum sequence length;
-    `overrides` set any other BertConfig field (e.g. pre_layer_norm=True, hidden_dropout_prob=0.0)."""
-    if name not in PRESETS:
-        raise ConfigError("preset", f"unknown preset {name!r}; choose one of {list(PRESETS)}")
-    data = {**PRESETS[name], "vocab_size": vocab_size, "max_position_embeddings": max_len, **overrides}
-    return BertConfig.from_dict(data)
+ACTIVATION_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}  # bytes per activation element, by precision
 
 
 def count_parameters(config: BertConfig) -> int:
@@ -185,18 +69,18 @@ def estimate_training_memory(config: BertConfig, batch_size: int, seq_len: int, 
     tensors only (compare torch.cuda.max_memory_allocated; the CUDA context and the caching allocator's
     reserve come on top).
     """
-    if precision not in PRECISIONS:
-        raise ConfigError("precision", f"must be one of {list(PRECISIONS)}; got {precision!r}")
+    if precision not in ACTIVATION_BYTES:
+        raise SettingError("precision", f"must be one of {', '.join(ACTIVATION_BYTES)}; got {precision!r}")
     if device not in DEVICES:
-        raise ConfigError("device", f"must be one of {list(DEVICES)}; got {device!r}")
+        raise SettingError("device", f"must be one of {', '.join(DEVICES)}; got {device!r}")
     if batch_size < 1 or seq_len < 1:
-        raise ConfigError("batch_size" if batch_size < 1 else "seq_len", "must be a positive integer")
+        raise SettingError("batch_size" if batch_size < 1 else "seq_len", "must be a positive integer")
     params = count_parameters(config)
     h, i, v = config.hidden_size, config.intermediate_size, config.vocab_size
     matmul_weights = config.num_hidden_layers * (4 * h * h + 2 * h * i) + h * h + v * h  # the tied decoder too
     weights = params * 4 + (0 if precision == "fp32" else matmul_weights * 2)
     gradients, optimizer_state = params * 4, params * 8
-    activations = _activation_bytes(config, batch_size, seq_len, PRECISIONS[precision], device, mlm_probability)
+    activations = _activation_bytes(config, batch_size, seq_len, ACTIVATION_BYTES[precision], device, mlm_probability)
     tensors = weights + gradients + optimizer_state + activations
     runtime = CPU_RUNTIME_BYTES + round(CPU_HEAP_SLACK * tensors) if device == "cpu" else 0
     return MemoryEstimate(weights, gradients, optimizer_state, activations, runtime, tensors + runtime)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from workbench.core.model_config import BertConfig
+from workbench.settings.model import BertConfig
 
 ACT2FN = {"gelu": F.gelu, "gelu_new": partial(F.gelu, approximate="tanh"), "relu": F.relu}  # gelu: exact erf
 
@@ -288,7 +288,6 @@ class BertOnlyMLMHead(nn.Module):
 class BertForMaskedLM(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        config.validate()
         self.config = config
         self.bert = BertModel(config)
         self.cls = BertOnlyMLMHead(config)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from workbench.core.training_types import SCHEDULES
+from workbench.settings.train import SCHEDULES
 
 
 def no_decay_parameter_names(model: nn.Module) -> set[str]:

@@ -15,18 +15,16 @@ import hashlib
 import json
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-TOKENIZER_TYPES = ("wordpiece", "bpe", "unigram", "char")
+from workbench.settings.tokenizer import TokenizerConfig
+
 ROLES = ("cls", "sep", "pad", "unk", "mask")
 BERT_SPECIALS = {"pad": "[PAD]", "unk": "[UNK]", "cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
 ROBERTA_SPECIALS = {"cls": "<s>", "pad": "<pad>", "sep": "</s>", "unk": "<unk>", "mask": "<mask>"}
-BYTE_ALPHABET_SIZE = 256
-MAX_VOCAB_SIZE = 1_000_000
 METASPACE = "▁"
 BYTE_SPACE = "Ġ"
 WORDPIECE_PREFIX = "##"
@@ -40,44 +38,6 @@ CJK_RANGES = (  # the ranges BertNormalizer(handle_chinese_chars=True) spaces ap
     (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
     (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F),
 )
-
-
-@dataclass(frozen=True)
-class TokenizerConfig:
-    type: str = "wordpiece"
-    vocab_size: int = 8000
-    lowercase: bool = True
-    min_frequency: int = 2  # ignored by Unigram, whose trainer prunes by likelihood instead
-
-    def validate(self) -> None:
-        if self.type not in TOKENIZER_TYPES:
-            raise ValueError(f"type must be one of {', '.join(TOKENIZER_TYPES)}; got {self.type!r}")
-        low = min_vocab_size(self.type)
-        if not isinstance(self.vocab_size, int) or not low <= self.vocab_size <= MAX_VOCAB_SIZE:
-            raise ValueError(
-                f"vocab_size must be an integer in {low}..{MAX_VOCAB_SIZE} for a {self.type} tokenizer; "
-                f"got {self.vocab_size!r}"
-            )
-        if not isinstance(self.lowercase, bool):
-            raise ValueError(f"lowercase must be true or false; got {self.lowercase!r}")
-        if not isinstance(self.min_frequency, int) or self.min_frequency < 1:
-            raise ValueError(f"min_frequency must be an integer >= 1; got {self.min_frequency!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TokenizerConfig:
-        config = cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-        config.validate()
-        return config
-
-
-def min_vocab_size(tokenizer_type: str) -> int:
-    """The smallest vocabulary a type can be trained to: specials, plus the 256 bytes for byte-level BPE."""
-    if tokenizer_type == "bpe":
-        return len(ROLES) + BYTE_ALPHABET_SIZE + 1  # at least one merge, or it is not BPE
-    return 32
 
 
 def _specials_for(tokenizer_type: str) -> dict[str, str]:
@@ -211,7 +171,6 @@ def train_tokenizer(
     texts: Iterable[str], config: TokenizerConfig, progress: Callable[[int], None] | None = None
 ) -> WorkbenchTokenizer:
     """Train a tokenizer on streamed texts (deterministic); `progress` gets the number of texts read."""
-    config.validate()
     texts = _counted(texts, progress)
     specials = _specials_for(config.type)
     if config.type == "wordpiece":

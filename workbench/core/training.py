@@ -30,22 +30,22 @@ import torch.nn.functional as F
 
 from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from workbench.core.devices import describe_device, resolve_device, resolve_precision
-from workbench.core.masking import MaskedBatch, Masker, MaskingConfig
-from workbench.core.model_config import BertConfig
+from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler
-from workbench.core.training_types import (  # noqa: F401 (re-exported: `training` is the name users know)
-    STATUSES,
+from workbench.core.training_types import (
     CheckpointEvent,
     EvalEvent,
     Event,
     Listener,
     StatusEvent,
     StepEvent,
-    TrainConfig,
     TrainControl,
     TrainResult,
 )
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import BertConfig
+from workbench.settings.train import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +138,6 @@ class Trainer:
                  train_data: BlockData, val_data: BlockData | None, tokenizer: MaskingTokenizer, run_dir: Path,
                  listeners: Sequence[Listener] = (), control: TrainControl | None = None,
                  unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None) -> None:
-        for config in (train_config, masking_config, model_config):
-            config.validate()
         _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config)
         self.config, self.masking_config = train_config, masking_config
         self.train_data, self.val_data, self.tokenizer = train_data, val_data, tokenizer

@@ -13,13 +13,21 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QStackedWidget, QToolBar, QWidget,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
 )
 
-from workbench.core.training_types import TrainConfig
 from workbench.gui.session import restore_choices, save_choices
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
+from workbench.settings.model import ModelSpec
+from workbench.settings.train import TrainConfig
 
 # (sidebar title, attribute, module, class), in the order of the work
 PANELS = (
@@ -174,7 +182,7 @@ class MainWindow(QMainWindow):
     def quick_start(self) -> None:
         """One click: the sample corpus, its default tokenizer, a tiny model, training with live curves."""
         self.state.set_corpus(None)
-        self.state.update_model(preset="tiny", architecture={}, max_len=64, valid=True)
+        self.state.set_model(ModelSpec(preset="tiny", max_position_embeddings=64))
         self.show_panel(PANEL_INDEX["train"])
         self.train.quick_start()
 

@@ -8,15 +8,15 @@ the same in another, and a damaged or outdated entry is simply ignored (the defa
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from workbench.core.masking_config import MaskingConfig
-from workbench.core.training_types import TrainConfig
-from workbench.gui.state import AppState, ModelChoice
+from workbench.gui.state import AppState
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import ModelSpec
+from workbench.settings.train import TrainConfig
 
 RECENT_KEY = "recent/paths"
 RECENT_LIMIT = 10
@@ -34,7 +34,7 @@ def save_choices(settings: QSettings, state: AppState, train: TrainConfig, panel
     settings.setValue("session/panel", json.dumps(panel))
     settings.setValue("session/corpus", json.dumps(state.corpus_name))
     settings.setValue("session/masking", json.dumps(state.masking.to_dict()))
-    settings.setValue("session/model", json.dumps(asdict(state.model)))
+    settings.setValue("session/model", json.dumps(state.model.to_dict()))
     settings.setValue("session/train", json.dumps(train.to_dict()))
 
 
@@ -49,7 +49,7 @@ def restore_choices(settings: QSettings, state: AppState) -> tuple[TrainConfig |
             state.set_masking(MaskingConfig.from_dict(masking))
         model = _load(settings, "session/model")
         if model:
-            state.set_model(ModelChoice(**model))
+            state.set_model(ModelSpec.from_dict(model))
         train = _load(settings, "session/train")
         train = TrainConfig.from_dict(train) if train else None
     except (TypeError, ValueError, KeyError):  # written by an older version: keep the defaults

@@ -7,24 +7,13 @@ workers open their own (SQLite connections belong to one thread).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from workbench.core.masking_config import MaskingConfig
 from workbench.jobs.workspace import Workspace
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """The Model panel's choice; `architecture` overrides the preset (keys: layers, hidden, heads, ffn)."""
-
-    preset: str = "tiny"
-    architecture: dict[str, int] = field(default_factory=dict)
-    max_len: int = 128
-    pre_layer_norm: bool = False
-    valid: bool = True  # False while a field is invalid: Start stays disabled
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import ModelSpec
 
 
 class AppState(QObject):
@@ -34,7 +23,7 @@ class AppState(QObject):
     corpus_changed = Signal(object)  # corpus name (str) or None for the bundled sample
     tokenizer_changed = Signal(object)  # tokenizer id (int) or None for "latest of the corpus"
     masking_changed = Signal(object)  # MaskingConfig
-    model_changed = Signal(object)  # ModelChoice
+    model_changed = Signal(object)  # ModelSpec (also when only `model_error` changed)
     activity_changed = Signal(str)  # what is running, for the status bar
 
     def __init__(self, home: Path, parent: QObject | None = None) -> None:
@@ -44,7 +33,8 @@ class AppState(QObject):
         self.corpus_name: str | None = None
         self.tokenizer_id: int | None = None
         self.masking = MaskingConfig()
-        self.model = ModelChoice()
+        self.model = ModelSpec()
+        self.model_error: str | None = None  # why the Model panel's fields make no valid model; None: they do
 
     @property
     def home(self) -> Path:
@@ -71,13 +61,11 @@ class AppState(QObject):
             self.masking = config
             self.masking_changed.emit(config)
 
-    def set_model(self, choice: ModelChoice) -> None:
-        if choice != self.model:
-            self.model = choice
-            self.model_changed.emit(choice)
-
-    def update_model(self, **changes: object) -> None:
-        self.set_model(replace(self.model, **changes))
+    def set_model(self, spec: ModelSpec, error: str | None = None) -> None:
+        """The model to train; with `error`, the fields on the Model panel make no valid model (Start waits)."""
+        if (spec, error) != (self.model, self.model_error):
+            self.model, self.model_error = spec, error
+            self.model_changed.emit(spec)
 
     def close(self) -> None:
         self.workspace.close()

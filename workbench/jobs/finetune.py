@@ -27,28 +27,30 @@ from workbench.core.finetune.encoding import collate
 from workbench.core.finetune.heads import build_task_model, freeze, from_pretraining, pretraining_config
 from workbench.core.finetune.metrics import get_entities
 from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
-from workbench.core.finetune.trainer import EpochEvent, FinetuneConfig, FinetuneResult, FinetuneTrainer
-from workbench.core.model_config import BertConfig, preset_config
+from workbench.core.finetune.trainer import EpochEvent, FinetuneResult, FinetuneTrainer
 from workbench.core.tokenization import WorkbenchTokenizer
-from workbench.core.training import TrainControl, seed_everything
+from workbench.core.training import seed_everything
+from workbench.core.training_types import TrainControl
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
+from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.model import BertConfig, preset_config
 from workbench.store.runstore import RunRecord, RunStore
 
 Listener = Callable[[object], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class FinetuneSpec:
-    """What a user chooses; exactly one of `from_run` ("RUN" or "RUN:STEP"), `scratch` (a preset) and
-    `scratch_like` ("RUN" or "RUN:STEP": that pretraining run's architecture and tokenizer, random weights: the
-    baseline a fine-tune from that run is compared with)."""
+    """What a user chooses: the data files and columns, exactly one base model (`from_run`, "RUN" or
+    "RUN:STEP"; `scratch`, a preset; `scratch_like`, "RUN" or "RUN:STEP": that pretraining run's architecture and
+    tokenizer with random weights, the baseline a fine-tune from that run is compared with), and the settings
+    (the task is `config.task`)."""
 
-    task: str
     train: str
     validation: str | None = None
     text_column: str | None = None
@@ -61,6 +63,10 @@ class FinetuneSpec:
     config: FinetuneConfig = field(default_factory=FinetuneConfig)
     val_fraction: float = 0.1
     name: str | None = None
+
+    @property
+    def task(self) -> str:
+        return self.config.task
 
 
 @dataclass
@@ -150,15 +156,11 @@ def _read_splits(spec: FinetuneSpec, seed: int) -> tuple[list, list]:
 def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[Listener] = (),
                      control: TrainControl | None = None) -> tuple[RunRecord, FinetuneResult]:
     """Read and validate everything, record a `finetune` run, train it and store the best epoch."""
-    if spec.task not in ("classify", "tag", "qa"):
-        raise UserError(f"--task must be classify, tag or qa, got {spec.task!r}")
-    spec.config.validate()
     resolve_device(spec.config.device)
     if spec.name is not None and ws.store.get_run(spec.name) is not None:
         raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
     source = _resolve_source(ws, spec, spec.config.max_len)
-    config = replace(spec.config, task=spec.task,
-                     max_len=min(spec.config.max_len, source.model_config.max_position_embeddings))
+    config = replace(spec.config, max_len=min(spec.config.max_len, source.model_config.max_position_embeddings))
     train, validation = _read_splits(spec, config.seed)
     # Labels of both parts: a rare tag or class may only occur in the validation part; its output stays unused.
     labels = _labels(spec.task, [*train, *validation])
@@ -201,9 +203,9 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
         raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
     saved, data = run.config, run.config["data"]
     config = FinetuneConfig.from_dict(saved["finetune"])
-    spec = FinetuneSpec(task=saved["task"], train=data["train"], validation=data["validation"],
+    spec = FinetuneSpec(train=data["train"], validation=data["validation"],
                         text_column=data["text_column"], text_pair_column=data["text_pair_column"],
-                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1))
+                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1), config=config)
     task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
     tokenizer = WorkbenchTokenizer.load(saved["tokenizer_path"])
     data = _encode(task, tokenizer, *_read_splits(spec, config.seed))

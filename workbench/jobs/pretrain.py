@@ -8,53 +8,32 @@ listeners they pass (a progress bar, or signals to plots).
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from workbench.core.devices import describe_device, resolve_device, resolve_precision
-from workbench.core.masking import MaskingConfig
-from workbench.core.model_config import BertConfig, preset_config
 from workbench.core.packing import PackedBlocks
 from workbench.core.token_cache import build_or_load_cache
 from workbench.core.tokenization import WorkbenchTokenizer
-from workbench.core.training import TrainConfig, TrainControl, Trainer, TrainResult
+from workbench.core.training import Trainer
+from workbench.core.training_types import TrainControl, TrainResult
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import BertConfig
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.train import TrainConfig
 from workbench.store.runstore import CorpusRecord, RunRecord, TokenizerRecord
 
 Listener = Callable[[object], None]
 # (stage, done, total or None): how long preparation steps tell a front end how far they are.
 Progress = Callable[[str, int, "int | None"], None]
-
-ARCHITECTURE_FLAGS = {
-    "layers": "num_hidden_layers",
-    "hidden": "hidden_size",
-    "heads": "num_attention_heads",
-    "ffn": "intermediate_size",
-}
-
-
-@dataclass
-class PretrainSpec:
-    """What a user chooses for a pretraining run; `None` fields take the documented defaults."""
-
-    corpus: str | None = None
-    tokenizer_id: int | None = None
-    preset: str = "tiny"
-    architecture: dict[str, int] = field(default_factory=dict)  # keys of ARCHITECTURE_FLAGS
-    max_len: int = 128
-    pre_layer_norm: bool = False
-    masking: MaskingConfig = field(default_factory=MaskingConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    val_fraction: float = 0.02
-    name: str | None = None
-
 
 @dataclass
 class PreparedData:
@@ -64,26 +43,9 @@ class PreparedData:
     unigram_counts: np.ndarray
 
 
-def model_config_for(spec: PretrainSpec, vocab_size: int) -> BertConfig:
-    """The preset with the user's architecture overrides applied, validated."""
-    config = preset_config(spec.preset, vocab_size=vocab_size, max_len=spec.max_len)
-    values = config.to_dict()
-    for flag, name in ARCHITECTURE_FLAGS.items():
-        if spec.architecture.get(flag) is not None:
-            values[name] = spec.architecture[flag]
-    values["pre_layer_norm"] = spec.pre_layer_norm
-    config = BertConfig.from_dict(values)
-    config.validate()
-    return config
-
-
-def validate_spec(spec: PretrainSpec) -> None:
-    """Refuse bad settings before anything is written (raises ValueError naming the field)."""
-    spec.masking.validate()
-    spec.train.validate()
-    if not 0.0 < spec.val_fraction < 0.5:
-        raise UserError(f"--val-fraction must be between 0 and 0.5 (exclusive), got {spec.val_fraction}")
-    model_config_for(spec, vocab_size=max(spec.max_len, 1000))  # architecture checks before the vocab is known
+def check_environment(spec: PretrainSpec) -> None:
+    """Refuse a device or precision this machine lacks before anything is written (the settings themselves were
+    checked when the spec was built)."""
     device = resolve_device(spec.train.device)
     resolve_precision(spec.train.precision, device)
 
@@ -131,14 +93,14 @@ def start_pretraining(
     progress: Progress | None = None,
 ) -> tuple[RunRecord, TrainResult]:
     """Validate, prepare data, record a new run and train it to the end (or until stopped)."""
-    validate_spec(spec)
+    check_environment(spec)
     if spec.name is not None and ws.store.get_run(spec.name) is not None:
         raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
     corpus = get_corpus(ws, spec.corpus)
     tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
     tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
-    data = prepare_data(ws, corpus, tokenizer_record, spec.max_len, spec.val_fraction, progress)
-    model_config = model_config_for(spec, data.tokenizer.vocab_size)
+    data = prepare_data(ws, corpus, tokenizer_record, spec.model.max_position_embeddings, spec.val_fraction, progress)
+    model_config = spec.model.config(data.tokenizer.vocab_size)
     config = {
         "model": model_config.to_dict(),
         "masking": spec.masking.to_dict(),
@@ -147,7 +109,7 @@ def start_pretraining(
             "corpus": corpus.name,
             "corpus_id": corpus.id,
             "tokenizer_id": tokenizer_record.id,
-            "max_len": spec.max_len,
+            "max_len": spec.model.max_position_embeddings,
             "val_fraction": spec.val_fraction,
             "train_blocks": len(data.train),
             "val_blocks": len(data.val) if data.val is not None else 0,
@@ -160,7 +122,7 @@ def start_pretraining(
         config=config,
         corpus_id=corpus.id,
         tokenizer_id=tokenizer_record.id,
-        preset=spec.preset,
+        preset=spec.model.preset,
         device=device,
     )
     result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None)
@@ -186,7 +148,6 @@ def resume_pretraining(
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_dict(train_values)
-    train_config.validate()
     if checkpoint.step >= train_config.steps:
         raise UserError(
             f"run {run.name!r} already reached step {checkpoint.step} of {train_config.steps}; "

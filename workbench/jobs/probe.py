@@ -20,7 +20,6 @@ import torch
 
 from workbench.core.checkpoints import MODEL_FILE, read_checkpoint_config
 from workbench.core.devices import resolve_device
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult, evaluate_suite, load_suite
 from workbench.core.tokenization import WorkbenchTokenizer
@@ -28,6 +27,7 @@ from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import ensure_cloze_suite
+from workbench.settings.model import BertConfig
 from workbench.store.probe_results import ProbeResultRecord, metric_series
 from workbench.store.runstore import CheckpointRecord, RunRecord
 

@@ -13,10 +13,11 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from workbench.core.tokenization import TokenizerConfig, WorkbenchTokenizer, train_tokenizer
+from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
 from workbench.jobs.corpora import documents, get_corpus, rescan
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.store.runstore import CorpusRecord, TokenizerRecord
 
 DEFAULT_TOKENIZER = TokenizerConfig()
@@ -31,7 +32,6 @@ def train_tokenizer_for(
     progress: Callable[[int], None] | None = None,
 ) -> TokenizerRecord:
     """Train `config` on `corpus` and record it; an identical earlier tokenizer is reused."""
-    config.validate()
     with _TRAINING:
         existing = ws.store.find_tokenizer(corpus.id, config.to_dict())
         if existing is not None and Path(existing.path, "tokenizer.json").exists():

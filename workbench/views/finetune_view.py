@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
-from workbench.core.training import StepEvent
+from workbench.core.training_types import StepEvent
 from workbench.jobs.finetune import predict
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import RunStore

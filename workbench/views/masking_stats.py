@@ -16,13 +16,14 @@ from typing import Callable, Iterable, Protocol, Sequence
 import numpy as np
 import torch
 
-from workbench.core.masking import KEPT, REPLACED_MASK, REPLACED_RANDOM, Masker, MaskingConfig
+from workbench.core.masking import KEPT, REPLACED_MASK, REPLACED_RANDOM, Masker
 from workbench.core.packing import PackedBlocks
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.jobs.corpora import SAMPLE_CORPUS_NAME, documents, get_corpus, rescan
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import load_tokenizer
 from workbench.jobs.workspace import Workspace
+from workbench.settings.masking import MaskingConfig
 from workbench.store.runstore import TokenizerRecord
 from workbench.views.choices import find_preview_tokenizer, preview_tokenizer
 

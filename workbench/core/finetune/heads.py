@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config
-from workbench.core.model_config import BertConfig
 from workbench.core.modeling_bert import BertForMaskedLM, BertModel
+from workbench.settings.model import BertConfig
 
 
 @dataclass
@@ -44,7 +44,6 @@ class BertPooler(nn.Module):
 class _TaskModel(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        config.validate()
         self.config = config
         self.bert = BertModel(config)
 

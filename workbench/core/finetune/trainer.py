@@ -26,48 +26,11 @@ from workbench.core.checkpoints import capture_rng_state, load_checkpoint, resto
 from workbench.core.devices import resolve_device
 from workbench.core.finetune.encoding import Feature, collate
 from workbench.core.optim import build_scheduler, no_decay_parameter_names
-from workbench.core.training import CheckpointEvent, EpochSampler, StatusEvent, StepEvent, TrainControl
+from workbench.core.training import EpochSampler
+from workbench.core.training_types import CheckpointEvent, StatusEvent, StepEvent, TrainControl
+from workbench.settings.finetune import FinetuneConfig
 
 HEAD_PREFIXES = ("classifier.", "qa_outputs.", "bert.pooler.")
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    task: str = "classify"
-    lr: float = 3e-5
-    head_lr: float | None = None  # None: lr
-    epochs: int = 3
-    batch_size: int = 16
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_len: int = 128
-    doc_stride: int | None = None  # qa: step between windows; None: max_len // 2
-    max_answer_len: int = 30
-    freeze_embeddings: bool = False
-    freeze_layers: int = 0
-    seed: int = 0
-    early_stopping: int = 0  # epochs without improvement before stopping; 0: off
-    grad_clip: float = 1.0
-    device: str = "auto"
-
-    def validate(self) -> None:
-        checks = [("epochs", self.epochs >= 1, "an integer >= 1"), ("batch_size", self.batch_size >= 1, ">= 1"),
-                  ("lr", self.lr > 0, "> 0"), ("head_lr", self.head_lr is None or self.head_lr > 0, "> 0"),
-                  ("warmup_ratio", 0 <= self.warmup_ratio < 1, "in [0, 1)"),
-                  ("weight_decay", self.weight_decay >= 0, ">= 0"), ("max_len", self.max_len >= 8, ">= 8"),
-                  ("freeze_layers", self.freeze_layers >= 0, ">= 0"),
-                  ("early_stopping", self.early_stopping >= 0, ">= 0"), ("grad_clip", self.grad_clip >= 0, ">= 0"),
-                  ("doc_stride", self.doc_stride is None or self.doc_stride >= 1, ">= 1")]
-        for name, ok, allowed in checks:
-            if not ok:
-                raise ValueError(f"--{name.replace('_', '-')} must be {allowed}, got {getattr(self, name)}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> FinetuneConfig:
-        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -124,7 +87,6 @@ class FinetuneTrainer:
                  val_examples: Sequence, val_features: Sequence[Feature], pad_id: int, run_dir: Path,
                  checkpoint_config: dict, listeners: Sequence[Callable[[object], None]] = (),
                  control: TrainControl | None = None) -> None:
-        config.validate()
         if not train_features or not val_features:
             raise ValueError("fine-tuning needs at least one training and one validation example")
         self.device = resolve_device(config.device)

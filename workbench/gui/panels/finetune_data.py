@@ -9,7 +9,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -27,15 +26,17 @@ from PySide6.QtWidgets import (
 
 from workbench.core.devices import available_devices
 from workbench.core.finetune.data import DataError, preview_table
-from workbench.core.finetune.trainer import FinetuneConfig
-from workbench.core.model_config import PRESETS
-from workbench.gui.panels.train_settings import ScientificSpinBox, _float_spin, _spin
+from workbench.gui.settings_form import SettingsForm
 from workbench.jobs.finetune import FinetuneSpec
 from workbench.samples.tasks import demo_paths
+from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.model import PRESETS
 from workbench.store.runstore import RunStore
 from workbench.views.finetune_view import TASK_TITLES, base_models, guess_columns
 
 NONE = "(none)"
+FIELDS = ("lr", "head_lr", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_len", "freeze_embeddings",
+          "freeze_layers", "seed", "early_stopping", "device")
 FILE_FILTERS = {"classify": "Tables (*.csv *.tsv *.jsonl);;All files (*)", "tag": "CoNLL (*.conll *.txt *.iob);;All "
                 "files (*)", "qa": "SQuAD JSON (*.json);;All files (*)"}
 
@@ -233,81 +234,26 @@ class BaseModelGroup(QGroupBox):
         return {"scratch": self.preset.currentText()}
 
 
-class SettingsGroup(QGroupBox):
-    """Learning rates, epochs, batch, warm-up, weight decay, length, freezing, seed, early stopping, device."""
+class SettingsGroup(SettingsForm):
+    """Learning rates, epochs, batch, warm-up, weight decay, length, freezing, seed, early stopping, device: made
+    from `FinetuneConfig`'s metadata (the task is the data group's), plus the run's name."""
 
     def __init__(self) -> None:
-        super().__init__("Settings")
-        d = FinetuneConfig()
+        super().__init__(FinetuneConfig, [("Settings", FIELDS)], choices={"device": available_devices()})
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic (run-N)")
-        self.lr, self.head_lr = ScientificSpinBox(1e-7, 1.0, d.lr), ScientificSpinBox(1e-7, 1.0, d.lr)
-        self.same_head_lr = QCheckBox("same as the model")
-        self.same_head_lr.setChecked(True)
-        self.same_head_lr.toggled.connect(self._same_head_lr)
-        self.lr.valueChanged.connect(self._same_head_lr)
-        self.head_lr.setEnabled(False)
-        self.epochs, self.batch_size = _spin(1, 1000, d.epochs), _spin(1, 4096, d.batch_size)
-        self.warmup = _float_spin(0.0, 0.9, d.warmup_ratio, 0.05, 2)
-        self.weight_decay = _float_spin(0.0, 1.0, d.weight_decay, 0.01, 4)
-        self.max_len = _spin(8, 4096, d.max_len)
-        self.freeze_embeddings = QCheckBox("freeze the embeddings")
-        self.freeze_layers = _spin(0, 48, 0, special="none")
-        self.seed = _spin(0, 2**31 - 1, d.seed)
-        self.early_stopping = _spin(0, 100, 0, special="off")
-        self.device = QComboBox()
-        self.device.addItems(available_devices())
-        head = QHBoxLayout()
-        head.addWidget(self.head_lr, 1)
-        head.addWidget(self.same_head_lr)
-        self._set_tooltips()
-        form = QFormLayout(self)
-        for label, widget in (("Name", self.name), ("Learning rate", self.lr), ("Head learning rate", head),
-                              ("Epochs", self.epochs), ("Batch size", self.batch_size), ("Warm-up share", self.warmup),
-                              ("Weight decay", self.weight_decay), ("Max length", self.max_len),
-                              ("", self.freeze_embeddings), ("Freeze lowest layers", self.freeze_layers),
-                              ("Seed", self.seed), ("Early stopping", self.early_stopping), ("Device", self.device)):
-            form.addRow(label, widget)
-
-    def _set_tooltips(self) -> None:
-        tips = {
-            self.name: "A name to find this run again later; left empty, it is called run-N.",
-            self.lr: "How big each update of the pretrained weights is. Fine-tuning uses small values "
-                     "(2e-5 to 5e-5 for BERT-sized models; tiny models like 1e-4 to 1e-3). Default 3e-5.",
-            self.head_lr: "How big each update of the new output layer is; it starts from random weights, so a "
-                          "larger value can help.",
-            self.same_head_lr: "Use the model's learning rate for the new output layer too.",
-            self.epochs: "How many times the model reads the whole training file. Default 3.",
-            self.batch_size: "How many examples the model reads at once in each step. Default 16.",
-            self.warmup: "Share of all steps over which the learning rate climbs from 0 to its peak. Default 0.1.",
-            self.weight_decay: "Pulls weights gently towards zero to avoid overfitting. Default 0.01.",
-            self.max_len: "Longest input in tokens; longer texts are cut (at most what the model was pretrained "
-                          "with). Default 128.",
-            self.freeze_embeddings: "Keep the word embeddings as pretraining left them (train the rest).",
-            self.freeze_layers: "Keep the lowest N encoder layers as pretraining left them.",
-            self.seed: "Starting point of all randomness (new head, data order, dropout): the same seed gives the "
-                       "same run. Default 0.",
-            self.early_stopping: "Stop after this many epochs without a better validation score; off trains all "
-                                 "epochs.",
-            self.device: "Where the model trains: a GPU when this computer has one, else the CPU.",
-        }
-        for widget, tip in tips.items():
-            widget.setToolTip(tip)
+        self.name.setToolTip("A name to find this run again later; left empty, it is called run-N.")
+        self.layouts["Settings"].insertRow(0, "Name", self.name)
+        self.fields["lr"].changed.connect(self._follow_lr)
+        self.fields["head_lr"].changed.connect(self._follow_lr)
+        self._follow_lr()
 
     @Slot()
-    def _same_head_lr(self) -> None:
-        same = self.same_head_lr.isChecked()
-        self.head_lr.setEnabled(not same)
-        if same:
-            self.head_lr.setValue(self.lr.value())
-
-    def config(self, task: str) -> FinetuneConfig:
-        return FinetuneConfig(
-            task=task, lr=self.lr.value(), head_lr=None if self.same_head_lr.isChecked() else self.head_lr.value(),
-            epochs=self.epochs.value(), batch_size=self.batch_size.value(), warmup_ratio=self.warmup.value(),
-            weight_decay=self.weight_decay.value(), max_len=self.max_len.value(),
-            freeze_embeddings=self.freeze_embeddings.isChecked(), freeze_layers=self.freeze_layers.value(),
-            seed=self.seed.value(), early_stopping=self.early_stopping.value(), device=self.device.currentText())
+    def _follow_lr(self) -> None:
+        """While the head's rate is the model's, its box shows that rate."""
+        head = self.fields["head_lr"]
+        if head.is_none():
+            head.editor.setValue(self.fields["lr"].value())
 
 
 class FinetuneForm(QWidget):
@@ -326,8 +272,8 @@ class FinetuneForm(QWidget):
         task, train = self.data.task_name(), self.data.train.path()
         if not train:
             raise ValueError("choose a training file first")
-        return FinetuneSpec(task=task, train=train, validation=self.data.validation.path(),
-                            config=self.settings.config(task), name=self.settings.name.text().strip() or None,
+        return FinetuneSpec(train=train, validation=self.data.validation.path(),
+                            config=self.settings.config(task=task), name=self.settings.name.text().strip() or None,
                             **self.data.columns(), **self.base.source())
 
     def training_file_name(self) -> str:

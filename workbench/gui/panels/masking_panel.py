@@ -17,8 +17,6 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -34,12 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.mask_preview import MaskPreview, preview_masking
-from workbench.core.masking_config import STRATEGIES, MaskingConfig, span_length_mean
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.gui.notify import notify_window
+from workbench.gui.settings_form import editor, tooltip
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
+from workbench.settings.masking import MaskingConfig, span_length_mean
 from workbench.views.choices import find_preview_tokenizer
 from workbench.views.masking_stats import (
     MaskingSource,
@@ -134,8 +133,10 @@ class MaskingPanel(QWidget):
     def _build_settings(self) -> QGroupBox:
         box = QGroupBox("Masking settings")
         form = QFormLayout(box)
-        self.rate_slider = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=80)
-        self.rate_slider.setToolTip("Share of the tokens the model must guess in each sequence (1% to 80%).")
+        rate = MaskingConfig.spec("mlm_probability")
+        self.rate_slider = QSlider(Qt.Orientation.Horizontal, minimum=round(100 * rate.meta.low),
+                                   maximum=round(100 * rate.meta.high))
+        self.rate_slider.setToolTip(tooltip(rate))
         self.rate_label = QLabel()
         self.rate_label.setMinimumWidth(40)
         row = QHBoxLayout()
@@ -143,22 +144,15 @@ class MaskingPanel(QWidget):
         row.addWidget(self.rate_label)
         form.addRow("Masking rate", row)
         form.addRow("Of the chosen tokens", self._build_split())
-        self.strategy_combo = QComboBox()
-        self.strategy_combo.addItems(STRATEGIES)
-        self.strategy_combo.setToolTip("token: each piece on its own; whole-word: all pieces of a word together; "
-                                       "span: runs of whole words (SpanBERT).")
-        form.addRow("Strategy", self.strategy_combo)
-        self.span_p = QDoubleSpinBox(minimum=0.01, maximum=1.0, singleStep=0.05, decimals=2)
-        self.span_p.setToolTip("Span lengths follow a geometric distribution with this p: larger p, shorter spans.")
-        self.span_max = QSpinBox(minimum=1, maximum=64)
-        self.span_max.setToolTip("The longest span, in words.")
-        form.addRow("Span p", self.span_p)
-        form.addRow("Span max length (words)", self.span_max)
+        self.strategy_combo, self.span_p, self.span_max = (
+            editor(MaskingConfig.spec(name)) for name in ("strategy", "span_geometric_p", "span_max_length"))
+        for name, widget in (("strategy", self.strategy_combo), ("span_geometric_p", self.span_p),
+                             ("span_max_length", self.span_max)):
+            form.addRow(MaskingConfig.spec(name).meta.label, widget)
         self.dynamic_radio = QRadioButton("Dynamic: a fresh mask every time a sequence is seen")
         self.static_radio = QRadioButton("Static: the same mask every epoch")
         for radio in (self.dynamic_radio, self.static_radio):
-            radio.setToolTip("Dynamic masking shows the model new blanks on every pass over the data; "
-                             "static masking repeats them.")
+            radio.setToolTip(tooltip(MaskingConfig.spec("dynamic")))
         self.dynamic_group = QButtonGroup(self)
         self.dynamic_group.addButton(self.dynamic_radio)
         self.dynamic_group.addButton(self.static_radio)
@@ -172,9 +166,8 @@ class MaskingPanel(QWidget):
         return box
 
     def _build_split(self) -> QHBoxLayout:
-        tips = ("Of the chosen tokens, the percent replaced by [MASK].",
-                "Of the chosen tokens, the percent replaced by a random token.",
-                "Of the chosen tokens, the percent left unchanged (the model must still predict them).")
+        tips = (tooltip(MaskingConfig.spec("mask_replace_prob")), tooltip(MaskingConfig.spec("random_replace_prob")),
+                "Of the chosen tokens, the share left unchanged (the model must still predict them).")
         row = QHBoxLayout()
         self.split_spins = []
         for name, tip in zip(SPLIT_NAMES, tips):
@@ -308,7 +301,7 @@ class MaskingPanel(QWidget):
             self._schedule_measure()
 
     def _max_len(self) -> int:
-        return self.state.model.max_len if self.state.model.max_len >= 8 else 128
+        return self.state.model.max_position_embeddings
 
     # ---- tokenizer and sample -----------------------------------------------------------------------------
 

@@ -1,18 +1,17 @@
 """The Model panel: a preset and its fields, what the model costs, and what is wrong with it, at the field.
 
 Choosing a preset fills the fields; editing one afterwards overrides the preset for that field only (the
-ModelChoice sent to `AppState.set_model` carries just the overrides, as the CLI's --layers/--hidden/...). The
-config is built by the same `model_config_for` that training uses, so a value it refuses is marked where it
-was typed, with the reason, and the choice goes out with valid=False (the Train panel keeps Start disabled).
-Beside it: the exact parameter count for the current tokenizer's vocabulary and a training-memory estimate
-for a batch size and precision of the user's choice.
+`ModelSpec` sent to `AppState.set_model` carries just the overrides, as the CLI's --layers/--hidden/...). The
+fields' ranges, tooltips and labels are ModelSpec's metadata, and the spec itself checks them, so a value it
+refuses is marked where it was typed, with the reason, and the state learns the model is invalid (the Train
+panel keeps Start disabled). Beside it: the exact parameter count for the current tokenizer's vocabulary and a
+training-memory estimate for a batch size and precision of the user's choice.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFormLayout,
     QFrame,
@@ -25,35 +24,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.model_config import (
-    MIN_POSITIONS,
-    PRECISIONS,
-    PRESETS,
-    BertConfig,
-    ConfigError,
-    count_parameters,
-    estimate_training_memory,
-    preset_config,
-)
-from workbench.core.training_types import TrainConfig
-from workbench.gui.state import AppState, ModelChoice
+from workbench.core.model_config import count_parameters, estimate_training_memory
+from workbench.gui.settings_form import editor, label_error, tooltip
+from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
-from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec, model_config_for
+from workbench.settings.base import SettingError
+from workbench.settings.model import ARCHITECTURE, MIN_POSITIONS, PRESETS, BertConfig, ModelSpec, preset_config
+from workbench.settings.train import TrainConfig
 from workbench.views.choices import current_tokenizer
 
 DEFAULT_VOCAB = 8000
 # the border goes on a frame around the spin box: styling the spin box itself spoils its arrows
 INVALID_STYLE = "QFrame#field { border: 2px solid #d62728; border-radius: 3px; }"
 VALID_STYLE = "QFrame#field { border: 2px solid transparent; }"
-# field -> (label, maximum, step, tooltip); the BertConfig field each edits is in ARCHITECTURE_FLAGS
-FIELDS = {
-    "layers": ("Layers", 96, 1, "How many transformer blocks are stacked; more layers, a deeper model."),
-    "hidden": ("Hidden size", 8192, 32, "The width of every token's vector inside the model."),
-    "heads": ("Attention heads", 128, 1, "How many attention heads each layer has; it must divide the hidden size."),
-    "ffn": ("Feed-forward size", 32768, 128, "The width of each block's inner layer, usually 4 x the hidden size."),
-    "max_len": ("Max length", 8192, 8, "The longest sequence, in tokens, the model reads at once (at least 8)."),
-}
-FIELD_OF = {name: flag for flag, name in ARCHITECTURE_FLAGS.items()} | {"max_position_embeddings": "max_len"}
+FIELDS = (*ARCHITECTURE, "max_position_embeddings")  # the ModelSpec fields with a spin box
 MEMORY_PARTS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state", "optimizer (AdamW)"),
                 ("activations", "activations"), ("runtime", "runtime and allocator"), ("total", "total"))
 
@@ -71,37 +55,31 @@ class ModelPanel(QWidget):
         self.state = state
         self.runner = runner
         self.config: BertConfig | None = None  # None while a field is invalid
-        self.error: ConfigError | None = None
+        self.error: SettingError | None = None
         self.vocab_size = DEFAULT_VOCAB
         layout = QHBoxLayout(self)
         layout.addWidget(self._build_architecture(), 1)
         layout.addWidget(self._build_costs(), 1)
-        self._load_choice(state.model)
+        self._load_spec(state.model)
         self._refresh_vocab()
         state.model_changed.connect(self._on_state_model)
         state.masking_changed.connect(self._update_costs)
         for signal in (state.corpus_changed, state.tokenizer_changed, state.tokenizers_changed):
             signal.connect(self._refresh_vocab)
-        if self.choice() != state.model:  # e.g. an invalid choice restored with valid=True
-            state.set_model(self.choice())
 
     # ---- building -----------------------------------------------------------------------------------------
 
     def _build_architecture(self) -> QGroupBox:
         box = QGroupBox("Architecture")
         form = QFormLayout(box, labelAlignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.preset_combo = QComboBox()
-        self.preset_combo.addItems(list(PRESETS))
-        self.preset_combo.setToolTip("A named model size; choosing one fills the fields below, and editing a "
-                                     "field afterwards overrides the preset.")
+        self.preset_combo = editor(ModelSpec.spec("preset"))
         self.preset_combo.currentTextChanged.connect(self._on_preset)
         form.addRow("Preset", self.preset_combo)
         self.spins: dict[str, QSpinBox] = {}
         self.frames: dict[str, QFrame] = {}
         self.hints: dict[str, QLabel] = {}
-        for name, (label, maximum, step, tip) in FIELDS.items():
-            spin = QSpinBox(minimum=1, maximum=maximum, singleStep=step)
-            spin.setToolTip(tip)
+        for name in FIELDS:
+            spin = editor(ModelSpec.spec(name))
             spin.valueChanged.connect(self._on_field_changed)
             frame = QFrame(objectName="field", styleSheet=VALID_STYLE)
             QHBoxLayout(frame).setContentsMargins(2, 2, 2, 2)
@@ -112,15 +90,15 @@ class ModelPanel(QWidget):
             QHBoxLayout(row).setContentsMargins(0, 0, 0, 0)
             row.layout().addWidget(frame)
             row.layout().addWidget(hint, 1)
-            form.addRow(label, row)
+            form.addRow(ModelSpec.spec(name).meta.label, row)
             self.spins[name], self.frames[name], self.hints[name] = spin, frame, hint
-        self.pre_ln_check = QCheckBox("LayerNorm before each block (pre-LN)")
-        self.pre_ln_check.setToolTip("Pre-LN often trains more steadily from scratch; off is the original BERT "
-                                     "layout (post-LN).")
+        self.pre_ln_check = editor(ModelSpec.spec("pre_layer_norm"))
+        self.pre_ln_check.setText("LayerNorm before each block (pre-LN)")
         self.pre_ln_check.toggled.connect(self._on_field_changed)
         form.addRow("Normalisation", self.pre_ln_check)
-        dropout = QLabel(f"{BertConfig.hidden_dropout_prob} (fixed, as in BERT)")
-        dropout.setToolTip("While training, this share of values is zeroed at random to make the model generalise.")
+        dropout_spec = BertConfig.spec("hidden_dropout_prob")
+        dropout = QLabel(f"{dropout_spec.default} (fixed, as in BERT)")
+        dropout.setToolTip(tooltip(dropout_spec))
         form.addRow("Dropout", dropout)
         self.preset_note = QLabel()
         self.preset_note.setWordWrap(True)
@@ -149,11 +127,10 @@ class ModelPanel(QWidget):
         layout.addWidget(self.params_label)
         layout.addWidget(self.vocab_label)
         settings = QFormLayout(fieldGrowthPolicy=QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        self.batch_spin = QSpinBox(minimum=1, maximum=65536, value=TrainConfig().batch_size)
+        self.batch_spin = editor(TrainConfig.spec("batch_size"))
         self.batch_spin.setToolTip("Sequences per training step, for this estimate only (the Train panel sets "
                                    "the real one).")
-        self.precision_combo = QComboBox()
-        self.precision_combo.addItems(list(PRECISIONS))
+        self.precision_combo = editor(TrainConfig.spec("precision"))
         self.precision_combo.setToolTip("fp32: full precision; bf16/fp16: half-size activations (fp16 needs a "
                                         "CUDA GPU).")
         self.device_combo = QComboBox()
@@ -190,83 +167,78 @@ class ModelPanel(QWidget):
 
     # ---- choice <-> widgets -------------------------------------------------------------------------------
 
-    def _preset_values(self, preset: str) -> dict[str, int]:
-        return {flag: PRESETS[preset][name] for flag, name in ARCHITECTURE_FLAGS.items()}
-
-    def _load_choice(self, choice: ModelChoice) -> None:
+    def _load_spec(self, spec: ModelSpec) -> None:
         widgets = [self.preset_combo, self.pre_ln_check, *self.spins.values()]
         for widget in widgets:
             widget.blockSignals(True)
-        preset = choice.preset if choice.preset in PRESETS else "tiny"
-        self.preset_combo.setCurrentText(preset)
-        for flag, value in {**self._preset_values(preset), **choice.architecture}.items():
-            if flag in ARCHITECTURE_FLAGS:
-                self.spins[flag].setValue(value)
-        self.spins["max_len"].setValue(choice.max_len)
-        self.pre_ln_check.setChecked(choice.pre_layer_norm)
+        self.preset_combo.setCurrentText(spec.preset)
+        for name, value in spec.architecture().items():
+            self.spins[name].setValue(value)
+        self.spins["max_position_embeddings"].setValue(spec.max_position_embeddings)
+        self.pre_ln_check.setChecked(spec.pre_layer_norm)
         for widget in widgets:
             widget.blockSignals(False)
         self._validate()
 
-    def choice(self) -> ModelChoice:
-        """What the widgets show, with only the fields that differ from the preset as overrides."""
+    def _values(self) -> dict[str, object]:
+        """What the widgets show, the architecture fields that equal the preset's as None (not overridden)."""
         preset = self.preset_combo.currentText()
-        overrides = {flag: self.spins[flag].value() for flag, value in self._preset_values(preset).items()
-                     if self.spins[flag].value() != value}
-        return ModelChoice(preset=preset, architecture=overrides, max_len=self.spins["max_len"].value(),
-                           pre_layer_norm=self.pre_ln_check.isChecked(), valid=self.config is not None)
+        values: dict[str, object] = {name: None if self.spins[name].value() == PRESETS[preset][name]
+                                     else self.spins[name].value() for name in ARCHITECTURE}
+        return {**values, "preset": preset, "max_position_embeddings": self.spins["max_position_embeddings"].value(),
+                "pre_layer_norm": self.pre_ln_check.isChecked()}
 
     @Slot(str)
     def _on_preset(self, preset: str) -> None:
-        for flag, value in self._preset_values(preset).items():
-            self.spins[flag].blockSignals(True)
-            self.spins[flag].setValue(value)
-            self.spins[flag].blockSignals(False)
+        for name, value in PRESETS[preset].items():
+            self.spins[name].blockSignals(True)
+            self.spins[name].setValue(value)
+            self.spins[name].blockSignals(False)
         self._on_field_changed()
 
     @Slot()
     def _on_field_changed(self, *args: object) -> None:
-        self._validate()
-        self.state.set_model(self.choice())
+        spec = self._validate()
+        self.state.set_model(spec or self.state.model, None if spec else label_error(ModelSpec, self.error))
 
     @Slot(object)
-    def _on_state_model(self, choice: ModelChoice) -> None:
-        if choice != self.choice():
-            self._load_choice(choice)
-            if choice.valid != (self.config is not None):  # the sender's idea of validity was not ours
-                self.state.set_model(self.choice())
+    def _on_state_model(self, spec: ModelSpec) -> None:
+        if self.error is None and spec != ModelSpec(**self._values()):
+            self._load_spec(spec)
 
     # ---- validation and costs -----------------------------------------------------------------------------
 
-    def _validate(self) -> None:
-        choice = self.choice()
-        spec = PretrainSpec(preset=choice.preset, architecture=choice.architecture, max_len=choice.max_len,
-                            pre_layer_norm=choice.pre_layer_norm)
+    def _validate(self) -> ModelSpec | None:
+        """The spec the widgets show, with its config at the current vocabulary; None (and the reason in
+        `self.error`, marked at its field) when the spec refuses a value."""
+        values = self._values()
         try:
-            self.config, self.error = model_config_for(spec, self.vocab_size), None
-        except ConfigError as error:
-            self.config, self.error = None, error
-        self._show_marks(choice)
+            spec = ModelSpec(**values)
+            self.config, self.error = spec.config(self.vocab_size), None
+        except SettingError as error:
+            spec, self.config, self.error = None, None, error
+        self._show_marks(values)
         self._update_costs()
+        return spec
 
-    def _show_marks(self, choice: ModelChoice) -> None:
-        bad = FIELD_OF.get(self.error.field) if self.error is not None else None
-        preset = self._preset_values(choice.preset)
-        for flag, spin in self.spins.items():
-            hint = self.hints[flag]
-            if flag == bad:
-                self.frames[flag].setStyleSheet(INVALID_STYLE)
+    def _show_marks(self, values: dict[str, object]) -> None:
+        bad = self.error.field if self.error is not None else None
+        preset = PRESETS[str(values["preset"])]
+        for name, spin in self.spins.items():
+            hint = self.hints[name]
+            if name == bad:
+                self.frames[name].setStyleSheet(INVALID_STYLE)
                 spin.setToolTip(self.error.message)
                 hint.setText(f"<span style='color:#d62728'>{self.error.message}</span>")
                 continue
-            self.frames[flag].setStyleSheet(VALID_STYLE)
-            spin.setToolTip(FIELDS[flag][3])
-            overridden = flag in choice.architecture
-            hint.setText(f"<span style='color:#777777'>preset: {preset[flag]}</span>" if overridden else "")
-        names = ", ".join(FIELDS[flag][0].lower() for flag in choice.architecture)
-        self.preset_note.setText(f"Preset '{choice.preset}'" + (f", overridden: {names}." if names else "."))
-        unplaced = self.error is not None and bad is None
-        self.error_label.setText(f"{self.error}" if unplaced else "")
+            self.frames[name].setStyleSheet(VALID_STYLE)
+            spin.setToolTip(tooltip(ModelSpec.spec(name)))
+            overridden = name in preset and values[name] is not None
+            hint.setText(f"<span style='color:#777777'>preset: {preset[name]}</span>" if overridden else "")
+        names = ", ".join(ModelSpec.spec(name).meta.label.lower() for name in ARCHITECTURE if values[name] is not None)
+        self.preset_note.setText(f"Preset '{values['preset']}'" + (f", overridden: {names}." if names else "."))
+        unplaced = self.error is not None and bad not in self.spins
+        self.error_label.setText(label_error(ModelSpec, self.error) if unplaced else "")
 
     @Slot()
     def _refresh_vocab(self, *args: object) -> None:
@@ -281,9 +253,9 @@ class ModelPanel(QWidget):
         self._validate()
 
     def _show_presets(self) -> None:
-        max_len = max(self.spins["max_len"].value(), MIN_POSITIONS)
+        max_len = max(self.spins["max_position_embeddings"].value(), MIN_POSITIONS)
         rows = [f"<tr><td>{name}</td>" + "".join(f"<td align='right'>{values[field]}</td>" for field in
-                ARCHITECTURE_FLAGS.values()) + f"<td align='right'>"
+                ARCHITECTURE) + f"<td align='right'>"
                 f"{count_parameters(preset_config(name, self.vocab_size, max_len)):,}</td></tr>"
                 for name, values in PRESETS.items()]
         header = "".join(f"<th align='right'>{h}</th>" for h in ("layers", "hidden", "heads", "ffn", "parameters"))

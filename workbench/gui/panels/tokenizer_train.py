@@ -20,14 +20,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.tokenization import MAX_VOCAB_SIZE, TOKENIZER_TYPES, TokenizerConfig, min_vocab_size
 from workbench.gui.notify import notify_window
 from workbench.gui.panels.tokenizer_live import TYPE_TIPS
+from workbench.gui.settings_form import label_error
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import train_tokenizer_on
 from workbench.jobs.workspace import in_workspace
+from workbench.settings.base import SettingError
+from workbench.settings.tokenizer import MAX_VOCAB_SIZE, TOKENIZER_TYPES, TokenizerConfig, min_vocab_size
 from workbench.store.records import TokenizerRecord
 
 ERROR_STYLE = "color: #b00020;"
@@ -92,11 +94,10 @@ class TrainTokenizerBox(QGroupBox):
     def start_training(self) -> None:
         if self.task is not None:
             return
-        config = self.config()
         try:
-            config.validate()
-        except ValueError as error:
-            self._say(str(error), error=True)
+            config = self.config()
+        except SettingError as error:
+            self._say(label_error(TokenizerConfig, error), error=True)
             return
         corpus_name, home = self.state.corpus_name, self.state.home
 

@@ -15,15 +15,15 @@ from functools import partial
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from workbench.core.model_config import PRESETS
-from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainConfig, TrainResult
+from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
 from workbench.gui.job_controls import JobControls
 from workbench.gui.live_plots import LiveCurves
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import train_new, train_resume
-from workbench.jobs.pretrain import ARCHITECTURE_FLAGS, PretrainSpec
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.train import TrainConfig
 from workbench.views.choices import current_tokenizer
 from workbench.views.curves import load_curves, progress_text
 
@@ -66,7 +66,7 @@ class TrainPanel(QWidget):
             start_tip="Train a new model with these settings and the choices of the earlier panels.",
             stop_tip="Save a checkpoint and end the run; the Runs panel can resume it later.",
             pause_tip="Pause after the current step (Resume continues exactly where it paused).",
-            can_start=lambda: self.state.model.valid)
+            can_start=lambda: self.state.model_error is None)
         self.controls.start_button.clicked.connect(self.start)
         self.controls.changed.connect(self._enable_settings)
         self.controls.finished.connect(self._refresh_summary)  # the run may have trained the corpus' first tokenizer
@@ -107,25 +107,23 @@ class TrainPanel(QWidget):
         else:
             tokenizer = "none yet: a WordPiece of 8,000 is trained first"
         split = f"{masking.mask_replace_prob:.0%}/{masking.random_replace_prob:.0%}/{masking.keep_prob:.0%}"
-        arch = {flag: PRESETS.get(model.preset, {}).get(name) for flag, name in ARCHITECTURE_FLAGS.items()}
-        arch.update({k: v for k, v in model.architecture.items() if v is not None})
+        arch = model.architecture()
         self.summary.setText(
             f"<b>Corpus</b> {corpus} · <b>Tokenizer</b> {tokenizer} · <b>Masking</b> {masking.strategy}, "
             f"{masking.mlm_probability:.0%} ({split}), {'dynamic' if masking.dynamic else 'static'} · "
-            f"<b>Model</b> {model.preset}: {arch['layers']} layers, hidden {arch['hidden']}, {arch['heads']} heads, "
-            f"FFN {arch['ffn']}, max_len {model.max_len}, {'pre-LN' if model.pre_layer_norm else 'post-LN'}")
-        self.blocked.setText("" if model.valid else
-                             "Start is disabled: a model setting on the Model panel is not valid yet; fix the field "
-                             "marked there.")
-        self.blocked.setVisible(not model.valid)
+            f"<b>Model</b> {model.preset}: {arch['num_hidden_layers']} layers, hidden {arch['hidden_size']}, "
+            f"{arch['num_attention_heads']} heads, FFN {arch['intermediate_size']}, max_len "
+            f"{model.max_position_embeddings}, {'pre-LN' if model.pre_layer_norm else 'post-LN'}")
+        error = state.model_error
+        self.blocked.setText("" if error is None else f"Start is disabled: a model setting on the Model panel is not "
+                             f"valid yet ({error}); fix the field marked there.")
+        self.blocked.setVisible(error is not None)
         self._update_buttons()
 
     def spec(self) -> PretrainSpec:
-        """The run the Start button would train."""
-        model = self.state.model
+        """The run the Start button would train (its masks take the run's seed: PretrainSpec)."""
         return PretrainSpec(
-            corpus=self.state.corpus_name, tokenizer_id=self.state.tokenizer_id, preset=model.preset,
-            architecture=dict(model.architecture), max_len=model.max_len, pre_layer_norm=model.pre_layer_norm,
+            corpus=self.state.corpus_name, tokenizer_id=self.state.tokenizer_id, model=self.state.model,
             masking=self.state.masking, train=self.settings.config(), name=self.settings.name.text().strip() or None,
         )
 
@@ -147,7 +145,7 @@ class TrainPanel(QWidget):
         if self.task is not None:
             self.controls.say("A run is already training: stop it before a quick start.")
             return False
-        self.settings.apply(replace(QUICK_START, device=self.settings.device.currentText()))
+        self.settings.apply(replace(QUICK_START, device=self.settings.fields["device"].value()))
         self.settings.name.clear()
         return self.start()
 
@@ -173,7 +171,7 @@ class TrainPanel(QWidget):
         if self.task is not None:
             self.controls.say("A run is already training: stop it first.")
             return False
-        if check_model and not self.state.model.valid:
+        if check_model and self.state.model_error is not None:
             self.controls.set_phase("idle", self.blocked.text())
             return False
         return True

@@ -1,0 +1,50 @@
+"""Fine-tuning's settings: `FinetuneConfig` (task, learning rates, epochs, batch, lengths, freezing, stopping)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.settings.base import Settings, setting
+from workbench.settings.model import MAX_POSITIONS, MIN_POSITIONS
+from workbench.settings.train import device_setting, seed_setting
+
+TASKS = ("classify", "tag", "qa")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig(Settings):
+    section = "fine-tuning"
+
+    task: str = setting("classify", "What the model learns: a label per text (classify), a tag per word (tag, "
+                        "CoNLL), or the answer span of a question in a passage (qa, SQuAD).", "Task", choices=TASKS)
+    lr: float = setting(3e-5, "How big each update of the pretrained weights is: small values (2e-5 to 5e-5 for "
+                        "BERT-sized models; tiny models like 1e-4 to 1e-3).", "Learning rate", low=0.0,
+                        low_open=True, log_scale=True, widget_high=1.0)
+    head_lr: float | None = setting(None, "How big each update of the new output layer is; it starts from random "
+                                    "weights, so a larger value can help.", "Head learning rate", low=0.0,
+                                    low_open=True, log_scale=True, widget_high=1.0, none="the learning rate")
+    epochs: int = setting(3, "How many times the model reads the whole training file.", "Epochs", low=1, high=1000)
+    batch_size: int = setting(16, "How many examples the model reads at once in each step.", "Batch size", low=1,
+                              high=4096)
+    warmup_ratio: float = setting(0.1, "Share of all steps over which the learning rate climbs from 0 to its "
+                                  "peak.", "Warm-up share", low=0.0, high=1.0, high_open=True, step=0.05,
+                                  decimals=2)
+    weight_decay: float = setting(0.01, "Pulls weights gently towards zero to avoid overfitting.", "Weight decay",
+                                  low=0.0, high=1.0, step=0.01)
+    max_len: int = setting(128, "Longest input in tokens; longer texts are cut (at most what the model was "
+                           "pretrained with).", "Max length", low=MIN_POSITIONS, high=MAX_POSITIONS, step=8)
+    doc_stride: int | None = setting(None, "qa: the step between overlapping windows of a long passage.",
+                                     "Window stride", low=1, high=MAX_POSITIONS, none="half the max length")
+    max_answer_len: int = setting(30, "qa: the longest answer, in tokens.", "Longest answer", low=1, high=1000)
+    freeze_embeddings: bool = setting(False, "Keep the word embeddings as pretraining left them (train the rest).",
+                                      "Freeze embeddings")
+    freeze_layers: int = setting(0, "Keep the lowest N encoder layers as pretraining left them.",
+                                 "Freeze lowest layers", low=0, high=96, special="none", metavar="N")
+    seed: int = seed_setting("Starting point of all randomness (new head, data order, dropout): the same seed gives "
+                             "the same run.")
+    early_stopping: int = setting(0, "Stop after this many epochs without a better validation score; 0 trains all "
+                                  "epochs.", "Early stopping", low=0, high=100, special="off", metavar="N")
+    grad_clip: float = setting(1.0, "Caps the size of each update's gradient (its global norm); 0 turns the cap off.",
+                               "Gradient clip", low=0.0, high=1000.0, special="off", step=0.5, decimals=2)
+    device: str = device_setting("Where the model trains: a GPU when this computer has one, else the CPU; auto "
+                                 "picks the best there is.")

@@ -1,0 +1,135 @@
+"""The encoder's shape: `BertConfig` (HuggingFace's field names and meanings), the named size presets, and
+`ModelSpec`, what a user chooses (a preset, fields that override it, the maximum length, pre- or post-LN).
+
+A `ModelSpec` becomes a `BertConfig` once the tokenizer's vocabulary size is known (`spec.config(vocab_size)`);
+its fields carry the same names as BertConfig's, so an error in either names the same setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass
+from typing import Any
+
+from workbench.settings.base import SettingError, Settings, setting
+
+MIN_VOCAB = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
+MIN_POSITIONS = 8
+MAX_POSITIONS = 8192
+HIDDEN_ACTS = ("gelu", "gelu_new", "relu")  # HF names: gelu is exact (erf), gelu_new the tanh approximation
+ARCHITECTURE = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")
+
+# Architecture fields only; vocab_size and max_position_embeddings come from the tokenizer and the data.
+PRESETS: dict[str, dict[str, int]] = {
+    "seed-demo": dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=2, intermediate_size=256),
+    "tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512),
+    "mini": dict(num_hidden_layers=4, hidden_size=192, num_attention_heads=3, intermediate_size=768),
+    "small": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
+    "medium": dict(num_hidden_layers=8, hidden_size=512, num_attention_heads=8, intermediate_size=2048),
+    "base": dict(num_hidden_layers=12, hidden_size=768, num_attention_heads=12, intermediate_size=3072),
+    "large": dict(num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096),
+}
+
+# The (vocab_size, max_len) each preset is sized for: seed-demo lands at 268,704 parameters with the
+# sample corpus's small vocabulary; base/large are BERT-base (109.5M) and BERT-large (335M).
+PRESET_DEFAULT_SIZES: dict[str, tuple[int, int]] = {
+    "seed-demo": (2400, 128), "tiny": (8000, 128), "mini": (8000, 128), "small": (8000, 128),
+    "medium": (16000, 256), "base": (30522, 512), "large": (30522, 512),
+}
+
+_LAYERS = "How many transformer blocks are stacked; more layers, a deeper model."
+_HIDDEN = "The width of every token's vector inside the model."
+_HEADS = "How many attention heads each layer has; it must divide the hidden size."
+_FFN = "The width of each block's inner feed-forward layer, usually 4 x the hidden size."
+_MAX_LEN = "The longest sequence, in tokens, the model reads at once (pretraining's sequence length)."
+_PRE_LN = ("LayerNorm before each block, plus a final one (pre-LN): often steadier from scratch; off is the original "
+           "BERT layout (post-LN).")
+
+
+@dataclass(frozen=True)
+class BertConfig(Settings):
+    """The model's full shape, as HuggingFace's `BertConfig` names it (what a checkpoint's config.json holds)."""
+
+    section = "model"
+
+    vocab_size: int = setting(MISSING, "Vocabulary size: one embedding per token id (the tokenizer's).", "Vocabulary",
+                              low=MIN_VOCAB)
+    hidden_size: int = setting(256, _HIDDEN, "Hidden size", low=1)
+    num_hidden_layers: int = setting(4, _LAYERS, "Layers", low=1)
+    num_attention_heads: int = setting(4, _HEADS, "Attention heads", low=1)
+    intermediate_size: int = setting(1024, _FFN, "Feed-forward size", low=1)
+    max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", low=MIN_POSITIONS)
+    type_vocab_size: int = setting(2, "How many segment types (sentence A / B) the model tells apart.",
+                                   "Segment types", low=1)
+    hidden_dropout_prob: float = setting(0.1, "While training, this share of values is zeroed at random to make the "
+                                         "model generalise.", "Dropout", low=0.0, high=1.0, high_open=True)
+    attention_probs_dropout_prob: float = setting(0.1, "Dropout on the attention weights while training.",
+                                                  "Attention dropout", low=0.0, high=1.0, high_open=True)
+    layer_norm_eps: float = setting(1e-12, "LayerNorm's small number that keeps a division finite.",
+                                    "LayerNorm epsilon", low=0.0, low_open=True, high=1.0, high_open=True)
+    initializer_range: float = setting(0.02, "The spread of the random starting weights.", "Initial spread",
+                                       low=0.0, low_open=True, high=1.0, high_open=True)
+    pad_token_id: int = setting(0, "The token id of padding.", "Padding id", low=0)
+    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN")
+    hidden_act: str = setting("gelu", "The feed-forward activation (HuggingFace's names: gelu is exact, gelu_new "
+                              "the tanh approximation).", "Activation", choices=HIDDEN_ACTS)
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    def check(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            divisors = [d for d in range(1, min(self.hidden_size, 64) + 1) if self.hidden_size % d == 0]
+            raise SettingError("num_attention_heads", f"must divide the hidden size {self.hidden_size}, such as "
+                               f"{divisors}; got {self.num_attention_heads}")
+        if self.pad_token_id >= self.vocab_size:
+            raise SettingError("pad_token_id", f"must be an id below the vocabulary size {self.vocab_size}; got "
+                               f"{self.pad_token_id}")
+
+
+def preset_config(name: str, vocab_size: int, max_len: int, **overrides: Any) -> BertConfig:
+    """The validated config of preset `name` for a vocabulary and a maximum sequence length;
+    `overrides` set any other BertConfig field (e.g. pre_layer_norm=True, hidden_dropout_prob=0.0)."""
+    if name not in PRESETS:
+        raise SettingError("preset", f"must be one of {', '.join(PRESETS)}; got {name!r}")
+    return BertConfig(**{**PRESETS[name], "vocab_size": vocab_size, "max_position_embeddings": max_len, **overrides})
+
+
+@dataclass(frozen=True)
+class ModelSpec(Settings):
+    """What a user chooses: a preset, the fields that override it (None: the preset's), max length and pre-LN."""
+
+    section = "model"
+
+    preset: str = setting("tiny", "A named model size; its fields can be overridden one by one.", "Preset",
+                          choices=tuple(PRESETS))
+    num_hidden_layers: int | None = setting(None, _LAYERS, "Layers", flag="--layers", low=1, high=96,
+                                            none="the preset's")
+    hidden_size: int | None = setting(None, _HIDDEN, "Hidden size", flag="--hidden", low=1, high=8192, step=32,
+                                      none="the preset's")
+    num_attention_heads: int | None = setting(None, _HEADS, "Attention heads", flag="--heads", low=1, high=128,
+                                              none="the preset's")
+    intermediate_size: int | None = setting(None, _FFN, "Feed-forward size", flag="--ffn", low=1, high=32768,
+                                            step=128, none="the preset's")
+    max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", flag="--max-len", low=MIN_POSITIONS,
+                                           high=MAX_POSITIONS, step=8)
+    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln")
+
+    def architecture(self) -> dict[str, int]:
+        """The four architecture fields: the preset's, with this spec's overrides."""
+        values = dict(PRESETS[self.preset])
+        values.update({name: getattr(self, name) for name in ARCHITECTURE if getattr(self, name) is not None})
+        return values
+
+    def overrides(self) -> dict[str, int]:
+        """The architecture fields that differ from the preset."""
+        preset = PRESETS[self.preset]
+        return {name: value for name, value in self.architecture().items() if value != preset[name]}
+
+    def config(self, vocab_size: int) -> BertConfig:
+        """The full model config for a tokenizer's vocabulary."""
+        return BertConfig(**self.architecture(), vocab_size=vocab_size,
+                          max_position_embeddings=self.max_position_embeddings, pre_layer_norm=self.pre_layer_norm)
+
+    def check(self) -> None:
+        self.config(vocab_size=max(self.max_position_embeddings, 1000))  # the shape's own rules, before any vocab

@@ -1,0 +1,36 @@
+"""What a pretraining run is made of: `PretrainSpec`, the data choices with the model, masking and training
+settings it nests.
+
+The masks follow the run's seed: one seed covers the weights, the data order, dropout and the masks, in every
+front end (`__post_init__` sets `masking.seed` to `train.seed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from workbench.settings.base import Settings, setting
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import ModelSpec
+from workbench.settings.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class PretrainSpec(Settings):
+    section = "data"
+
+    corpus: str | None = setting(None, "The corpus to train on, by name.", "Corpus",
+                                 none="the bundled sample corpus", metavar="NAME")
+    tokenizer_id: int | None = setting(None, "The tokenizer, by id.", "Tokenizer", flag="--tokenizer", low=1,
+                                       none="the corpus' latest, else a new WordPiece", metavar="ID")
+    val_fraction: float = setting(0.02, "Share of the documents held out for validation.", "Validation share",
+                                  low=0.0, low_open=True, high=0.5, high_open=True)
+    name: str | None = setting(None, "A name to find the run again later.", "Name", none="run-N", metavar="NAME")
+    model: ModelSpec = setting(ModelSpec(), "The model's size and shape.", "Model", on_cli=False)
+    masking: MaskingConfig = setting(MaskingConfig(), "How tokens are masked.", "Masking", on_cli=False)
+    train: TrainConfig = setting(TrainConfig(), "The optimiser, schedule and hardware.", "Training", on_cli=False)
+
+    def __post_init__(self) -> None:
+        if self.masking.seed != self.train.seed:
+            object.__setattr__(self, "masking", replace(self.masking, seed=self.train.seed))
+        super().__post_init__()
