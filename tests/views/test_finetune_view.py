@@ -79,12 +79,12 @@ def test_predict_arms_asks_every_arms_run(home: Path, tmp_path: Path) -> None:
     (tmp_path / "corpus.txt").write_text("the cat sleeps\n\nthe dog runs\n\na cat and a dog\n", encoding="utf-8")
     data = tmp_path / "train.tsv"
     data.write_text("sentence\tlabel\n" + "".join(f"the {a} sleeps\t{a}\n" for a in ("cat", "dog") * 6))
-    config = FinetuneConfig(epochs=1, batch_size=4, max_len=12, device="cpu")
+    config = FinetuneConfig(task="classify", epochs=1, batch_size=4, max_len=12, device="cpu")
     with Workspace(home) as ws:
         corpus, _ = add_corpus(ws, [tmp_path / "corpus.txt"], "animals")
         train_tokenizer_for(ws, corpus, TokenizerConfig(type="char", vocab_size=40))
-        run, result = start_finetuning(ws, FinetuneSpec(task="classify", train=str(data), scratch="seed-demo",
-                                                        config=config, val_fraction=0.25))
+        run, result = start_finetuning(ws, FinetuneSpec(train=str(data), scratch="seed-demo", config=config,
+                                                        val_fraction=0.25))
         assert result.status == "completed"
         answers = predict_arms(ws, {"finetune": run.id, "baseline": run.id}, "the cat sleeps")
         assert answers == {arm: predict(ws, run.id, "the cat sleeps") for arm in ("finetune", "baseline")}
