@@ -74,7 +74,7 @@ def main() -> None:
         if panel is window.runs and finished:  # a finished run's curves rather than an empty details pane
             window.runs.refresh()
             settle(app, 1)
-            window.runs._select_ids(finished[:1], finished[0])
+            window.runs.table.select_ids(finished[:1], finished[0])
             window.runs.tabs.setCurrentIndex(1)
         settle(app, 4)
         path = OUT / f"{index + 1}-{title.lower().replace('-', '')}.png"

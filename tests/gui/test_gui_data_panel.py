@@ -52,20 +52,20 @@ def test_added_files_appear_with_their_stats_and_the_broken_files_problem(qtbot,
     (tmp_path / "good.txt").write_text("the first document\n\nthe second one here\n", encoding="utf-8")
     (tmp_path / "broken.jsonl").write_bytes(b"\x00\x9f\x92 not text at all \x00\xff" * 30)
     panel.add_paths([str(tmp_path / "good.txt"), str(tmp_path / "broken.jsonl")])
-    assert panel.busy.isVisible() and not panel.add_files_button.isEnabled()
+    assert panel.adder.busy.isVisible() and not panel.adder.add_files_button.isEnabled()
     qtbot.waitUntil(lambda: "good" in panel.records, timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: panel._adding is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.adder.task is None, timeout=TIMEOUT)
     assert _row(panel, "good")[:6] == ["good", "2", "3", "37", "7", "6"]
     assert "1 file skipped" in _row(panel, "good")[6]
     assert panel.state.corpus_name == "good" and panel.selected_name() == "good"
-    assert panel.problems.isVisible() and "broken.jsonl" in panel.problems.toPlainText()
-    assert "file skipped" in panel.problems.toPlainText() and "skipped" in panel.problems_box.title()
-    assert "Added 'good'" in panel.message.text() and "1 file skipped" in panel.message.text()
+    assert panel.details.problems.isVisible() and "broken.jsonl" in panel.details.problems.toPlainText()
+    assert "file skipped" in panel.details.problems.toPlainText() and "skipped" in panel.details.problems_box.title()
+    assert "Added 'good'" in panel.adder.message.text() and "1 file skipped" in panel.adder.message.text()
     stored = panel.state.store.get_corpus("good")
     assert stored.stats["documents"] == 2 and any("broken.jsonl" in p for p in stored.problems)
-    qtbot.waitUntil(lambda: "document 2" in panel.preview.toPlainText(), timeout=TIMEOUT)
-    assert "the second one here" in panel.preview.toPlainText()
-    assert panel.add_files_button.isEnabled() and not panel.busy.isVisible()
+    qtbot.waitUntil(lambda: "document 2" in panel.details.preview.toPlainText(), timeout=TIMEOUT)
+    assert "the second one here" in panel.details.preview.toPlainText()
+    assert panel.adder.add_files_button.isEnabled() and not panel.adder.busy.isVisible()
 
 
 def test_a_drop_of_a_folder_adds_it_with_the_chosen_options(qtbot, panel: DataPanel, tmp_path):
@@ -73,9 +73,9 @@ def test_a_drop_of_a_folder_adds_it_with_the_chosen_options(qtbot, panel: DataPa
     folder.mkdir()
     (folder / "a.txt").write_text("one\ntwo\nthree\n", encoding="utf-8")
     (folder / "b.csv").write_text("id,body\n1,hello there\n2,general\n", encoding="utf-8")
-    panel.name_edit.setText("dropped")
-    panel.doc_mode.setCurrentText("line")
-    panel.column_edit.setText("body")
+    panel.adder.name_edit.setText("dropped")
+    panel.adder.doc_mode.setCurrentText("line")
+    panel.adder.column_edit.setText("body")
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(folder))])
     enter = QDragEnterEvent(panel.rect().center(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
@@ -89,24 +89,24 @@ def test_a_drop_of_a_folder_adds_it_with_the_chosen_options(qtbot, panel: DataPa
     assert _row(panel, "dropped")[1] == "5"  # three lines + two CSV rows
     assert panel.records["dropped"].options["doc_mode"] == "line"
     assert panel.records["dropped"].options["column"] == "body"
-    assert panel.problems_box.title().startswith("Problems: none") and panel.name_edit.text() == ""
+    assert panel.details.problems_box.title().startswith("Problems: none") and panel.adder.name_edit.text() == ""
 
 
 def test_a_corpus_with_nothing_readable_is_refused_with_the_reason_shown(qtbot, panel: DataPanel, tmp_path):
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     panel.add_paths([str(tmp_path / "empty.txt")])
-    qtbot.waitUntil(lambda: panel._adding is None, timeout=TIMEOUT)
-    assert "Could not add the corpus" in panel.message.text() and "empty file" in panel.message.text()
-    assert panel.message.isVisible() and set(panel.records) == {"sample"}
+    qtbot.waitUntil(lambda: panel.adder.task is None, timeout=TIMEOUT)
+    assert "Could not add the corpus" in panel.adder.message.text() and "empty file" in panel.adder.message.text()
+    assert panel.adder.message.isVisible() and set(panel.records) == {"sample"}
 
 
 def test_selecting_the_sample_previews_its_first_documents(qtbot, panel: DataPanel):
     _select(panel, "sample")
     assert panel.state.corpus_name is None and not panel.remove_button.isEnabled()
-    qtbot.waitUntil(lambda: "document 20" in panel.preview.toPlainText(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "document 20" in panel.details.preview.toPlainText(), timeout=TIMEOUT)
     first = next(iter_documents([sample_corpus_path()]))
-    assert first in panel.preview.toPlainText() and "document 21" not in panel.preview.toPlainText()
-    assert "first 20 documents" in panel.preview_box.title()
+    assert first in panel.details.preview.toPlainText() and "document 21" not in panel.details.preview.toPlainText()
+    assert "first 20 documents" in panel.details.preview_box.title()
     assert _row(panel, "sample")[1] == f"{panel.records['sample'].stats['documents']:,}"
 
 
@@ -122,4 +122,4 @@ def test_removing_a_corpus_asks_first_and_falls_back_to_the_sample(qtbot, panel:
         qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
     assert "gone" not in panel.records and panel.state.store.get_corpus("gone") is None
     assert panel.state.corpus_name is None and panel.selected_name() == "sample"
-    assert "Removed 'gone'" in panel.message.text()
+    assert "Removed 'gone'" in panel.adder.message.text()

@@ -58,10 +58,10 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     panel.form.base.scratch.setChecked(True)
     assert not panel.with_baseline.isEnabled()  # a baseline compares with a fine-tune from a pretraining run
     panel.form.base.preset.setCurrentText("seed-demo")
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.controls.start_button.isEnabled() and panel.controls.stop_button.isEnabled()
     finish(qtbot, panel)
-    assert panel.status.text() == "Done.", panel.status.text()
+    assert panel.controls.status_label.text() == "Done.", panel.controls.status_label.text()
     assert "accuracy" in panel.summary.text() and "Scratch baseline" not in panel.summary.text()
     assert panel.summary.text().startswith("Fine-tune from scratch: ")  # not "from the pretrained model"
     panel.curves._tick()
@@ -88,9 +88,9 @@ def test_tag_from_pretrained_with_baseline_overlaid(qtbot, panel: FinetunePanel)
     assert not panel.form.data.preview.isVisible()
     assert panel.form.base.pretrained.isChecked() and "pre · step 5" in panel.form.base.checkpoint.currentText()
     assert panel.with_baseline.isChecked()
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
     finish(qtbot, panel)
-    assert panel.status.text() == "Done.", panel.status.text()
+    assert panel.controls.status_label.text() == "Done.", panel.controls.status_label.text()
     store = panel.state.store
     finetune, baseline = (store.get_run(panel.runs[arm]) for arm in ("finetune", "baseline"))
     assert finetune.parent_run_id == store.get_run("pre").id and baseline.parent_run_id is None
@@ -115,21 +115,21 @@ def start_a_long_scratch_run(qtbot, panel: FinetunePanel, steps_done: int) -> No
     panel.form.base.preset.setCurrentText("seed-demo")
     panel.form.settings.editor("epochs").setValue(3)
     panel.form.settings.editor("batch_size").setValue(16)
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.progress.value() >= steps_done, timeout=30_000)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.controls.progress.value() >= steps_done, timeout=30_000)
 
 
 def test_stop_then_resume(qtbot, panel: FinetunePanel) -> None:
     start_a_long_scratch_run(qtbot, panel, 3)
-    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.stop_button, Qt.MouseButton.LeftButton)
     finish(qtbot, panel)
-    assert "Stopped" in panel.status.text() and panel.resume_button.isEnabled()
+    assert "Stopped" in panel.controls.status_label.text() and panel.controls.resume_button.isEnabled()
     run_id = panel.runs["finetune"]
     assert panel.state.store.get_run(run_id).status == "stopped"
     assert not panel.resume(panel.state.store.get_run("pre").id)  # a pretraining run is the Train panel's
-    qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.resume_button, Qt.MouseButton.LeftButton)
     finish(qtbot, panel)
-    assert panel.status.text() == "Done." and panel.runs["finetune"] == run_id
+    assert panel.controls.status_label.text() == "Done." and panel.runs["finetune"] == run_id
     assert panel.state.store.get_run(run_id).status == "completed"
 
 
@@ -140,6 +140,6 @@ def test_a_killed_fine_tuning_process_ends_the_run_as_interrupted(qtbot, panel: 
     assert run.status == "running" and run.pid != os.getpid()
     os.kill(run.pid, signal.SIGKILL)
     finish(qtbot, panel)
-    assert "ended unexpectedly" in panel.status.text(), panel.status.text()
+    assert "ended unexpectedly" in panel.controls.status_label.text(), panel.controls.status_label.text()
     assert panel.state.store.get_run(run.id).status == "interrupted"  # resumable
-    assert panel.start_button.isEnabled()
+    assert panel.controls.start_button.isEnabled()

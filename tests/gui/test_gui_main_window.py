@@ -40,9 +40,9 @@ def train_points(window: MainWindow) -> int:
 
 
 def run_until_stopped(qtbot, window: MainWindow, min_points: int) -> int:
-    click(qtbot, window.train.start_button)
+    click(qtbot, window.train.controls.start_button)
     qtbot.waitUntil(lambda: train_points(window) >= min_points, timeout=WAIT)
-    click(qtbot, window.train.stop_button)
+    click(qtbot, window.train.controls.stop_button)
     qtbot.waitUntil(lambda: window.train.task is None, timeout=WAIT)
     return window.train.run_id
 
@@ -58,8 +58,8 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     qtbot.waitUntil(lambda: window.state.corpus_name == "animals", timeout=WAIT)
 
     window.show_panel(1)  # Tokenizer: a small WordPiece
-    window.tokenizer.vocab_size.setValue(300)
-    click(qtbot, window.tokenizer.train_button)
+    window.tokenizer.training.vocab_size.setValue(300)
+    click(qtbot, window.tokenizer.training.train_button)
     corpus_id = store.get_corpus("animals").id
     qtbot.waitUntil(lambda: bool(store.list_tokenizers(corpus_id=corpus_id)), timeout=WAIT)
 
@@ -81,19 +81,19 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     settings.editor("log_every").setValue(1)
     settings.editor("eval_every").setValue(20)
     settings.editor("device").setCurrentText("cpu")
-    click(qtbot, window.train.start_button)
+    click(qtbot, window.train.controls.start_button)
     qtbot.waitUntil(lambda: train_points(window) >= 5, timeout=WAIT)
 
-    click(qtbot, window.train.pause_button)
+    click(qtbot, window.train.controls.pause_button)
     qtbot.waitUntil(lambda: window.train.phase == "paused", timeout=WAIT)
     frozen = train_points(window)
     qtbot.wait(1500)
     assert train_points(window) == frozen  # paused means no steps
     assert store.get_run(window.train.run_id).status == "paused"
-    click(qtbot, window.train.pause_button)  # the same button resumes
+    click(qtbot, window.train.controls.pause_button)  # the same button resumes
     qtbot.waitUntil(lambda: train_points(window) > frozen, timeout=WAIT)
 
-    click(qtbot, window.train.stop_button)
+    click(qtbot, window.train.controls.stop_button)
     qtbot.waitUntil(lambda: window.train.task is None, timeout=WAIT)
     first = window.train.run_id
     assert store.get_run(first).status == "stopped"
@@ -107,10 +107,10 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     window.runs.refresh()
     names = {run.id: run.name for run in store.list_runs()}
     qtbot.waitUntil(lambda: window.runs.model.row_of(first) is not None, timeout=WAIT)
-    window.runs._select_ids([first, second], second)
-    assert {run.id for run in window.runs.selected_runs()} == {first, second}
-    click(qtbot, window.runs.compare_button)
-    legend = " ".join(window.runs.compare_chart.curve_names())
+    window.runs.table.select_ids([first, second], second)
+    assert {run.id for run in window.runs.table.selected_runs()} == {first, second}
+    click(qtbot, window.runs.toolbar.compare_button)
+    legend = " ".join(window.runs.tabs.compare_chart.curve_names())
     assert names[first] in legend and names[second] in legend
 
 
@@ -169,8 +169,8 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
         assert second.state.model.preset == "mini" and second.model.preset_combo.currentText() == "mini"
         assert second.train.settings.editor("steps").value() == 1234
         assert second.stack.currentWidget() is second.model
-        second.data._fill_recent_menu()
-        assert [a.data() for a in second.data.recent_menu.actions()] == [str(corpus_file)]
+        second.data.adder._fill_recent_menu()
+        assert [a.data() for a in second.data.adder.recent_menu.actions()] == [str(corpus_file)]
     finally:
         second.confirm_stop_running = lambda: True
         second.close()

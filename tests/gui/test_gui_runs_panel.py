@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QStandardPaths, Qt
 
-from workbench.gui.panels.runs_panel import COLUMNS, RunsPanel
+from workbench.gui.panels.runs_panel import RunsPanel
+from workbench.gui.panels.runs_table import COLUMNS
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.settings.model import ModelSpec
@@ -109,7 +110,7 @@ def select_runs(qtbot, panel: RunsPanel, *names: str) -> None:
     click_run(qtbot, panel, names[0])
     for name in names[1:]:
         click_run(qtbot, panel, name, Qt.KeyboardModifier.ControlModifier)
-    assert [run.name for run in panel.selected_runs()] == [n for n in column(panel, NAME) if n in names]
+    assert [run.name for run in panel.table.selected_runs()] == [n for n in column(panel, NAME) if n in names]
 
 
 def test_table_lists_sorts_and_filters(qtbot, env, runs) -> None:
@@ -120,15 +121,15 @@ def test_table_lists_sorts_and_filters(qtbot, env, runs) -> None:
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
                      pos=QPoint(header.sectionViewportPosition(BEST) + 5, header.height() // 2))
     assert column(panel, BEST) == ["-", "-", "3.0000", "3.3000"]  # empty first, then ascending numbers
-    qtbot.keyClicks(panel.search, "SWEEP")
+    qtbot.keyClicks(panel.toolbar.search, "SWEEP")
     assert column(panel, NAME) == ["wide-lr"]
-    panel.search.clear()
-    panel.status_filter.setCurrentIndex(panel.status_filter.findData("stopped"))
+    panel.toolbar.search.clear()
+    panel.toolbar.status_filter.setCurrentIndex(panel.toolbar.status_filter.findData("stopped"))
     assert sorted(column(panel, NAME)) == ["tune", "wide-lr"]
-    panel.status_filter.setCurrentIndex(0)
+    panel.toolbar.status_filter.setCurrentIndex(0)
     panel.poll_timer.stop()  # so only the button or the signal can show new runs
     env[0].store.create_run("fresh", "pretrain", run_config(), None, None)
-    qtbot.mouseClick(panel.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.toolbar.refresh_button, Qt.MouseButton.LeftButton)
     assert "fresh" in column(panel, NAME) and len(column(panel, NAME)) == 5
     env[0].store.create_run("fresher", "pretrain", run_config(), None, None)
     env[0].runs_changed.emit()
@@ -137,53 +138,55 @@ def test_table_lists_sorts_and_filters(qtbot, env, runs) -> None:
 
 def test_details_show_config_tree_checkpoints_and_curves(qtbot, env, runs) -> None:
     panel = make_panel(qtbot, env)
+    details, checkpoints, curves = panel.tabs.details, panel.tabs.checkpoints, panel.tabs.curves
     click_run(qtbot, panel, "baseline")
-    assert panel.name_edit.text() == "baseline"
-    sections = [panel.config_tree.topLevelItem(i).text(0) for i in range(panel.config_tree.topLevelItemCount())]
+    assert details.name_edit.text() == "baseline"
+    sections = [details.config_tree.topLevelItem(i).text(0) for i in range(details.config_tree.topLevelItemCount())]
     assert sections == ["model", "masking", "train", "data"]
-    train = panel.config_tree.topLevelItem(2)
+    train = details.config_tree.topLevelItem(2)
     settings = {train.child(i).text(0): train.child(i).text(1) for i in range(train.childCount())}
     assert settings == {"steps": "100", "lr": "0.0005", "batch_size": "13", "adam_betas": "[0.9, 0.999]"}
     checkpoint = env[0].store.latest_checkpoint(runs["baseline"])
-    assert panel.checkpoints.rowCount() == 1
-    assert [panel.checkpoints.item(0, c).text() for c in (0, 2, 4)] == ["100", checkpoint.sha256[:12], checkpoint.path]
-    assert panel.checkpoints.item(0, 1).text() == f"{checkpoint.size / 1000:.1f} KB"
-    assert panel.curves.loss.curve_names() == ["train", "validation", "unigram baseline"]
-    assert panel.curves.accuracy.curve_names() == ["validation"] and panel.curves.lr.curve_names() == ["lr"]
-    assert "completed" in panel.info.text()
+    assert checkpoints.rowCount() == 1
+    assert [checkpoints.item(0, c).text() for c in (0, 2, 4)] == ["100", checkpoint.sha256[:12], checkpoint.path]
+    assert checkpoints.item(0, 1).text() == f"{checkpoint.size / 1000:.1f} KB"
+    assert curves.loss.curve_names() == ["train", "validation", "unigram baseline"]
+    assert curves.accuracy.curve_names() == ["validation"] and curves.lr.curve_names() == ["lr"]
+    assert "completed" in details.info.text()
     click_run(qtbot, panel, "tune")
-    assert panel.curves.loss.curve_names() == [] and panel.checkpoints.rowCount() == 1
+    assert curves.loss.curve_names() == [] and checkpoints.rowCount() == 1
 
 
 def test_diff_shows_exactly_the_differing_settings(qtbot, env, runs) -> None:
     panel = make_panel(qtbot, env)
     click_run(qtbot, panel, "baseline")
-    assert not panel.diff_button.isEnabled()
+    assert not panel.toolbar.diff_button.isEnabled()
     select_runs(qtbot, panel, "baseline", "wide-lr")
-    assert panel.diff_button.isEnabled()
-    qtbot.mouseClick(panel.diff_button, Qt.MouseButton.LeftButton)
-    assert panel.tabs.currentWidget() is panel.diff_page
-    rows = [tuple(panel.diff_table.item(r, c).text() for c in range(3)) for r in range(panel.diff_table.rowCount())]
+    assert panel.toolbar.diff_button.isEnabled()
+    qtbot.mouseClick(panel.toolbar.diff_button, Qt.MouseButton.LeftButton)
+    assert panel.tabs.currentWidget() is panel.tabs.diff_page
+    table = panel.tabs.diff_page.table
+    rows = [tuple(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
     assert rows == [("model.hidden_size", "192", "128"), ("train.lr", "0.001", "0.0005")]  # table order: wide-lr first
-    assert [panel.diff_table.horizontalHeaderItem(c).text() for c in (1, 2)] == ["wide-lr", "baseline"]
-    assert panel.diff_summary.text().startswith("2 settings differ")
+    assert [table.horizontalHeaderItem(c).text() for c in (1, 2)] == ["wide-lr", "baseline"]
+    assert panel.tabs.diff_page.summary.text().startswith("2 settings differ")
 
 
 def test_rename_notes_and_tags_persist(qtbot, env, runs) -> None:
     state, _ = env
     panel = make_panel(qtbot, env)
     click_run(qtbot, panel, "lost")
-    panel.name_edit.setText("recovered")
-    panel.tags_edit.setText("ablation, , night ,ablation")
-    panel.notes_edit.setPlainText("killed by the laptop going to sleep")
+    panel.tabs.details.name_edit.setText("recovered")
+    panel.tabs.details.tags_edit.setText("ablation, , night ,ablation")
+    panel.tabs.details.notes_edit.setPlainText("killed by the laptop going to sleep")
     with qtbot.waitSignal(state.runs_changed):
-        qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.tabs.details.save_button, Qt.MouseButton.LeftButton)
     run = state.store.get_run(runs["lost"])
     assert (run.name, run.tags) == ("recovered", ["ablation", "night"])
     assert run.notes == "killed by the laptop going to sleep"
-    assert "recovered" in column(panel, NAME) and panel.tags_edit.text() == "ablation, night"
-    panel.name_edit.setText("baseline")  # taken
-    qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
+    assert "recovered" in column(panel, NAME) and panel.tabs.details.tags_edit.text() == "ablation, night"
+    panel.tabs.details.name_edit.setText("baseline")  # taken
+    qtbot.mouseClick(panel.tabs.details.save_button, Qt.MouseButton.LeftButton)
     assert "baseline" in panel.message.text() and state.store.get_run(runs["lost"]).name == "recovered"
 
 
@@ -193,12 +196,12 @@ def test_resume_only_for_resumable_runs(qtbot, env, runs) -> None:
     expected = {"baseline": False, "wide-lr": True, "lost": False, "tune": True}  # fine-tune runs resume too
     for name, enabled in expected.items():
         click_run(qtbot, panel, name)
-        assert panel.resume_button.isEnabled() is enabled, name
+        assert panel.toolbar.resume_button.isEnabled() is enabled, name
     select_runs(qtbot, panel, "wide-lr", "baseline")
-    assert not panel.resume_button.isEnabled()
+    assert not panel.toolbar.resume_button.isEnabled()
     click_run(qtbot, panel, "wide-lr")
     with qtbot.waitSignal(panel.resume_requested) as signal:
-        qtbot.mouseClick(panel.resume_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.toolbar.resume_button, Qt.MouseButton.LeftButton)
     assert signal.args == [runs["wide-lr"]]
 
 
@@ -211,17 +214,18 @@ def test_delete_asks_then_removes_run_and_folder(qtbot, env, runs, monkeypatch) 
     asked = []
     monkeypatch.setattr(panel, "_confirm", lambda text: asked.append(text) or False)
     click_run(qtbot, panel, "lost")
-    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.toolbar.delete_button, Qt.MouseButton.LeftButton)
     assert "lost" in asked[0] and state.store.get_run(runs["lost"]) is not None and folder.exists()
     monkeypatch.setattr(panel, "_confirm", lambda text: True)
     with qtbot.waitSignal(state.runs_changed):
-        qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.toolbar.delete_button, Qt.MouseButton.LeftButton)
     assert state.store.get_run(runs["lost"]) is None and not folder.exists()
-    assert "lost" not in column(panel, NAME) and panel.name_edit.text() == "" and not panel.save_button.isEnabled()
+    details = panel.tabs.details
+    assert "lost" not in column(panel, NAME) and details.name_edit.text() == "" and not details.save_button.isEnabled()
     state.store.set_status(runs["wide-lr"], "running")  # a live run is refused, with a visible reason
     state.runs_changed.emit()
     click_run(qtbot, panel, "wide-lr")
-    qtbot.mouseClick(panel.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.toolbar.delete_button, Qt.MouseButton.LeftButton)
     assert "running" in panel.message.text() and state.store.get_run(runs["wide-lr"]) is not None
 
 
@@ -231,7 +235,7 @@ def test_export_writes_the_cli_csv_rows(qtbot, env, runs, monkeypatch, tmp_path)
     target = tmp_path / "out.csv"
     monkeypatch.setattr(panel, "_ask_save_path", lambda suggested: str(target))
     select_runs(qtbot, panel, "wide-lr", "lost")
-    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.toolbar.export_button, Qt.MouseButton.LeftButton)
     with target.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["run_id", "key", "step", "value", "wall_time"]
@@ -244,10 +248,10 @@ def test_export_writes_the_cli_csv_rows(qtbot, env, runs, monkeypatch, tmp_path)
 def test_compare_draws_each_run_in_its_own_colour(qtbot, env, runs) -> None:
     panel = make_panel(qtbot, env)
     click_run(qtbot, panel, "baseline")
-    assert not panel.compare_button.isEnabled()
+    assert not panel.toolbar.compare_button.isEnabled()
     select_runs(qtbot, panel, "baseline", "wide-lr", "lost")
-    qtbot.mouseClick(panel.compare_button, Qt.MouseButton.LeftButton)
-    chart = panel.compare_chart
+    qtbot.mouseClick(panel.toolbar.compare_button, Qt.MouseButton.LeftButton)
+    chart = panel.tabs.compare_chart
     assert panel.tabs.currentWidget() is chart
     names = chart.curve_names()
     assert names == ["lost · training", "wide-lr · validation", "wide-lr · training",  # "lost" has no validation yet
@@ -268,8 +272,8 @@ def test_poll_shows_a_running_runs_progress(qtbot, env, runs) -> None:
     finally:
         writer.close()
     qtbot.waitUntil(lambda: "70 / 100" in column(panel, STEPS), timeout=5000)
-    assert panel.info.text().count("running") == 1 and not panel.resume_button.isEnabled()
-    assert panel.curves.loss.getPlotItem().listDataItems()[1].getData()[0][-1] == 70
+    assert panel.tabs.details.info.text().count("running") == 1 and not panel.toolbar.resume_button.isEnabled()
+    assert panel.tabs.curves.loss.getPlotItem().listDataItems()[1].getData()[0][-1] == 70
 
 
 def test_real_tiny_run(qtbot, env) -> None:
@@ -293,11 +297,11 @@ def test_real_tiny_run(qtbot, env) -> None:
     assert column(panel, NAME) == ["real"] and column(panel, STEPS) == ["30 / 30"]
     assert column(panel, BEST) == [f"{run.best_val_loss:.4f}"]
     click_run(qtbot, panel, "real")
-    assert panel.checkpoints.rowCount() == 1 and panel.checkpoints.item(0, 0).text() == "30"
-    assert Path(panel.checkpoints.item(0, 4).text(), "model.safetensors").exists()
-    assert panel.curves.loss.curve_names() == ["train", "validation", "unigram baseline"]
-    model = panel.config_tree.topLevelItem(0)
+    assert panel.tabs.checkpoints.rowCount() == 1 and panel.tabs.checkpoints.item(0, 0).text() == "30"
+    assert Path(panel.tabs.checkpoints.item(0, 4).text(), "model.safetensors").exists()
+    assert panel.tabs.curves.loss.curve_names() == ["train", "validation", "unigram baseline"]
+    model = panel.tabs.details.config_tree.topLevelItem(0)
     assert model.text(0) == "model"
     fields = {model.child(i).text(0): model.child(i).text(1) for i in range(model.childCount())}
     assert fields["hidden_size"] == "64" and fields["vocab_size"] == str(tokenizer.vocab_size)
-    assert not panel.resume_button.isEnabled()  # completed
+    assert not panel.toolbar.resume_button.isEnabled()  # completed

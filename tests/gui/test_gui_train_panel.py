@@ -96,27 +96,27 @@ def wait_until_idle(qtbot, panel: TrainPanel) -> None:
 def test_start_pause_resume_stop_and_resume_the_run(panel: TrainPanel, qtbot) -> None:
     runs_changed = []
     panel.state.runs_changed.connect(lambda: runs_changed.append(1))
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
-    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    assert not panel.controls.start_button.isEnabled() and panel.controls.stop_button.isEnabled()
     qtbot.waitUntil(lambda: len(panel.curves.live["train_loss"]) >= 3, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: len(panel.curves.raw_item.xData if panel.curves.raw_item.xData is not None else ())
                     >= 3, timeout=2000)
-    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=2000)
+    qtbot.waitUntil(lambda: panel.controls.progress.value() > 0, timeout=2000)
     assert "tokens/s" in panel.detail_label.text()
 
-    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.phase == "paused", timeout=WAIT_MS)
-    assert "Paused" in panel.status_label.text() and panel.pause_button.text() == "Resume"
+    assert "Paused" in panel.controls.status_label.text() and panel.controls.pause_button.text() == "Resume"
     paused_at = panel.curves.live.last_step
     qtbot.wait(400)
     assert panel.curves.live.last_step == paused_at
 
-    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.curves.live.last_step > paused_at, timeout=WAIT_MS)
-    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.stop_button, Qt.MouseButton.LeftButton)
     wait_until_idle(qtbot, panel)
-    assert panel.phase == "stopped" and "Stopped" in panel.status_label.text()
-    assert panel.start_button.isEnabled() and runs_changed
+    assert panel.phase == "stopped" and "Stopped" in panel.controls.status_label.text()
+    assert panel.controls.start_button.isEnabled() and runs_changed
     store = panel.state.store
     run = store.get_run(panel.run_id)
     checkpoint = store.latest_checkpoint(run.id)
@@ -133,37 +133,37 @@ def test_start_pause_resume_stop_and_resume_the_run(panel: TrainPanel, qtbot) ->
 
 def test_start_is_disabled_while_the_model_is_invalid(panel: TrainPanel) -> None:
     panel.state.set_model(panel.state.model, "Attention heads must divide the hidden size 64")
-    assert not panel.start_button.isEnabled()
+    assert not panel.controls.start_button.isEnabled()
     assert "Model panel" in panel.blocked.text() and not panel.blocked.isHidden()
     assert not panel.start() and panel.task is None
     panel.state.set_model(ModelSpec(preset="tiny", max_position_embeddings=48))
-    assert panel.start_button.isEnabled() and panel.blocked.isHidden()
+    assert panel.controls.start_button.isEnabled() and panel.blocked.isHidden()
     summary = panel.summary.text()
     assert "tiny: 2 layers, hidden 128" in summary and "max_len 48" in summary and "wordpiece 500" in summary
 
 
 def test_a_failing_run_shows_its_message_and_leaves_the_window_usable(panel: TrainPanel, qtbot) -> None:
     panel.state.set_corpus("no-such-corpus")
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
     wait_until_idle(qtbot, panel)
     assert panel.phase == "failed"
-    assert "no corpus named 'no-such-corpus'" in panel.status_label.text()
+    assert "no corpus named 'no-such-corpus'" in panel.controls.status_label.text()
     assert any("no-such-corpus" in message for message in panel.window().errors)
-    assert panel.start_button.isEnabled() and panel.settings.isEnabled()
+    assert panel.controls.start_button.isEnabled() and panel.settings.isEnabled()
     assert panel.state.store.list_runs() == []  # nothing half-written
 
 
 def test_a_killed_training_process_ends_the_run_as_interrupted(panel: TrainPanel, qtbot) -> None:
     """Training runs in a child process (workbench.jobs.background): its death ends that run, not the window."""
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
     pid = panel.state.store.get_run(panel.run_id).pid
     assert pid != os.getpid()
     os.kill(pid, signal.SIGKILL)
     wait_until_idle(qtbot, panel)
-    assert panel.phase == "failed" and "ended unexpectedly" in panel.status_label.text()
+    assert panel.phase == "failed" and "ended unexpectedly" in panel.controls.status_label.text()
     assert panel.state.store.get_run(panel.run_id).status == "interrupted"  # resumable from the Runs panel
-    assert panel.start_button.isEnabled()
+    assert panel.controls.start_button.isEnabled()
 
 
 def test_quick_start_starts_a_demo_run(panel: TrainPanel, qtbot) -> None:

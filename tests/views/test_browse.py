@@ -1,25 +1,26 @@
-"""What the Data and Tokenizer panels show, without Qt: corpus names, previews, token frequencies, pieces."""
+"""What the Data and Tokenizer panels show, without Qt: skipped files, previews, token frequencies, pieces."""
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from workbench.core.tokenization import train_tokenizer
-from workbench.jobs.corpora import add_corpus
+from workbench.jobs.corpora import add_corpus, remove_corpus
 from workbench.jobs.errors import UserError
+from workbench.jobs.tokenizers import load_tokenizer, train_tokenizer_for
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import generate_documents
 from workbench.settings.tokenizer import TokenizerConfig
 from workbench.views.browse import (
     count_token_frequencies,
-    free_corpus_name,
+    is_skipped,
     preview_documents,
     stream_documents,
     text_pieces,
+    tokenizer_frequencies,
     vocabulary_table,
 )
 
@@ -35,18 +36,6 @@ def wordpiece():
     return train_tokenizer(generate_documents(300, seed=3), TokenizerConfig(vocab_size=99, min_frequency=1))
 
 
-def test_free_corpus_name_follows_the_first_file_and_never_collides(ws: Workspace, tmp_path: Path) -> None:
-    notes = tmp_path / "notes.txt.gz"
-    notes.write_bytes(gzip.compress(b"one document\n"))
-    assert free_corpus_name(ws.store, [notes]) == "notes"
-    add_corpus(ws, [notes], "notes")
-    assert free_corpus_name(ws.store, [notes]) == "notes-2"
-    assert free_corpus_name(ws.store, [tmp_path / "2023.txt"]) == "corpus-2023"
-    assert free_corpus_name(ws.store, [notes], wanted="  mine ") == "mine"
-    with pytest.raises(UserError, match="'notes' already exists"):
-        free_corpus_name(ws.store, [notes], wanted="notes")
-
-
 def test_preview_streams_in_scan_order_and_skips_the_files_the_scan_skipped(ws: Workspace, tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -54,7 +43,7 @@ def test_preview_streams_in_scan_order_and_skips_the_files_the_scan_skipped(ws: 
     (folder / "b.jsonl").write_bytes(b"\x00\x01\x02 binary \xff\xfe\x00" * 40)
     (folder / "c.txt").write_text("third\nstill third\n\nfourth\n", encoding="utf-8")
     record, scan = add_corpus(ws, [folder], "mixed")
-    assert any("b.jsonl" in problem for problem in record.problems)
+    assert [is_skipped(problem) for problem in record.problems if "b.jsonl" in problem] == [True]
     assert list(stream_documents(record)) == ["first one", "second " + "x" * 50, "third\nstill third", "fourth"]
     preview = preview_documents(record, limit=3, max_chars=20)
     assert preview == ["first one", "second " + "x" * 13 + " …", "third\nstill third"]
@@ -74,6 +63,22 @@ def test_token_frequencies_count_every_id_and_say_when_the_cap_cut_them(wordpiec
     assert not capped.complete and capped.documents == 7
     first7 = np.bincount([i for text in texts[:7] for i in wordpiece.encode(text)], minlength=wordpiece.vocab_size)
     np.testing.assert_array_equal(capped.counts, first7)
+
+
+def test_a_tokenizers_frequencies_over_its_own_corpus(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "animals.txt"
+    path.write_text("\n\n".join(generate_documents(30, seed=2)) + "\n", encoding="utf-8")
+    corpus, _ = add_corpus(ws, [path], "animals")
+    record = train_tokenizer_for(ws, corpus, TokenizerConfig(vocab_size=99, min_frequency=1))
+    seen: list[tuple[int, int]] = []
+    counted, total = tokenizer_frequencies(ws, record, progress=lambda done, wanted: seen.append((done, wanted)))
+    expected = count_token_frequencies(load_tokenizer(record), stream_documents(corpus))
+    np.testing.assert_array_equal(counted.counts, expected.counts)
+    assert counted.complete and total == 30 and seen == [(30, 30)]
+    assert tokenizer_frequencies(ws, record, cancelled=lambda: True) == (None, 30)
+    remove_corpus(ws, corpus.id)
+    with pytest.raises(UserError, match="corpus of tokenizer .* is gone"):
+        tokenizer_frequencies(ws, record)
 
 
 def test_vocabulary_table_lists_every_id_with_its_flags(wordpiece) -> None:

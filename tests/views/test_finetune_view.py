@@ -10,8 +10,12 @@ from workbench.core.finetune.data import DataError, preview_table
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.core.training_types import StatusEvent, StepEvent, TrainControl
 from workbench.jobs.baseline import baseline_spec, run_with_baseline
-from workbench.jobs.finetune import FinetuneSpec
+from workbench.jobs.corpora import add_corpus
+from workbench.jobs.finetune import FinetuneSpec, predict, start_finetuning
+from workbench.jobs.tokenizers import train_tokenizer_for
+from workbench.jobs.workspace import Workspace
 from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.store.runstore import RunStore
 from workbench.views.finetune_view import (
     ArmCurves,
@@ -21,6 +25,7 @@ from workbench.views.finetune_view import (
     entity_types,
     guess_columns,
     heat_colour,
+    predict_arms,
     probabilities_html,
     result_text,
     score_rows,
@@ -68,6 +73,22 @@ def test_run_with_baseline_runs_nothing_once_stopped() -> None:
     control = TrainControl()
     control.stop()
     assert run_with_baseline(None, FinetuneSpec(train="x", from_run="1", config=FinetuneConfig(task="tag")), True, print, control) == {}
+
+
+def test_predict_arms_asks_every_arms_run(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "corpus.txt").write_text("the cat sleeps\n\nthe dog runs\n\na cat and a dog\n", encoding="utf-8")
+    data = tmp_path / "train.tsv"
+    data.write_text("sentence\tlabel\n" + "".join(f"the {a} sleeps\t{a}\n" for a in ("cat", "dog") * 6))
+    config = FinetuneConfig(task="classify", epochs=1, batch_size=4, max_len=12, device="cpu")
+    with Workspace(home) as ws:
+        corpus, _ = add_corpus(ws, [tmp_path / "corpus.txt"], "animals")
+        train_tokenizer_for(ws, corpus, TokenizerConfig(type="char", vocab_size=40))
+        run, result = start_finetuning(ws, FinetuneSpec(train=str(data), scratch="seed-demo", config=config,
+                                                        val_fraction=0.25))
+        assert result.status == "completed"
+        answers = predict_arms(ws, {"finetune": run.id, "baseline": run.id}, "the cat sleeps")
+        assert answers == {arm: predict(ws, run.id, "the cat sleeps") for arm in ("finetune", "baseline")}
+    assert answers["finetune"]["task"] == "classify" and set(answers["finetune"]["probabilities"]) == {"cat", "dog"}
 
 
 def test_arm_curves_take_steps_and_epochs() -> None:

@@ -15,6 +15,7 @@ from workbench.core.probing import attention_maps, fill_in_order, fill_mask, sco
 from workbench.core.probing.encoding import encode_text
 from workbench.jobs.probe import ProbeModel, load_probe_model
 from workbench.jobs.workspace import Workspace
+from workbench.store.runstore import RunStore
 from workbench.views.probe_views import (
     checkpoint_label,
     contribution_colour,
@@ -22,6 +23,7 @@ from workbench.views.probe_views import (
     head_view_lines,
     heat_colours,
     in_order_snapshots,
+    load_models,
     mask_word_at,
     parse_lines,
     parse_targets,
@@ -29,6 +31,7 @@ from workbench.views.probe_views import (
     run_suite_cancellable,
     save_matrix_csv,
     score_for_models,
+    suite_curves,
     suite_table_rows,
     text_tokens,
 )
@@ -129,6 +132,30 @@ def test_runs_checkpoints_and_a_cancelled_suite(home: Path) -> None:
     assert rows[0] == ("overall", metrics["n_items"], metrics["overall"]["precision_at_1"],
                        metrics["overall"]["precision_at_k"], metrics["overall"]["mrr"])
     assert [r[0] for r in rows[1:]] == sorted(metrics["groups"]) and sum(r[1] for r in rows[1:]) == rows[0][1]
+
+
+def test_load_models_loads_the_chosen_checkpoints_in_order(home: Path) -> None:
+    with Workspace.open(str(home)) as ws:
+        run_id = ws.store.get_run(RUN).id
+        models = load_models(ws, [(run_id, 20), (run_id, 10), (run_id, 20)])
+    assert [(m.run_id, m.step) for m in models] == [(run_id, 20), (run_id, 10), (run_id, 20)]
+    assert models[0] is models[2]  # from the model cache
+
+
+def test_suite_curves_draw_each_metric_over_the_checkpoints(tmp_path: Path) -> None:
+    def metrics(p1: float, group_p1: float) -> dict:
+        scores = {"n": 4, "precision_at_1": p1, "precision_at_k": p1 + 0.25, "mrr": p1 + 0.125}
+        return {"k": 5, "n_items": 4, "overall": scores, "groups": {"animals": {**scores, "precision_at_1": group_p1}}}
+
+    with RunStore.open(tmp_path / "db.sqlite") as store:
+        run = store.create_run("r", "pretrain", {}, None, None)
+        for step, p1 in ((20, 0.5), (10, 0.25)):
+            store.add_probe_result(run.id, step, "cloze", "f" * 64, metrics(p1, p1 / 2))
+        results = store.probe_results(run.id)
+    assert suite_curves(results) == [("precision@1", [10, 20], [0.25, 0.5]), ("precision@k", [10, 20], [0.5, 0.75]),
+                                     ("MRR", [10, 20], [0.375, 0.625])]
+    assert suite_curves(results, "animals")[0] == ("precision@1", [10, 20], [0.125, 0.25])
+    assert suite_curves([]) == []
 
 
 def test_attention_csv_rows_sum_to_one(models: list[ProbeModel], tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.training_types import TrainControl, TrainResult
 from workbench.jobs.errors import one_line
+from workbench.jobs.workspace import in_workspace
 
 GUI_TRAINING_THREADS = 1  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # pretrain imports torch; the window imports this module befo
     from workbench.core.finetune.trainer import FinetuneResult
     from workbench.jobs.finetune import FinetuneSpec
     from workbench.jobs.pretrain import PretrainSpec
-    from workbench.jobs.workspace import Workspace
 
     Arms = dict[str, tuple[int, FinetuneResult]]  # what the Fine-tune panel's jobs return
 
@@ -72,8 +72,9 @@ def train_new(home: Path, spec: PretrainSpec, task: ChildTask) -> tuple[int, Tra
     """Start the pretraining run `spec` in the workspace at `home`: (run id, result)."""
     from workbench.jobs.pretrain import start_pretraining
 
-    run, result = _in_workspace(home, lambda ws: start_pretraining(
-        ws, spec, listeners=[task.event.emit], control=task.control, progress=task.report))
+    _limit_threads()
+    run, result = in_workspace(home, start_pretraining, spec, listeners=[task.event.emit], control=task.control,
+                               progress=task.report)
     return run.id, result
 
 
@@ -81,8 +82,9 @@ def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainRe
     """Continue run `run_id` from its last checkpoint: (run id, result)."""
     from workbench.jobs.pretrain import resume_pretraining
 
-    run, result = _in_workspace(home, lambda ws: resume_pretraining(
-        ws, run_id, listeners=[task.event.emit], control=task.control, progress=task.report))
+    _limit_threads()
+    run, result = in_workspace(home, resume_pretraining, run_id, listeners=[task.event.emit], control=task.control,
+                               progress=task.report)
     return run.id, result
 
 
@@ -90,21 +92,19 @@ def finetune_new(home: Path, spec: FinetuneSpec, with_baseline: bool, task: Chil
     """Fine-tune `spec`, then its scratch baseline when asked: {arm: (run id, result)}; events as (arm, event)."""
     from workbench.jobs.baseline import run_with_baseline
 
-    return _in_workspace(home, lambda ws: run_with_baseline(ws, spec, with_baseline, task.event.emit, task.control))
+    _limit_threads()
+    return in_workspace(home, run_with_baseline, spec, with_baseline, task.event.emit, task.control)
 
 
 def finetune_resume(home: Path, run_id: int, task: ChildTask) -> Arms:
     """Continue the fine-tuning run `run_id` from its checkpoint: {"finetune": (run id, result)}."""
     from workbench.jobs.baseline import resume_arm
 
-    return _in_workspace(home, lambda ws: resume_arm(ws, run_id, task.event.emit, task.control))
+    _limit_threads()
+    return in_workspace(home, resume_arm, run_id, task.event.emit, task.control)
 
 
-def _in_workspace(home: Path, job: Callable[[Workspace], Any]) -> Any:
+def _limit_threads() -> None:
     import torch
 
-    from workbench.jobs.workspace import Workspace
-
     torch.set_num_threads(GUI_TRAINING_THREADS)
-    with Workspace(home) as ws:
-        return job(ws)

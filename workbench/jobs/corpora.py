@@ -1,4 +1,5 @@
-"""Corpus jobs: register files as a named corpus, find one by name, and re-read it for training.
+"""Corpus jobs: register files as a named corpus (under a free name if asked), find one by name, forget one, and
+re-read it for training.
 
 The bundled sample corpus is registered on first use under the name `sample`, so every command works with no
 user files at all.
@@ -6,6 +7,7 @@ user files at all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -21,7 +23,7 @@ from workbench.core.corpus import (
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import ensure_sample_corpus
-from workbench.store.runstore import CorpusRecord, StoreError
+from workbench.store.runstore import CorpusRecord, RunStore, StoreError
 
 SAMPLE_CORPUS_NAME = "sample"
 
@@ -50,6 +52,36 @@ def add_corpus(
         scan=scan.to_dict(),
     )
     return record, scan
+
+
+def free_corpus_name(store: RunStore, paths: Sequence[str | Path], wanted: str = "") -> str:
+    """`wanted` if given (it must be free), else a name from the first path ("notes" for notes.txt.gz) made
+    unique as "notes-2", "notes-3" ...; an all-digit stem gets a "corpus-" prefix (the store refuses those)."""
+    if wanted.strip():
+        if store.get_corpus(wanted.strip()) is not None:
+            raise UserError(f"a corpus named {wanted.strip()!r} already exists; choose another name")
+        return wanted.strip()
+    stem = Path(paths[0]).name.split(".")[0] if paths else ""
+    base = re.sub(r"\s+", "-", stem.strip()) or "corpus"
+    if base.isdigit():
+        base = f"corpus-{base}"
+    name, n = base, 1
+    while store.get_corpus(name) is not None:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def add_corpus_unique(
+    ws: Workspace, paths: Sequence[str | Path], wanted: str = "", options: CorpusOptions = CorpusOptions()
+) -> CorpusRecord:
+    """Record `paths` as a corpus named `wanted`, or with no name under a free one made from the first path."""
+    return add_corpus(ws, paths, free_corpus_name(ws.store, paths, wanted), options)[0]
+
+
+def remove_corpus(ws: Workspace, corpus_id: int) -> None:
+    """Forget a corpus and its tokenizers' records; its files stay, and runs trained on it keep their history."""
+    ws.store.delete_corpus(corpus_id)
 
 
 def get_corpus(ws: Workspace, name: str | None) -> CorpusRecord:

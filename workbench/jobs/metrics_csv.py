@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import itertools
+from pathlib import Path
 from typing import Iterable, Iterator, Sequence, TextIO
 
-from workbench.store.runstore import MetricPoint
+from workbench.store.runstore import MetricPoint, RunStore
 
 METRICS_CSV_HEADER = ("run_id", "key", "step", "value", "wall_time")
 
@@ -25,3 +27,10 @@ def write_metrics_csv(out: TextIO, rows: Iterable[Sequence[object]]) -> int:
         writer.writerow(row)
         count += 1
     return count
+
+
+def export_metrics_csv(store: RunStore, run_ids: Sequence[int], path: str | Path) -> int:
+    """Write the metrics of `run_ids`, in that order, to the CSV file `path`; returns the row count."""
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        rows = itertools.chain.from_iterable(metrics_csv_rows(run_id, store.metrics(run_id)) for run_id in run_ids)
+        return write_metrics_csv(out, rows)

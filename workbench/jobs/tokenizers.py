@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
-from workbench.jobs.corpora import documents, rescan
+from workbench.jobs.corpora import documents, get_corpus, rescan
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
 from workbench.settings.tokenizer import TokenizerConfig
@@ -37,6 +37,20 @@ def train_tokenizer_for(
         if existing is not None and Path(existing.path, "tokenizer.json").exists():
             return existing
         return _train_and_record(ws, corpus, config, progress)
+
+
+def train_tokenizer_on(
+    ws: Workspace,
+    corpus_name: str | None,
+    config: TokenizerConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[TokenizerRecord, bool]:
+    """Train `config` on the corpus `corpus_name` (None: the sample): (record, whether an identical one was reused)."""
+    corpus = get_corpus(ws, corpus_name)
+    total = int(corpus.stats["documents"])
+    before = {t.id for t in ws.store.list_tokenizers(corpus.id)}
+    record = train_tokenizer_for(ws, corpus, config, None if progress is None else lambda done: progress(done, total))
+    return record, record.id in before
 
 
 def _train_and_record(

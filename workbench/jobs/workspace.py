@@ -1,14 +1,20 @@
-"""A workspace: the home folder's layout plus its run store, opened once per process.
+"""A workspace: the home folder's layout plus its run store, opened once per process (or per worker thread).
 
 Opening one also turns runs left `running` by a dead process into `interrupted`, so they can be resumed.
+`in_workspace` is how a worker thread or a child process reaches the store: SQLite connections belong to the
+thread that opened them, so each worker opens its own workspace for the length of one call.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Concatenate, ParamSpec, TypeVar
 
 from workbench.paths import HomeLayout, resolve_home
 from workbench.store.runstore import RunStore
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Workspace:
@@ -35,3 +41,14 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def in_workspace(home: Path, fn: Callable[Concatenate[Workspace, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(ws, *args, **kwargs)` in a workspace of its own at `home`, closed when `fn` returns or raises."""
+    with Workspace(home) as ws:
+        return fn(ws, *args, **kwargs)
+
+
+def mark_dead_runs_interrupted(ws: Workspace) -> list[int]:
+    """Runs left running or paused by a process that died become `interrupted` (resumable); their ids."""
+    return ws.store.mark_interrupted()

@@ -38,6 +38,8 @@ from workbench.store.queries import (
     upsert_latest,
 )
 from workbench.store.records import (
+    RUN_KINDS,
+    RUN_STATUSES,
     CheckpointRecord,
     CorpusRecord,
     MetricPoint,
@@ -50,8 +52,6 @@ from workbench.store.records import (
 )
 from workbench.store.schema import (
     LIVE_STATUSES,
-    RUN_KINDS,
-    RUN_STATUSES,
     TERMINAL_STATUSES,
     Checkpoint,
     Corpus,

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from workbench.store.records import RUN_KINDS, RUN_STATUSES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -34,8 +36,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_KINDS = ("pretrain", "finetune")
-RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "stopped", "interrupted", "diverged")
 # A run in one of these has ended: it gets an ended_at and no longer needs a live process.
 TERMINAL_STATUSES = frozenset({"completed", "failed", "stopped", "interrupted", "diverged"})
 # A run in one of these claims a live process (its pid); mark_interrupted checks that claim.

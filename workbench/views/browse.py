@@ -1,5 +1,5 @@
-"""What the Data and Tokenizer panels show, computed without Qt: free corpus names, a corpus' first documents,
-token frequencies over a corpus, a tokenizer's vocabulary table and the pieces of a typed text.
+"""What the Data and Tokenizer panels show, computed without Qt: which problems skipped a file, a corpus' first
+documents, token frequencies over a corpus, a tokenizer's vocabulary table and the pieces of a typed text.
 
 Previews and frequency counts stream the corpus lazily and stop early, so a large corpus costs no full scan:
 files the scan skipped are skipped again here (their reasons are in the corpus record's `problems`).
@@ -7,18 +7,17 @@ files the scan skipped are skipped again here (their reasons are in the corpus r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from itertools import islice
-from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
+from itertools import islice, takewhile
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import numpy as np
 
 from workbench.core.corpus import CorpusError, expand_paths, iter_documents
 from workbench.jobs.corpora import corpus_options
 from workbench.jobs.errors import UserError
-from workbench.store.runstore import CorpusRecord, RunStore
+from workbench.jobs.workspace import Workspace
+from workbench.store.records import CorpusRecord, TokenizerRecord
 
 if TYPE_CHECKING:  # the Data panel imports this module before torch (which tokenization needs) is loaded
     from workbench.core.tokenization import WorkbenchTokenizer
@@ -28,22 +27,9 @@ PREVIEW_CHARS = 2000  # per document: a 1 MiB paragraph must not freeze the prev
 FREQUENCY_DOCUMENT_CAP = 20_000  # enough for stable frequencies; a big corpus would take minutes
 
 
-def free_corpus_name(store: RunStore, paths: Sequence[str | Path], wanted: str = "") -> str:
-    """`wanted` if given (it must be free), else a name from the first path ("notes" for notes.txt.gz) made
-    unique as "notes-2", "notes-3" ...; an all-digit stem gets a "corpus-" prefix (the store refuses those)."""
-    if wanted.strip():
-        if store.get_corpus(wanted.strip()) is not None:
-            raise UserError(f"a corpus named {wanted.strip()!r} already exists; choose another name")
-        return wanted.strip()
-    stem = Path(paths[0]).name.split(".")[0] if paths else ""
-    base = re.sub(r"\s+", "-", stem.strip()) or "corpus"
-    if base.isdigit():
-        base = f"corpus-{base}"
-    name, n = base, 1
-    while store.get_corpus(name) is not None:
-        n += 1
-        name = f"{base}-{n}"
-    return name
+def is_skipped(problem: str) -> bool:
+    """Whether a corpus problem (as stored, one line) made the scan skip a whole file."""
+    return problem.endswith("; file skipped")  # how core.corpus.Problem writes a fatal problem
 
 
 def stream_documents(record: CorpusRecord) -> Iterator[str]:
@@ -101,6 +87,27 @@ def count_token_frequencies(
             progress(done)
     complete = done < max_documents or next(texts, None) is None
     return TokenFrequencies(counts, done, complete)
+
+
+def tokenizer_frequencies(
+    ws: Workspace,
+    record: TokenizerRecord,
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[TokenFrequencies | None, int]:
+    """Tokenizer `record`'s token frequencies over its corpus (None once `cancelled`) and the corpus' documents."""
+    from workbench.jobs.tokenizers import load_tokenizer  # torch: see the TYPE_CHECKING note above
+
+    corpus = ws.store.get_corpus(record.corpus_id)
+    if corpus is None:
+        raise UserError(f"the corpus of tokenizer {record.id} is gone")
+    tokenizer = load_tokenizer(record)  # a copy of its own: the GUI thread encodes with the one it shows
+    total = int(corpus.stats["documents"])
+    wanted = min(total, FREQUENCY_DOCUMENT_CAP)
+    texts = takewhile(lambda _: not cancelled(), stream_documents(corpus))
+    counted = count_token_frequencies(tokenizer, texts,
+                                      progress=None if progress is None else lambda done: progress(done, wanted))
+    return None if cancelled() else counted, total
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from typing import Sequence
 
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.core.training_types import StepEvent
+from workbench.jobs.finetune import predict
+from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import RunStore
 
 TASK_TITLES = {"classify": "Classify sentences (CSV / TSV / JSONL)", "tag": "Tag entities (CoNLL, IOB2)",
@@ -84,6 +86,12 @@ class ArmCurves:
 
 
 # ---- what the panel shows ---------------------------------------------------------------------------------
+
+
+def predict_arms(ws: Workspace, runs: dict[str, int], text: str, text_pair: str | None = None,
+                 context: str | None = None) -> dict[str, dict]:
+    """The try-it box's question to each arm's run ({arm: run id}): {arm: `predict`'s answer}."""
+    return {arm: predict(ws, run_id, text, text_pair=text_pair, context=context) for arm, run_id in runs.items()}
 
 
 def heat_colour(value: float, maximum: float) -> str:

@@ -29,9 +29,9 @@ from workbench.core.probing import (
 from workbench.core.probing.encoding import MASK_MARKER
 from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult
 from workbench.core.tokenization import WorkbenchTokenizer
-from workbench.jobs.probe import ProbeModel, run_probe_suite
+from workbench.jobs.probe import ProbeModel, load_probe_model, run_probe_suite
 from workbench.jobs.workspace import Workspace
-from workbench.store.probe_results import ProbeResultRecord
+from workbench.store.probe_results import ProbeResultRecord, metric_series
 from workbench.store.runstore import CheckpointRecord, RunRecord, RunStore
 
 # Heatmap colours: white (no attention) to a deep blue (all of it), as in bertviz and most papers.
@@ -48,6 +48,11 @@ METRIC_NAMES = {"precision_at_1": "precision@1", "precision_at_k": "precision@k"
 def probe_runs(store: RunStore) -> list[RunRecord]:
     """Pretraining runs with at least one checkpoint, newest first: the runs a user can probe."""
     return [run for run in store.list_runs(kind="pretrain") if store.checkpoints(run.id)]
+
+
+def load_models(ws: Workspace, choices: Sequence[tuple[int, int]]) -> list[ProbeModel]:
+    """The models of the chosen (run id, checkpoint step) pairs, in order (from the model cache when loaded before)."""
+    return [load_probe_model(ws, run_id, step) for run_id, step in choices]
 
 
 def checkpoint_label(checkpoint: CheckpointRecord) -> str:
@@ -183,6 +188,18 @@ def suite_table_rows(metrics: dict) -> list[tuple[str, int, float, float, float]
     """(scope, items, precision@1, precision@k, MRR): 'overall' first, then each group by name."""
     scopes = [("overall", metrics["overall"]), *sorted(metrics["groups"].items())]
     return [(name, int(m["n"]), m["precision_at_1"], m["precision_at_k"], m["mrr"]) for name, m in scopes]
+
+
+def suite_curves(
+    results: Sequence[ProbeResultRecord], group: str | None = None
+) -> list[tuple[str, list[int], list[float]]]:
+    """(metric name, checkpoint steps, values) per metric over results of one suite version, overall or of `group`."""
+    curves = []
+    for metric, name in METRIC_NAMES.items():
+        points = metric_series(results, metric, group) if results else []
+        if points:
+            curves.append((name, [step for step, _ in points], [value for _, value in points]))
+    return curves
 
 
 class SuiteCancelled(Exception):

@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -29,15 +27,13 @@ from PySide6.QtWidgets import (
 
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.core.training_types import StatusEvent, StepEvent
-from workbench.gui.notify import notify_window
+from workbench.gui.job_controls import JobControls
 from workbench.gui.panels.finetune_data import FinetuneForm
 from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, TryItBox
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import finetune_new, finetune_resume
 from workbench.views.finetune_view import MAIN_METRIC, arm_names, result_text
-
-STATUS_COLOURS = {"completed": "#1b7f2a", "failed": "#c0392b", "stopped": "#a66a00"}
 
 
 class FinetunePanel(QWidget):
@@ -46,7 +42,6 @@ class FinetunePanel(QWidget):
     def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.task: Task | None = None
         self.task_name = "classify"
         self.pretrained = True  # whether the latest launch's fine-tune starts from a pretraining run
         self.runs: dict[str, int] = {}  # arm -> run id of the latest launch
@@ -60,31 +55,24 @@ class FinetunePanel(QWidget):
         state.runs_changed.connect(self._runs_changed)
 
     def _build(self) -> None:
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Fine-tune with these settings (and then the scratch baseline, if ticked).")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Save a checkpoint and end the run; Resume continues it later.")
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the stopped fine-tuning run from its checkpoint.")
+        self.controls = JobControls(
+            self.state, self.runner, "Ready: choose a task and a base model, then press Start.",
+            start_tip="Fine-tune with these settings (and then the scratch baseline, if ticked).",
+            stop_tip="Save a checkpoint and end the run; Resume continues it later.",
+            resume_tip="Continue the stopped fine-tuning run from its checkpoint.",
+            can_resume=self._finetune_stopped)
         self.with_baseline = QCheckBox("with baseline")
         self.with_baseline.setChecked(True)
         self.with_baseline.setToolTip("After the fine-tune, train the same model from random weights with identical "
                                       "settings and data, and draw both: the gap is what pretraining buys.")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        self.resume_button.clicked.connect(self._resume_clicked)
-        self.form.base.scratch.toggled.connect(self._update_buttons)  # a baseline needs a pretrained start
-        self.status = QLabel("Ready: choose a task and a base model, then press Start.")
-        self.status.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.controls.add_widget(self.with_baseline)
+        self.controls.start_button.clicked.connect(self.start)
+        self.controls.resume_button.clicked.connect(self._resume_clicked)
+        self.controls.changed.connect(self._enable_form)
+        self.controls.finished.connect(self.curves.fit)
+        self.form.base.scratch.toggled.connect(self._enable_form)  # a baseline needs a pretrained start
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        buttons = QHBoxLayout()
-        for widget in (self.start_button, self.stop_button, self.resume_button, self.with_baseline):
-            buttons.addWidget(widget)
-        buttons.addWidget(self.status, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.scores, "Scores")
         self.tabs.addTab(self.try_it, "Try it")
@@ -93,8 +81,7 @@ class FinetunePanel(QWidget):
         splitter.addWidget(self.tabs)
         splitter.setSizes([320, 330])
         right = QVBoxLayout()
-        right.addLayout(buttons)
-        right.addWidget(self.progress)
+        right.addWidget(self.controls)
         right.addWidget(self.summary)
         right.addWidget(splitter, 1)
         scroll = QScrollArea()
@@ -104,7 +91,7 @@ class FinetunePanel(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(scroll)
         layout.addLayout(right, 1)
-        self._update_buttons()
+        self.controls.update_buttons()
 
     # ---- start, stop, resume ---------------------------------------------------------------------------
 
@@ -116,14 +103,13 @@ class FinetunePanel(QWidget):
         try:
             spec = self.form.spec()
         except ValueError as error:
-            self._set_status("failed", str(error))
+            self.controls.set_phase("failed", str(error))
             return False
         with_baseline = self.with_baseline.isChecked() and spec.from_run is not None
         self.runs, self.results = {}, {}
-        self._launch(ProcessTask("fine-tuning", partial(finetune_new, self.state.home, spec, with_baseline)),
-                     spec.task, pretrained=spec.from_run is not None)
         note = " then the scratch baseline" if with_baseline else ""
-        self._set_status("running", f"Fine-tuning{note}…")
+        self._launch(ProcessTask("fine-tuning", partial(finetune_new, self.state.home, spec, with_baseline)),
+                     spec.task, spec.from_run is not None, f"Fine-tuning{note}…")
         return True
 
     @Slot()
@@ -140,30 +126,30 @@ class FinetunePanel(QWidget):
         keep_curves = self.runs.get("finetune") == run_id
         self.runs, self.results = {"finetune": run_id}, {}
         self._launch(ProcessTask("fine-tuning", partial(finetune_resume, self.state.home, run_id)),
-                     run.config["task"], pretrained=run.parent_run_id is not None, keep_curves=keep_curves)
-        self._set_status("running", "Resuming the fine-tune from its checkpoint…")
+                     run.config["task"], run.parent_run_id is not None, "Resuming the fine-tune from its checkpoint…",
+                     keep_curves=keep_curves)
         return True
 
-    def _launch(self, task: Task, task_name: str, pretrained: bool, keep_curves: bool = False) -> None:
+    def _launch(self, task: Task, task_name: str, pretrained: bool, text: str, keep_curves: bool = False) -> None:
         """`pretrained`: the fine-tune starts from a pretraining run (else from scratch), for its labels."""
-        self.task, self.task_name, self.pretrained = task, task_name, pretrained
+        self.task_name, self.pretrained = task_name, pretrained
         if not keep_curves:
             self.curves.reset(task_name, arm_names(pretrained))
             self.scores.clear()
             self.summary.clear()
         task.event.connect(self._on_event)
         task.succeeded.connect(self._on_succeeded)
-        task.failed.connect(self._on_failed)
-        task.done.connect(self._on_done)
-        self.progress.setRange(0, 0)  # busy until the first step
-        self.runner.start(task)
-        self._update_buttons()
+        self.controls.launch(task, "running", text)
 
     @Slot()
     def stop(self) -> None:
-        if self.task is not None:
-            self.task.control.stop()
-            self._set_status("stopping", "Stopping: saving a checkpoint…")
+        """Stop the run with a checkpoint (as the Stop button does)."""
+        self.controls.stop()
+
+    @property
+    def task(self) -> Task | None:
+        """The fine-tuning task running, else None."""
+        return self.controls.task
 
     # ---- what the worker reports -----------------------------------------------------------------------
 
@@ -172,12 +158,11 @@ class FinetunePanel(QWidget):
         arm, event = tagged
         self.curves.add(arm, event)
         if isinstance(event, StepEvent):
-            self.progress.setRange(0, event.total_steps)
-            self.progress.setValue(event.step)
+            self.controls.show_step(event.step, event.total_steps)
         elif isinstance(event, EpochEvent):
             key, title = MAIN_METRIC[self.task_name]
             who = "fine-tune" if arm == "finetune" else "baseline"
-            self._set_status("running", f"Training the {who}: epoch {event.epoch}, validation {title} "
+            self.controls.set_phase("running", f"Training the {who}: epoch {event.epoch}, validation {title} "
                                         f"{event.metrics[key]:.1%}")
         elif isinstance(event, StatusEvent) and event.status == "running":
             self.state.runs_changed.emit()
@@ -188,7 +173,7 @@ class FinetunePanel(QWidget):
             self.runs[arm], self.results[arm] = run_id, result
         finetune = self.results.get("finetune")
         if finetune is None:
-            self._set_status("stopped", "Stopped before the fine-tune started.")
+            self.controls.set_phase("stopped", "Stopped before the fine-tune started.")
             return
         self.summary.setText("<br>".join(result_text(self.task_name, self.results[arm], arm, self.pretrained)
                                          for arm in ("finetune", "baseline") if arm in self.results))
@@ -202,48 +187,27 @@ class FinetunePanel(QWidget):
         statuses = {result.status for result in self.results.values()}
         if "failed" in statuses:
             failed = next(r for r in self.results.values() if r.status == "failed")
-            self._set_status("failed", f"Failed: {failed.message}")
-            notify_window(self, f"Fine-tuning failed: {failed.message}", "")
+            self.controls.set_phase("failed", f"Failed: {failed.message}")
+            self.controls.report_error(f"Fine-tuning failed: {failed.message}")
         elif "stopped" in statuses:
             again = " Resume continues the fine-tune." if finetune.status == "stopped" else ""
-            self._set_status("stopped", f"Stopped: a checkpoint is saved.{again}")
+            self.controls.set_phase("stopped", f"Stopped: a checkpoint is saved.{again}")
         else:
-            self._set_status("completed", "Done.")
-
-    @Slot(str, str)
-    def _on_failed(self, message: str, details: str) -> None:
-        self.state.store.mark_interrupted()  # a fine-tuning process that died left its run "running"
-        self._set_status("failed", f"Failed: {message}")
-        notify_window(self, message, details)
-
-    @Slot()
-    def _on_done(self) -> None:
-        self.task = None
-        if self.progress.maximum() == 0:
-            self.progress.setRange(0, 1)
-        self.curves.fit()
-        self._update_buttons()
-        self.state.runs_changed.emit()
+            self.controls.set_phase("completed", "Done.")
 
     @Slot()
     def _runs_changed(self) -> None:
         if self.task is None:
             self.form.base.refresh(self.state.store)
 
-    # ---- showing it ------------------------------------------------------------------------------------
-
-    def _set_status(self, phase: str, text: str) -> None:
-        self.status.setText(text)
-        colour = STATUS_COLOURS.get(phase)
-        self.status.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "font-weight: bold;")
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        busy = self.task is not None
-        self.start_button.setEnabled(not busy)
-        self.stop_button.setEnabled(busy)
+    def _finetune_stopped(self) -> bool:
+        """Whether the latest launch's fine-tune was stopped (so Resume can continue it)."""
         stopped = self.results.get("finetune")
-        self.resume_button.setEnabled(not busy and stopped is not None and stopped.status == "stopped")
+        return stopped is not None and stopped.status == "stopped"
+
+    @Slot()
+    def _enable_form(self) -> None:
+        busy = self.controls.busy
         self.form.setEnabled(not busy)
         self.with_baseline.setEnabled(not busy and not self.form.base.scratch.isChecked())
 

@@ -29,8 +29,7 @@ from PySide6.QtWidgets import (
 
 from workbench.gui.run_charts import PALETTE, MetricChart
 from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.finetune import predict
-from workbench.jobs.workspace import Workspace
+from workbench.jobs.workspace import in_workspace
 from workbench.views.finetune_view import (
     ARMS,
     MAIN_METRIC,
@@ -39,6 +38,7 @@ from workbench.views.finetune_view import (
     arm_names,
     entity_types,
     heat_colour,
+    predict_arms,
     probabilities_html,
     score_rows,
     tagged_html,
@@ -232,11 +232,7 @@ class TryItBox(QWidget):
         runs, home = dict(self.runs), self.home
         pair, context = self.pair.text().strip() or None, self.context.toPlainText().strip() or None
 
-        def fn(task: Task) -> dict[str, dict]:
-            with Workspace(home) as ws:
-                return {arm: predict(ws, run_id, text, text_pair=pair, context=context) for arm, run_id in runs.items()}
-
-        self.pending = Task("prediction", fn)
+        self.pending = Task("prediction", lambda task: in_workspace(home, predict_arms, runs, text, pair, context))
         self.pending.succeeded.connect(self._on_predicted)
         self.pending.failed.connect(self._on_failed)
         self.pending.done.connect(self._on_done)

@@ -37,7 +37,7 @@ from workbench.gui.notify import notify_window
 from workbench.gui.settings_form import editor, tooltip
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.workspace import Workspace
+from workbench.jobs.workspace import in_workspace
 from workbench.settings.masking import MaskingConfig, span_length_mean
 from workbench.views.choices import find_preview_tokenizer
 from workbench.views.masking_stats import (
@@ -58,9 +58,8 @@ SPLIT_NAMES = ("[MASK]", "random", "keep")
 
 
 def _prepare_source(home: Path, corpus_name: str | None, tokenizer_id: int | None, task: Task) -> MaskingSource:
-    with Workspace(home) as ws:
-        return prepare_source(ws, corpus_name, tokenizer_id, report=lambda stage: task.report(stage, 0, None),
-                              cancelled=lambda: task.cancelled)
+    return in_workspace(home, prepare_source, corpus_name, tokenizer_id,
+                        report=lambda stage: task.report(stage, 0, None), cancelled=lambda: task.cancelled)
 
 
 def _measure(sample: TokenSample, tokenizer: WorkbenchTokenizer, config: MaskingConfig, max_len: int,

@@ -30,9 +30,8 @@ from workbench.gui.panels.probe_scoring import ScoringView
 from workbench.gui.panels.probe_suite import SuiteView
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
-from workbench.jobs.probe import load_probe_model
-from workbench.jobs.workspace import Workspace
-from workbench.views.probe_views import checkpoint_label, probe_runs
+from workbench.jobs.workspace import in_workspace
+from workbench.views.probe_views import checkpoint_label, load_models, probe_runs
 
 EMPTY_TEXT = ("<h3>No trained model to probe yet</h3>"
               "<p>Probing asks a trained model questions, so train one first: press <b>Quick start</b> in the "
@@ -179,7 +178,7 @@ class ProbePanel(QWidget):
         self._loaded_choice = choices
         home = self.state.home
         show_message(self.status, "loading the model ...")
-        self.loader.request(lambda: _load_models(home, choices))
+        self.loader.request(lambda: in_workspace(home, load_models, choices))  # a worker's own workspace
 
     @Slot(object)
     def _on_loaded(self, models: list) -> None:
@@ -196,15 +195,6 @@ class ProbePanel(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.refresh()  # checkpoints saved while another panel was shown
-
-
-def _load_models(home, choices: list[tuple[int, int]]) -> list:
-    """Runs on a worker thread: its own workspace (SQLite connections belong to one thread)."""
-    ws = Workspace(home)
-    try:
-        return [load_probe_model(ws, run_id, step) for run_id, step in choices]
-    finally:
-        ws.close()
 
 
 if __name__ == "__main__":

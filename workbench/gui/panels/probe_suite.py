@@ -32,9 +32,8 @@ from workbench.gui.panels.probe_common import ProbeContext, message_label, show_
 from workbench.gui.run_charts import PALETTE, MetricChart
 from workbench.gui.workers import Task
 from workbench.jobs.probe import default_suite_path
-from workbench.jobs.workspace import Workspace
-from workbench.store.probe_results import metric_series
-from workbench.views.probe_views import METRIC_NAMES, SuiteRun, run_suite_cancellable, suite_table_rows
+from workbench.jobs.workspace import in_workspace
+from workbench.views.probe_views import SuiteRun, run_suite_cancellable, suite_curves, suite_table_rows
 
 COLUMNS = ("Group", "Items", "precision@1", "precision@k", "MRR")
 OVERALL = "overall"
@@ -215,21 +214,14 @@ class SuiteView(QWidget):
     def _plot(self) -> None:
         self.chart.clear_curves()
         group = None if self.scope.currentText() in ("", OVERALL) else self.scope.currentText()
-        for index, (metric, name) in enumerate(METRIC_NAMES.items()):
-            points = metric_series(self.results, metric, group) if self.results else []
-            if points:
-                steps, values = zip(*points)
-                self.chart.add_curve(name, (list(steps), list(values)), PALETTE[index], symbol=True)
+        for index, (name, steps, values) in enumerate(suite_curves(self.results, group)):
+            self.chart.add_curve(name, (steps, values), PALETTE[index], symbol=True)
         self.chart.fit()
         self.chart.setYRange(0.0, 1.0, padding=0.03)  # scores are fractions: keep the whole scale in view
 
 
 def _evaluate(task: Task, home: Path, run_id: int, path: str, step: int, all_checkpoints: bool, k: int) -> SuiteRun:
     """Runs on a worker thread, with its own workspace."""
-    ws = Workspace(home)
-    try:
-        return run_suite_cancellable(ws, run_id, path or None, None if all_checkpoints else step, all_checkpoints, k,
-                                     progress=lambda done, total: task.report("checkpoints", done, total),
-                                     cancelled=lambda: task.cancelled)
-    finally:
-        ws.close()
+    return in_workspace(home, run_suite_cancellable, run_id, path or None, None if all_checkpoints else step,
+                        all_checkpoints, k, progress=lambda done, total: task.report("checkpoints", done, total),
+                        cancelled=lambda: task.cancelled)

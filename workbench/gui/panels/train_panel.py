@@ -13,11 +13,11 @@ from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
+from workbench.gui.job_controls import JobControls
 from workbench.gui.live_plots import LiveCurves
-from workbench.gui.notify import notify_window
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
@@ -30,7 +30,6 @@ from workbench.views.curves import load_curves, progress_text
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
                           checkpoint_every=500, log_every=5)
-STATUS_COLORS = {"completed": "#1b7f2a", "paused": "#a66a00", "diverged": "#c0392b", "failed": "#c0392b"}
 
 
 class TrainPanel(QWidget):
@@ -39,9 +38,7 @@ class TrainPanel(QWidget):
     def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.task: Task | None = None
         self.run_id: int | None = None
-        self.phase = "idle"  # preparing, running, pausing, paused, stopping, or how the last run ended
         self._last_step: StepEvent | None = None
         self._shown: tuple | None = None  # the (step, eval) events on screen
         self._last_eval: EvalEvent | None = None
@@ -64,29 +61,20 @@ class TrainPanel(QWidget):
         self.blocked = QLabel()
         self.blocked.setStyleSheet("color: #c0392b;")
         self.blocked.setWordWrap(True)
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Train a new model with these settings and the choices of the earlier panels.")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setToolTip("Pause after the current step (Resume continues exactly where it paused).")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Save a checkpoint and end the run; the Runs panel can resume it later.")
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button.clicked.connect(self.stop)
-        self.status_label = QLabel("Ready: press Start to train a model.")
-        self.status_label.setWordWrap(True)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.controls = JobControls(
+            self.state, self.runner, "Ready: press Start to train a model.",
+            start_tip="Train a new model with these settings and the choices of the earlier panels.",
+            stop_tip="Save a checkpoint and end the run; the Runs panel can resume it later.",
+            pause_tip="Pause after the current step (Resume continues exactly where it paused).",
+            can_start=lambda: self.state.model_error is None)
+        self.controls.start_button.clicked.connect(self.start)
+        self.controls.changed.connect(self._enable_settings)
+        self.controls.finished.connect(self._refresh_summary)  # the run may have trained the corpus' first tokenizer
         self.detail_label = QLabel()
         self.eval_label = QLabel()
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
-        buttons.addWidget(self.status_label, 1)
         right = QVBoxLayout()
-        for item in (buttons, self.progress, self.detail_label, self.eval_label):
-            right.addLayout(item) if isinstance(item, QHBoxLayout) else right.addWidget(item)
+        for widget in (self.controls, self.detail_label, self.eval_label):
+            right.addWidget(widget)
         right.addWidget(self.curves, 1)
         scroll = QScrollArea()
         scroll.setWidget(self.settings)
@@ -155,7 +143,7 @@ class TrainPanel(QWidget):
     def quick_start(self) -> bool:
         """Start at once with demo settings (the window has chosen the sample corpus and a tiny model)."""
         if self.task is not None:
-            self._set_phase(self.phase, "A run is already training: stop it before a quick start.")
+            self.controls.say("A run is already training: stop it before a quick start.")
             return False
         self.settings.apply(replace(QUICK_START, device=self.settings.fields["device"].value()))
         self.settings.name.clear()
@@ -168,7 +156,7 @@ class TrainPanel(QWidget):
         store = self.state.store
         run = store.get_run(run_id)
         if run is None:
-            self._report_error(f"There is no run {run_id} to resume.", "")
+            self.controls.report_error(f"There is no run {run_id} to resume.")
             return False
         checkpoint = store.latest_checkpoint(run_id)
         history = load_curves(store, run_id, until_step=checkpoint.step if checkpoint else None)
@@ -181,43 +169,36 @@ class TrainPanel(QWidget):
 
     def _can_launch(self, check_model: bool = True) -> bool:
         if self.task is not None:
-            self._set_phase(self.phase, "A run is already training: stop it first.")
+            self.controls.say("A run is already training: stop it first.")
             return False
         if check_model and self.state.model_error is not None:
-            self._set_phase("idle", self.blocked.text())
+            self.controls.set_phase("idle", self.blocked.text())
             return False
         return True
 
     def _launch(self, task: Task) -> None:
-        self.task = task
         self._last_step = self._last_eval = self._shown = None
         self.detail_label.clear()
         self.eval_label.clear()
         task.event.connect(self._on_event)
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_succeeded)
-        task.failed.connect(self._on_failed)
-        task.done.connect(self._on_done)
-        self._set_phase("preparing", "Preparing data…")
-        self.progress.setRange(0, 0)  # busy until the first step
-        self.runner.start(task)
-
-    @Slot()
-    def toggle_pause(self) -> None:
-        if self.task is None:
-            return
-        if self.phase == "paused":
-            self.task.control.resume()
-            self._set_phase("running", "Resuming…")
-        elif self.phase in ("running", "preparing"):
-            self.task.control.pause()
-            self._set_phase("pausing", "Pausing after the current step…")
+        self.controls.launch(task, "preparing", "Preparing data…")
 
     @Slot()
     def stop(self) -> None:
-        if self.task is not None:
-            self.task.control.stop()
-            self._set_phase("stopping", "Stopping: saving a checkpoint…")
+        """Stop the run with a checkpoint (as the Stop button does)."""
+        self.controls.stop()
+
+    @property
+    def task(self) -> Task | None:
+        """The training task running, else None."""
+        return self.controls.task
+
+    @property
+    def phase(self) -> str:
+        """preparing, running, pausing, paused, stopping, or how the last run ended ("idle" before any)."""
+        return self.controls.phase
 
     # ---- what the worker reports -----------------------------------------------------------------------
 
@@ -240,38 +221,23 @@ class TrainPanel(QWidget):
                 self.curves.set_live_name(running[0].name)
                 self.settings.name.clear()  # Start again should not collide with this run's name
         if event.status in ("running", "paused") and self.phase != "stopping":
-            self._set_phase(event.status, self._phase_text(event.status, event.message))
+            self.controls.set_phase(event.status, self._phase_text(event.status, event.message))
             self.state.runs_changed.emit()  # the run's row changed status
 
     @Slot(str, int, object)
     def _on_progress(self, stage: str, done: int, total: object) -> None:
         if self.phase == "preparing":
             amount = f"{done:,} of {total:,}" if total else f"{done:,}"
-            self._set_phase("preparing", f"Preparing data: {stage} ({amount} documents)…")
+            self.controls.set_phase("preparing", f"Preparing data: {stage} ({amount} documents)…")
 
     @Slot(object)
     def _on_succeeded(self, value: object) -> None:
         run_id, result = value
         self.run_id = run_id
         self._refresh_progress()
-        self._set_phase(result.status, self._phase_text(result.status, result.message, result))
+        self.controls.set_phase(result.status, self._phase_text(result.status, result.message, result))
         if result.status in ("failed", "diverged"):
-            self._report_error(f"Training {result.status}: {result.message}", "")
-
-    @Slot(str, str)
-    def _on_failed(self, message: str, details: str) -> None:
-        self.state.store.mark_interrupted()  # a training process that died left its run "running"
-        self._set_phase("failed", f"Failed: {message}")
-        self._report_error(message, details)
-
-    @Slot()
-    def _on_done(self) -> None:
-        self.task = None
-        self._refresh_summary()  # the run may have trained the corpus' first tokenizer
-        if self.progress.maximum() == 0:
-            self.progress.setRange(0, 1)
-        self._update_buttons()
-        self.state.runs_changed.emit()
+            self.controls.report_error(f"Training {result.status}: {result.message}")
 
     # ---- showing it ------------------------------------------------------------------------------------
 
@@ -289,20 +255,12 @@ class TrainPanel(QWidget):
                     f"{result.val_accuracy:.1%}.")
         return f"{status.capitalize()}: {message}"
 
-    def _set_phase(self, phase: str, text: str) -> None:
-        self.phase = phase
-        self.status_label.setText(text)
-        color = STATUS_COLORS.get(phase)
-        self.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "font-weight: bold;")
-        self._update_buttons()
-
     def _update_buttons(self) -> None:
-        busy = self.task is not None
-        self.start_button.setEnabled(not busy and self.state.model_error is None)
-        self.pause_button.setEnabled(busy and self.phase in ("preparing", "running", "paused"))
-        self.pause_button.setText("Resume" if self.phase == "paused" else "Pause")
-        self.stop_button.setEnabled(busy and self.phase != "stopping")
-        self.settings.setEnabled(not busy)
+        self.controls.update_buttons()
+
+    @Slot()
+    def _enable_settings(self) -> None:
+        self.settings.setEnabled(not self.controls.busy)
 
     @Slot()
     def _refresh_progress(self) -> None:
@@ -311,19 +269,12 @@ class TrainPanel(QWidget):
         if event is None or (event, ev) == self._shown:
             return
         self._shown = (event, ev)
-        self.progress.setRange(0, event.total_steps)
-        self.progress.setValue(event.step)
+        self.controls.show_step(event.step, event.total_steps)
         self.detail_label.setText(progress_text(event))
         if ev is not None:
             baseline = f" (unigram baseline {ev.unigram_baseline_loss:.3f})" if ev.unigram_baseline_loss else ""
             self.eval_label.setText(f"Validation at step {ev.step:,}: loss {ev.val_loss:.3f}{baseline}, "
                                     f"masked-token accuracy {ev.val_accuracy:.1%}")
-
-    def _report_error(self, message: str, details: str) -> None:
-        """In the panel, and as a notification when the window offers one."""
-        if self.phase not in ("failed", "diverged"):
-            self._set_phase("failed", message)
-        notify_window(self, message, details)
 
 
 if __name__ == "__main__":
