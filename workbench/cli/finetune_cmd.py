@@ -17,7 +17,7 @@ from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import FinetuneSpec, predict, resume_finetuning, start_finetuning
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.model import PRESETS
-from workbench.store.runstore import RunRecord
+from workbench.store.records import RunRecord
 
 
 def register(commands: argparse._SubParsersAction) -> None:

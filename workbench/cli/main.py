@@ -53,7 +53,7 @@ def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Nam
     """Run a command, turning user-fixable errors into one line on stderr and exit code 2."""
     from workbench.core.devices import DeviceError
     from workbench.jobs.errors import UserError, one_line
-    from workbench.store.runstore import StoreError
+    from workbench.store.records import StoreError
 
     try:
         return handler(args)

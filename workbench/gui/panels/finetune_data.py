@@ -6,6 +6,7 @@ model (a pretraining checkpoint, or a preset from scratch) and the settings, eac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
@@ -31,8 +32,7 @@ from workbench.jobs.finetune import FinetuneSpec
 from workbench.samples.tasks import demo_paths
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.model import PRESETS
-from workbench.store.runstore import RunStore
-from workbench.views.finetune_view import TASK_TITLES, base_models, guess_columns
+from workbench.views.finetune_view import TASK_TITLES, BaseModel, guess_columns
 
 NONE = "(none)"
 FIELDS = ("lr", "head_lr", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_len", "freeze_embeddings",
@@ -209,10 +209,11 @@ class BaseModelGroup(QGroupBox):
         form.addRow(self.pretrained, self.checkpoint)
         form.addRow(self.scratch, self.preset)
 
-    def refresh(self, store: RunStore) -> None:
+    def refresh(self, models: Sequence[BaseModel]) -> None:
+        """Offer these pretraining checkpoints (views.finetune_view.base_models), keeping the choice if it stays."""
         current = self.checkpoint.currentData()
         self.checkpoint.clear()
-        for model in base_models(store):
+        for model in models:
             self.checkpoint.addItem(model.label, model.reference)
         if current is not None and self.checkpoint.findData(current) >= 0:
             self.checkpoint.setCurrentIndex(self.checkpoint.findData(current))

@@ -33,7 +33,7 @@ from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, Tr
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import finetune_new, finetune_resume
-from workbench.views.finetune_view import MAIN_METRIC, arm_names, result_text
+from workbench.views.finetune_view import MAIN_METRIC, arm_names, base_models, result_text
 
 
 class FinetunePanel(QWidget):
@@ -51,7 +51,7 @@ class FinetunePanel(QWidget):
         self.scores = ScoresView()
         self.try_it = TryItBox(state.home, runner)
         self._build()
-        self.form.base.refresh(state.store)
+        self.form.base.refresh(base_models(state.store))
         state.runs_changed.connect(self._runs_changed)
 
     def _build(self) -> None:
@@ -198,7 +198,7 @@ class FinetunePanel(QWidget):
     @Slot()
     def _runs_changed(self) -> None:
         if self.task is None:
-            self.form.base.refresh(self.state.store)
+            self.form.base.refresh(base_models(self.state.store))
 
     def _finetune_stopped(self) -> bool:
         """Whether the latest launch's fine-tune was stopped (so Resume can continue it)."""
