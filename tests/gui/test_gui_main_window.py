@@ -64,8 +64,8 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     qtbot.waitUntil(lambda: bool(store.list_tokenizers(corpus_id=corpus_id)), timeout=WAIT)
 
     window.show_panel(2)  # Masking: 20%, whole words
-    window.masking.rate_slider.setValue(20)
-    window.masking.strategy_combo.setCurrentText("whole-word")
+    window.masking.form.rate_slider.setValue(20)
+    window.masking.form.strategy_combo.setCurrentText("whole-word")
     assert window.state.masking.mlm_probability == pytest.approx(0.20)
     assert window.state.masking.strategy == "whole-word"
 
@@ -156,7 +156,7 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
     first = MainWindow(home)
     first.data.add_paths([str(corpus_file)])
     qtbot.waitUntil(lambda: first.state.corpus_name == "animals", timeout=WAIT)
-    first.masking.rate_slider.setValue(25)
+    first.masking.form.rate_slider.setValue(25)
     first.model.preset_combo.setCurrentText("mini")
     first.train.settings.editor("steps").setValue(1234)
     first.show_panel(3)

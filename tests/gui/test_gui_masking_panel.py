@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPoint, QStandardPaths, Qt  # noqa: E402
 
-from workbench.gui.panels.masking_panel import COLOURS, MEASURE_DELAY_MS, MaskingPanel  # noqa: E402
+from workbench.gui.panels.masking_panel import MEASURE_DELAY_MS, MaskingPanel  # noqa: E402
+from workbench.gui.panels.masking_preview import COLOURS  # noqa: E402
 from workbench.gui.state import AppState  # noqa: E402
 from workbench.gui.workers import TaskRunner  # noqa: E402
 from workbench.jobs.corpora import add_corpus  # noqa: E402
@@ -67,42 +68,42 @@ def test_split_always_sums_to_100(qtbot, opened) -> None:
     state, panel = opened
     rng = random.Random(3)
     for _ in range(150):
-        spin = rng.choice(panel.split_spins)
+        spin = rng.choice(panel.form.split_spins)
         spin.setValue(rng.randint(0, 100))
-        split = [s.value() for s in panel.split_spins]
+        split = [s.value() for s in panel.form.split_spins]
         assert sum(split) == 100
         assert state.masking.mask_replace_prob == pytest.approx(split[0] / 100)
         assert state.masking.random_replace_prob == pytest.approx(split[1] / 100)
         assert state.masking.keep_prob == pytest.approx(split[2] / 100)
-    keep = panel.split_spins[2]  # typed by hand, as a user would
+    keep = panel.form.split_spins[2]  # typed by hand, as a user would
     keep.selectAll()
     qtbot.keyClicks(keep, "37")
     qtbot.keyClick(keep, Qt.Key.Key_Return)
-    assert keep.value() == 37 and sum(s.value() for s in panel.split_spins) == 100
+    assert keep.value() == 37 and sum(s.value() for s in panel.form.split_spins) == 100
 
 
 def test_rate_slider_sets_the_state(qtbot, opened) -> None:
     state, panel = opened
-    panel.rate_slider.setValue(40)
+    panel.form.rate_slider.setValue(40)
     assert state.masking.mlm_probability == pytest.approx(0.4)
-    assert panel.rate_label.text() == "40%"
-    panel.rate_slider.setFocus()
-    qtbot.keyClick(panel.rate_slider, Qt.Key.Key_Right)
+    assert panel.form.rate_label.text() == "40%"
+    panel.form.rate_slider.setFocus()
+    qtbot.keyClick(panel.form.rate_slider, Qt.Key.Key_Right)
     assert state.masking.mlm_probability == pytest.approx(0.41)
     assert state.masking.seed == MaskingConfig().seed
 
 
 def test_strategy_enables_span_fields_and_static_masking(qtbot, opened) -> None:
     state, panel = opened
-    assert not panel.span_p.isEnabled() and not panel.span_max.isEnabled()
-    panel.strategy_combo.setCurrentText("span")
-    assert panel.span_p.isEnabled() and panel.span_max.isEnabled()
-    panel.span_p.setValue(0.35)
-    panel.span_max.setValue(5)
+    assert not panel.form.span_p.isEnabled() and not panel.form.span_max.isEnabled()
+    panel.form.strategy_combo.setCurrentText("span")
+    assert panel.form.span_p.isEnabled() and panel.form.span_max.isEnabled()
+    panel.form.span_p.setValue(0.35)
+    panel.form.span_max.setValue(5)
     assert (state.masking.strategy, state.masking.span_geometric_p, state.masking.span_max_length) == ("span", 0.35, 5)
-    panel.strategy_combo.setCurrentText("whole-word")
-    assert not panel.span_p.isEnabled() and state.masking.strategy == "whole-word"
-    radio = panel.static_radio
+    panel.form.strategy_combo.setCurrentText("whole-word")
+    assert not panel.form.span_p.isEnabled() and state.masking.strategy == "whole-word"
+    radio = panel.form.static_radio
     qtbot.mouseClick(radio, Qt.MouseButton.LeftButton, pos=QPoint(8, radio.height() // 2))  # on the indicator
     assert state.masking.dynamic is False
 
@@ -110,28 +111,28 @@ def test_strategy_enables_span_fields_and_static_masking(qtbot, opened) -> None:
 def test_preview_colours_and_reroll(qtbot, opened) -> None:
     state, panel = opened
     qtbot.waitUntil(lambda: panel.preview is not None, timeout=WAIT_MS)
-    panel.rate_slider.setValue(80)
+    panel.form.rate_slider.setValue(80)
     for index, value in ((0, 40), (1, 30)):
-        panel.split_spins[index].setValue(value)
-    panel.sentence_edit.setText("the dogs near the old barn bark at the moon every night and the cats sleep all day")
+        panel.form.split_spins[index].setValue(value)
+    panel.preview_box.sentence_edit.setText("the dogs near the old barn bark at the moon every night and the cats sleep all day")
     kinds = set(panel.preview.replacements) - {None}
     assert kinds == {"mask", "random", "kept"}
-    shown = panel.preview_label.text()
+    shown = panel.preview_box.label.text()
     for kind in kinds:
         assert COLOURS[kind][0] in shown
     assert "[MASK]" in shown and "dogs" in shown
     before, html_before = panel.preview.replacements, shown
-    qtbot.mouseClick(panel.reroll_button, Qt.MouseButton.LeftButton)
-    assert panel.preview.replacements != before and panel.preview_label.text() != html_before
-    assert "tokens chosen" in panel.preview_status.text()
+    qtbot.mouseClick(panel.preview_box.reroll_button, Qt.MouseButton.LeftButton)
+    assert panel.preview.replacements != before and panel.preview_box.label.text() != html_before
+    assert "tokens chosen" in panel.preview_box.status.text()
 
 
 def test_measured_proportions_match_the_settings(qtbot, opened) -> None:
     state, panel = opened
     _wait_measured(qtbot, panel)
-    panel.rate_slider.setValue(30)
-    panel.split_spins[0].setValue(60)  # 60 / 10 / 30
-    panel.strategy_combo.setCurrentText("span")
+    panel.form.rate_slider.setValue(30)
+    panel.form.split_spins[0].setValue(60)  # 60 / 10 / 30
+    panel.form.strategy_combo.setCurrentText("span")
     _wait_measured(qtbot, panel)
     stats = panel.stats
     assert stats.tokens >= 200_000
@@ -147,7 +148,7 @@ def test_measures_only_while_shown(qtbot, opened) -> None:
     state, panel = opened
     _wait_measured(qtbot, panel)
     panel.hide()  # another panel is in front, or the window has closed
-    panel.rate_slider.setValue(50)
+    panel.form.rate_slider.setValue(50)
     qtbot.wait(MEASURE_DELAY_MS + 200)
     assert panel._measure_task is None and panel.stats.selection_rate == pytest.approx(0.15, abs=0.01)
     panel.show()
@@ -159,9 +160,9 @@ def test_state_changes_from_elsewhere_show_in_the_widgets(qtbot, opened) -> None
     state, panel = opened
     state.set_masking(MaskingConfig(mlm_probability=0.25, mask_replace_prob=0.5, random_replace_prob=0.2,
                                     strategy="span", span_max_length=7, dynamic=False, seed=5))
-    assert panel.rate_slider.value() == 25 and [s.value() for s in panel.split_spins] == [50, 20, 30]
-    assert panel.span_max.value() == 7 and panel.static_radio.isChecked()
-    panel.rate_slider.setValue(26)
+    assert panel.form.rate_slider.value() == 25 and [s.value() for s in panel.form.split_spins] == [50, 20, 30]
+    assert panel.form.span_max.value() == 7 and panel.form.static_radio.isChecked()
+    panel.form.rate_slider.setValue(26)
     assert state.masking.seed == 5  # the seed is kept
 
 
@@ -184,7 +185,7 @@ def test_another_corpus_is_measured_with_the_borrowed_tokenizer(qtbot, opened, t
 def test_fresh_home_prepares_a_tokenizer_first(qtbot, home: Path) -> None:
     state, runner, panel = _open(qtbot, home)
     try:
-        assert panel.preview_status.text() == "preparing a tokenizer..."
+        assert panel.preview_box.status.text() == "preparing a tokenizer..."
         with qtbot.waitSignal(state.tokenizers_changed, timeout=WAIT_MS):
             pass
         qtbot.waitUntil(lambda: panel.preview is not None, timeout=WAIT_MS)

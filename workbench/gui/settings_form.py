@@ -145,8 +145,8 @@ def changed_signal(widget: QWidget) -> Any:
 
 
 class SettingField(QWidget):
-    """One setting's editor; where None is allowed, a check box beside it says "none" in the setting's words
-    ("same as: the learning rate") and disables the editor while ticked."""
+    """One setting's editor; where None is allowed, a check box beside it says what None means in the setting's
+    words ("use the learning rate") and disables the editor while ticked."""
 
     changed = Signal()
 
@@ -160,7 +160,7 @@ class SettingField(QWidget):
         layout.addWidget(self.editor, 1)
         changed_signal(self.editor).connect(self.changed)
         if spec.optional:
-            self.none_box = QCheckBox(spec.meta.none or "none")
+            self.none_box = QCheckBox(f"use {spec.meta.none}" if spec.meta.none else "none")
             self.none_box.setToolTip(f"Leave it to {spec.meta.none}." if spec.meta.none else "No value.")
             self.none_box.toggled.connect(self._none_toggled)
             self.none_box.setChecked(spec.default is None)

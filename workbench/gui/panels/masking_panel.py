@@ -9,52 +9,26 @@ tokenizer is the current one, else the sample corpus' default (trained on first 
 
 from __future__ import annotations
 
-import html
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QFormLayout,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QRadioButton,
-    QSlider,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from workbench.core.mask_preview import MaskPreview, preview_masking
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.gui.notify import notify_window
-from workbench.gui.settings_form import editor, tooltip
+from workbench.gui.panels.masking_form import MaskingForm
+from workbench.gui.panels.masking_preview import PreviewBox
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
 from workbench.settings.masking import MaskingConfig, span_length_mean
 from workbench.views.choices import find_preview_tokenizer
-from workbench.views.masking_stats import (
-    MaskingSource,
-    MaskingStats,
-    TokenSample,
-    measure_masking,
-    prepare_source,
-    rebalance_split,
-)
+from workbench.views.masking_stats import MaskingSource, MaskingStats, TokenSample, measure_masking, prepare_source
 
-DEFAULT_SENTENCE = "the dogs near the old barn bark at the moon every night"
-# Okabe-Ito colours: told apart with the common colour-vision deficiencies. (background, text)
-COLOURS = {"mask": ("#0072B2", "#ffffff"), "random": ("#E69F00", "#000000"), "kept": ("#009E73", "#ffffff")}
-TOKENS_PER_ROW = 12
 MEASURE_DELAY_MS = 250
-SPLIT_NAMES = ("[MASK]", "random", "keep")
 
 
 def _prepare_source(home: Path, corpus_name: str | None, tokenizer_id: int | None, task: Task) -> MaskingSource:
@@ -65,35 +39,6 @@ def _prepare_source(home: Path, corpus_name: str | None, tokenizer_id: int | Non
 def _measure(sample: TokenSample, tokenizer: WorkbenchTokenizer, config: MaskingConfig, max_len: int,
              task: Task) -> MaskingStats | None:
     return measure_masking(sample, tokenizer, config, max_len, cancelled=lambda: task.cancelled)
-
-
-def preview_html(preview: MaskPreview) -> str:
-    """Two rows per line of tokens: what the model sees (coloured by replacement), and the label under it."""
-    tables = []
-    for start in range(0, len(preview.tokens), TOKENS_PER_ROW):
-        seen, labels = ["<td><i>input</i></td>"], ["<td><i>label</i></td>"]
-        for i in range(start, min(start + TOKENS_PER_ROW, len(preview.tokens))):
-            kind = preview.replacements[i]
-            shown = html.escape(preview.corrupted_tokens[i] or "?")
-            if kind is None:
-                seen.append(f"<td align='center'>{shown}</td>")
-                labels.append("<td></td>")
-            else:
-                background, text = COLOURS[kind]
-                seen.append(f"<td align='center' bgcolor='{background}'><span style='color:{text}'>"
-                            f"<b>{shown}</b></span></td>")
-                labels.append(f"<td align='center'><span style='color:#555555'>"
-                              f"{html.escape(preview.tokens[i] or '?')}</span></td>")
-        tables.append(f"<table cellspacing='3' cellpadding='5'><tr>{''.join(seen)}</tr>"
-                      f"<tr>{''.join(labels)}</tr></table>")
-    return "".join(tables)
-
-
-def legend_html() -> str:
-    names = {"mask": "[MASK]", "random": "random token", "kept": "kept (unchanged)"}
-    swatches = [f"<span style='background-color:{bg}; color:{fg}'>&nbsp;{names[k]}&nbsp;</span>"
-                for k, (bg, fg) in COLOURS.items()]
-    return "Colours: " + " &nbsp; ".join(swatches) + " &nbsp; the grey word under each is the label to predict"
 
 
 def _percent(value: float) -> str:
@@ -115,12 +60,17 @@ class MaskingPanel(QWidget):
         self._measure_timer = QTimer(self, singleShot=True, interval=MEASURE_DELAY_MS)
         self._measure_timer.timeout.connect(self._start_measure)
         self._measure_pending = False
+        self.form = MaskingForm()
+        self.form.changed.connect(self._on_settings_changed)
+        self.preview_box = PreviewBox()
+        self.preview_box.sentence_edit.textChanged.connect(self._redraw_preview)
+        self.preview_box.reroll_button.clicked.connect(self._reroll)
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        top.addWidget(self._build_settings(), 3)
+        top.addWidget(self.form, 3)
         top.addWidget(self._build_measured(), 2)
         layout.addLayout(top)
-        layout.addWidget(self._build_preview(), 1)
+        layout.addWidget(self.preview_box, 1)
         self._load_config(state.masking)
         state.masking_changed.connect(self._on_state_masking)
         state.model_changed.connect(self._on_model_changed)
@@ -129,55 +79,6 @@ class MaskingPanel(QWidget):
         self._refresh_source()
 
     # ---- building -----------------------------------------------------------------------------------------
-
-    def _build_settings(self) -> QGroupBox:
-        box = QGroupBox("Masking settings")
-        form = QFormLayout(box)
-        rate = MaskingConfig.spec("mlm_probability")
-        self.rate_slider = QSlider(Qt.Orientation.Horizontal, minimum=round(100 * rate.meta.low),
-                                   maximum=round(100 * rate.meta.high))
-        self.rate_slider.setToolTip(tooltip(rate))
-        self.rate_label = QLabel()
-        self.rate_label.setMinimumWidth(40)
-        row = QHBoxLayout()
-        row.addWidget(self.rate_slider, 1)
-        row.addWidget(self.rate_label)
-        form.addRow("Masking rate", row)
-        form.addRow("Of the chosen tokens", self._build_split())
-        self.strategy_combo, self.span_p, self.span_max = (
-            editor(MaskingConfig.spec(name)) for name in ("strategy", "span_geometric_p", "span_max_length"))
-        for name, widget in (("strategy", self.strategy_combo), ("span_geometric_p", self.span_p),
-                             ("span_max_length", self.span_max)):
-            form.addRow(MaskingConfig.spec(name).meta.label, widget)
-        self.dynamic_radio = QRadioButton("Dynamic: a fresh mask every time a sequence is seen")
-        self.static_radio = QRadioButton("Static: the same mask every epoch")
-        for radio in (self.dynamic_radio, self.static_radio):
-            radio.setToolTip(tooltip(MaskingConfig.spec("dynamic")))
-        self.dynamic_group = QButtonGroup(self)
-        self.dynamic_group.addButton(self.dynamic_radio)
-        self.dynamic_group.addButton(self.static_radio)
-        form.addRow("Masks", self.dynamic_radio)
-        form.addRow("", self.static_radio)
-        self.rate_slider.valueChanged.connect(self._on_settings_changed)
-        self.strategy_combo.currentTextChanged.connect(self._on_settings_changed)
-        self.span_p.valueChanged.connect(self._on_settings_changed)
-        self.span_max.valueChanged.connect(self._on_settings_changed)
-        self.static_radio.toggled.connect(self._on_settings_changed)
-        return box
-
-    def _build_split(self) -> QHBoxLayout:
-        tips = (tooltip(MaskingConfig.spec("mask_replace_prob")), tooltip(MaskingConfig.spec("random_replace_prob")),
-                "Of the chosen tokens, the share left unchanged (the model must still predict them).")
-        row = QHBoxLayout()
-        self.split_spins = []
-        for name, tip in zip(SPLIT_NAMES, tips):
-            spin = QSpinBox(minimum=0, maximum=100, suffix="%")
-            spin.setToolTip(tip + " The three always add up to 100%: a change is taken from 'keep' first.")
-            spin.valueChanged.connect(self._on_split_changed)
-            row.addWidget(QLabel(name))
-            row.addWidget(spin)
-            self.split_spins.append(spin)
-        return row
 
     def _build_measured(self) -> QGroupBox:
         box = QGroupBox("Measured on the corpus")
@@ -200,89 +101,28 @@ class MaskingPanel(QWidget):
         grid.setRowStretch(len(names) + 2, 1)
         return box
 
-    def _build_preview(self) -> QGroupBox:
-        box = QGroupBox("Preview: what the model sees")
-        layout = QVBoxLayout(box)
-        row = QHBoxLayout()
-        self.sentence_edit = QLineEdit(DEFAULT_SENTENCE)
-        self.sentence_edit.setToolTip("Type any sentence to see how it would be masked.")
-        self.sentence_edit.textChanged.connect(self._redraw_preview)
-        self.reroll_button = QPushButton("Re-roll")
-        self.reroll_button.setToolTip("Draw another random mask with the same settings.")
-        self.reroll_button.clicked.connect(self._reroll)
-        row.addWidget(self.sentence_edit, 1)
-        row.addWidget(self.reroll_button)
-        layout.addLayout(row)
-        self.preview_status = QLabel("preparing a tokenizer...")
-        self.preview_label = QLabel()
-        self.preview_label.setTextFormat(Qt.TextFormat.RichText)
-        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        font = self.preview_label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)  # the sentence is the point of the panel: make it readable
-        self.preview_label.setFont(font)
-        self.legend_label = QLabel(legend_html())
-        for widget in (self.preview_status, self.preview_label, self.legend_label):
-            layout.addWidget(widget)
-        layout.addStretch(1)
-        return box
-
     # ---- settings <-> state -------------------------------------------------------------------------------
 
-    def _split(self) -> tuple[int, int, int]:
-        return tuple(spin.value() for spin in self.split_spins)  # type: ignore[return-value]
-
-    def _set_split(self, split: tuple[int, int, int]) -> None:
-        for spin, value in zip(self.split_spins, split):
-            spin.blockSignals(True)
-            spin.setValue(value)
-            spin.blockSignals(False)
-
     def _load_config(self, config: MaskingConfig) -> None:
-        widgets = [self.rate_slider, self.strategy_combo, self.span_p, self.span_max, self.static_radio]
-        for widget in widgets:
-            widget.blockSignals(True)
-        self.rate_slider.setValue(round(config.mlm_probability * 100))
-        mask, random = round(config.mask_replace_prob * 100), round(config.random_replace_prob * 100)
-        self._set_split(rebalance_split((mask, random, 100 - mask - random), 0, mask))
-        self.strategy_combo.setCurrentText(config.strategy)
-        self.span_p.setValue(config.span_geometric_p)
-        self.span_max.setValue(config.span_max_length)
-        (self.dynamic_radio if config.dynamic else self.static_radio).setChecked(True)
-        for widget in widgets:
-            widget.blockSignals(False)
-        self._show_settings()
+        self.form.load(config)
+        self._show_set_values()
 
     def config(self) -> MaskingConfig:
-        """The configuration the widgets show (the seed is the state's)."""
-        return MaskingConfig.from_split(
-            *self._split(), mlm_probability=self.rate_slider.value() / 100,
-            strategy=self.strategy_combo.currentText(), span_geometric_p=round(self.span_p.value(), 4),
-            span_max_length=self.span_max.value(), dynamic=self.dynamic_radio.isChecked(),
-            seed=self.state.masking.seed,
-        )
+        """The configuration the form shows (the seed is the state's)."""
+        return self.form.config(seed=self.state.masking.seed)
 
-    def _show_settings(self) -> None:
+    def _show_set_values(self) -> None:
         config = self.config()
-        self.rate_label.setText(f"{self.rate_slider.value()}%")
-        is_span = config.strategy == "span"
-        self.span_p.setEnabled(is_span)
-        self.span_max.setEnabled(is_span)
         values = (config.mlm_probability, config.mask_replace_prob, config.random_replace_prob, config.keep_prob)
         for label, value in zip(self.set_labels, values):
             label.setText(_percent(value))
         self.set_labels[4].setText(f"{span_length_mean(config.span_geometric_p, config.span_max_length):.2f}")
         for labels in (self.row_names, self.set_labels, self.measured_labels):
-            labels[4].setVisible(is_span)
-
-    @Slot(int)
-    def _on_split_changed(self, value: int) -> None:
-        index = self.split_spins.index(self.sender())
-        self._set_split(rebalance_split(self._split(), index, value))
-        self._on_settings_changed()
+            labels[4].setVisible(config.strategy == "span")
 
     @Slot()
     def _on_settings_changed(self, *args: object) -> None:
-        self._show_settings()
+        self._show_set_values()
         self.state.set_masking(self.config())
         self.seq_id += 1
         self._redraw_preview()
@@ -317,7 +157,7 @@ class MaskingPanel(QWidget):
             if task is not None:
                 task.cancel()
         self._measure_task = None  # a measurement of the old sample is no longer wanted
-        self.preview_status.setText("preparing a tokenizer..." if found is None else "loading the tokenizer...")
+        self.preview_box.status.setText("preparing a tokenizer..." if found is None else "loading the tokenizer...")
         self.measure_status.setText("encoding a sample of the corpus...")
         fn = partial(_prepare_source, self.state.home, self.state.corpus_name, self.state.tokenizer_id)
         task = Task("masking preview: tokenizer and sample", fn)
@@ -329,7 +169,7 @@ class MaskingPanel(QWidget):
     @Slot(str, int, object)
     def _on_prepare_progress(self, stage: str, done: int, total: object) -> None:
         if self.sender() is self._prepare_task:
-            self.preview_status.setText(f"{stage}...")
+            self.preview_box.status.setText(f"{stage}...")
 
     @Slot(object)
     def _on_source_ready(self, source: MaskingSource) -> None:
@@ -352,7 +192,7 @@ class MaskingPanel(QWidget):
             return
         self._prepare_task = None
         self._source_key = None  # try again on the next change
-        self.preview_status.setText(f"no tokenizer for the preview: {message}")
+        self.preview_box.status.setText(f"no tokenizer for the preview: {message}")
         self.measure_status.setText("nothing to measure without a tokenizer")
         notify_window(self, f"Masking preview: {message}", details)
 
@@ -367,16 +207,11 @@ class MaskingPanel(QWidget):
     def _redraw_preview(self, *args: object) -> None:
         if self.source is None:
             return
-        text = self.sentence_edit.text().strip()
-        self.preview = preview_masking(self.source.tokenizer, text, self.config(), seq_id=self.seq_id)
-        self.preview_label.setText(preview_html(self.preview))
-        chosen = [kind for kind in self.preview.replacements if kind is not None]
-        counts = ", ".join(f"{chosen.count(kind)} {name}" for kind, name in
-                           (("mask", "[MASK]"), ("random", "random"), ("kept", "kept")))
+        self.preview = preview_masking(self.source.tokenizer, self.preview_box.text(), self.config(),
+                                       seq_id=self.seq_id)
         record = self.source.record
-        self.preview_status.setText(f"{len(chosen)} of {len(self.preview.tokens) - 2} tokens chosen ({counts}); "
-                                    f"draw #{self.seq_id}; tokenizer {record.id} ({record.type}, "
-                                    f"{record.vocab_size:,} tokens)")
+        self.preview_box.show_preview(self.preview, f"draw #{self.seq_id}; tokenizer {record.id} ({record.type}, "
+                                                    f"{record.vocab_size:,} tokens)")
 
     # ---- measurement --------------------------------------------------------------------------------------
 
@@ -418,8 +253,8 @@ class MaskingPanel(QWidget):
         self.measured_labels[4].setText(f"{mean:.2f}" if mean is not None else "-")
         self.measured_labels[4].setToolTip("Touching spans count as one; the last span of a sequence is cut "
                                            "where the sequence's budget of masked tokens runs out.")
-        self.measure_status.setText(f"{stats.tokens:,} tokens of corpus '{self.source.corpus_name}' in {stats.blocks:,} "
-                                    f"blocks of {stats.max_len} ({stats.selected:,} chosen)")
+        self.measure_status.setText(f"{stats.tokens:,} tokens of corpus '{self.source.corpus_name}' in "
+                                    f"{stats.blocks:,} blocks of {stats.max_len} ({stats.selected:,} chosen)")
 
     @Slot(str, str)
     def _on_measure_failed(self, message: str, details: str) -> None:

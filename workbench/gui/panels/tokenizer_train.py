@@ -8,28 +8,25 @@ from __future__ import annotations
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QWidget,
 )
 
 from workbench.gui.notify import notify_window
 from workbench.gui.panels.tokenizer_live import TYPE_TIPS
-from workbench.gui.settings_form import label_error
+from workbench.gui.settings_form import editor, label_error, tooltip
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import train_tokenizer_on
 from workbench.jobs.workspace import in_workspace
 from workbench.settings.base import SettingError
-from workbench.settings.tokenizer import MAX_VOCAB_SIZE, TOKENIZER_TYPES, TokenizerConfig, min_vocab_size
+from workbench.settings.tokenizer import TokenizerConfig, min_vocab_size
 from workbench.store.records import TokenizerRecord
 
 ERROR_STYLE = "color: #b00020;"
@@ -42,21 +39,9 @@ class TrainTokenizerBox(QGroupBox):
         super().__init__("Train a tokenizer", parent)
         self.state, self.runner = state, runner
         self.task: Task | None = None
-        self.type_combo = QComboBox()
-        self.type_combo.addItems(TOKENIZER_TYPES)
-        self.type_combo.setToolTip("How words are cut into pieces: WordPiece (as BERT), byte-level BPE (as RoBERTa), "
-                                   "Unigram (as SentencePiece) or single characters.")
+        self.type_combo, self.vocab_size, self.lowercase, self.min_frequency = (
+            editor(TokenizerConfig.spec(name)) for name in ("type", "vocab_size", "lowercase", "min_frequency"))
         self.type_combo.currentTextChanged.connect(self._on_type_changed)
-        self.vocab_size = QSpinBox(minimum=min_vocab_size("wordpiece"), maximum=MAX_VOCAB_SIZE, value=8000)
-        self.vocab_size.setSingleStep(500)
-        self.vocab_size.setGroupSeparatorShown(True)
-        self.vocab_size.setToolTip("The most pieces the tokenizer may learn (a small corpus gives fewer). More pieces "
-                                   "means fewer pieces per word but a bigger model.")
-        self.lowercase = QCheckBox("lower-case all text", checked=True)
-        self.lowercase.setToolTip("Turn all text into lower case first, so 'The' and 'the' become the same token.")
-        self.min_frequency = QSpinBox(minimum=1, maximum=1_000_000, value=2)
-        self.min_frequency.setToolTip("A piece must occur at least this often in the corpus to be learned "
-                                      "(Unigram ignores this).")
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a tokenizer with these settings on the current corpus, in the background.")
         self.train_button.clicked.connect(self.start_training)
@@ -69,10 +54,9 @@ class TrainTokenizerBox(QGroupBox):
         self.message = QLabel()
         self.message.setWordWrap(True)
         form = QFormLayout(self)
-        form.addRow("Type", self.type_combo)
-        form.addRow("Vocabulary size", self.vocab_size)
-        form.addRow("Lowercase", self.lowercase)
-        form.addRow("Min frequency", self.min_frequency)
+        for name, widget in (("type", self.type_combo), ("vocab_size", self.vocab_size),
+                             ("lowercase", self.lowercase), ("min_frequency", self.min_frequency)):
+            form.addRow(TokenizerConfig.spec(name).meta.label, widget)
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.cancel_button)
@@ -84,7 +68,7 @@ class TrainTokenizerBox(QGroupBox):
     def _on_type_changed(self, tokenizer_type: str) -> None:
         self.vocab_size.setMinimum(min_vocab_size(tokenizer_type))
         self.min_frequency.setEnabled(tokenizer_type != "unigram")
-        self.type_combo.setToolTip(f"How words are cut into pieces. Now: {TYPE_TIPS[tokenizer_type]}.")
+        self.type_combo.setToolTip(f"{tooltip(TokenizerConfig.spec('type'))} Now: {TYPE_TIPS[tokenizer_type]}.")
 
     def config(self) -> TokenizerConfig:
         return TokenizerConfig(type=self.type_combo.currentText(), vocab_size=self.vocab_size.value(),
