@@ -95,6 +95,7 @@ def test_stop_and_resume_reproduce_the_loss_curve(trained: tuple[Path, dict]) ->
     out, err = process.communicate(timeout=120)
     stopped = json.loads(out)
     assert stopped["status"] == "stopped", err[-2000:]
+    assert process.returncode == 130  # 128 + SIGINT
     assert stopped["steps"] < 300
     resumed = json.loads(cli(home, "resume", "interrupted", "--json").stdout)
     assert resumed["status"] == "completed" and resumed["steps"] == 300
@@ -134,6 +135,9 @@ def test_mask_preview_json(trained: tuple[Path, dict]) -> None:
     (["train", "--mask-rate", "2"], "--mask-rate must be"),  # the flag as typed, not mlm_probability
     (["train", "--val-fraction", "0.7"], "--val-fraction must be a number in (0, 0.5)"),
     (["train", "--max-len", "4"], "--max-len must be an integer from 8"),
+    (["train", "--max-len", "100000"], "--max-len must be an integer from 8 to 8192"),  # once: step 0, 160 GB
+    (["train", "--name", " "], "--name must not be empty"),
+    (["train", "--preset", "base", "--max-len", "8192", "--batch-size", "64"], "GB of memory on CPU"),
     (["train", "--lr", "0"], "--lr must be a number > 0"),
     (["tokenizer", "train", "--type", "bpe", "--vocab-size", "100"], "--vocab-size must be at least 262"),
     (["finetune", "--task", "tag", "--train", "x.conll", "--scratch", "tiny", "--epochs", "0"], "--epochs must be"),

@@ -89,7 +89,7 @@ def test_ctrl_c_in_the_cli_stops_with_a_checkpoint_and_resume_continues(prepared
     args = ["--home", str(home), "finetune", "--task", "tag", "--train", str(train), "--validation", str(validation),
             "--scratch", "seed-demo", "--epochs", "2", "--batch-size", "13", "--max-len", "24", "--device", "cpu",
             "--name", "cli", "--json"]
-    assert main(args) == 0
+    assert main(args) == 130  # 128 + SIGINT, as shells expect of a process Ctrl-C stopped
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "stopped" and summary["steps"] == stop_step
     monkeypatch.setattr(finetune_cmd, "_print_epoch", original)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -186,6 +187,31 @@ def test_missing_path_and_fatal_problem_at_the_end_of_a_large_file(tmp_path):
     missing, broken = scan.problems
     assert str(missing) == f"{tmp_path / 'missing.txt'}: no such file or folder; file skipped"
     assert broken.location == "line 20001, byte 380000" and "invalid continuation byte" in broken.message
+
+
+@pytest.mark.timeout(30)  # a FIFO once blocked `corpus add` forever
+def test_fifos_and_symlink_loops_are_skipped_as_problems(tmp_path):
+    folder = tmp_path / "corpus"
+    good = write(folder, "good.txt", "fine\n")
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.txt").symlink_to(folder / "gone.txt")
+    scan = scan_corpus([folder, folder / "pipe.txt"])
+    assert scan.files == [str(good)] and scan.stats.documents == 1  # the good file beside them still loads
+    messages = {Path(p.path).name: str(p) for p in scan.problems}
+    assert "a FIFO (named pipe), not a file; file skipped" in messages["pipe.txt"]
+    assert "cannot be read (Too many levels of symbolic links)" in messages["loop.txt"]
+    assert "cannot be read (No such file or directory)" in messages["dangling.txt"]
+    assert all(p.fatal for p in scan.problems) and len(scan.problems) == 4  # the pipe named directly, too
+
+
+def test_json_errors_read_as_sentences(tmp_path):
+    """They read "Invalid control character at at column 34", and an unterminated string was blamed on the
+    line's own newline."""
+    path = write(tmp_path, "bad.jsonl", '{"text": "tab\there"}\n{"text": "never closed\n{"text": "ok"}\n')
+    messages = [p.message for p in scan_corpus([path]).problems]
+    assert messages == ["not valid JSON (Invalid control character at column 14); line skipped",
+                        "not valid JSON (Unterminated string starting at column 10); line skipped"]
 
 
 def test_non_fatal_line_problems_keep_the_file(tmp_path):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.core.checkpoints import file_sha256, list_checkpoints, read_checkpoint_config
+from workbench.core.checkpoints import checkpoint_step, file_sha256, list_checkpoints, read_checkpoint_config
 from workbench.core.devices import DeviceError
 from workbench.core.masking import Masker
 from workbench.core.packing import PackedBlocks
@@ -239,6 +239,32 @@ def test_divergence_keeps_the_last_good_checkpoint(corpus, tmp_path):
     good = _events(CheckpointEvent, events)[-1]
     assert good.step == 10 and file_sha256(good.path / "model.safetensors") == good.sha256
     assert result.last_checkpoint == good.path and events[-1].status == "diverged"
+
+
+def test_weights_that_are_not_finite_are_never_saved(corpus, tmp_path):
+    """A NaN in the weights whose loss has not shown it yet (bf16, --lr 1e3) was saved as the last good one."""
+    trainer = _trainer(corpus, tmp_path, replace(FAST, steps=40, log_every=5, checkpoint_every=5))
+
+    def poison_an_unread_weight(event):  # a position the blocks never reach: only the weights show it
+        if isinstance(event, CheckpointEvent) and event.step == 5:
+            with torch.no_grad():
+                trainer.model.bert.embeddings.position_embeddings.weight[-1, 0] = float("nan")
+
+    trainer.listeners.append(poison_an_unread_weight)
+    result = trainer.run()
+    assert result.status == "diverged" and "the weights stopped being finite at step 10" in result.message
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["step-0000005"] and "step-0000005" in result.message
+
+
+def test_a_loss_that_blows_up_but_stays_finite_is_a_divergence(corpus, tmp_path):
+    """--lr 50 once 'completed' at a loss of 43,000 without a word."""
+    config = replace(FAST, steps=400, lr=50.0, warmup_steps=5, grad_clip=0.0, log_every=10, checkpoint_every=50,
+                     eval_every=0)
+    result = _trainer(corpus, tmp_path, config).run()
+    assert result.status == "diverged" and "stayed above" in result.message and "unigram baseline" in result.message
+    assert result.steps < 400
+    for checkpoint in list_checkpoints(tmp_path):  # none saved while the loss was blown up
+        assert checkpoint_step(checkpoint) <= 5
 
 
 def test_a_huge_learning_rate_diverges_without_raising(corpus, tmp_path):

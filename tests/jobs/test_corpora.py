@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from workbench.core.corpus import CorpusOptions
-from workbench.jobs.corpora import add_corpus, add_corpus_unique, free_corpus_name, remove_corpus
+from workbench.jobs.corpora import add_corpus, add_corpus_unique, free_corpus_name, get_corpus, remove_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
@@ -47,3 +47,18 @@ def test_add_corpus_unique_names_it_and_removing_forgets_it_with_its_tokenizers(
     remove_corpus(ws, first.id)
     assert ws.store.get_corpus("lines") is None and ws.store.list_tokenizers(first.id) == []
     assert path.exists() and ws.store.get_corpus("lines-2") is not None
+
+
+def test_the_sample_name_is_kept_for_the_bundled_corpus(ws: Workspace, tmp_path: Path) -> None:
+    """A user's corpus once took the name `sample`: the bundled one never registered and `train` with no
+    --corpus silently read the user's file."""
+    mine = tmp_path / "sample.txt"
+    mine.write_text("my own text\n", encoding="utf-8")
+    with pytest.raises(UserError, match="'sample' is kept for the bundled sample corpus"):
+        add_corpus(ws, [mine], "sample")
+    with pytest.raises(UserError, match="'sample' is kept"):
+        add_corpus(ws, [mine])  # named after the file
+    assert free_corpus_name(ws.store, [mine]) == "sample-2"
+    assert ws.store.list_corpora() == []
+    bundled = get_corpus(ws, None)
+    assert bundled.name == "sample" and Path(bundled.paths[0]).name == "sample_corpus.txt"

@@ -1,29 +1,48 @@
-"""How a command-line run is stopped: a `TrainControl` that the first Ctrl-C sets, shared by `train`, `resume`
-and `finetune`."""
+"""How a command-line run is stopped: Ctrl-C, SIGTERM (a scheduler's or `kill`'s stop) and SIGHUP (the terminal
+closed) all set the run's `TrainControl`, so the trainer checkpoints and ends the run `stopped` (resumable); a
+second signal aborts at once. The command then exits 128 + the signal's number (130, 143, 129), as shells
+expect of a process a signal stopped. Shared by `train`, `resume` and `finetune`."""
 
 from __future__ import annotations
 
 import signal
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from workbench.cli.output import stderr
 from workbench.core.training_types import TrainControl
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@dataclass
+class StopRequest:
+    control: TrainControl = field(default_factory=TrainControl)
+    signum: int | None = None  # the signal that stopped the run, if one did
+
+    def exit_code(self, ok: bool) -> int:
+        """128 + the stopping signal's number; else 0 when the run ended well (`ok`), 1 when it did not."""
+        if self.signum is not None:
+            return 128 + self.signum
+        return 0 if ok else 1
+
 
 @contextmanager
-def stop_on_ctrl_c() -> Iterator[TrainControl]:
-    """First Ctrl-C: checkpoint and stop cleanly (status `stopped`); a second one aborts at once."""
-    control = TrainControl()
+def stop_on_signals() -> Iterator[StopRequest]:
+    """First Ctrl-C, SIGTERM or SIGHUP: checkpoint and stop cleanly (status `stopped`); a second one aborts."""
+    request = StopRequest()
 
     def request_stop(signum: int, frame: object) -> None:
-        if control.stopped.is_set():
+        if request.control.stopped.is_set():
             raise KeyboardInterrupt
-        stderr.print("stopping after this step (Ctrl-C again to abort)...")
-        control.stop()
+        request.signum = signum
+        stderr.print(f"{signal.Signals(signum).name}: stopping after this step (again to abort)...")
+        request.control.stop()
 
-    previous = signal.signal(signal.SIGINT, request_stop)
+    previous = {signum: signal.signal(signum, request_stop) for signum in STOP_SIGNALS}
     try:
-        yield control
+        yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

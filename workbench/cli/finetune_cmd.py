@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
-from workbench.cli.control import stop_on_ctrl_c
+from workbench.cli.control import StopRequest, stop_on_signals
 from workbench.cli.output import fmt, print_json, stderr
 from workbench.cli.settings_args import add_settings, given, settings_from_args
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
@@ -78,22 +78,22 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     if missing:
         raise UserError(f"finetune needs {', '.join(missing)} (or --resume RUN to continue a run)")
     spec = spec_from_args(args)
-    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
-        run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=control)
-    return _report(run, result, args.json)
+    with open_workspace(args) as ws, stop_on_signals() as stop:
+        run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=stop.control)
+    return _report(run, result, args.json, stop)
 
 
 def cmd_resume_finetune(args: argparse.Namespace) -> int:
     """`finetune --resume RUN` and `resume RUN` of a fine-tuning run."""
     if getattr(args, "steps", None) is not None:
         raise UserError("--steps extends pretraining runs; a fine-tuning run resumes to its own number of epochs")
-    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
+    with open_workspace(args) as ws, stop_on_signals() as stop:
         run_ref = getattr(args, "resume", None) or args.run  # `finetune --resume RUN` or `resume RUN`
-        run, result = resume_finetuning(ws, run_ref, listeners=[_print_epoch], control=control)
-    return _report(run, result, args.json)
+        run, result = resume_finetuning(ws, run_ref, listeners=[_print_epoch], control=stop.control)
+    return _report(run, result, args.json, stop)
 
 
-def _report(run: RunRecord, result: FinetuneResult, as_json: bool) -> int:
+def _report(run: RunRecord, result: FinetuneResult, as_json: bool, stop: StopRequest) -> int:
     summary = {
         "run_id": run.id, "name": run.name, "status": result.status, "epochs": result.epochs, "steps": result.steps,
         "best_epoch": result.best_epoch, "best_metrics": result.best_metrics,
@@ -105,7 +105,7 @@ def _report(run: RunRecord, result: FinetuneResult, as_json: bool) -> int:
     else:
         stderr.print(f"run {run.id} ({run.name}): {result.status} after {result.epochs} epoch(s), best epoch "
                      f"{result.best_epoch}" + (f" ({result.message})" if result.message else ""))
-    return 0 if result.status in ("completed", "stopped") else 1
+    return stop.exit_code(result.status in ("completed", "stopped"))
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -1,11 +1,12 @@
-"""`train` and `resume`: pretraining runs from the command line, with a progress bar and Ctrl-C to stop cleanly."""
+"""`train` and `resume`: pretraining runs from the command line, with a progress bar; Ctrl-C, SIGTERM or SIGHUP
+stop a run cleanly (workbench.cli.control)."""
 
 from __future__ import annotations
 
 import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
-from workbench.cli.control import stop_on_ctrl_c
+from workbench.cli.control import StopRequest, stop_on_signals
 from workbench.cli.finetune_cmd import cmd_resume_finetune
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
@@ -41,15 +42,15 @@ def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
 
 def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
+    with open_workspace(args) as ws, stop_on_signals() as stop:
         bar = _LazyTrainingProgress(spec.train.steps)
         preparation = PreparationProgress()
         try:
-            run, result = start_pretraining(ws, spec, listeners=[bar], control=control, progress=preparation)
+            run, result = start_pretraining(ws, spec, listeners=[bar], control=stop.control, progress=preparation)
         finally:
             preparation.close()
             bar.close()
-    return _report(run.id, result, args.json)
+    return _report(run.id, result, args.json, stop)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -57,16 +58,16 @@ def cmd_resume(args: argparse.Namespace) -> int:
         run = ws.store.get_run(args.run)
     if run is not None and run.kind == "finetune":
         return cmd_resume_finetune(args)
-    with open_workspace(args) as ws, stop_on_ctrl_c() as control:
+    with open_workspace(args) as ws, stop_on_signals() as stop:
         bar = _LazyTrainingProgress(args.steps or 0)
         preparation = PreparationProgress()
         try:
-            run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=control,
+            run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=stop.control,
                                              progress=preparation)
         finally:
             preparation.close()
             bar.close()
-    return _report(run.id, result, args.json)
+    return _report(run.id, result, args.json, stop)
 
 
 class _LazyTrainingProgress:
@@ -86,7 +87,7 @@ class _LazyTrainingProgress:
             self.bar.close()
 
 
-def _report(run_id: int, result: TrainResult, as_json: bool) -> int:
+def _report(run_id: int, result: TrainResult, as_json: bool, stop: StopRequest) -> int:
     summary = {
         "run_id": run_id,
         "status": result.status,
@@ -105,4 +106,4 @@ def _report(run_id: int, result: TrainResult, as_json: bool) -> int:
     else:
         stderr.print(f"run {run_id}: {result.status} at step {result.steps}"
                      + (f" ({result.message})" if result.message else ""))
-    return 0 if result.status in ("completed", "stopped") else 1
+    return stop.exit_code(result.status in ("completed", "stopped"))

@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 import zlib
@@ -292,10 +293,11 @@ def _jsonl_documents(
         if not line.strip():
             continue
         where = f"line {lines.line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.skip(where, f"not valid JSON ({err.msg} at column {err.colno})")
+        try:  # without its newline, which an unterminated string would otherwise be blamed on
+            record = json.loads(line.rstrip("\r\n"))
+        except json.JSONDecodeError as err:  # some of json's messages end in "at" ("Invalid control character at")
+            at = "" if err.msg.endswith(" at") else " at"
+            problems.skip(where, f"not valid JSON ({err.msg}{at} column {err.colno})")
             continue
         if not isinstance(record, dict):
             problems.skip(where, f"expected a JSON object, found {_json_type(record)}")
@@ -372,6 +374,19 @@ def _unsupported(path: Path) -> Problem:
     return Problem(str(path), None, message, True)
 
 
+def _not_a_file(path: Path) -> Problem | None:
+    """Why `path` cannot be read as a file, or None: a FIFO would block reading forever, a symlink loop or a
+    dangling link would fail (both once crashed `corpus add`), a socket or device is no text."""
+    try:
+        mode = os.stat(path).st_mode  # follows links; a loop raises ELOOP, a dangling link ENOENT
+    except OSError as error:
+        return Problem(str(path), None, f"cannot be read ({error.strerror or error})", True)
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe), not a file" if stat.S_ISFIFO(mode) else "not a regular file"
+        return Problem(str(path), None, kind, True)
+    return None
+
+
 def _walk(folder: Path, extensions: tuple[str, ...], problems: list[Problem]) -> list[Path]:
     def unreadable(err: OSError) -> None:
         problems.append(Problem(str(err.filename), None, f"cannot list folder ({err.strerror or err})", True))
@@ -380,7 +395,12 @@ def _walk(folder: Path, extensions: tuple[str, ...], problems: list[Problem]) ->
     for root, dirs, names in os.walk(folder, onerror=unreadable):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
         names = [name for name in names if not name.startswith(".") and name.lower().endswith(extensions)]
-        found += [Path(root, name) for name in names]
+        for path in (Path(root, name) for name in names):
+            problem = _not_a_file(path)
+            if problem is None:
+                found.append(path)
+            else:
+                problems.append(problem)
     return sorted(found, key=lambda path: path.relative_to(folder).parts)
 
 
@@ -399,10 +419,12 @@ def expand_paths(
                 looked_for = ", ".join(options.extensions)
                 message = f"no corpus files in this folder (looked for {looked_for})"
                 problems.append(Problem(str(path), None, message, False))
-        elif not path.exists():
+        elif not path.exists() and not path.is_symlink():
             problems.append(Problem(str(path), None, "no such file or folder", True))
         elif _format_of(path) is None:
             problems.append(_unsupported(path))
+        elif problem := _not_a_file(path):
+            problems.append(problem)
         else:
             found = [path]
         for file in found:

@@ -103,3 +103,21 @@ def resolve_precision(precision: str, device: torch.device) -> Precision:
         # fp16 gradients underflow without loss scaling; bf16 has fp32's exponent range and needs none.
         return Precision(torch.float16, use_grad_scaler=True)
     return Precision(None, use_grad_scaler=False)
+
+
+def free_memory_bytes(device: torch.device) -> int | None:
+    """Memory free for a run on `device` now: the GPU's free memory, or the system's available memory for the
+    CPU (Linux's MemAvailable); None where it cannot be read (then nothing is checked)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+

@@ -28,7 +28,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from workbench.core.checkpoints import (
+    capture_rng_state,
+    load_checkpoint,
+    remove_partial_saves,
+    restore_rng_state,
+    save_checkpoint,
+)
 from workbench.core.devices import describe_device, resolve_device, resolve_precision
 from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
@@ -73,6 +79,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+BLOWN_UP_FACTOR, BLOWN_UP_STEPS = 3.0, 100
+
+
+def unigram_entropy(log_probs: torch.Tensor) -> float:
+    """The loss of guessing every token by its corpus frequency: -sum p log p, in nats."""
+    p = log_probs.exp()
+    return float(-(p * log_probs.nan_to_num(neginf=0.0)).sum())
 
 
 def unigram_log_probs(counts: np.ndarray | Sequence[int], special_ids: Sequence[int]) -> torch.Tensor:
@@ -165,6 +180,11 @@ class Trainer:
         self._elapsed_before, self._active_since = 0.0, time.perf_counter()
         self._window = _Window(0.0)
         self._train_loss: float | None = None
+        # A loss this far above what guessing by frequency costs, for BLOWN_UP_STEPS steps after warm-up, is a
+        # divergence that stayed finite (--lr 50 once "completed" at a loss of 43,000).
+        self._loss_limit = BLOWN_UP_FACTOR * (unigram_entropy(self.unigram) if self.unigram is not None
+                                              else math.log(model_config.vocab_size))
+        self._steps_above_limit = 0
         self._eval: EvalEvent | None = None
         self._session_tokens, self._session_seconds = 0, 0.0
 
@@ -173,6 +193,7 @@ class Trainer:
     def run(self, resume_from: Path | None = None) -> TrainResult:
         """Train to `steps` (from a checkpoint when given); never raises for a failed run, returns it."""
         try:
+            remove_partial_saves(self.run_dir)
             if resume_from is not None:
                 self._restore(Path(resume_from))
             self._emit(StatusEvent("running", self._start_message(resume_from)))
@@ -218,8 +239,8 @@ class Trainer:
             return "diverged", diverged
         if self._window.losses:
             self._log()
-        if self._checkpointed_step != self.step and self.step > 0:
-            self._checkpoint()
+        if self._checkpointed_step != self.step and self._weights_finite():  # at step 0 too: a run stopped
+            self._checkpoint()  # before its first step resumes
         return "stopped", f"stopped at step {self.step}"
 
     def _on_device(self, batch: MaskedBatch) -> dict[str, torch.Tensor | None]:
@@ -280,6 +301,12 @@ class Trainer:
             return diverged
         if log_due:
             self._log()
+            diverged = self._blown_up(final)
+            if diverged:
+                return diverged
+        if checkpoint_due and not self._weights_finite():  # never save non-finite weights as the last good ones
+            return self._diverged_message("the weights stopped being finite", self.step)
+        checkpoint_due = checkpoint_due and self._steps_above_limit == 0  # nor a blown-up model
         for due, action in ((eval_due, self._evaluate), (checkpoint_due, self._checkpoint)):
             if due:
                 started = self._elapsed()
@@ -292,10 +319,29 @@ class Trainer:
         if bad is None:
             return None
         step, value = bad
+        return self._diverged_message(f"the loss became {value}", step)
+
+    def _blown_up(self, final: bool) -> str | None:
+        """After warm-up, a training loss above the limit for BLOWN_UP_STEPS steps in a row, or at the end, is a
+        divergence."""
+        if self.step <= self.config.warmup_steps or self._train_loss is None:
+            return None
+        above = self._train_loss > self._loss_limit
+        self._steps_above_limit = self._steps_above_limit + self.config.log_every if above else 0
+        if self._steps_above_limit < BLOWN_UP_STEPS and not (final and above):
+            return None
+        return self._diverged_message(f"the loss stayed above {self._loss_limit:.1f} ({BLOWN_UP_FACTOR:g}x the "
+                                      f"unigram baseline) for {self._steps_above_limit} steps, "
+                                      f"{self._train_loss:.4g} now", self.step)
+
+    def _weights_finite(self) -> bool:
+        return bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
+
+    def _diverged_message(self, what: str, step: int) -> str:
         kept = f"the last good checkpoint is {self.last_checkpoint.name}" if self.last_checkpoint else \
             "no checkpoint was saved"
-        return (f"training diverged: the loss became {value} at step {step}; {kept}. "
-                "Try a lower lr, a longer warmup or gradient clipping.")
+        return (f"training diverged: {what} at step {step}; {kept}. Try a lower lr, a longer warmup or gradient "
+                "clipping.")
 
     # ---- reporting ---------------------------------------------------------------------------------------
 

@@ -36,6 +36,12 @@ def add_corpus(
         raise UserError("corpus add: give at least one file or folder")
     resolved = [str(Path(p).expanduser().resolve()) for p in paths]
     name = name or Path(resolved[0]).stem.split(".")[0] or "corpus"
+    if name == SAMPLE_CORPUS_NAME:  # else the bundled sample never registers and `train` reads the user's file
+        raise UserError(f"the name {name!r} is kept for the bundled sample corpus; choose another with --name")
+    return _record(ws, resolved, name, options)
+
+
+def _record(ws: Workspace, resolved: list[str], name: str, options: CorpusOptions) -> tuple[CorpusRecord, CorpusScan]:
     if ws.store.get_corpus(name) is not None:
         raise UserError(f"a corpus named {name!r} already exists; choose another with --name")
     scan = scan_corpus(resolved, options)
@@ -66,7 +72,7 @@ def free_corpus_name(store: RunStore, paths: Sequence[str | Path], wanted: str =
     if base.isdigit():
         base = f"corpus-{base}"
     name, n = base, 1
-    while store.get_corpus(name) is not None:
+    while name == SAMPLE_CORPUS_NAME or store.get_corpus(name) is not None:
         n += 1
         name = f"{base}-{n}"
     return name
@@ -101,7 +107,7 @@ def ensure_sample_registered(ws: Workspace) -> CorpusRecord:
         return record
     path = ensure_sample_corpus(ws.home / "sample")
     try:
-        return add_corpus(ws, [path], SAMPLE_CORPUS_NAME)[0]
+        return _record(ws, [str(path.resolve())], SAMPLE_CORPUS_NAME, CorpusOptions())[0]
     except (StoreError, UserError):  # another thread or process registered it first: use theirs
         record = ws.store.get_corpus(SAMPLE_CORPUS_NAME)
         if record is None:

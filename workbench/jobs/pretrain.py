@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from workbench.core.devices import describe_device, resolve_device, resolve_precision
+from workbench.core.devices import describe_device, free_memory_bytes, resolve_device, resolve_precision
+from workbench.core.model_config import estimate_training_memory
 from workbench.core.packing import PackedBlocks
 from workbench.core.token_cache import build_or_load_cache
 from workbench.core.tokenization import WorkbenchTokenizer
@@ -48,6 +49,21 @@ def check_environment(spec: PretrainSpec) -> None:
     checked when the spec was built)."""
     device = resolve_device(spec.train.device)
     resolve_precision(spec.train.precision, device)
+
+
+def check_memory(spec: PretrainSpec, config: BertConfig) -> None:
+    """Refuse a run whose estimated training step would not fit in the memory free now (before any data is
+    prepared or a run recorded): `--max-len 100000` once failed at step 0 asking for 160 GB, leaving a failed run."""
+    device = resolve_device(spec.train.device)
+    free = free_memory_bytes(device)
+    if free is None:
+        return
+    need = estimate_training_memory(config, spec.train.batch_size, spec.model.max_position_embeddings,
+                                    spec.train.precision, spec.masking.mlm_probability,
+                                    "cuda" if device.type == "cuda" else "cpu").total
+    if need > free:
+        raise UserError(f"this run would need about {need / 1e9:,.1f} GB of memory on {describe_device(device)}, "
+                        f"and {free / 1e9:,.1f} GB are free; lower --batch-size or --max-len, or pick a smaller model")
 
 
 def prepare_data(
@@ -99,8 +115,9 @@ def start_pretraining(
     corpus = get_corpus(ws, spec.corpus)
     tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
     tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
+    model_config = spec.model.config(tokenizer_record.vocab_size)
+    check_memory(spec, model_config)
     data = prepare_data(ws, corpus, tokenizer_record, spec.model.max_position_embeddings, spec.val_fraction, progress)
-    model_config = spec.model.config(data.tokenizer.vocab_size)
     config = {
         "model": model_config.to_dict(),
         "masking": spec.masking.to_dict(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from workbench.settings.base import Settings, setting
+from workbench.settings.base import SettingError, Settings, setting
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
 from workbench.settings.train import TrainConfig
@@ -34,3 +34,7 @@ class PretrainSpec(Settings):
         if self.masking.seed != self.train.seed:
             object.__setattr__(self, "masking", replace(self.masking, seed=self.train.seed))
         super().__post_init__()
+
+    def check(self) -> None:
+        if self.name is not None and not self.name.strip():  # `--name ''` was silently replaced by run-N
+            raise SettingError("name", "must not be empty (leave it out for run-N)")
