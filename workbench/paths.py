@@ -16,12 +16,24 @@ HOME_ENV = "MLM_WORKBENCH_HOME"
 APP_NAME = "mlm-workbench"
 
 
+PRIVATE_UMASK = 0o077  # files 600, folders 700
+
+
 def resolve_home(cli_home: str | os.PathLike | None = None) -> Path:
-    """Return the home folder (created if missing): `--home` > $MLM_WORKBENCH_HOME > user data dir."""
+    """Return the home folder (created if missing, and private: 700): `--home` > $MLM_WORKBENCH_HOME > user
+    data dir."""
     chosen = cli_home or os.environ.get(HOME_ENV) or platformdirs.user_data_dir(APP_NAME)
     home = Path(chosen).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
     return home
+
+
+def write_privately() -> None:
+    """Everything this process writes from now on is readable by its user alone (600 files, 700 folders): the
+    database, checkpoints, training states and tokenizers were world-readable, the weights not. The CLI and
+    the window call it once at start; their child processes inherit it."""
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,15 @@ def test_runs_commands(trained: tuple[Path, dict], tmp_path: Path) -> None:
     assert lines[0] == "run_id,key,step,value,wall_time" and len(lines) > 300
 
 
+def test_the_home_is_private(trained: tuple[Path, dict]) -> None:
+    """The database, training states and tokenizer files were world-readable (644, folders 755)."""
+    home, _ = trained
+    shared = [f"{oct(path.stat().st_mode & 0o777)} {path}" for path in [home, *home.rglob("*")]
+              if path.stat().st_mode & 0o077]
+    assert shared == []
+    assert any(path.name == "training_state.pt" for path in home.rglob("*"))
+
+
 def test_mask_preview_json(trained: tuple[Path, dict]) -> None:
     home, _ = trained
     preview = json.loads(cli(home, "mask-preview", "the dogs near the old barn bark at the moon", "--mask-rate",

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from workbench.core.checkpoints import (
+    CheckpointError,
     capture_rng_state,
     checkpoint_step,
     file_sha256,
@@ -117,6 +118,19 @@ def test_same_step_is_replaced_and_listing_is_ordered(tmp_path):
     assert list_checkpoints(tmp_path / "nowhere") == []
     names = {p.name for p in (tmp_path / "checkpoints").iterdir()}
     assert not any(n.startswith(".old") for n in names)
+
+
+class Payload:
+    """Anything but tensors and plain data: what a tampered training state could hold."""
+
+
+def test_a_state_that_is_not_plain_data_is_refused_without_the_unsafe_hint(tmp_path):
+    model = BertForMaskedLM(CONFIG)
+    info = save_checkpoint(tmp_path, model, {"step": 3}, {})
+    torch.save({"step": 3, "payload": Payload()}, info.path / "training_state.pt")
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(info.path, model)
+    assert "holds more than tensors and plain data" in str(err.value) and "weights_only" not in str(err.value)
 
 
 def test_loading_a_non_checkpoint_fails_clearly(tmp_path):

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 from workbench import __version__
 from workbench.cli import corpus_cmd, finetune_cmd, preview_cmd, probe_cmd, runs_cmd, train_cmd
+from workbench.paths import write_privately
 
 EXIT_USAGE = 2
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    write_privately()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import random
 import shutil
 import uuid
@@ -120,6 +121,10 @@ def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, confi
     return CheckpointInfo(target, step, file_sha256(target / MODEL_FILE), size)
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that is refused; the message says which and why."""
+
+
 def load_checkpoint(checkpoint: Path, model: nn.Module, map_location: str | torch.device = "cpu") -> dict:
     """Load the weights into `model` (strictly, onto `map_location`) and return the training state dict, on the
     CPU: its RNG states must be CPU tensors, and an optimizer moves its own state to its parameters' device when
@@ -129,7 +134,11 @@ def load_checkpoint(checkpoint: Path, model: nn.Module, map_location: str | torc
         raise FileNotFoundError(f"{checkpoint} is not a checkpoint: it lacks {MODEL_FILE} or {STATE_FILE}")
     safetensors.torch.load_model(model, str(checkpoint / MODEL_FILE), strict=True, device=str(map_location))
     # weights_only keeps a tampered checkpoint from running code; the state holds only tensors and plain data.
-    return torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:  # PyTorch's own text advises weights_only=False: never do that here
+        raise CheckpointError(f"{checkpoint / STATE_FILE} holds more than tensors and plain data, so it is not "
+                              "loaded (it was not written by the workbench, or was changed since)") from error
 
 
 def remove_partial_saves(run_dir: Path) -> int:
