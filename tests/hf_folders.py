@@ -5,9 +5,12 @@ of two layers, hidden size 32 and an odd feed-forward width (37) saved with `sav
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file, save_file
 
 SENTENCES = [
     "The cat sat on the mat.", "Héllo wörld, naïve café!", "Ünïcödé àccents: résumé, façade, jalapeño.",
@@ -53,8 +56,6 @@ def make_hf_folder(folder: Path, family: str, tokenizer_json: bool = True, seed:
     """Save a tiny `family` (bert | roberta | distilbert) masked LM with its tokenizer into `folder`; the model
     in eval mode."""
     transformers = pytest.importorskip("transformers")
-    import torch
-
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     shape = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37,
@@ -75,3 +76,56 @@ def make_hf_folder(folder: Path, family: str, tokenizer_json: bool = True, seed:
                                                                      **shape))
     model.eval().save_pretrained(folder)
     return model
+
+
+class _Payload:
+    """Not a tensor: torch.load(weights_only=True) refuses to rebuild it."""
+
+
+def _edit_config(folder: Path, **changes) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **changes}))
+
+
+def _edit_weights(folder: Path, edit) -> None:
+    tensors = load_file(folder / "model.safetensors")
+    edit(tensors)
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+def make_bad_folder(source: Path, tmp_path: Path, case: str) -> Path:
+    """A copy of the tiny BERT folder `source` broken in one way (a key of BAD_FOLDERS)."""
+    folder = tmp_path / "model"
+    shutil.copytree(source, folder)
+    if case == "no-config":
+        (folder / "config.json").unlink()
+    elif case == "unsupported":
+        _edit_config(folder, architectures=["ModernBertForMaskedLM"], model_type="modernbert")
+    elif case == "vocab-size":
+        _edit_config(folder, vocab_size=301)
+    elif case == "missing-keys":
+        _edit_weights(folder, lambda t: [t.pop(k) for k in [k for k in t if "layer.1." in k]])
+    elif case == "extra-keys":
+        _edit_weights(folder, lambda t: t.update({"bert.encoder.layer.2.output.dense.weight": torch.zeros(1)}))
+    elif case == "truncated":
+        data = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif case == "header-cap":
+        data = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes((200_000_000).to_bytes(8, "little") + data[8:])
+    elif case == "unsafe-pickle":
+        (folder / "model.safetensors").unlink()
+        torch.save({"bert.embeddings.word_embeddings.weight": torch.zeros(1), "x": _Payload()},
+                   folder / "pytorch_model.bin")
+    elif case == "no-tokenizer":
+        for name in ("tokenizer.json", "vocab.txt"):
+            (folder / name).unlink()
+    return folder
+
+
+BAD_FOLDERS = {  # each broken folder and the words its refusal contains
+    "no-config": "has no config.json", "unsupported": "ModernBertForMaskedLM is not supported; the supported",
+    "vocab-size": "vocab_size 301 but the word embeddings have 300 rows", "missing-keys": "lack 16 keys",
+    "extra-keys": "keys the config does not: bert.encoder.layer.2.output.dense.weight",
+    "truncated": "is truncated", "header-cap": "over the 100,000,000-byte cap",
+    "unsafe-pickle": "weights_only=True refused it", "no-tokenizer": "has no tokenizer files"}

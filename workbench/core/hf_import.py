@@ -169,6 +169,17 @@ def _check_safetensors(path: Path) -> None:
         raise HFImportError(f"{path}: header of {header_len:,} bytes is over the {MAX_HEADER_BYTES:,}-byte cap")
     if 8 + header_len > size:
         raise HFImportError(f"{path} is truncated: its header needs {8 + header_len:,} bytes, the file has {size:,}")
+    with open(path, "rb") as f:
+        f.seek(8)
+        try:
+            header = json.loads(f.read(header_len))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise HFImportError(f"{path}: its header is not valid JSON") from None
+    ends = [entry["data_offsets"][1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry]
+    needed = 8 + header_len + max(ends, default=0)
+    if needed > size:
+        raise HFImportError(f"{path} is truncated: its tensors need {needed:,} bytes, the file has {size:,}")
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:

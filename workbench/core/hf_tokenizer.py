@@ -15,10 +15,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers
+from tokenizers import (
+    AddedToken,
+    Tokenizer,
+    decoders,
+    models,
+    normalizers,
+    pre_tokenizers,
+)
 
 from workbench.core.hf_import import HFImportError
-from workbench.core.tokenization import BERT_SPECIALS, ROBERTA_SPECIALS, ROLES, WorkbenchTokenizer
+from workbench.core.tokenization import (
+    BERT_SPECIALS,
+    ROBERTA_SPECIALS,
+    ROLES,
+    WorkbenchTokenizer,
+)
 from workbench.settings.base import SettingError
 from workbench.settings.tokenizer import TokenizerConfig
 
