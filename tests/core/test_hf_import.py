@@ -4,6 +4,7 @@ with one line naming the problem."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -92,3 +93,19 @@ def test_bad_folders_are_refused_with_one_line(folders, tmp_path: Path, case: st
         load_hf_tokenizer(folder)
     message = str(caught.value)
     assert BAD_FOLDERS[case] in message and "\n" not in message, message
+
+
+def test_xlm_roberta_maps_like_roberta(folders, tmp_path: Path) -> None:
+    source, _ = folders[("roberta", True)]
+    folder = tmp_path / "xlmr"
+    shutil.copytree(source, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(architectures=["XLMRobertaForMaskedLM"], model_type="xlm-roberta")
+    (folder / "config.json").write_text(json.dumps(config))
+    hf = transformers.XLMRobertaForMaskedLM.from_pretrained(folder).eval()
+    imported = load_hf_model(folder)
+    ids = torch.tensor([[0, 50, 60, 70, 2, 1, 1]])
+    mask = (ids != 1).long()
+    with torch.no_grad():
+        diff = (imported.model(ids, mask).logits - hf(input_ids=ids, attention_mask=mask).logits)[mask.bool()]
+    assert imported.family == "roberta" and diff.abs().max().item() < TOLERANCE
