@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,13 @@ def test_importing_a_folder_twice_gets_a_free_name(sources, tmp_path: Path) -> N
     with Workspace(tmp_path / "home") as ws:
         names = [import_model(ws, sources["bert"]).name for _ in range(2)]
     assert names == ["bert", "bert-2"]
+
+
+def test_a_folder_in_the_hugging_face_cache_is_named_after_its_model(sources, tmp_path: Path) -> None:
+    snapshot = tmp_path / "hub" / "models--google--tiny-bert" / "snapshots" / "0123abcd"
+    shutil.copytree(sources["bert"], snapshot)
+    with Workspace(tmp_path / "home") as ws:
+        assert import_model(ws, snapshot).name == "tiny-bert"
 
 
 def test_finetune_from_an_imported_run(sources, tmp_path: Path, capsys) -> None:

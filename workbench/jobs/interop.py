@@ -37,6 +37,14 @@ def _read(folder: Path) -> tuple[HFModel, WorkbenchTokenizer]:
     return imported, tokenizer
 
 
+def _default_name(source: Path) -> str:
+    """The folder's name; in the Hugging Face cache (`models--org--name/snapshots/<commit>`), the model's."""
+    cache_entry = source.parent.parent.name
+    if source.parent.name == "snapshots" and cache_entry.startswith("models--"):
+        return cache_entry.split("--")[-1]
+    return source.name
+
+
 def _free_name(ws: Workspace, name: str) -> str:
     """`name`, or `name-2`, `name-3`, ... if a run already has it (a folder imported twice)."""
     candidate, n = name, 1
@@ -48,15 +56,16 @@ def _free_name(ws: Workspace, name: str) -> str:
 
 def import_model(ws: Workspace, folder: str | Path, name: str | None = None) -> RunRecord:
     """Import the Hugging Face folder as a completed `imported` run with one checkpoint (step 0); bad input
-    raises `UserError` and leaves nothing behind. Without `name`, the run is named after the folder."""
+    raises `UserError` and leaves nothing behind. Without `name`, the run is named after the folder
+    (or the model, for a folder in the Hugging Face cache)."""
     source = Path(folder).expanduser().resolve()
     imported, tokenizer = _read(source)
     config = imported.model.config
     run_config = {"source": str(source), "architecture": imported.architecture, "family": imported.family,
                   "weight_files": [p.name for p in imported.weight_files], "sha256": imported.sha256,
                   "hf_config": imported.hf_config, "model": config.to_dict(), "tokenizer": tokenizer.config.to_dict()}
-    run = ws.store.create_run(name if name is not None else _free_name(ws, source.name), "imported", run_config,
-                              corpus_id=None, tokenizer_id=None, device="cpu")
+    name = name if name is not None else _free_name(ws, _default_name(source))
+    run = ws.store.create_run(name, "imported", run_config, corpus_id=None, tokenizer_id=None, device="cpu")
     run_dir = ws.layout.run_dir(run.id)
     try:
         tokenizer.save(run_dir / TOKENIZER_DIR)
