@@ -11,13 +11,14 @@ from workbench.cli.output import fmt, print_json, print_table, stdout
 from workbench.jobs.errors import UserError
 from workbench.jobs.metrics_csv import metrics_csv_rows, write_metrics_csv
 from workbench.jobs.pretrain import delete_run, get_run
+from workbench.store.records import RUN_KINDS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     runs = commands.add_parser("runs", help="list, show, delete and export recorded runs")
     sub = runs.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = sub.add_parser("list", help="every run, newest first")
-    listing.add_argument("--kind", choices=("pretrain", "finetune"))
+    listing.add_argument("--kind", choices=RUN_KINDS)
     listing.add_argument("--status")
     add_json_flag(listing)
     listing.set_defaults(handler=cmd_list)

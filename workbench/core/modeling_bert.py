@@ -45,27 +45,42 @@ class MaskedLMOutput:
 
 
 class BertEmbeddings(nn.Module):
+    """Word + position (+ segment) embeddings. `type_vocab_size=0` has no segment embeddings (DistilBERT's
+    layout: token_type_ids are ignored); `roberta_positions` numbers positions as RoBERTa does."""
+
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size) \
+            if config.type_vocab_size else None
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = Dropout(config.hidden_dropout_prob)
+        self.padding_idx = config.pad_token_id if config.roberta_positions else None
+        self.max_length = config.max_length
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None,
                 position_ids: torch.Tensor | None = None) -> torch.Tensor:
         seq_len = input_ids.shape[1]
-        if seq_len > self.position_embeddings.num_embeddings:
-            raise ValueError(f"sequence length {seq_len} exceeds max_position_embeddings="
-                             f"{self.position_embeddings.num_embeddings}")
+        if seq_len > self.max_length:
+            raise ValueError(f"sequence length {seq_len} exceeds the model's maximum length {self.max_length} "
+                             f"(max_position_embeddings)")
         if position_ids is None:
-            position_ids = torch.arange(seq_len, device=input_ids.device)  # (T,), broadcasts over B
-        if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
-        x = (self.word_embeddings(input_ids) + self.position_embeddings(position_ids)
-             + self.token_type_embeddings(token_type_ids))  # (B, T, H)
+            position_ids = torch.arange(seq_len, device=input_ids.device) if self.padding_idx is None \
+                else roberta_position_ids(input_ids, self.padding_idx)  # (T,) broadcasts over B, or (B, T)
+        x = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)  # (B, T, H)
+        if self.token_type_embeddings is not None:
+            if token_type_ids is None:
+                token_type_ids = torch.zeros_like(input_ids)
+            x = x + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.LayerNorm(x))
+
+
+def roberta_position_ids(input_ids: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """RoBERTa's positions (B, T): padding_idx + 1, + 2, ... over the non-padding tokens, padding_idx at padding
+    (HF's create_position_ids_from_input_ids), so a padded sequence's tokens get the positions they have unpadded."""
+    mask = input_ids.ne(padding_idx).int()  # (B, T)
+    return torch.cumsum(mask, dim=1) * mask + padding_idx
 
 
 class Dropout(nn.Module):

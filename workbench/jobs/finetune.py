@@ -99,13 +99,13 @@ def _resolve_source(ws: Workspace, spec: FinetuneSpec, max_len: int) -> _Source:
 
 
 def _pretrained_source(ws: Workspace, reference: str) -> _Source:
-    """A pretraining run's checkpoint ("RUN" for its latest, "RUN:STEP"), config and tokenizer."""
+    """A pretraining or imported run's checkpoint ("RUN" for its latest, "RUN:STEP"), config and tokenizer."""
     ref, _, step = reference.rpartition(":")
     if not step.isdigit() or ws.store.get_run(reference) is not None:  # a name may hold ":" itself
         ref, step = reference, ""
     run = get_run(ws, ref)
-    if run.kind != "pretrain":
-        raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining run")
+    if run.kind not in ("pretrain", "imported"):
+        raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining or imported run")
     checkpoints = ws.store.checkpoints(run.id)
     chosen = [c for c in checkpoints if c.step == int(step)] if step else checkpoints[-1:]
     if not chosen:

@@ -32,6 +32,7 @@ from workbench.store.probe_results import ProbeResultRecord, metric_series
 from workbench.store.runstore import CheckpointRecord, RunRecord
 
 DEFAULT_CACHE_SIZE = 4
+MASKED_LM_KINDS = ("pretrain", "imported")  # runs whose checkpoints hold a masked-LM head
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,9 @@ def load_probe_model(
 ) -> ProbeModel:
     """Run `run_ref`'s checkpoint at `step` (default: the latest) as a model in eval mode, from `cache` if there."""
     run = get_run(ws, run_ref)
-    if run.kind != "pretrain":
-        raise UserError(f"run {run.name!r} is a {run.kind} run without a masked-LM head; probe a pretraining run")
+    if run.kind not in MASKED_LM_KINDS:
+        raise UserError(f"run {run.name!r} is a {run.kind} run without a masked-LM head; probe a pretraining or "
+                        f"imported run")
     checkpoint = resolve_checkpoint(ws, run, step)
     resolved = resolve_device(device)
     if cache is None:

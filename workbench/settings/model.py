@@ -58,8 +58,8 @@ class BertConfig(Settings):
     num_attention_heads: int = setting(4, _HEADS, "Attention heads", low=1)
     intermediate_size: int = setting(1024, _FFN, "Feed-forward size", low=1)
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", low=MIN_POSITIONS)
-    type_vocab_size: int = setting(2, "How many segment types (sentence A / B) the model tells apart.",
-                                   "Segment types", low=1)
+    type_vocab_size: int = setting(2, "How many segment types (sentence A / B) the model tells apart; 0: no segment "
+                                   "embeddings (DistilBERT).", "Segment types", low=0)
     hidden_dropout_prob: float = setting(0.1, "While training, this share of values is zeroed at random to make the "
                                          "model generalise.", "Dropout", low=0.0, high=1.0, high_open=True)
     attention_probs_dropout_prob: float = setting(0.1, "Dropout on the attention weights while training.",
@@ -72,6 +72,14 @@ class BertConfig(Settings):
     pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN")
     hidden_act: str = setting("gelu", "The feed-forward activation (HuggingFace's names: gelu is exact, gelu_new "
                               "the tanh approximation).", "Activation", choices=HIDDEN_ACTS)
+    roberta_positions: bool = setting(False, "Position ids count only non-padding tokens and start after the padding "
+                                      "id, as RoBERTa's do (so max length is max_position_embeddings - "
+                                      "pad_token_id - 1).", "RoBERTa positions")
+
+    @property
+    def max_length(self) -> int:
+        """The longest input in tokens: RoBERTa's positions skip the ids up to and including the padding id."""
+        return self.max_position_embeddings - (self.pad_token_id + 1 if self.roberta_positions else 0)
 
     @property
     def head_size(self) -> int:

@@ -18,7 +18,7 @@ class StoreError(Exception):
     """A request the store cannot honour: a duplicate name, a missing row, an unknown status, a newer schema."""
 
 
-RUN_KINDS = ("pretrain", "finetune")  # what RunRecord.kind may be
+RUN_KINDS = ("pretrain", "finetune", "imported")  # what RunRecord.kind may be (imported: a Hugging Face model)
 RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "stopped", "interrupted", "diverged")
 MetricTuple = tuple[str, int, float, int]  # (key, step, value, wall_time_ms), as RunStore.log_metrics takes them
 _TIMESTAMPS = ("created_at", "started_at", "ended_at")  # integer milliseconds in the database

@@ -78,7 +78,7 @@ def attention_maps(
 ) -> AttentionMaps:
     """Run one text (or `[CLS] ... [SEP]` ids) and keep every layer's attention probabilities."""
     if isinstance(text_or_ids, str):
-        ids = encode_text(tokenizer, text_or_ids, model.config.max_position_embeddings)
+        ids = encode_text(tokenizer, text_or_ids, model.config.max_length)
     else:
         ids = list(text_or_ids)
     input_ids = torch.tensor([ids], dtype=torch.long, device=model_device(model))  # (1, T)

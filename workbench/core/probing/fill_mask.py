@@ -115,7 +115,7 @@ def _prepare(model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, text_or_ids:
              targets: Sequence[str] | None) -> tuple[list[int], list[int], torch.Tensor | None, list[str]]:
     if top_k < 1:
         raise ProbeInputError(f"top-k must be at least 1; got {top_k}")
-    max_len = model.config.max_position_embeddings
+    max_len = model.config.max_length
     ids = encode_text(tokenizer, text_or_ids, max_len) if isinstance(text_or_ids, str) else list(text_or_ids)
     positions = mask_positions(ids, tokenizer.mask_id)
     if not positions:

@@ -89,7 +89,7 @@ def word_vectors(
     model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentences: Sequence[str]
 ) -> list[SentenceWords]:
     """Each sentence's words and their contextual vectors, all sentences in one padded batch."""
-    encoded = [encode_text(tokenizer, s, model.config.max_position_embeddings) for s in sentences]
+    encoded = [encode_text(tokenizer, s, model.config.max_length) for s in sentences]
     input_ids, attention_mask = pad_batch(encoded, tokenizer.pad_id, model_device(model))  # (B, T)
     with inference(model):
         hidden = model.bert(input_ids, attention_mask).last_hidden_state.float().cpu()  # (B, T, H)

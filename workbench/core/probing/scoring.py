@@ -98,7 +98,7 @@ def pseudo_log_likelihood(
     model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentence: str, method: str = "original"
 ) -> SentenceScore:
     """PLL, pseudo-perplexity and per-token contributions of one sentence."""
-    ids = encode_text(tokenizer, sentence, model.config.max_position_embeddings)
+    ids = encode_text(tokenizer, sentence, model.config.max_length)
     _check_scorable(tokenizer, sentence, ids)
     values = token_log_probs(model, tokenizer, ids, method)
     tokens = [TokenScore(p, t, lp) for p, t, lp in zip(range(1, len(ids) - 1), tokens_of(tokenizer, ids[1:-1]), values)]

@@ -191,7 +191,7 @@ def _answer_ids(tokenizer: WorkbenchTokenizer, suite: ProbeSuite) -> tuple[list[
 def _encode_items(model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, suite: ProbeSuite) -> list[list[int]]:
     encoded = []
     for number, item in enumerate(suite.items, start=1):
-        ids = encode_text(tokenizer, item.sentence, model.config.max_position_embeddings)
+        ids = encode_text(tokenizer, item.sentence, model.config.max_length)
         if len(mask_positions(ids, tokenizer.mask_id)) != 1:
             raise ProbeInputError(f"{suite.name} item {number} ({item.sentence!r}) does not tokenize to one mask")
         encoded.append(ids)

@@ -1,0 +1,250 @@
+"""A Hugging Face masked-LM folder read into the workbench's own encoder, without `transformers`.
+
+`BertForMaskedLM`, `RobertaForMaskedLM` (and `XLMRobertaForMaskedLM`) and `DistilBertForMaskedLM` map onto
+`BertForMaskedLM` here: their `config.json` becomes a `BertConfig` (RoBERTa: `roberta_positions`; DistilBERT:
+no segment embeddings) and their weight names become ours, one to one. Weights come from `model.safetensors`,
+sharded safetensors with `model.safetensors.index.json`, or `pytorch_model.bin` read with
+`torch.load(weights_only=True)` only: a pickle that needs more is refused, never run. Every problem is an
+`HFImportError` with one line that names the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import safetensors
+import safetensors.torch
+import torch
+
+from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.settings.base import SettingError
+from workbench.settings.model import BertConfig
+
+CONFIG_FILE = "config.json"
+SAFETENSORS_FILE = "model.safetensors"
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+PICKLE_FILE = "pytorch_model.bin"
+MAX_HEADER_BYTES = 100_000_000  # safetensors' own cap on a header
+FAMILIES = {"BertForMaskedLM": "bert", "RobertaForMaskedLM": "roberta", "XLMRobertaForMaskedLM": "roberta",
+            "CamembertForMaskedLM": "roberta", "DistilBertForMaskedLM": "distilbert"}
+MODEL_TYPES = {"bert": "BertForMaskedLM", "roberta": "RobertaForMaskedLM", "xlm-roberta": "XLMRobertaForMaskedLM",
+               "camembert": "CamembertForMaskedLM", "distilbert": "DistilBertForMaskedLM"}
+# Weights HF itself drops when it loads a masked LM: buffers, the pooler and NSP head of BertForPreTraining
+# checkpoints, and the decoder tied to the embeddings.
+IGNORED = re.compile(r".*position_ids$|^(bert|roberta)\.pooler\..*|^cls\.seq_relationship\..*"
+                     r"|^cls\.predictions\.decoder\..*|^lm_head\.decoder\..*|^vocab_projector\.weight$")
+_DISTIL_LAYER = {"attention.q_lin": "attention.self.query", "attention.k_lin": "attention.self.key",
+                 "attention.v_lin": "attention.self.value", "attention.out_lin": "attention.output.dense",
+                 "sa_layer_norm": "attention.output.LayerNorm", "ffn.lin1": "intermediate.dense",
+                 "ffn.lin2": "output.dense", "output_layer_norm": "output.LayerNorm"}
+_HEADS = {"roberta": {"lm_head.dense": "cls.predictions.transform.dense",
+                      "lm_head.layer_norm": "cls.predictions.transform.LayerNorm", "lm_head.bias": "cls.predictions.bias"},
+          "distilbert": {"vocab_transform": "cls.predictions.transform.dense",
+                         "vocab_layer_norm": "cls.predictions.transform.LayerNorm",
+                         "vocab_projector.bias": "cls.predictions.bias"}}
+
+
+class HFImportError(ValueError):
+    """A folder that cannot be imported; the message is one line naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class HFModel:
+    """An imported model: our encoder with the folder's weights, its architecture and where the weights came from."""
+
+    model: BertForMaskedLM
+    architecture: str
+    family: str  # bert | roberta | distilbert
+    hf_config: dict[str, Any]
+    weight_files: tuple[Path, ...]
+    sha256: str  # of the weight files, in order
+
+
+def read_hf_config(folder: Path) -> tuple[str, dict[str, Any]]:
+    """The folder's architecture name and its config.json; an unsupported architecture is refused."""
+    path = Path(folder) / CONFIG_FILE
+    if not Path(folder).is_dir():
+        raise HFImportError(f"{folder} is not a folder")
+    if not path.is_file():
+        raise HFImportError(f"{folder} has no {CONFIG_FILE}; a Hugging Face model folder holds one")
+    try:
+        hf_config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise HFImportError(f"{path} is not valid JSON: {error}") from None
+    architectures = hf_config.get("architectures") or [MODEL_TYPES.get(hf_config.get("model_type", ""), "")]
+    architecture = architectures[0] or f"model_type {hf_config.get('model_type')!r}"
+    if architecture not in FAMILIES:
+        raise HFImportError(f"{path}: architecture {architecture} is not supported; the supported ones are "
+                            f"{', '.join(FAMILIES)}")
+    return architecture, hf_config
+
+
+def bert_config(family: str, hf: dict[str, Any]) -> BertConfig:
+    """Our config for an HF config of `family`; what our encoder cannot express is refused."""
+    if not hf.get("tie_word_embeddings", True):
+        raise HFImportError("config.json: tie_word_embeddings is false; only tied decoders are supported")
+    try:
+        if family == "distilbert":
+            if hf.get("sinusoidal_pos_embds"):
+                raise HFImportError("config.json: sinusoidal_pos_embds is not supported")
+            return BertConfig(vocab_size=hf["vocab_size"], hidden_size=hf["dim"], num_hidden_layers=hf["n_layers"],
+                              num_attention_heads=hf["n_heads"], intermediate_size=hf["hidden_dim"],
+                              max_position_embeddings=hf["max_position_embeddings"], type_vocab_size=0,
+                              hidden_dropout_prob=hf.get("dropout", 0.1),
+                              attention_probs_dropout_prob=hf.get("attention_dropout", 0.1), layer_norm_eps=1e-12,
+                              initializer_range=hf.get("initializer_range", 0.02),
+                              pad_token_id=hf.get("pad_token_id") or 0, hidden_act=hf.get("activation", "gelu"))
+        position_type = hf.get("position_embedding_type", "absolute")
+        if position_type != "absolute":
+            raise HFImportError(f"config.json: position_embedding_type {position_type!r} is not supported "
+                                f"(only 'absolute')")
+        return BertConfig(vocab_size=hf["vocab_size"], hidden_size=hf["hidden_size"],
+                          num_hidden_layers=hf["num_hidden_layers"], num_attention_heads=hf["num_attention_heads"],
+                          intermediate_size=hf["intermediate_size"],
+                          max_position_embeddings=hf["max_position_embeddings"],
+                          type_vocab_size=hf.get("type_vocab_size", 2),
+                          hidden_dropout_prob=hf.get("hidden_dropout_prob", 0.1),
+                          attention_probs_dropout_prob=hf.get("attention_probs_dropout_prob", 0.1),
+                          layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
+                          initializer_range=hf.get("initializer_range", 0.02),
+                          pad_token_id=hf.get("pad_token_id") or 0, hidden_act=hf.get("hidden_act", "gelu"),
+                          roberta_positions=family == "roberta")
+    except KeyError as error:
+        raise HFImportError(f"config.json lacks {error.args[0]!r}") from None
+    except SettingError as error:
+        raise HFImportError(f"config.json: {error}") from None
+
+
+def our_name(family: str, name: str) -> str:
+    """Our parameter name for an HF one of `family` (old `gamma`/`beta` LayerNorm names included)."""
+    name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name))
+    if family == "bert":
+        return name
+    for hf_prefix, ours in _HEADS[family].items():
+        if name == hf_prefix or name.startswith(hf_prefix + "."):
+            return ours + name[len(hf_prefix):]
+    if family == "roberta":
+        return "bert." + name[len("roberta."):] if name.startswith("roberta.") else name
+    name = name.replace("distilbert.transformer.layer.", "bert.encoder.layer.").replace("distilbert.", "bert.")
+    for hf_part, ours in _DISTIL_LAYER.items():
+        name = re.sub(rf"^(bert\.encoder\.layer\.\d+)\.{re.escape(hf_part)}\.", rf"\1.{ours}.", name)
+    return name
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The folder's weight files: model.safetensors, else the shards its index names, else pytorch_model.bin."""
+    folder = Path(folder)
+    if (folder / SAFETENSORS_FILE).is_file():
+        return [folder / SAFETENSORS_FILE]
+    if (folder / SAFETENSORS_INDEX).is_file():
+        try:
+            weight_map = json.loads((folder / SAFETENSORS_INDEX).read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise HFImportError(f"{folder / SAFETENSORS_INDEX} is not a valid index (no weight_map)") from None
+        shards = [folder / name for name in dict.fromkeys(weight_map.values())]
+        missing = [p.name for p in shards if not p.is_file()]
+        if missing:
+            raise HFImportError(f"{folder / SAFETENSORS_INDEX} names missing shards: {', '.join(missing[:3])}")
+        return shards
+    if (folder / PICKLE_FILE).is_file():
+        return [folder / PICKLE_FILE]
+    raise HFImportError(f"{folder} has no weights: expected {SAFETENSORS_FILE}, {SAFETENSORS_INDEX} or {PICKLE_FILE}")
+
+
+def _check_safetensors(path: Path) -> None:
+    """A clear line for a truncated file or an oversized header, before safetensors reads it."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8:
+        raise HFImportError(f"{path} is truncated: {size} bytes, not even a header length")
+    header_len = struct.unpack("<Q", head)[0]
+    if header_len > MAX_HEADER_BYTES:
+        raise HFImportError(f"{path}: header of {header_len:,} bytes is over the {MAX_HEADER_BYTES:,}-byte cap")
+    if 8 + header_len > size:
+        raise HFImportError(f"{path} is truncated: its header needs {8 + header_len:,} bytes, the file has {size:,}")
+    with open(path, "rb") as f:
+        f.seek(8)
+        try:
+            header = json.loads(f.read(header_len))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise HFImportError(f"{path}: its header is not valid JSON") from None
+    ends = [entry["data_offsets"][1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry]
+    needed = 8 + header_len + max(ends, default=0)
+    if needed > size:
+        raise HFImportError(f"{path} is truncated: its tensors need {needed:,} bytes, the file has {size:,}")
+
+
+def read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """One weight file's tensors on the CPU."""
+    if path.suffix == ".bin":
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any refusal becomes the one line below, never a full unpickle
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise HFImportError(f"{path} cannot be loaded safely (torch.load weights_only=True refused it: "
+                                f"{first}); convert it to safetensors") from None
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise HFImportError(f"{path} does not hold a state dict of tensors")
+        return state
+    _check_safetensors(path)
+    try:
+        return safetensors.torch.load_file(str(path), device="cpu")
+    except (safetensors.SafetensorError, OSError, ValueError) as error:
+        raise HFImportError(f"{path} is not a readable safetensors file: {error}") from None
+
+
+def files_sha256(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def convert_state_dict(family: str, state: dict[str, torch.Tensor], model: BertForMaskedLM) -> dict[str, torch.Tensor]:
+    """HF's tensors under our names, checked against `model`: missing or extra keys and wrong shapes refused."""
+    ours = {our_name(family, k): v for k, v in state.items() if not IGNORED.match(k)}
+    expected = {k: v for k, v in model.state_dict().items() if not k.startswith("cls.predictions.decoder.")}
+    missing = sorted(set(expected) - set(ours))
+    extra = sorted(set(ours) - set(expected))
+    if missing:
+        raise HFImportError(f"the weights lack {len(missing)} keys the config needs: {_listed(missing)}")
+    if extra:
+        raise HFImportError(f"the weights hold {len(extra)} keys the config does not: {_listed(extra)}")
+    embeddings = ours["bert.embeddings.word_embeddings.weight"]
+    if embeddings.shape[0] != model.config.vocab_size:
+        raise HFImportError(f"config.json says vocab_size {model.config.vocab_size} but the word embeddings have "
+                            f"{embeddings.shape[0]} rows")
+    wrong = [f"{k} {tuple(v.shape)} (expected {tuple(expected[k].shape)})" for k, v in ours.items()
+             if v.shape != expected[k].shape]
+    if wrong:
+        raise HFImportError(f"weights of the wrong shape for config.json: {_listed(wrong)}")
+    return ours
+
+
+def load_hf_model(folder: Path) -> HFModel:
+    """The folder's masked LM as our encoder, in eval mode, on the CPU, in float32."""
+    architecture, hf_config = read_hf_config(folder)
+    family = FAMILIES[architecture]
+    config = bert_config(family, hf_config)
+    files = weight_files(Path(folder))
+    state: dict[str, torch.Tensor] = {}
+    for path in files:
+        state.update(read_weights(path))
+    model = BertForMaskedLM(config)
+    ours = convert_state_dict(family, state, model)
+    model.load_state_dict({k: v.float() for k, v in ours.items()}, strict=False)  # the decoder is tied, not stored
+    return HFModel(model.eval(), architecture, family, hf_config, tuple(files), files_sha256(files))
