@@ -96,3 +96,38 @@ def test_finetune_errors_are_one_line(pretrained, dataset, capsys, tmp_path: Pat
     assert code == 2 and "bad.tsv:3: expected 2 columns" in err
     code, _, err = run_cli(capsys, home, "predict", "pre", "text")
     assert code == 2 and "pretrain run" in err
+
+
+def test_test_file_is_scored_with_the_chosen_epoch_beside_the_baselines(pretrained, dataset, capsys,
+                                                                        tmp_path: Path) -> None:
+    """The held-out file is the validation file here, so the test score must equal the chosen epoch's validation
+    score exactly; the training file has 100 of each label, so the majority baseline says "cat" (first in label
+    order), right on 10 of these 30 rows."""
+    home, _ = pretrained
+    rng = random.Random(1)
+    held = tmp_path / "held.tsv"
+    rows = [f"{rng.choice(FRAMES).format(rng.choice(ANIMALS[label]))}\t{label}" for label in ["cat"] * 10 + ["dog"] * 20]
+    held.write_text("sentence\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    common = ["finetune", "--task", "classify", "--train", str(dataset), "--validation", str(held), "--epochs", "3",
+              "--batch-size", "16", "--lr", "1e-3", "--device", "cpu", "--scratch", "seed-demo"]
+    code, out, err = run_cli(capsys, home, *common, "--test", str(held), "--name", "ft-test", "--json")
+    assert code == 0, out + err
+    summary = json.loads(out)
+    assert summary["validation"]["chose_the_epoch"] is True
+    assert summary["validation"]["metrics"] == summary["best_metrics"] == summary["test"]["metrics"]
+    floor = {"accuracy": 1 / 3, "macro_precision": 1 / 6, "macro_recall": 0.5, "macro_f1": 0.25}
+    assert summary["validation"]["baseline"] == pytest.approx(floor)
+    assert summary["test"]["baseline"] == pytest.approx(floor)
+    with Workspace(home) as ws:
+        stored = ws.store.get_run("ft-test").config
+    assert stored["result"]["test_metrics"] == summary["best_metrics"]
+    assert stored["result"]["baselines"]["test"] == summary["test"]["baseline"]
+    assert stored["data"]["test"] == str(held.resolve()) and stored["data"]["test_examples"] == 30
+
+    code, _, err = run_cli(capsys, home, *common, "--test", str(held), "--epochs", "1")
+    assert code == 0, err
+    assert "validation (chose the epoch): accuracy " in err and "\n  test: accuracy " in err
+    assert "(majority class 0.3333)" in err and "no test file" not in err
+    code, _, err = run_cli(capsys, home, *common, "--epochs", "1")
+    assert code == 0, err
+    assert "no test file: the validation score also chose the epoch" in err and "test: " not in err

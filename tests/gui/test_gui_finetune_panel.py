@@ -58,11 +58,15 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     panel.form.base.scratch.setChecked(True)
     assert not panel.with_baseline.isEnabled()  # a baseline compares with a fine-tune from a pretraining run
     panel.form.base.preset.setCurrentText("seed-demo")
+    assert data.test.path() is None and panel.form.spec().test is None
+    data.test.set_path(data.validation.path())  # the demo has no test file; its validation file stands in
     qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
     assert not panel.controls.start_button.isEnabled() and panel.controls.stop_button.isEnabled()
     finish(qtbot, panel)
     assert panel.controls.status_label.text() == "Done.", panel.controls.status_label.text()
     assert "accuracy" in panel.summary.text() and "Scratch baseline" not in panel.summary.text()
+    assert "<br>  validation (chose the epoch): accuracy " in panel.summary.text()
+    assert "<br>  test: accuracy " in panel.summary.text() and "(majority class " in panel.summary.text()
     assert panel.summary.text().startswith("Fine-tune from scratch: ")  # not "from the pretrained model"
     panel.curves._tick()
     assert [label.text for _, label in panel.curves.loss.legend.items] == ["from scratch"]
@@ -73,6 +77,7 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     assert panel.scores.scores.rowCount() == 3
     run = panel.state.store.get_run(panel.runs["finetune"])
     assert run.kind == "finetune" and run.status == "completed" and run.parent_run_id is None
+    assert run.config["result"]["test_metrics"] == run.config["result"]["best_metrics"]  # same file, chosen epoch
 
     panel.tabs.setCurrentWidget(panel.try_it)
     qtbot.keyClicks(panel.try_it.text, "the cow was quiet on monday .")

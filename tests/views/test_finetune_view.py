@@ -29,6 +29,7 @@ from workbench.views.finetune_view import (
     probabilities_html,
     result_text,
     score_rows,
+    summary_html,
     tagged_html,
 )
 
@@ -106,7 +107,7 @@ def test_texts_and_colours() -> None:
     assert rows == [("a", 1.0, 0.5, 2 / 3, 4)]
     assert score_rows({"per_type": {}}) == [] and score_rows({}) == []
     result = FinetuneResult("completed", 2, 40, best_epoch=2, best_metrics={"accuracy": 0.875})
-    assert result_text("classify", result, "baseline") == \
+    assert result_text("classify", result, "baseline").splitlines()[0] == \
         "Scratch baseline: completed after 40 steps; best accuracy 87.5% (epoch 2)"
     assert "stopped" in result_text("tag", FinetuneResult("stopped", 0, 3), "finetune")
     assert result_text("classify", result, "finetune").startswith("Fine-tune from the pretrained model: ")
@@ -128,3 +129,23 @@ def test_html_escapes_and_highlights() -> None:
     shown = answer_html("paris is in france & more", "france")
     assert "<b>france</b></span> &amp; more" in shown
     assert "no answer in this passage" in answer_html("text", "")
+
+
+def test_result_text_shows_validation_and_test_each_with_its_baseline() -> None:
+    result = FinetuneResult("completed", 3, 30, best_epoch=3, best_metrics={"exact": 0.5, "f1": 0.6, "total": 4.0},
+                            test_metrics={"exact": 0.25, "f1": 0.45, "NoAns_f1": 1.0},
+                            baselines={"validation": {"exact": 0.25, "f1": 0.25, "total": 4.0},
+                                       "test": {"exact": 0.5, "f1": 0.5, "NoAns_f1": 1.0}})
+    lines = result_text("qa", result, "finetune").splitlines()
+    assert lines[1:] == [
+        "  validation (chose the epoch): exact 0.5000 (always no answer 0.2500), f1 0.6000 (always no answer 0.2500)",
+        "  test: exact 0.2500 (always no answer 0.5000), f1 0.4500 (always no answer 0.5000), "
+        "NoAns_f1 1.0000 (always no answer 1.0000)"]
+    alone = FinetuneResult("completed", 1, 5, best_epoch=1, best_metrics={"f1": 0.0, "token_accuracy": 0.9},
+                           baselines={"validation": {"f1": 0.0, "token_accuracy": 0.92}})
+    lines = result_text("tag", alone, "baseline").splitlines()
+    assert lines[1] == "  validation (chose the epoch): f1 0.0000 (all O 0.0000), token_accuracy 0.9000 (all O 0.9200)"
+    assert lines[2].startswith("  no test file: the validation score also chose the epoch")
+    shown = summary_html("tag", {"baseline": alone, "finetune": FinetuneResult("failed", 0, 0, message="a < b")})
+    assert shown.startswith("Fine-tune from the pretrained model: failed (a &lt; b)<br>Scratch baseline: ")
+    assert shown.count("<br>") == 3

@@ -151,3 +151,15 @@ def test_human_size_and_metrics_text() -> None:
         "0 B", "999 B", "1.0 KB", "1.7 MB", "2.5 GB", "3.0 TB"]
     assert metrics_text({"val_loss": 3.214159, "step": 7}) == "val_loss 3.214, step 7"
     assert metrics_text(None) == ""
+
+
+def test_describe_run_shows_a_finetune_runs_scores_with_their_baselines(store: RunStore) -> None:
+    result = {"best_metrics": {"accuracy": 0.9, "macro_f1": 0.85}, "test_metrics": {"accuracy": 0.8, "macro_f1": 0.7},
+              "baselines": {"validation": {"accuracy": 0.5, "macro_f1": 1 / 3},
+                            "test": {"accuracy": 0.6, "macro_f1": 0.375}}}
+    run = store.create_run("ft", "finetune", {"task": "classify", "data": {}, "result": result}, None, None)
+    assert describe_run(run).splitlines()[3:] == [
+        "validation (chose the epoch): accuracy 0.9000 (majority class 0.5000), macro_f1 0.8500 (majority class 0.3333)",
+        "test: accuracy 0.8000 (majority class 0.6000), macro_f1 0.7000 (majority class 0.3750)"]
+    unscored = store.create_run("ft2", "finetune", {"task": "classify", "data": {}}, None, None)
+    assert len(describe_run(unscored).splitlines()) == 3

@@ -15,6 +15,7 @@ from workbench.cli.settings_args import add_settings, given, settings_from_args
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import FinetuneSpec, predict, resume_finetuning, start_finetuning
+from workbench.jobs.finetune_scores import run_score_lines
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.model import PRESETS
 from workbench.store.records import RunRecord
@@ -26,7 +27,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "options needed)")
     ft.add_argument("--train", metavar="FILE", help="csv/tsv/jsonl (classify), CoNLL (tag), SQuAD json; "
                     "required unless --resume")
-    ft.add_argument("--validation", metavar="FILE", help="default: a seeded 10%% split of --train")
+    ft.add_argument("--validation", metavar="FILE", help="chooses the best epoch; default: a seeded 10%% split of "
+                    "--train")
+    ft.add_argument("--test", metavar="FILE", help="held-out data scored once after training, with the epoch "
+                    "--validation chose (default: none, and the validation score is the only one)")
     ft.add_argument("--text-column", help="classify: text column (default: 'text', else the one non-label column)")
     ft.add_argument("--text-pair-column", help="classify: second text of a pair")
     ft.add_argument("--label-column", default="label", help="classify: label column (default: label)")
@@ -54,7 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def spec_from_args(args: argparse.Namespace) -> FinetuneSpec:
     return FinetuneSpec(
-        train=args.train, validation=args.validation, text_column=args.text_column,
+        train=args.train, validation=args.validation, test=args.test, text_column=args.text_column,
         text_pair_column=args.text_pair_column, label_column=args.label_column, from_run=args.from_run,
         scratch=args.scratch, scratch_like=args.scratch_like, tokenizer_id=args.tokenizer,
         config=settings_from_args(FinetuneConfig, args), name=args.name,
@@ -97,6 +101,11 @@ def _report(run: RunRecord, result: FinetuneResult, as_json: bool, stop: StopReq
     summary = {
         "run_id": run.id, "name": run.name, "status": result.status, "epochs": result.epochs, "steps": result.steps,
         "best_epoch": result.best_epoch, "best_metrics": result.best_metrics,
+        # The score that chose the epoch and the one that did not, each with the trivial baseline's on its data.
+        "validation": {"chose_the_epoch": True, "metrics": result.best_metrics,
+                       "baseline": result.baselines.get("validation")},
+        "test": {"metrics": result.test_metrics, "baseline": result.baselines.get("test")}
+        if run.config["data"].get("test") else None,
         "max_len": run.config["finetune"]["max_len"], "parent_run_id": run.parent_run_id,
         "best_checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None, "message": result.message,
     }
@@ -105,6 +114,8 @@ def _report(run: RunRecord, result: FinetuneResult, as_json: bool, stop: StopReq
     else:
         stderr.print(f"run {run.id} ({run.name}): {result.status} after {result.epochs} epoch(s), best epoch "
                      f"{result.best_epoch}" + (f" ({result.message})" if result.message else ""))
+        for line in run_score_lines(run.config):
+            stderr.print(f"  {line}")
     return stop.exit_code(result.status in ("completed", "stopped"))
 
 

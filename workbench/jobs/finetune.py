@@ -4,7 +4,9 @@ and predictions from a finished fine-tuning run.
 Everything is read and validated before the run is created, so bad input leaves no half-made run. The run is
 `kind="finetune"` with the pretraining run as its parent; per-step `train_loss` and `lr`, per-epoch `val_*`
 metrics (at the step the epoch ended) and a checkpoint per epoch are recorded; the best epoch (by the task's
-main metric) is stored in the run's config under `result` and is what `predict` uses. The model's maximum
+main metric) is stored in the run's config under `result` and is what `predict` uses, with the test file's
+scores (`--test`: scored once, with the best epoch) and the trivial baselines' scores on the validation and test
+data (`baselines`: the floor each score is read against). The model's maximum
 length caps `max_len` (a run pretrained with 32 positions fine-tunes with at most 32 tokens). A stopped or
 interrupted run continues from its latest checkpoint with `resume_finetuning`, reproducing the curve it
 would have had (metrics logged after that checkpoint are dropped first, as pretraining does).
@@ -53,6 +55,7 @@ class FinetuneSpec:
 
     train: str
     validation: str | None = None
+    test: str | None = None  # scored once after training, with the epoch the validation data chose
     text_column: str | None = None
     text_pair_column: str | None = None
     label_column: str = "label"
@@ -145,6 +148,18 @@ def _build_task(task: str, config: FinetuneConfig, labels: list[str], allow_no_a
                   allow_no_answer=allow_no_answer)
 
 
+def _read_test(spec: FinetuneSpec, labels: list[str]) -> list:
+    """The test examples ([] without a test file); labels the head has no output for are refused."""
+    if spec.test is None:
+        return []
+    test = _read(spec, spec.test)
+    if spec.task == "classify":
+        readers.check_labels(spec.test, [e.label for e in test], labels)
+    elif spec.task == "tag":
+        readers.check_labels(spec.test, [t for s in test for t in s.tags], labels)
+    return test
+
+
 def _read_splits(spec: FinetuneSpec, seed: int) -> tuple[list, list]:
     """(train, validation) examples: both files, or a seeded split of the training file."""
     train = _read(spec, spec.train)
@@ -164,16 +179,18 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
     train, validation = _read_splits(spec, config.seed)
     # Labels of both parts: a rare tag or class may only occur in the validation part; its output stays unused.
     labels = _labels(spec.task, [*train, *validation])
+    test = _read_test(spec, labels)
     allow_no_answer = spec.task == "qa" and any(e.is_impossible for e in train)
     task = _build_task(spec.task, config, labels, allow_no_answer)
-    data = _encode(task, source.tokenizer, train, validation)  # before the run exists: bad data leaves no run
+    data = _encode(task, source.tokenizer, train, validation, test)  # before the run exists: bad data leaves no run
     run_config = {
         "task": spec.task, "finetune": config.to_dict(), "model": source.model_config.to_dict(), "labels": labels,
         "allow_no_answer": allow_no_answer, "tokenizer_path": source.tokenizer_path,
         "data": {"train": str(Path(spec.train).resolve()), "validation": spec.validation and str(Path(spec.validation).resolve()),
+                 "test": spec.test and str(Path(spec.test).resolve()),
                  "text_column": spec.text_column, "text_pair_column": spec.text_pair_column,
                  "label_column": spec.label_column, "val_fraction": spec.val_fraction,
-                 "train_examples": len(train), "validation_examples": len(validation)},
+                 "train_examples": len(train), "validation_examples": len(validation), "test_examples": len(test)},
         "source": {"run_id": source.parent.id, "checkpoint": str(source.checkpoint)} if source.parent
         else {"scratch": spec.scratch, "scratch_like": spec.scratch_like},
     }
@@ -203,24 +220,39 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
         raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
     saved, data = run.config, run.config["data"]
     config = FinetuneConfig.from_dict(saved["finetune"])
-    spec = FinetuneSpec(train=data["train"], validation=data["validation"],
+    spec = FinetuneSpec(train=data["train"], validation=data["validation"], test=data.get("test"),
                         text_column=data["text_column"], text_pair_column=data["text_pair_column"],
                         label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1), config=config)
     task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
     tokenizer = WorkbenchTokenizer.load(saved["tokenizer_path"])
-    data = _encode(task, tokenizer, *_read_splits(spec, config.seed))
+    data = _encode(task, tokenizer, *_read_splits(spec, config.seed), _read_test(spec, saved["labels"]))
     seed_everything(config.seed)
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
     return _train(ws, run, task, model, data, tokenizer.pad_id, listeners, control, resume_from=Path(checkpoint.path))
 
 
-def _encode(task, tokenizer: WorkbenchTokenizer, train: list, validation: list) -> tuple[list, list, list]:
-    """(training features, validation examples, validation features)."""
-    return task.encode(tokenizer, train), validation, task.encode(tokenizer, validation)
+@dataclass(frozen=True)
+class _Data:
+    """A run's encoded data, and the trivial baseline's scores on its validation and test examples."""
+
+    train_features: list
+    validation: list
+    validation_features: list
+    test: list
+    test_features: list
+    baselines: dict[str, dict[str, float]]
 
 
-def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: tuple[list, list, list], pad_id: int,
+def _encode(task, tokenizer: WorkbenchTokenizer, train: list, validation: list, test: list) -> _Data:
+    baselines = {"validation": task.baseline(train, validation)}
+    if test:
+        baselines["test"] = task.baseline(train, test)
+    return _Data(task.encode(tokenizer, train), validation, task.encode(tokenizer, validation), test,
+                 task.encode(tokenizer, test), baselines)
+
+
+def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: _Data, pad_id: int,
            listeners: Sequence[Listener], control: TrainControl | None,
            resume_from: Path | None) -> tuple[RunRecord, FinetuneResult]:
     """Train (or go on training) a recorded run and store its best epoch under `result` in its config."""
@@ -230,14 +262,19 @@ def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: tu
     recorder = RunRecorder(ws.store, run.id)
     checkpoint_config = {**{k: run_config[k] for k in ("task", "model", "labels", "finetune", "allow_no_answer",
                                                       "tokenizer_path")}, "run_id": run.id}
-    trainer = FinetuneTrainer(model, config, task, *data, pad_id, ws.layout.run_dir(run.id), checkpoint_config,
-                              listeners=[recorder, EpochRecorder(ws.store, run.id), *listeners], control=control)
+    trainer = FinetuneTrainer(model, config, task, data.train_features, data.validation, data.validation_features,
+                              pad_id, ws.layout.run_dir(run.id), checkpoint_config,
+                              listeners=[recorder, EpochRecorder(ws.store, run.id), *listeners], control=control,
+                              test_examples=data.test, test_features=data.test_features)
     try:
         result = trainer.run(resume_from=resume_from)
     finally:
         recorder.close()
+    result.baselines = data.baselines
     run_config["result"] = {"best_epoch": result.best_epoch, "best_checkpoint": result.best_checkpoint and str(result.best_checkpoint),
                             "best_metrics": result.best_metrics, "best_details": result.best_details,
+                            "test_metrics": result.test_metrics, "test_details": result.test_details,
+                            "baselines": result.baselines,
                             "epochs": result.epochs, "steps": result.steps}
     return ws.store.update_run(run.id, config=run_config), result
 

@@ -17,6 +17,7 @@ from typing import Sequence
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.core.training_types import StepEvent
 from workbench.jobs.finetune import predict
+from workbench.jobs.finetune_scores import score_lines
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import RunStore
 
@@ -115,7 +116,8 @@ def arm_names(pretrained: bool) -> dict[str, str]:
 
 
 def result_text(task: str, result: FinetuneResult, arm: str, pretrained: bool = True) -> str:
-    """One line: how a run ended and its best validation metric (`pretrained`: the fine-tune's start)."""
+    """How a run ended and its best validation metric (`pretrained`: the fine-tune's start), then its scores
+    with their baselines: validation (which chose the epoch) and test, or a note that there is no test file."""
     key, title = MAIN_METRIC[task]
     if arm == "baseline":
         who = "Scratch baseline"
@@ -123,8 +125,15 @@ def result_text(task: str, result: FinetuneResult, arm: str, pretrained: bool = 
         who = "Fine-tune from the pretrained model" if pretrained else "Fine-tune from scratch"
     if not result.best_metrics:
         return f"{who}: {result.status}" + (f" ({result.message})" if result.message else "")
-    return (f"{who}: {result.status} after {result.steps:,} steps; best {title} {result.best_metrics[key]:.1%} "
-            f"(epoch {result.best_epoch})")
+    lines = score_lines(task, result.best_metrics, result.test_metrics, result.baselines)
+    return "\n".join([f"{who}: {result.status} after {result.steps:,} steps; best {title} "
+                      f"{result.best_metrics[key]:.1%} (epoch {result.best_epoch})", *(f"  {x}" for x in lines)])
+
+
+def summary_html(task: str, results: dict[str, FinetuneResult], pretrained: bool = True) -> str:
+    """Every arm's `result_text` ({arm: result}, in ARMS order), escaped, a line break a <br>."""
+    texts = (html.escape(result_text(task, results[arm], arm, pretrained)) for arm in ARMS if arm in results)
+    return "<br>".join(text.replace("\n", "<br>") for text in texts)
 
 
 def probabilities_html(probabilities: dict[str, float]) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from workbench.jobs.finetune_scores import run_score_lines
 from workbench.store.runstore import RunRecord
 
 # A stopped, interrupted or failed pretraining run can go on from its last checkpoint; a diverged one would
@@ -137,7 +138,8 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
 
 
 def describe_run(run: RunRecord) -> str:
-    """A few lines about a run: what it is, what it trained on, when, and why it ended if it failed."""
+    """A few lines about a run: what it is, what it trained on, when, its scores with their baselines (a
+    fine-tuning run), and why it ended if it failed."""
     data = run.config.get("data", {})
     lines = [
         f"Run {run.id} · {run.kind} · {run.status} · preset {run.preset or '-'} · {run.device or 'device unknown'}",
@@ -146,6 +148,8 @@ def describe_run(run: RunRecord) -> str:
         f"Created {local_time(run.created_at)} · started {local_time(run.started_at)} · "
         f"ended {local_time(run.ended_at)}",
     ]
+    if run.kind == "finetune":
+        lines += run_score_lines(run.config)
     if run.error:
         lines.append(f"Error: {run.error}")
     return "\n".join(lines)

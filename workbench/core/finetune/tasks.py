@@ -3,12 +3,18 @@
 Each task turns examples into features (`encode`), and scores the validation logits of those features against
 the examples' gold labels (`score`), returning flat `{name: float}` metrics (what the run store records per
 epoch) plus `details` (per-class / per-type tables, the confusion matrix). `main_metric` is what the best
-epoch and early stopping are judged by: accuracy (classify), entity F1 (tag), token F1 (qa).
+epoch and early stopping are judged by: accuracy (classify), entity F1 (tag), token F1 (qa); QA breaks a tie
+by HasAns F1, since an epoch that answers nothing scores the share of unanswerable questions and would otherwise
+stay best over later, equally scored epochs that do find spans (`epoch_rank`).
+
+`baseline` scores the trivial predictor on the same examples with the same metric code, the floor every score is
+read against: the most frequent training label (classify; ties go to the first in label order), all-`O` (tag),
+always no answer (qa, with HasAns and NoAns apart).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Sequence
 
 import torch
@@ -23,7 +29,7 @@ TASKS = ("classify", "tag", "qa")
 
 
 class ClassifyTask:
-    name, main_metric = "classify", "accuracy"
+    name, main_metric, tie_break, baseline_name = "classify", "accuracy", None, "majority class"
 
     def __init__(self, labels: Sequence[str], max_len: int) -> None:
         self.labels, self.max_len = list(labels), max_len
@@ -34,12 +40,22 @@ class ClassifyTask:
     def score(self, examples: Sequence[ClassificationExample], features: Sequence[Feature],
               logits: Sequence[torch.Tensor]) -> tuple[dict[str, float], dict]:
         m = classification_metrics([f["labels"] for f in features], [int(x.argmax()) for x in logits], self.labels)
-        flat = {k: m[k] for k in ("accuracy", "macro_precision", "macro_recall", "macro_f1")}
-        return flat, {"per_class": m["per_class"], "confusion": m["confusion"], "labels": self.labels}
+        return self._flat(m), {"per_class": m["per_class"], "confusion": m["confusion"], "labels": self.labels}
+
+    def baseline(self, train: Sequence[ClassificationExample], examples: Sequence[ClassificationExample]) -> dict:
+        counts = Counter(e.label for e in train)
+        majority = max(self.labels, key=lambda label: counts[label])  # max keeps the first of equal counts
+        index = {x: i for i, x in enumerate(self.labels)}
+        return self._flat(classification_metrics([index[e.label] for e in examples],
+                                                 [index[majority]] * len(examples), self.labels))
+
+    @staticmethod
+    def _flat(m: dict) -> dict[str, float]:
+        return {k: m[k] for k in ("accuracy", "macro_precision", "macro_recall", "macro_f1")}
 
 
 class TagTask:
-    name, main_metric = "tag", "f1"
+    name, main_metric, tie_break, baseline_name = "tag", "f1", None, "all O"
 
     def __init__(self, labels: Sequence[str], max_len: int) -> None:
         self.labels, self.max_len = list(labels), max_len
@@ -57,11 +73,18 @@ class TagTask:
               logits: Sequence[torch.Tensor]) -> tuple[dict[str, float], dict]:
         predicted = [self.word_tags(f, x) for f, x in zip(features, logits)]
         m = tagging_metrics([s.tags for s in examples], predicted)
-        return {k: m[k] for k in ("precision", "recall", "f1", "token_accuracy")}, {"per_type": m["per_type"]}
+        return self._flat(m), {"per_type": m["per_type"]}
+
+    def baseline(self, train: Sequence[TaggedSentence], examples: Sequence[TaggedSentence]) -> dict:
+        return self._flat(tagging_metrics([s.tags for s in examples], [["O"] * len(s.tags) for s in examples]))
+
+    @staticmethod
+    def _flat(m: dict) -> dict[str, float]:
+        return {k: m[k] for k in ("precision", "recall", "f1", "token_accuracy")}
 
 
 class QATask:
-    name, main_metric = "qa", "f1"
+    name, main_metric, tie_break, baseline_name = "qa", "f1", "HasAns_f1", "always no answer"
 
     def __init__(self, labels: Sequence[str], max_len: int, doc_stride: int, max_answer_len: int = 30,
                  allow_no_answer: bool = False) -> None:
@@ -90,3 +113,16 @@ class QATask:
         predictions = dict(zip((e.id for e in examples), self.answers(examples, features, logits)))
         m = squad_metrics({e.id: e.answers for e in examples}, predictions)
         return {k: float(v) for k, v in m.items()}, {}
+
+    def baseline(self, train: Sequence[QAExample], examples: Sequence[QAExample]) -> dict:
+        m = squad_metrics({e.id: e.answers for e in examples}, {})  # a missing prediction is ""
+        return {k: float(v) for k, v in m.items()}
+
+
+def epoch_rank(task, metrics: dict[str, float]) -> list[float]:
+    """What the best epoch maximises: the main metric, then the task's tie-break (0 where the data has none,
+    e.g. HasAns F1 without answerable questions). A list, so it survives a checkpoint's plain-data state."""
+    rank = [metrics[task.main_metric]]
+    if task.tie_break is not None:
+        rank.append(metrics.get(task.tie_break, 0.0))
+    return rank

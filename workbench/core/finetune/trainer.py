@@ -4,7 +4,9 @@ AdamW with BERT's decay groups and separate learning rates for the encoder (`lr`
 default `lr`), linear warm-up over `warmup_ratio` of all steps then linear decay to 0, gradient clipping. After
 every epoch the validation set is scored (`tasks`), an `EpochEvent` carries the metrics and a checkpoint is
 written (weights, {"step", "epoch", "metrics"}, and the caller's config); the best epoch by the task's main
-metric is remembered, and with `early_stopping` N training ends after N epochs without improvement.
+metric (then its tie-break, `tasks.epoch_rank`) is remembered, and with `early_stopping` N training ends after N
+epochs without improvement. A test set, when given, is scored once after training completes, with the best
+epoch's weights: it plays no part in choosing the epoch, so its score is not optimistic as the validation one is.
 Listeners also get pretraining's `StepEvent` / `CheckpointEvent` / `StatusEvent`, so the same recorders and
 progress bars work. `TrainControl.stop()` ends training after the current step with a checkpoint. Every
 checkpoint holds what resuming needs (optimizer, scheduler, RNG states, the position in the epoch, the running
@@ -25,6 +27,7 @@ import torch
 from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from workbench.core.devices import resolve_device
 from workbench.core.finetune.encoding import Feature, collate
+from workbench.core.finetune.tasks import epoch_rank
 from workbench.core.optim import build_scheduler, no_decay_parameter_names
 from workbench.core.training import EpochSampler
 from workbench.core.training_types import CheckpointEvent, StatusEvent, StepEvent, TrainControl
@@ -54,6 +57,9 @@ class FinetuneResult:
     best_checkpoint: Path | None = None
     message: str = ""
     last_checkpoint: Path | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)  # the best epoch on the test set, if any
+    test_details: dict = field(default_factory=dict)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # {"validation"|"test": trivial scores}
 
 
 @dataclass
@@ -64,7 +70,7 @@ class _Progress:
     batch: int = 0  # next batch of that epoch
     epoch_loss: float = 0.0  # sum of its training losses so far
     epoch_batches: int = 0
-    best_score: float = -math.inf
+    best_score: list[float] = field(default_factory=list)  # epoch_rank of the best epoch; [] before the first
     patience: int = 0  # epochs since the best one
 
 
@@ -86,12 +92,14 @@ class FinetuneTrainer:
     def __init__(self, model: torch.nn.Module, config: FinetuneConfig, task, train_features: Sequence[Feature],
                  val_examples: Sequence, val_features: Sequence[Feature], pad_id: int, run_dir: Path,
                  checkpoint_config: dict, listeners: Sequence[Callable[[object], None]] = (),
-                 control: TrainControl | None = None) -> None:
+                 control: TrainControl | None = None, test_examples: Sequence = (),
+                 test_features: Sequence[Feature] = ()) -> None:
         if not train_features or not val_features:
             raise ValueError("fine-tuning needs at least one training and one validation example")
         self.device = resolve_device(config.device)
         self.model, self.config, self.task = model.to(self.device), config, task
         self.train_features, self.val_examples, self.val_features = train_features, val_examples, val_features
+        self.test_examples, self.test_features = test_examples, test_features
         self.pad_id, self.run_dir, self.checkpoint_config = pad_id, Path(run_dir), checkpoint_config
         self.listeners, self.control = list(listeners), control or TrainControl()
         self.steps_per_epoch = math.ceil(len(train_features) / config.batch_size)
@@ -118,6 +126,8 @@ class FinetuneTrainer:
                 self._restore(Path(resume_from))
             self._emit(StatusEvent("running", f"resumed at step {result.steps}" if resume_from else ""))
             self._epochs()
+            if result.status == "completed" and self.test_features and result.best_checkpoint is not None:
+                result.test_metrics, result.test_details = self.score_best(self.test_examples, self.test_features)
         except Exception as error:  # reported as a status, like pretraining; the caller shows the message
             result.status, result.message = "failed", f"{type(error).__name__}: {error}"
         self._emit(StatusEvent(result.status, result.message))
@@ -143,7 +153,7 @@ class FinetuneTrainer:
         epoch, train_loss = progress.epoch, progress.epoch_loss / max(progress.epoch_batches, 1)
         result.epochs = epoch
         val_loss, metrics, details = self.evaluate()
-        score = metrics[self.task.main_metric]
+        score = epoch_rank(self.task, metrics)
         is_best = score > progress.best_score
         if is_best:
             progress.best_score, progress.patience = score, 0
@@ -214,6 +224,9 @@ class FinetuneTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.progress = _Progress(**state["progress"])
+        old = self.progress.best_score
+        if not isinstance(old, list):  # checkpoints from before the tie-break held one float, -inf for none yet
+            self.progress.best_score = [] if old == -math.inf else [old]
         best, result = state["best"], self.result
         result.steps, result.epochs, result.last_checkpoint = int(state["step"]), int(state["epoch"]), checkpoint
         result.best_epoch, result.best_metrics, result.best_details = best["epoch"], best["metrics"], best["details"]
@@ -235,6 +248,12 @@ class FinetuneTrainer:
             for f, x in zip(chunk, out.logits.float().cpu()):
                 logits.append(x if x.dim() == 1 else x[: len(f["input_ids"])])
         return logits, (sum(losses) / len(features) if losses else None)
+
+    def score_best(self, examples: Sequence, features: Sequence[Feature]) -> tuple[dict[str, float], dict]:
+        """The best epoch's metrics and details on other data (the test set): its weights are loaded first."""
+        load_checkpoint(self.result.best_checkpoint, self.model, map_location=self.device)
+        logits, _ = self.predict_logits(features)
+        return self.task.score(examples, features, logits)
 
     def evaluate(self) -> tuple[float | None, dict[str, float], dict]:
         logits, val_loss = self.predict_logits(self.val_features)

@@ -76,7 +76,8 @@ class FileRow(QWidget):
 
 
 class DataGroup(QGroupBox):
-    """Task, training and validation files, and for tables the text / pair / label columns with a preview."""
+    """Task, training, validation and test files, and for tables the text / pair / label columns with a
+    preview."""
 
     def __init__(self) -> None:
         super().__init__("Task and data")
@@ -88,6 +89,9 @@ class DataGroup(QGroupBox):
         self.train = FileRow("training file", "The labelled examples the model learns from.")
         self.validation = FileRow("none: 10% of the training file", "Examples kept apart to measure the model "
                                   "after each epoch; empty: 10% of the training file is set aside.")
+        self.test = FileRow("none: the validation score also chose the epoch", "Held-out examples scored once "
+                            "after training, with the epoch the validation file chose: a score that did not choose "
+                            "the epoch, so it is not optimistic.")
         self.demo = QPushButton("Use the demo data")
         self.demo.setToolTip("The bundled demo sets made for the sample corpus (classification and tagging).")
         self.text_column, self.pair_column, self.label_column = QComboBox(), QComboBox(), QComboBox()
@@ -105,7 +109,7 @@ class DataGroup(QGroupBox):
         self._columns: list[str] = []
         self.form = QFormLayout(self)
         for label, widget in (("Task", self.task), ("Training file", self.train),
-                              ("Validation file", self.validation), ("", self.demo),
+                              ("Validation file", self.validation), ("Test file", self.test), ("", self.demo),
                               ("Text column", self.text_column), ("Pair column", self.pair_column),
                               ("Label column", self.label_column)):
             self.form.addRow(label, widget)
@@ -127,8 +131,9 @@ class DataGroup(QGroupBox):
     @Slot()
     def _task_changed(self) -> None:
         task = self.task_name()
-        for widget in (self.train, self.validation):
+        for widget in (self.train, self.validation, self.test):
             widget.filters = FILE_FILTERS[task]
+        self.test.set_path("")  # the demo sets have no test file, and another task's file does not fit
         for widget in (self.text_column, self.pair_column, self.label_column, self.preview):
             self.form.setRowVisible(widget, task == "classify")
         self.demo.setEnabled(task != "qa")
@@ -273,7 +278,7 @@ class FinetuneForm(QWidget):
         task, train = self.data.task_name(), self.data.train.path()
         if not train:
             raise ValueError("choose a training file first")
-        return FinetuneSpec(train=train, validation=self.data.validation.path(),
+        return FinetuneSpec(train=train, validation=self.data.validation.path(), test=self.data.test.path(),
                             config=self.settings.config(task=task), name=self.settings.name.text().strip() or None,
                             **self.data.columns(), **self.base.source())
 

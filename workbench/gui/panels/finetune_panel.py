@@ -33,7 +33,7 @@ from workbench.gui.panels.finetune_results import FinetuneCurves, ScoresView, Tr
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import finetune_new, finetune_resume
-from workbench.views.finetune_view import MAIN_METRIC, arm_names, base_models, result_text
+from workbench.views.finetune_view import MAIN_METRIC, arm_names, base_models, summary_html
 
 
 class FinetunePanel(QWidget):
@@ -73,6 +73,7 @@ class FinetunePanel(QWidget):
         self.form.base.scratch.toggled.connect(self._enable_form)  # a baseline needs a pretrained start
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)  # summary_html is escaped HTML even on one line
         self.tabs = QTabWidget()
         self.tabs.addTab(self.scores, "Scores")
         self.tabs.addTab(self.try_it, "Try it")
@@ -175,8 +176,7 @@ class FinetunePanel(QWidget):
         if finetune is None:
             self.controls.set_phase("stopped", "Stopped before the fine-tune started.")
             return
-        self.summary.setText("<br>".join(result_text(self.task_name, self.results[arm], arm, self.pretrained)
-                                         for arm in ("finetune", "baseline") if arm in self.results))
+        self.summary.setText(summary_html(self.task_name, self.results, self.pretrained))
         if finetune.best_details:
             self.scores.show_details(f"Best epoch ({finetune.best_epoch}) of the fine-tune, on the validation "
                                      f"file", finetune.best_details)
