@@ -56,9 +56,11 @@ def test_base_models_lists_every_pretraining_checkpoint(tmp_path: Path) -> None:
         store.create_run("ft", "finetune", {}, None, None)
         for step in (100, 200):
             store.add_checkpoint(run.id, step, f"/x/{step}", "0" * 64, 1)
+        imported = store.create_run("bert", "imported", {}, None, None)  # a Hugging Face model: it fine-tunes too
+        store.add_checkpoint(imported.id, 0, "/x/0", "0" * 64, 1)
         models = base_models(store)
-    assert [m.reference for m in models] == [f"{run.id}:200", f"{run.id}:100"]  # latest first
-    assert models[0].label.startswith("pre · step 200 (tiny")
+    assert [m.reference for m in models] == [f"{imported.id}:0", f"{run.id}:200", f"{run.id}:100"]  # latest first
+    assert models[1].label.startswith("pre · step 200 (tiny")
 
 
 def test_baseline_spec_is_the_scratch_twin() -> None:

@@ -168,3 +168,14 @@ def test_attention_csv_rows_sum_to_one(models: list[ProbeModel], tmp_path: Path)
     for row, expected in zip(rows[1:], matrix.values.tolist()):
         assert sum(float(v) for v in row[1:]) == pytest.approx(1.0, abs=1e-4)
         assert [float(v) for v in row[1:]] == pytest.approx(expected, abs=1e-6)
+
+
+def test_imported_runs_are_probed_too(tmp_path: Path) -> None:
+    """A Hugging Face model imported as a run (`mlm-workbench import`) is offered next to those trained here."""
+    with RunStore.open(tmp_path / "db.sqlite") as store:
+        trained = store.create_run("mine", "pretrain", {}, None, None)
+        imported = store.create_run("bert", "imported", {}, None, None)
+        store.create_run("tuned", "finetune", {}, None, None)
+        for run in (trained, imported):
+            store.add_checkpoint(run.id, 0, f"/x/{run.id}", "0" * 64, 1)
+        assert [run.name for run in probe_runs(store)] == ["bert", "mine"]

@@ -20,6 +20,7 @@ from workbench.jobs.finetune import predict
 from workbench.jobs.finetune_scores import score_lines
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import RunStore
+from workbench.views.probe_views import probe_runs
 
 TASK_TITLES = {"classify": "Classify sentences (CSV / TSV / JSONL)", "tag": "Tag entities (CoNLL, IOB2)",
                "qa": "Answer questions (SQuAD JSON)"}
@@ -40,9 +41,9 @@ class BaseModel:
 
 
 def base_models(store: RunStore) -> list[BaseModel]:
-    """Every checkpoint of every pretraining run, newest run first and its latest checkpoint first."""
+    """Every checkpoint of every pretraining or imported run, newest run first and its latest checkpoint first."""
     found = []
-    for run in store.list_runs(kind="pretrain"):
+    for run in probe_runs(store):
         for checkpoint in reversed(store.checkpoints(run.id)):
             found.append(BaseModel(f"{run.name} · step {checkpoint.step:,} ({run.preset or 'custom'}, {run.status})",
                                    f"{run.id}:{checkpoint.step}", run.id, checkpoint.step))

@@ -45,9 +45,12 @@ METRIC_NAMES = {"precision_at_1": "precision@1", "precision_at_k": "precision@k"
 
 # ---- runs and checkpoints --------------------------------------------------------------------------------------
 
+MODEL_KINDS = ("pretrain", "imported")  # runs whose checkpoints are masked-LM models: trained here or imported
+
+
 def probe_runs(store: RunStore) -> list[RunRecord]:
-    """Pretraining runs with at least one checkpoint, newest first: the runs a user can probe."""
-    return [run for run in store.list_runs(kind="pretrain") if store.checkpoints(run.id)]
+    """Pretraining and imported runs with at least one checkpoint, newest first: the runs a user can probe."""
+    return [run for run in store.list_runs() if run.kind in MODEL_KINDS and store.checkpoints(run.id)]
 
 
 def load_models(ws: Workspace, choices: Sequence[tuple[int, int]]) -> list[ProbeModel]:
