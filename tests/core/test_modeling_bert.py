@@ -191,6 +191,14 @@ def test_last_layer_at_labelled_rows_gives_the_full_models_loss_and_gradients(pr
         model.bert(input_ids, attention_mask, output_hidden_states=True, rows=selected)
 
 
+def test_a_one_segment_model_reads_a_pair_as_one_segment():
+    """An imported RoBERTa has one segment type; a fine-tuning pair's second segment (id 1) crashed it."""
+    model = BertForMaskedLM(make_config(type_vocab_size=1)).eval()
+    input_ids = torch.randint(5, V, (2, 7))
+    pair_types = torch.tensor([[0, 0, 0, 1, 1, 1, 1]] * 2)
+    torch.testing.assert_close(model(input_ids, token_type_ids=pair_types).logits, model(input_ids).logits)
+
+
 def test_for_training_makes_the_lookup_sparse_on_the_cpu_only():
     model = BertForMaskedLM(make_config())
     assert model.for_training(torch.device("cpu")) is model and model.bert.embeddings.word_embeddings.sparse

@@ -70,7 +70,8 @@ class BertEmbeddings(nn.Module):
                 else roberta_position_ids(input_ids, self.padding_idx)  # (T,) broadcasts over B, or (B, T)
         x = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)  # (B, T, H)
         if self.token_type_embeddings is not None:
-            if token_type_ids is None:
+            if token_type_ids is None or self.token_type_embeddings.num_embeddings == 1:
+                # a one-segment model (RoBERTa) reads a pair as one segment, as its tokenizer's all-zero ids say
                 token_type_ids = torch.zeros_like(input_ids)
             x = x + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.LayerNorm(x))
