@@ -60,6 +60,7 @@ from train_throughput import MASK, SPECIALS, Shape, hf_tokenizer, model_flops_pe
 from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config  # noqa: E402
 from workbench.core.corpus import is_validation, iter_documents  # noqa: E402
 from workbench.core.devices import DeviceError, Precision, resolve_precision  # noqa: E402
+from workbench.core.epochs import seed_everything  # noqa: E402
 from workbench.core.finetune.data import label_list, read_classification  # noqa: E402
 from workbench.core.finetune.heads import build_task_model, freeze  # noqa: E402
 from workbench.core.finetune.tasks import ClassifyTask  # noqa: E402
@@ -79,7 +80,7 @@ from workbench.core.probing import (  # noqa: E402
 from workbench.core.probing.fill_mask import mask_probabilities  # noqa: E402
 from workbench.core.token_cache import build_or_load_cache  # noqa: E402
 from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer  # noqa: E402
-from workbench.core.training import Trainer, seed_everything  # noqa: E402
+from workbench.core.training import Trainer  # noqa: E402
 from workbench.core.training_types import StepEvent  # noqa: E402
 from workbench.settings.finetune import FinetuneConfig  # noqa: E402
 from workbench.settings.masking import MaskingConfig  # noqa: E402

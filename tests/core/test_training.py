@@ -14,11 +14,12 @@ import torch
 
 from workbench.core.checkpoints import checkpoint_step, file_sha256, list_checkpoints, read_checkpoint_config
 from workbench.core.devices import DeviceError
+from workbench.core.epochs import EpochSampler
 from workbench.core.masking import Masker
 from workbench.core.packing import PackedBlocks
 from workbench.core.token_cache import build_or_load_cache
 from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
-from workbench.core.training import EpochSampler, Trainer, unigram_log_probs
+from workbench.core.training import Trainer, unigram_log_probs
 from workbench.core.training_types import CheckpointEvent, EvalEvent, StatusEvent, StepEvent, TrainControl
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig

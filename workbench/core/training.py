@@ -15,10 +15,8 @@ steps, next to a unigram baseline: the loss of guessing every masked token from 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import random
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +34,7 @@ from workbench.core.checkpoints import (
     save_checkpoint,
 )
 from workbench.core.devices import describe_device, resolve_device, resolve_precision
+from workbench.core.epochs import EpochSampler, seed_everything
 from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler
@@ -75,12 +74,6 @@ class MaskingTokenizer(Protocol):
     def word_start_mask(self, input_ids: torch.Tensor) -> torch.Tensor: ...
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 BLOWN_UP_FACTOR, BLOWN_UP_STEPS = 3.0, 100
 
 
@@ -95,30 +88,6 @@ def unigram_log_probs(counts: np.ndarray | Sequence[int], special_ids: Sequence[
     smoothed = torch.as_tensor(np.asarray(counts, dtype=np.float64)) + 1.0
     smoothed[list(special_ids)] = 0.0
     return (smoothed / smoothed.sum()).log()
-
-
-class EpochSampler:
-    """Full batches of block indices from a seeded permutation per epoch; (epoch, cursor) is the position."""
-
-    def __init__(self, n_blocks: int, batch_size: int, seed: int, epoch: int = 0, cursor: int = 0) -> None:
-        self.n_blocks, self.batch_size, self.seed = n_blocks, batch_size, seed
-        self.epoch, self.cursor = epoch, cursor
-        self._order: tuple[int, list[int]] | None = None  # (epoch, permutation)
-
-    def permutation(self, epoch: int) -> list[int]:
-        key = hashlib.sha256(f"{self.seed}/{epoch}".encode()).digest()
-        generator = torch.Generator().manual_seed(int.from_bytes(key[:8], "little") >> 1)
-        return torch.randperm(self.n_blocks, generator=generator).tolist()
-
-    def next_batch(self) -> tuple[list[int], int]:
-        """The next batch's block indices and its epoch; the incomplete tail of an epoch is skipped."""
-        if self.cursor + self.batch_size > self.n_blocks:
-            self.epoch, self.cursor = self.epoch + 1, 0
-        if self._order is None or self._order[0] != self.epoch:
-            self._order = (self.epoch, self.permutation(self.epoch))
-        indices = self._order[1][self.cursor: self.cursor + self.batch_size]
-        self.cursor += self.batch_size
-        return indices, self.epoch
 
 
 class _Window:

@@ -23,6 +23,7 @@ import torch
 
 from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config
 from workbench.core.devices import describe_device, resolve_device
+from workbench.core.epochs import seed_everything
 from workbench.core.finetune import data as readers
 from workbench.core.finetune.data import ClassificationExample, QAExample, TaggedSentence
 from workbench.core.finetune.encoding import collate
@@ -31,7 +32,6 @@ from workbench.core.finetune.metrics import get_entities
 from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult, FinetuneTrainer
 from workbench.core.tokenization import WorkbenchTokenizer
-from workbench.core.training import seed_everything
 from workbench.core.training_types import TrainControl
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError

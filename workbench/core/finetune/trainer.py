@@ -26,10 +26,10 @@ import torch
 
 from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from workbench.core.devices import resolve_device
+from workbench.core.epochs import EpochSampler
 from workbench.core.finetune.encoding import Feature, collate
 from workbench.core.finetune.tasks import epoch_rank
 from workbench.core.optim import build_scheduler, no_decay_parameter_names
-from workbench.core.training import EpochSampler
 from workbench.core.training_types import CheckpointEvent, StatusEvent, StepEvent, TrainControl
 from workbench.settings.finetune import FinetuneConfig
 
