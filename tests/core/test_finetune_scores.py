@@ -63,7 +63,7 @@ class ScriptedQA(QATask):
         super().__init__([], max_len=24, doc_stride=8)
         self.script, self.seen = list(script), []
 
-    def score(self, examples, features, logits):
+    def score(self, examples, features, logits, fitted=None):
         self.seen.append(torch.cat([x.flatten() for x in logits]))
         return (self.script.pop(0) if self.script else {"f1": -1.0}), {}
 

@@ -148,3 +148,20 @@ def test_a_killed_fine_tuning_process_ends_the_run_as_interrupted(qtbot, panel: 
     assert "ended unexpectedly" in panel.controls.status_label.text(), panel.controls.status_label.text()
     assert panel.state.store.get_run(run.id).status == "interrupted"  # resumable
     assert panel.controls.start_button.isEnabled()
+
+
+def test_question_answering_settings_show_for_qa_only(qtbot, panel: FinetunePanel) -> None:
+    form = panel.form
+    box = form.settings.layouts["Question answering"].parentWidget()
+    assert not box.isVisibleTo(form)
+    form.data.set_task("qa")
+    assert box.isVisibleTo(form)
+    form.settings.editor("no_answer").setCurrentText("allow")
+    overlap = form.settings.fields["doc_stride"]
+    assert overlap.is_none() and "a third of the max length" in overlap.none_box.text()
+    overlap.none_box.setChecked(False)
+    form.settings.editor("doc_stride").setValue(16)
+    config = form.settings.config(task="qa")
+    assert config.no_answer == "allow" and config.doc_stride == 16
+    form.data.set_task("tag")
+    assert not box.isVisibleTo(form)

@@ -106,7 +106,7 @@ def _report(run: RunRecord, result: FinetuneResult, as_json: bool, stop: StopReq
                        "baseline": result.baselines.get("validation")},
         "test": {"metrics": result.test_metrics, "baseline": result.baselines.get("test")}
         if run.config["data"].get("test") else None,
-        "max_len": run.config["finetune"]["max_len"], "parent_run_id": run.parent_run_id,
+        "warnings": result.warnings, "max_len": run.config["finetune"]["max_len"], "parent_run_id": run.parent_run_id,
         "best_checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None, "message": result.message,
     }
     if as_json:

@@ -29,6 +29,7 @@ from workbench.core.finetune.data import ClassificationExample, QAExample, Tagge
 from workbench.core.finetune.encoding import collate
 from workbench.core.finetune.heads import build_task_model, freeze, from_pretraining, pretraining_config
 from workbench.core.finetune.metrics import get_entities
+from workbench.core.finetune.qa import answers_outside_windows, default_doc_stride
 from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult, FinetuneTrainer
 from workbench.core.tokenization import WorkbenchTokenizer
@@ -139,13 +140,40 @@ def _labels(task: str, examples: list) -> list[str]:
     return []
 
 
-def _build_task(task: str, config: FinetuneConfig, labels: list[str], allow_no_answer: bool = False):
+def _build_task(task: str, config: FinetuneConfig, labels: list[str], allow_no_answer: bool = False,
+                null_threshold: float = 0.0):
     if task == "classify":
         return ClassifyTask(labels, config.max_len)
     if task == "tag":
         return TagTask(labels, config.max_len)
-    return QATask(labels, config.max_len, config.doc_stride or config.max_len // 2, config.max_answer_len,
-                  allow_no_answer=allow_no_answer)
+    doc_stride = config.doc_stride if config.doc_stride is not None else default_doc_stride(config.max_len)
+    return QATask(labels, config.max_len, doc_stride, config.max_answer_len, allow_no_answer, null_threshold)
+
+
+def _allow_no_answer(config: FinetuneConfig, train: list) -> bool:
+    if config.task != "qa":
+        return False
+    return {"auto": any(e.is_impossible for e in train), "allow": True, "forbid": False}[config.no_answer]
+
+
+def _qa_warnings(config: FinetuneConfig, allow_no_answer: bool, train: list, scored: dict[str, list],
+                 lost: int) -> list[str]:
+    """What makes a QA run's scores read differently from what a user would assume."""
+    warnings = []
+    if not allow_no_answer:
+        for part, examples in scored.items():
+            n = sum(e.is_impossible for e in examples)
+            if n:
+                why = ("the training data has no unanswerable questions (SQuAD v1.1)" if config.no_answer == "auto"
+                       else "no-answer is forbidden")
+                warnings.append(f"{why}, so the model never answers \"no answer\", and each of the {n} unanswerable "
+                                f"questions in the {part} data scores 0; set no-answer to allow (--no-answer allow) "
+                                "to learn it anyway")
+    if lost:
+        warnings.append(f"{lost} of {sum(not e.is_impossible for e in train)} training answers fit in no window "
+                        f"(longer than the longest answer, --max-answer-len, or than the room the question leaves), "
+                        f"so training never sees them; raise --max-answer-len or --max-len")
+    return warnings
 
 
 def _read_test(spec: FinetuneSpec, labels: list[str]) -> list:
@@ -161,11 +189,12 @@ def _read_test(spec: FinetuneSpec, labels: list[str]) -> list:
 
 
 def _read_splits(spec: FinetuneSpec, seed: int) -> tuple[list, list]:
-    """(train, validation) examples: both files, or a seeded split of the training file."""
+    """(train, validation) examples: both files, or a seeded split of the training file that keeps a QA
+    article, a duplicated text or sentence on one side (`readers.split_group`)."""
     train = _read(spec, spec.train)
     if spec.validation is not None:
         return train, _read(spec, spec.validation)
-    return readers.split_train_validation(train, spec.val_fraction, seed)
+    return readers.split_train_validation(train, spec.val_fraction, seed, readers.split_group)
 
 
 def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[Listener] = (),
@@ -180,12 +209,14 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
     # Labels of both parts: a rare tag or class may only occur in the validation part; its output stays unused.
     labels = _labels(spec.task, [*train, *validation])
     test = _read_test(spec, labels)
-    allow_no_answer = spec.task == "qa" and any(e.is_impossible for e in train)
+    allow_no_answer = _allow_no_answer(config, train)
     task = _build_task(spec.task, config, labels, allow_no_answer)
     data = _encode(task, source.tokenizer, train, validation, test)  # before the run exists: bad data leaves no run
+    warnings = _qa_warnings(config, allow_no_answer, train, {"validation": validation, "test": test},
+                            answers_outside_windows(train, data.train_features)) if spec.task == "qa" else []
     run_config = {
         "task": spec.task, "finetune": config.to_dict(), "model": source.model_config.to_dict(), "labels": labels,
-        "allow_no_answer": allow_no_answer, "tokenizer_path": source.tokenizer_path,
+        "allow_no_answer": allow_no_answer, "tokenizer_path": source.tokenizer_path, "warnings": warnings,
         "data": {"train": str(Path(spec.train).resolve()), "validation": spec.validation and str(Path(spec.validation).resolve()),
                  "test": spec.test and str(Path(spec.test).resolve()),
                  "text_column": spec.text_column, "text_pair_column": spec.text_pair_column,
@@ -270,7 +301,7 @@ def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: _D
         result = trainer.run(resume_from=resume_from)
     finally:
         recorder.close()
-    result.baselines = data.baselines
+    result.baselines, result.warnings = data.baselines, run_config.get("warnings", [])
     run_config["result"] = {"best_epoch": result.best_epoch, "best_checkpoint": result.best_checkpoint and str(result.best_checkpoint),
                             "best_metrics": result.best_metrics, "best_details": result.best_details,
                             "test_metrics": result.test_metrics, "test_details": result.test_details,
@@ -312,7 +343,8 @@ def load_finetuned(ws: Workspace, run_ref: str | int):
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     load_checkpoint(checkpoint, model)
     model.eval()
-    task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
+    learned = ((run.config.get("result") or {}).get("best_metrics") or {}).get("null_threshold", 0.0)
+    task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"], learned)
     return task, model, WorkbenchTokenizer.load(saved["tokenizer_path"])
 
 

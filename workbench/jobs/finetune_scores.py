@@ -1,13 +1,14 @@
 """The lines that report a fine-tuning run's scores, every score with the trivial baseline's on the same data
 beside it (majority class, all `O`, always no answer: `tasks.*.baseline`). The validation score is labelled as
 the one that chose the epoch; the test score, scored once with that epoch, follows when there is a test file, and
-without one a note says that the only score shown also chose the epoch. The CLI summary, the Fine-tune panel and
-the Runs panel show these same lines.
+without one a note says that the only score shown also chose the epoch. A QA run's no-answer threshold is named as
+learned on validation, and the run's warnings (`warnings` in its config) close the list. The CLI summary, the
+Fine-tune panel and the Runs panel show these same lines.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
 
@@ -22,6 +23,9 @@ def score_line(metrics: Mapping[str, float], baseline: Mapping[str, float], base
     """`accuracy 0.8500 (majority class 0.5000), macro_f1 ...`: every score and the baseline's, counts left out."""
     parts = []
     for key, value in metrics.items():
+        if key == "null_threshold":
+            parts.append(f"no-answer threshold {value:.4f} (learned on validation)")
+            continue
         if key.endswith("total"):
             continue
         floor = baseline.get(key)
@@ -30,9 +34,9 @@ def score_line(metrics: Mapping[str, float], baseline: Mapping[str, float], base
 
 
 def score_lines(task: str, validation: Mapping[str, float], test: Mapping[str, float] | None,
-                baselines: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """The labelled score lines of a run: validation, then test or the note that there is none ([] before any
-    epoch was scored)."""
+                baselines: Mapping[str, Mapping[str, float]], warnings: Sequence[str] = ()) -> list[str]:
+    """The labelled score lines of a run: validation, then test or the note that there is none, then the
+    warnings ([] before any epoch was scored)."""
     if not validation:
         return []
     name = BASELINE_NAMES[task]
@@ -41,7 +45,7 @@ def score_lines(task: str, validation: Mapping[str, float], test: Mapping[str, f
         lines.append(f"{TEST_LABEL}: {score_line(test, baselines.get('test', {}), name)}")
     else:
         lines.append(NO_TEST_NOTE)
-    return lines
+    return lines + [f"warning: {w}" for w in warnings]
 
 
 def run_score_lines(config: Mapping) -> list[str]:
@@ -51,4 +55,4 @@ def run_score_lines(config: Mapping) -> list[str]:
     if config.get("task") not in BASELINE_NAMES:
         return []
     return score_lines(config["task"], result.get("best_metrics") or {}, result.get("test_metrics"),
-                       result.get("baselines") or {})
+                       result.get("baselines") or {}, config.get("warnings") or ())

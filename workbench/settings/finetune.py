@@ -9,6 +9,7 @@ from workbench.settings.model import MAX_POSITIONS, MIN_POSITIONS
 from workbench.settings.train import device_setting, seed_setting
 
 TASKS = ("classify", "tag", "qa")
+NO_ANSWER = ("auto", "allow", "forbid")
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,13 @@ class FinetuneConfig(Settings):
                                   low=0.0, high=1.0, step=0.01)
     max_len: int = setting(128, "Longest input in tokens; longer texts are cut (at most what the model was "
                            "pretrained with).", "Max length", low=MIN_POSITIONS, high=MAX_POSITIONS, step=8)
-    doc_stride: int | None = setting(None, "qa: the step between overlapping windows of a long passage.",
-                                     "Window stride", low=1, high=MAX_POSITIONS, none="half the max length")
+    doc_stride: int | None = setting(None, "qa: how many tokens consecutive windows of a long passage share (their "
+                                     "overlap, as in Hugging Face), at least the longest answer, so that no answer "
+                                     "is cut where two windows meet.", "Window overlap", low=0, high=MAX_POSITIONS,
+                                     none="a third of the max length (128 at 384, as Hugging Face)")
+    no_answer: str = setting("auto", "qa: whether the model may answer that the passage holds no answer (SQuAD "
+                             "2.0). auto: when the training data has unanswerable questions; allow or forbid it "
+                             "regardless.", "No answer", choices=NO_ANSWER)
     max_answer_len: int = setting(30, "qa: the longest answer, in tokens.", "Longest answer", low=1, high=1000)
     freeze_embeddings: bool = setting(False, "Keep the word embeddings as pretraining left them (train the rest).",
                                       "Freeze embeddings")

@@ -126,7 +126,7 @@ def result_text(task: str, result: FinetuneResult, arm: str, pretrained: bool = 
         who = "Fine-tune from the pretrained model" if pretrained else "Fine-tune from scratch"
     if not result.best_metrics:
         return f"{who}: {result.status}" + (f" ({result.message})" if result.message else "")
-    lines = score_lines(task, result.best_metrics, result.test_metrics, result.baselines)
+    lines = score_lines(task, result.best_metrics, result.test_metrics, result.baselines, result.warnings)
     return "\n".join([f"{who}: {result.status} after {result.steps:,} steps; best {title} "
                       f"{result.best_metrics[key]:.1%} (epoch {result.best_epoch})", *(f"  {x}" for x in lines)])
 

@@ -18,7 +18,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence, TypeVar
+from typing import Callable, Hashable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 CLASSIFICATION_SUFFIXES = (".csv", ".tsv", ".jsonl")
@@ -49,6 +49,7 @@ class QAExample:
     answers: list[str] = field(default_factory=list)  # gold texts; [] when unanswerable
     answer_starts: list[int] = field(default_factory=list)  # character offsets into context
     is_impossible: bool = False
+    article: str = ""  # the article's title, else its place in the file ("data[3]"): what splits keep together
 
 
 # ---- classification ---------------------------------------------------------------------------------------
@@ -203,11 +204,12 @@ def read_squad(path: str | Path, limit: int | None = None) -> list[QAExample]:
         raise DataError(f"{path}: not SQuAD JSON (expected an object with a 'data' list)")
     examples = []
     for a, article in enumerate(data["data"]):
+        title = str(article.get("title") or f"data[{a}]") if isinstance(article, dict) else f"data[{a}]"
         for p, paragraph in enumerate(_field(path, article, "paragraphs", f"data[{a}]")):
             where = f"data[{a}].paragraphs[{p}]"
             context = _field(path, paragraph, "context", where)
             for q, qa in enumerate(_field(path, paragraph, "qas", where)):
-                examples.append(_qa_example(path, qa, context, f"{where}.qas[{q}]"))
+                examples.append(_qa_example(path, qa, context, f"{where}.qas[{q}]", title))
                 if limit is not None and len(examples) >= limit:
                     return examples
     if not examples:
@@ -221,7 +223,7 @@ def _field(path: Path, obj: object, key: str, where: str):
     return obj[key]
 
 
-def _qa_example(path: Path, qa: dict, context: str, where: str) -> QAExample:
+def _qa_example(path: Path, qa: dict, context: str, where: str, article: str) -> QAExample:
     impossible = bool(qa.get("is_impossible", False))
     answers = [] if impossible else _field(path, qa, "answers", where)
     texts, starts = [], []
@@ -234,18 +236,39 @@ def _qa_example(path: Path, qa: dict, context: str, where: str) -> QAExample:
     if not impossible and not texts:
         raise DataError(f"{path}: {where} has no answers and is not marked is_impossible")
     return QAExample(str(_field(path, qa, "id", where)), _field(path, qa, "question", where), context, texts, starts,
-                     impossible)
+                     impossible, article)
 
 
 # ---- splits -----------------------------------------------------------------------------------------------
 
 
-def split_train_validation(items: Sequence[T], fraction: float = 0.1, seed: int = 0) -> tuple[list[T], list[T]]:
-    """A deterministic shuffle-split: the same items, fraction and seed always give the same two lists."""
+def split_train_validation(items: Sequence[T], fraction: float = 0.1, seed: int = 0,
+                           group: Callable[[T], Hashable] | None = None) -> tuple[list[T], list[T]]:
+    """A deterministic shuffle-split: the same items, fraction and seed always give the same two lists. With
+    `group`, items of one group (one QA article, one duplicated text) fall on one side together, so validation
+    never scores what training read: whole groups, in shuffled order, go to validation until it holds at least
+    `fraction` of the items (and never all of them)."""
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation fraction must be between 0 and 1, got {fraction}")
-    order = list(range(len(items)))
-    random.Random(seed).shuffle(order)
-    n_val = max(1, round(len(items) * fraction)) if len(items) > 1 else 0
-    held = set(order[:n_val])
+    members: dict[Hashable, list[int]] = {}
+    for i, item in enumerate(items):
+        members.setdefault(group(item) if group else i, []).append(i)
+    groups = list(members.values())
+    random.Random(seed).shuffle(groups)
+    wanted = max(1, round(len(items) * fraction)) if len(groups) > 1 else 0
+    held: set[int] = set()
+    for indices in groups[:-1]:  # the last group always stays in training
+        if len(held) >= wanted:
+            break
+        held.update(indices)
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
+
+
+def split_group(example: ClassificationExample | TaggedSentence | QAExample) -> Hashable:
+    """What must not straddle a split: a QA question's article, a text (and pair) or a sentence, read with case
+    and spacing folded, so that a duplicate is the same text."""
+    if isinstance(example, QAExample):
+        return example.article or example.context
+    if isinstance(example, TaggedSentence):
+        return tuple(t.casefold() for t in example.tokens)
+    return " ".join(example.text.casefold().split()), " ".join((example.text_pair or "").casefold().split())

@@ -7,6 +7,10 @@ epoch and early stopping are judged by: accuracy (classify), entity F1 (tag), to
 by HasAns F1, since an epoch that answers nothing scores the share of unanswerable questions and would otherwise
 stay best over later, equally scored epochs that do find spans (`epoch_rank`).
 
+`score` learns what the task fits on validation data: with no-answer allowed, QA's no-answer threshold, reported
+as `null_threshold` among the metrics. Given `fitted` (the chosen epoch's validation metrics), it applies what
+was learned there instead, as the test set must be scored.
+
 `baseline` scores the trivial predictor on the same examples with the same metric code, the floor every score is
 read against: the most frequent training label (classify; ties go to the first in label order), all-`O` (tag),
 always no answer (qa, with HasAns and NoAns apart).
@@ -15,17 +19,18 @@ always no answer (qa, with HasAns and NoAns apart).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 
 from workbench.core.finetune.data import ClassificationExample, QAExample, TaggedSentence
 from workbench.core.finetune.encoding import Feature, encode_classification, encode_tagging, word_predictions
 from workbench.core.finetune.metrics import classification_metrics, squad_metrics, tagging_metrics
-from workbench.core.finetune.qa import best_answer, prepare_qa_features
+from workbench.core.finetune.qa import Candidate, best_candidate, learn_null_threshold, prepare_qa_features
 from workbench.core.tokenization import WorkbenchTokenizer
 
 TASKS = ("classify", "tag", "qa")
+Scores = tuple[dict[str, float], dict]  # flat metrics, details
 
 
 class ClassifyTask:
@@ -38,7 +43,7 @@ class ClassifyTask:
         return encode_classification(tokenizer, examples, {x: i for i, x in enumerate(self.labels)}, self.max_len)
 
     def score(self, examples: Sequence[ClassificationExample], features: Sequence[Feature],
-              logits: Sequence[torch.Tensor]) -> tuple[dict[str, float], dict]:
+              logits: Sequence[torch.Tensor], fitted: Mapping[str, float] | None = None) -> Scores:
         m = classification_metrics([f["labels"] for f in features], [int(x.argmax()) for x in logits], self.labels)
         return self._flat(m), {"per_class": m["per_class"], "confusion": m["confusion"], "labels": self.labels}
 
@@ -70,7 +75,7 @@ class TagTask:
         return [self.labels[i] for i in ids]
 
     def score(self, examples: Sequence[TaggedSentence], features: Sequence[Feature],
-              logits: Sequence[torch.Tensor]) -> tuple[dict[str, float], dict]:
+              logits: Sequence[torch.Tensor], fitted: Mapping[str, float] | None = None) -> Scores:
         predicted = [self.word_tags(f, x) for f, x in zip(features, logits)]
         m = tagging_metrics([s.tags for s in examples], predicted)
         return self._flat(m), {"per_type": m["per_type"]}
@@ -87,32 +92,40 @@ class QATask:
     name, main_metric, tie_break, baseline_name = "qa", "f1", "HasAns_f1", "always no answer"
 
     def __init__(self, labels: Sequence[str], max_len: int, doc_stride: int, max_answer_len: int = 30,
-                 allow_no_answer: bool = False) -> None:
+                 allow_no_answer: bool = False, null_threshold: float = 0.0) -> None:
         self.labels, self.max_len, self.doc_stride = list(labels), max_len, doc_stride
         self.max_answer_len, self.allow_no_answer = max_answer_len, allow_no_answer
+        self.null_threshold = null_threshold  # what `answers` applies: the one a run learned, for predictions
 
     def encode(self, tokenizer: WorkbenchTokenizer, examples: Sequence[QAExample]) -> list[Feature]:
-        return prepare_qa_features(tokenizer, examples, self.max_len, self.doc_stride)
+        return prepare_qa_features(tokenizer, examples, self.max_len, self.doc_stride,
+                                   max_answer_len=self.max_answer_len)
 
-    def answers(self, examples: Sequence[QAExample], features: Sequence[Feature],
-                logits: Sequence[torch.Tensor]) -> list[str]:
+    def candidates(self, examples: Sequence[QAExample], features: Sequence[Feature],
+                   logits: Sequence[torch.Tensor]) -> list[Candidate]:
+        """Each example's best span and null score over its windows."""
         windows: dict[int, list[tuple[Feature, torch.Tensor]]] = defaultdict(list)
         for feature, x in zip(features, logits):
             windows[feature["example_index"]].append((feature, x))
-        texts = []
-        for i, example in enumerate(examples):
-            group = windows[i]
-            text, _ = best_answer(example.context, [f["offsets"] for f, _ in group], [x[:, 0] for _, x in group],
-                                  [x[:, 1] for _, x in group], self.max_answer_len,
-                                  allow_no_answer=self.allow_no_answer)
-            texts.append(text)
-        return texts
+        return [best_candidate(example.context, [f["offsets"] for f, _ in windows[i]],
+                               [x[:, 0] for _, x in windows[i]], [x[:, 1] for _, x in windows[i]],
+                               self.max_answer_len) for i, example in enumerate(examples)]
+
+    def answers(self, examples: Sequence[QAExample], features: Sequence[Feature],
+                logits: Sequence[torch.Tensor]) -> list[str]:
+        return [c.answer(self.allow_no_answer, self.null_threshold)
+                for c in self.candidates(examples, features, logits)]
 
     def score(self, examples: Sequence[QAExample], features: Sequence[Feature],
-              logits: Sequence[torch.Tensor]) -> tuple[dict[str, float], dict]:
-        predictions = dict(zip((e.id for e in examples), self.answers(examples, features, logits)))
-        m = squad_metrics({e.id: e.answers for e in examples}, predictions)
-        return {k: float(v) for k, v in m.items()}, {}
+              logits: Sequence[torch.Tensor], fitted: Mapping[str, float] | None = None) -> Scores:
+        candidates = self.candidates(examples, features, logits)
+        threshold = None
+        if self.allow_no_answer:
+            threshold = (fitted.get("null_threshold", 0.0) if fitted is not None
+                         else learn_null_threshold(candidates, [e.answers for e in examples]))
+        predictions = {e.id: c.answer(self.allow_no_answer, threshold or 0.0) for e, c in zip(examples, candidates)}
+        m = {k: float(v) for k, v in squad_metrics({e.id: e.answers for e in examples}, predictions).items()}
+        return (m if threshold is None else {**m, "null_threshold": threshold}), {}
 
     def baseline(self, train: Sequence[QAExample], examples: Sequence[QAExample]) -> dict:
         m = squad_metrics({e.id: e.answers for e in examples}, {})  # a missing prediction is ""

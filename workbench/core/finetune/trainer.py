@@ -60,6 +60,7 @@ class FinetuneResult:
     test_metrics: dict[str, float] = field(default_factory=dict)  # the best epoch on the test set, if any
     test_details: dict = field(default_factory=dict)
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # {"validation"|"test": trivial scores}
+    warnings: list[str] = field(default_factory=list)  # what makes the scores read differently (see jobs.finetune)
 
 
 @dataclass
@@ -250,10 +251,11 @@ class FinetuneTrainer:
         return logits, (sum(losses) / len(features) if losses else None)
 
     def score_best(self, examples: Sequence, features: Sequence[Feature]) -> tuple[dict[str, float], dict]:
-        """The best epoch's metrics and details on other data (the test set): its weights are loaded first."""
+        """The best epoch's metrics and details on other data (the test set): its weights are loaded first, and
+        what validation fitted with them (QA's no-answer threshold) is applied, not learned again."""
         load_checkpoint(self.result.best_checkpoint, self.model, map_location=self.device)
         logits, _ = self.predict_logits(features)
-        return self.task.score(examples, features, logits)
+        return self.task.score(examples, features, logits, fitted=self.result.best_metrics)
 
     def evaluate(self) -> tuple[float | None, dict[str, float], dict]:
         logits, val_loss = self.predict_logits(self.val_features)

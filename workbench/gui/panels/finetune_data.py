@@ -37,6 +37,7 @@ from workbench.views.finetune_view import TASK_TITLES, BaseModel, guess_columns
 NONE = "(none)"
 FIELDS = ("lr", "head_lr", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_len", "freeze_embeddings",
           "freeze_layers", "seed", "early_stopping", "device")
+QA_GROUP, QA_FIELDS = "Question answering", ("doc_stride", "max_answer_len", "no_answer")
 FILE_FILTERS = {"classify": "Tables (*.csv *.tsv *.jsonl);;All files (*)", "tag": "CoNLL (*.conll *.txt *.iob);;All "
                 "files (*)", "qa": "SQuAD JSON (*.json);;All files (*)"}
 
@@ -242,10 +243,12 @@ class BaseModelGroup(QGroupBox):
 
 class SettingsGroup(SettingsForm):
     """Learning rates, epochs, batch, warm-up, weight decay, length, freezing, seed, early stopping, device: made
-    from `FinetuneConfig`'s metadata (the task is the data group's), plus the run's name."""
+    from `FinetuneConfig`'s metadata (the task is the data group's), plus the run's name; QA's windows and
+    no-answer choice in a group of their own, shown for the QA task only."""
 
     def __init__(self) -> None:
-        super().__init__(FinetuneConfig, [("Settings", FIELDS)], choices={"device": available_devices()})
+        super().__init__(FinetuneConfig, [("Settings", FIELDS), (QA_GROUP, QA_FIELDS)],
+                         choices={"device": available_devices()})
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic (run-N)")
         self.name.setToolTip("A name to find this run again later; left empty, it is called run-N.")
@@ -253,6 +256,9 @@ class SettingsGroup(SettingsForm):
         self.fields["lr"].changed.connect(self._follow_lr)
         self.fields["head_lr"].changed.connect(self._follow_lr)
         self._follow_lr()
+
+    def show_task(self, task: str) -> None:
+        self.layouts[QA_GROUP].parentWidget().setVisible(task == "qa")
 
     @Slot()
     def _follow_lr(self) -> None:
@@ -273,6 +279,8 @@ class FinetuneForm(QWidget):
         for group in (self.data, self.base, self.settings):
             layout.addWidget(group)
         layout.addStretch(1)
+        self.data.task.currentIndexChanged.connect(lambda: self.settings.show_task(self.data.task_name()))
+        self.settings.show_task(self.data.task_name())
 
     def spec(self) -> FinetuneSpec:
         task, train = self.data.task_name(), self.data.train.path()
