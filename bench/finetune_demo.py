@@ -7,14 +7,12 @@ number of steps, for several seeds. Prints the validation metric (accuracy, enti
 means. The pretraining run is kept in `--home` and reused by the next call with the same settings, so the
 fine-tuning part can be repeated quickly. Single-threaded by default (`--threads`), as docs/architecture.md
 measures. Example: `OMP_NUM_THREADS=1 python bench/finetune_demo.py --home /tmp/ft-demo`.
-`--sst2` instead runs the realistic check: `tiny` pretrained on ../shared/corpora/wikitext-2, then SST-2
-(a seeded sample of `--sst2-train` training sentences, the whole dev set) from it and from scratch.
+The realistic check on the shared datasets (SST-2, WNUT-17, SQuAD; test-set scores) is bench/finetune_real.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import tempfile
@@ -27,9 +25,7 @@ if str(ROOT) not in sys.path:  # `python bench/finetune_demo.py` from a checkout
 
 import torch  # noqa: E402
 
-from workbench.core.corpus import CorpusOptions  # noqa: E402
 from workbench.core.training_types import EvalEvent  # noqa: E402
-from workbench.jobs.corpora import add_corpus  # noqa: E402
 from workbench.jobs.finetune import FinetuneSpec, start_finetuning  # noqa: E402
 from workbench.jobs.pretrain import start_pretraining  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
@@ -40,7 +36,6 @@ from workbench.settings.pretrain import PretrainSpec  # noqa: E402
 from workbench.settings.train import TrainConfig  # noqa: E402
 
 METRIC = {"classify": "accuracy", "tag": "f1"}
-SHARED = ROOT.parent / "shared"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,8 +50,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--tasks", nargs="+", default=["classify", "tag"], choices=tuple(METRIC))
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--sst2", action="store_true", help="the realistic check on ../shared (see above)")
-    parser.add_argument("--sst2-train", type=int, default=8000, help="SST-2 training sentences sampled")
     return parser.parse_args(argv)
 
 
@@ -86,10 +79,9 @@ def pretrained_run(ws: Workspace, args: argparse.Namespace, corpus: str | None =
     return name
 
 
-def finetune(ws: Workspace, args: argparse.Namespace, task: str, seed: int, source: dict,
-             files: tuple[Path, Path] | None = None) -> tuple[float, int]:
-    """(best validation metric, steps) of one fine-tuning run (default files: the demo set of `task`)."""
-    train, validation = files or demo_paths(task)
+def finetune(ws: Workspace, args: argparse.Namespace, task: str, seed: int, source: dict) -> tuple[float, int]:
+    """(best validation metric, steps) of one fine-tuning run on the demo set of `task`."""
+    train, validation = demo_paths(task)
     config = FinetuneConfig(task=task, lr=args.lr, epochs=args.epochs, batch_size=args.batch_size,
                             max_len=args.max_len, seed=seed, device="cpu")
     spec = FinetuneSpec(train=str(train), validation=str(validation), config=config, **source)
@@ -104,30 +96,15 @@ def summary(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {spread:.3f}"
 
 
-def compare(ws: Workspace, args: argparse.Namespace, task: str, parent: str,
-            files: tuple[Path, Path] | None = None) -> list[tuple]:
+def compare(ws: Workspace, args: argparse.Namespace, task: str, parent: str) -> list[tuple]:
     """Fine-tune from `parent` and from scratch with its architecture and tokenizer, for every seed."""
     rows = []
     for arm, source in (("pretrained", {"from_run": parent}), ("scratch", {"scratch_like": parent})):
         started = time.perf_counter()
-        scores = [finetune(ws, args, task, seed, source, files) for seed in args.seeds]
+        scores = [finetune(ws, args, task, seed, source) for seed in args.seeds]
         rows.append((task, arm, [s for s, _ in scores], scores[0][1], time.perf_counter() - started))
         print(f"  {task} {arm}: {[round(s, 3) for s, _ in scores]}", flush=True)
     return rows
-
-
-def sst2(ws: Workspace, args: argparse.Namespace) -> list[tuple]:
-    """The realistic check: wikitext-2 pretraining, then SST-2 from it and from scratch."""
-    if not (SHARED / "datasets" / "sst2").is_dir():
-        raise SystemExit(f"{SHARED}/datasets/sst2 is absent")
-    if ws.store.get_corpus("wikitext-2") is None:
-        add_corpus(ws, [SHARED / "corpora" / "wikitext-2"], name="wikitext-2", options=CorpusOptions())
-    parent = pretrained_run(ws, args, corpus="wikitext-2")
-    lines = (SHARED / "datasets" / "sst2" / "train.tsv").read_text(encoding="utf-8").splitlines()
-    sample = random.Random(0).sample(lines[1:], args.sst2_train)
-    train = ws.home / f"sst2-train-{args.sst2_train}.tsv"
-    train.write_text("\n".join([lines[0], *sample]) + "\n", encoding="utf-8")
-    return compare(ws, args, "classify", parent, (train, SHARED / "datasets" / "sst2" / "dev.tsv"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,12 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     home.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Workspace(home) as ws:
-        if args.sst2:
-            rows = sst2(ws, args)
-        else:
-            parent = pretrained_run(ws, args)
-            rows = [row for task in args.tasks for row in compare(ws, args, task, parent)]
-    corpus = "wikitext-2" if args.sst2 else "the sample corpus"
+        parent = pretrained_run(ws, args)
+        rows = [row for task in args.tasks for row in compare(ws, args, task, parent)]
+    corpus = "the sample corpus"
     print(f"\nbest validation metric over {args.epochs} epochs (lr {args.lr:g}, batch {args.batch_size}), "
           f"seeds {args.seeds}; pretraining: tiny, {args.pretrain_steps} steps on {corpus}; "
           f"{time.perf_counter() - started:.0f} s in all")
