@@ -20,7 +20,7 @@ ARCHITECTURE = ("num_hidden_layers", "hidden_size", "num_attention_heads", "inte
 
 # Architecture fields only; vocab_size and max_position_embeddings come from the tokenizer and the data.
 PRESETS: dict[str, dict[str, int]] = {
-    "seed-demo": dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=2, intermediate_size=256),
+    "seed-demo": dict(num_hidden_layers=2, hidden_size=100, num_attention_heads=2, intermediate_size=400),
     "tiny": dict(num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=512),
     "mini": dict(num_hidden_layers=4, hidden_size=192, num_attention_heads=3, intermediate_size=768),
     "small": dict(num_hidden_layers=4, hidden_size=256, num_attention_heads=4, intermediate_size=1024),
@@ -29,10 +29,11 @@ PRESETS: dict[str, dict[str, int]] = {
     "large": dict(num_hidden_layers=24, hidden_size=1024, num_attention_heads=16, intermediate_size=4096),
 }
 
-# The (vocab_size, max_len) each preset is sized for: seed-demo lands at 268,704 parameters with the
-# sample corpus's small vocabulary; base/large are BERT-base (109.5M) and BERT-large (335M).
+# The (vocab_size, max_len) each preset is sized for: seed-demo is the character-level model of the MLM tutorial it
+# is named after, about 270,000 parameters (269,029) with its 29 symbols (26 letters, space, newline, [MASK]);
+# base/large are BERT-base (109.5M) and BERT-large (335M).
 PRESET_DEFAULT_SIZES: dict[str, tuple[int, int]] = {
-    "seed-demo": (2400, 128), "tiny": (8000, 128), "mini": (8000, 128), "small": (8000, 128),
+    "seed-demo": (29, 128), "tiny": (8000, 128), "mini": (8000, 128), "small": (8000, 128),
     "medium": (16000, 256), "base": (30522, 512), "large": (30522, 512),
 }
 
