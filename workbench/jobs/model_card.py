@@ -76,7 +76,7 @@ def _pretraining_lines(ws: Workspace, run: RunRecord, metrics: dict[str, float])
               f"{run.device or 'an unknown device'}.", ""]
     scores = [f"{k.replace('val_', 'validation ')} {_number(metrics[k])}"
               for k in ("val_loss", "val_accuracy", "val_perplexity") if metrics.get(k) is not None]
-    lines += ["## Evaluation", "", "At the exported checkpoint: " + (", ".join(scores) if scores
+    lines += ["## Evaluation", "", "At the exported checkpoint: " + (", ".join(scores) + "." if scores
                                                                       else "no validation score was recorded.")]
     return lines
 
