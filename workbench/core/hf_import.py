@@ -39,15 +39,16 @@ MODEL_TYPES = {"bert": "BertForMaskedLM", "roberta": "RobertaForMaskedLM", "xlm-
 # checkpoints, and the decoder tied to the embeddings.
 IGNORED = re.compile(r".*position_ids$|^(bert|roberta)\.pooler\..*|^cls\.seq_relationship\..*"
                      r"|^cls\.predictions\.decoder\..*|^lm_head\.decoder\..*|^vocab_projector\.weight$")
-_DISTIL_LAYER = {"attention.q_lin": "attention.self.query", "attention.k_lin": "attention.self.key",
-                 "attention.v_lin": "attention.self.value", "attention.out_lin": "attention.output.dense",
-                 "sa_layer_norm": "attention.output.LayerNorm", "ffn.lin1": "intermediate.dense",
-                 "ffn.lin2": "output.dense", "output_layer_norm": "output.LayerNorm"}
-_HEADS = {"roberta": {"lm_head.dense": "cls.predictions.transform.dense",
-                      "lm_head.layer_norm": "cls.predictions.transform.LayerNorm", "lm_head.bias": "cls.predictions.bias"},
-          "distilbert": {"vocab_transform": "cls.predictions.transform.dense",
-                         "vocab_layer_norm": "cls.predictions.transform.LayerNorm",
-                         "vocab_projector.bias": "cls.predictions.bias"}}
+DISTIL_LAYER = {"attention.q_lin": "attention.self.query", "attention.k_lin": "attention.self.key",
+                "attention.v_lin": "attention.self.value", "attention.out_lin": "attention.output.dense",
+                "sa_layer_norm": "attention.output.LayerNorm", "ffn.lin1": "intermediate.dense",
+                "ffn.lin2": "output.dense", "output_layer_norm": "output.LayerNorm"}
+HEAD_NAMES = {"roberta": {"lm_head.dense": "cls.predictions.transform.dense",
+                          "lm_head.layer_norm": "cls.predictions.transform.LayerNorm",
+                          "lm_head.bias": "cls.predictions.bias"},
+              "distilbert": {"vocab_transform": "cls.predictions.transform.dense",
+                             "vocab_layer_norm": "cls.predictions.transform.LayerNorm",
+                             "vocab_projector.bias": "cls.predictions.bias"}}
 
 
 class HFImportError(ValueError):
@@ -126,13 +127,13 @@ def our_name(family: str, name: str) -> str:
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name))
     if family == "bert":
         return name
-    for hf_prefix, ours in _HEADS[family].items():
+    for hf_prefix, ours in HEAD_NAMES[family].items():
         if name == hf_prefix or name.startswith(hf_prefix + "."):
             return ours + name[len(hf_prefix):]
     if family == "roberta":
         return "bert." + name[len("roberta."):] if name.startswith("roberta.") else name
     name = name.replace("distilbert.transformer.layer.", "bert.encoder.layer.").replace("distilbert.", "bert.")
-    for hf_part, ours in _DISTIL_LAYER.items():
+    for hf_part, ours in DISTIL_LAYER.items():
         name = re.sub(rf"^(bert\.encoder\.layer\.\d+)\.{re.escape(hf_part)}\.", rf"\1.{ours}.", name)
     return name
 

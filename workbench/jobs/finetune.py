@@ -36,7 +36,7 @@ from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.core.training_types import TrainControl
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
-from workbench.jobs.pretrain import get_run
+from workbench.jobs.pretrain import get_run, split_step
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
@@ -104,17 +104,16 @@ def _resolve_source(ws: Workspace, spec: FinetuneSpec, max_len: int) -> _Source:
 
 def _pretrained_source(ws: Workspace, reference: str) -> _Source:
     """A pretraining or imported run's checkpoint ("RUN" for its latest, "RUN:STEP"), config and tokenizer."""
-    ref, _, step = reference.rpartition(":")
-    if not step.isdigit() or ws.store.get_run(reference) is not None:  # a name may hold ":" itself
-        ref, step = reference, ""
+    ref, step = split_step(ws, reference)
     run = get_run(ws, ref)
     if run.kind not in ("pretrain", "imported"):
         raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining or imported run")
     checkpoints = ws.store.checkpoints(run.id)
-    chosen = [c for c in checkpoints if c.step == int(step)] if step else checkpoints[-1:]
+    chosen = [c for c in checkpoints if c.step == step] if step is not None else checkpoints[-1:]
     if not chosen:
         steps = ", ".join(str(c.step) for c in checkpoints) or "none"
-        raise UserError(f"run {run.name!r} has no checkpoint{' at step ' + step if step else ''}; it has: {steps}")
+        where = f" at step {step}" if step is not None else ""
+        raise UserError(f"run {run.name!r} has no checkpoint{where}; it has: {steps}")
     checkpoint = Path(chosen[0].path)
     record = ws.store.get_tokenizer(run.tokenizer_id) if run.tokenizer_id is not None else None
     path = record.path if record else read_checkpoint_config(checkpoint).get("tokenizer_path")
@@ -333,11 +332,30 @@ def load_finetuned(ws: Workspace, run_ref: str | int):
     run = get_run(ws, run_ref)
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `predict` takes a fine-tuning run")
-    best = (run.config.get("result") or {}).get("best_checkpoint")
-    latest = ws.store.latest_checkpoint(run.id)
-    checkpoint = Path(best) if best else (Path(latest.path) if latest else None)
-    if checkpoint is None or not checkpoint.is_dir():
-        raise UserError(f"run {run.name!r} has no checkpoint to predict with")
+    return load_task_checkpoint(finetuned_checkpoint(ws, run))
+
+
+def finetuned_checkpoint(ws: Workspace, run: RunRecord, step: int | None = None) -> Path:
+    """A fine-tuning run's checkpoint at `step`, else the best epoch's (what `predict` uses), else the latest."""
+    checkpoints = ws.store.checkpoints(run.id)
+    if step is not None:
+        chosen = [Path(c.path) for c in checkpoints if c.step == step]
+        if not chosen:
+            steps = ", ".join(str(c.step) for c in checkpoints) or "none"
+            raise UserError(f"run {run.name!r} has no checkpoint at step {step}; it has: {steps}")
+        checkpoint = chosen[0]
+    else:
+        best = (run.config.get("result") or {}).get("best_checkpoint")
+        checkpoint = Path(best) if best else (Path(checkpoints[-1].path) if checkpoints else None)
+    if checkpoint is None:
+        raise UserError(f"run {run.name!r} has no checkpoint yet")
+    if not checkpoint.is_dir():
+        raise UserError(f"run {run.name!r}'s checkpoint is missing from {checkpoint}")
+    return checkpoint
+
+
+def load_task_checkpoint(checkpoint: Path):
+    """(task object, model in eval mode, tokenizer) of one fine-tuning checkpoint."""
     saved = read_checkpoint_config(checkpoint)
     config = FinetuneConfig.from_dict(saved["finetune"])
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)

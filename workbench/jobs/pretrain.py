@@ -225,6 +225,14 @@ def get_run(ws: Workspace, run_ref: str | int) -> RunRecord:
     return run
 
 
+def split_step(ws: Workspace, reference: str) -> tuple[str, int | None]:
+    """"RUN:STEP" as (RUN, STEP), "RUN" as (RUN, None); a run whose name holds ":" itself is taken whole."""
+    ref, _, step = reference.rpartition(":")
+    if not step.isdigit() or not ref or ws.store.get_run(reference) is not None:
+        return reference, None
+    return ref, int(step)
+
+
 def delete_run(ws: Workspace, run_ref: str | int) -> RunRecord:
     """Delete a run's records and its folder (checkpoints); the caller asks for confirmation."""
     run = get_run(ws, run_ref)
