@@ -16,6 +16,7 @@ from workbench.core.finetune.data import (
     TaggedSentence,
     read_squad,
     split_group,
+    split_key,
     split_train_validation,
 )
 from workbench.core.finetune.qa import Candidate, answers_outside_windows, learn_null_threshold, prepare_qa_features
@@ -129,6 +130,9 @@ def test_the_automatic_qa_split_keeps_each_article_on_one_side(tmp_path: Path) -
         train, validation = split_train_validation(examples, 0.1, seed, split_group)
         assert {e.article for e in train}.isdisjoint({e.article for e in validation})
         assert len(validation) >= round(len(examples) * 0.1) and len(train) + len(validation) == len(examples)
+    one_article = [QAExample(str(i), "q", f"context {i % 5}", article="only") for i in range(20)]
+    train, validation = split_train_validation(one_article, 0.1, 0, split_key(one_article))
+    assert validation and {e.context for e in train}.isdisjoint({e.context for e in validation})
 
 
 def test_duplicate_texts_and_sentences_fall_on_one_side() -> None:

@@ -193,7 +193,7 @@ def _read_splits(spec: FinetuneSpec, seed: int) -> tuple[list, list]:
     train = _read(spec, spec.train)
     if spec.validation is not None:
         return train, _read(spec, spec.validation)
-    return readers.split_train_validation(train, spec.val_fraction, seed, readers.split_group)
+    return readers.split_train_validation(train, spec.val_fraction, seed, readers.split_key(train))
 
 
 def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[Listener] = (),
@@ -332,7 +332,8 @@ def load_finetuned(ws: Workspace, run_ref: str | int):
     run = get_run(ws, run_ref)
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `predict` takes a fine-tuning run")
-    return load_task_checkpoint(finetuned_checkpoint(ws, run))
+    learned = ((run.config.get("result") or {}).get("best_metrics") or {}).get("null_threshold", 0.0)
+    return load_task_checkpoint(finetuned_checkpoint(ws, run), learned)
 
 
 def finetuned_checkpoint(ws: Workspace, run: RunRecord, step: int | None = None) -> Path:
@@ -354,15 +355,15 @@ def finetuned_checkpoint(ws: Workspace, run: RunRecord, step: int | None = None)
     return checkpoint
 
 
-def load_task_checkpoint(checkpoint: Path):
-    """(task object, model in eval mode, tokenizer) of one fine-tuning checkpoint."""
+def load_task_checkpoint(checkpoint: Path, null_threshold: float = 0.0):
+    """(task object, model in eval mode, tokenizer) of one fine-tuning checkpoint; a QA task answers "" above
+    `null_threshold` (the one its run learned on validation)."""
     saved = read_checkpoint_config(checkpoint)
     config = FinetuneConfig.from_dict(saved["finetune"])
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     load_checkpoint(checkpoint, model)
     model.eval()
-    learned = ((run.config.get("result") or {}).get("best_metrics") or {}).get("null_threshold", 0.0)
-    task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"], learned)
+    task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"], null_threshold)
     return task, model, WorkbenchTokenizer.load(saved["tokenizer_path"])
 
 
