@@ -36,12 +36,13 @@ from workbench.core.training_types import TrainControl
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run
+from workbench.jobs.probe import resolve_checkpoint
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.model import BertConfig, preset_config
-from workbench.store.runstore import RunRecord, RunStore
+from workbench.store.runstore import CheckpointRecord, RunRecord, RunStore
 
 Listener = Callable[[object], None]
 
@@ -218,11 +219,8 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     checkpoint = ws.store.latest_checkpoint(run.id)
     if checkpoint is None:
         raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
-    saved, data = run.config, run.config["data"]
-    config = FinetuneConfig.from_dict(saved["finetune"])
-    spec = FinetuneSpec(train=data["train"], validation=data["validation"], test=data.get("test"),
-                        text_column=data["text_column"], text_pair_column=data["text_pair_column"],
-                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1), config=config)
+    saved, spec = run.config, _saved_spec(run)
+    config = spec.config
     task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
     tokenizer = WorkbenchTokenizer.load(saved["tokenizer_path"])
     data = _encode(task, tokenizer, *_read_splits(spec, config.seed), _read_test(spec, saved["labels"]))
@@ -230,6 +228,22 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
     return _train(ws, run, task, model, data, tokenizer.pad_id, listeners, control, resume_from=Path(checkpoint.path))
+
+
+def _saved_spec(run: RunRecord) -> FinetuneSpec:
+    """The data files, columns and settings a fine-tuning run was started with."""
+    data = run.config["data"]
+    return FinetuneSpec(train=data["train"], validation=data["validation"], test=data.get("test"),
+                        text_column=data["text_column"], text_pair_column=data["text_pair_column"],
+                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1),
+                        config=FinetuneConfig.from_dict(run.config["finetune"]))
+
+
+def validation_examples(ws: Workspace, run_ref: str | int) -> list:
+    """A fine-tuning run's validation examples, read again from its files (its seeded split of the training file
+    when it had no validation file)."""
+    spec = _saved_spec(get_run(ws, run_ref))
+    return _read_splits(spec, spec.config.seed)[1]
 
 
 @dataclass(frozen=True)
@@ -297,16 +311,24 @@ class EpochRecorder:
 # ---- prediction -------------------------------------------------------------------------------------------
 
 
-def load_finetuned(ws: Workspace, run_ref: str | int):
-    """(task object, model in eval mode, tokenizer) of a fine-tuning run's best (else latest) checkpoint."""
-    run = get_run(ws, run_ref)
+def finetuned_checkpoint(ws: Workspace, run: RunRecord, step: int | None = None) -> CheckpointRecord:
+    """The checkpoint of a fine-tuning run at `step`, else its best epoch's, else its latest."""
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `predict` takes a fine-tuning run")
+    if step is not None:
+        return resolve_checkpoint(ws, run, step)
     best = (run.config.get("result") or {}).get("best_checkpoint")
-    latest = ws.store.latest_checkpoint(run.id)
-    checkpoint = Path(best) if best else (Path(latest.path) if latest else None)
-    if checkpoint is None or not checkpoint.is_dir():
+    checkpoints = ws.store.checkpoints(run.id)
+    chosen = [c for c in checkpoints if best and Path(c.path) == Path(best)] or checkpoints[-1:]
+    if not chosen or not Path(chosen[0].path).is_dir():
         raise UserError(f"run {run.name!r} has no checkpoint to predict with")
+    return chosen[0]
+
+
+def load_finetuned(ws: Workspace, run_ref: str | int, step: int | None = None):
+    """(task object, model in eval mode, tokenizer) of a fine-tuning run's checkpoint at `step`, else its best
+    (else latest) one."""
+    checkpoint = Path(finetuned_checkpoint(ws, get_run(ws, run_ref), step).path)
     saved = read_checkpoint_config(checkpoint)
     config = FinetuneConfig.from_dict(saved["finetune"])
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
