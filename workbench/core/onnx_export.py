@@ -24,12 +24,13 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.finetune.heads import BertForQuestionAnswering
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing.encoding import ProbeInputError, encode_text, mask_positions
 from workbench.core.tokenization import WorkbenchTokenizer
@@ -58,7 +59,7 @@ class OnnxGraph(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
-        self.qa = type(model).__name__ == "BertForQuestionAnswering"
+        self.qa = isinstance(model, BertForQuestionAnswering)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -85,6 +86,23 @@ def model_inputs(model: nn.Module, input_ids: torch.Tensor, attention_mask: torc
     return {name: arrays[name].cpu().numpy().astype(np.int64) for name in input_names(model)}
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the exporter's progress prints, warnings and log lines (torchvision missing, axis names) and
+    the quantizer's hint: an export prints only its report."""
+    loggers = [logging.getLogger(), logging.getLogger("torch.onnx")]
+    levels = [logger.level for logger in loggers]
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
 def export_model(model: nn.Module, path: Path, metadata: dict[str, str]) -> int:
     """Write the eval-mode model to `path` (one file, weights inside) with `metadata`; returns the opset."""
     require_onnx()
@@ -96,9 +114,8 @@ def export_model(model: nn.Module, path: Path, metadata: dict[str, str]) -> int:
     sequence = torch.export.Dim("sequence", min=1, max=model.config.max_length)
     example = torch.full((2, min(EXAMPLE_LENGTH, model.config.max_length)), model.config.pad_token_id + 1)
     args = (example, torch.ones_like(example), torch.zeros_like(example))[:len(names)]
-    # The exporter prints its progress and warns about axis names; an export should print only its report.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # external_data=False: one file, usable alone (protobuf caps it at 2 GB, over BERT-large's 1.3 GB)
+    with _quiet():
         torch.onnx.export(OnnxGraph(model), args, str(path), input_names=names, output_names=output_names(model),
                           dynamic_shapes={name: {0: batch, 1: sequence} for name in names}, dynamo=True,
                           external_data=False)
@@ -114,13 +131,8 @@ def quantize_int8(source: Path, target: Path) -> None:
     require_onnx()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # it logs a hint to pre-process the graph; dynamic quantization needs none
-    try:
+    with _quiet():  # it logs a hint to pre-process the graph, which dynamic quantization does not need
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
-    finally:
-        root.setLevel(level)
 
 
 def session(path: Path, threads: int | None = None) -> Any:
