@@ -248,11 +248,8 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     checkpoint = ws.store.latest_checkpoint(run.id)
     if checkpoint is None:
         raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
-    saved, data = run.config, run.config["data"]
-    config = FinetuneConfig.from_dict(saved["finetune"])
-    spec = FinetuneSpec(train=data["train"], validation=data["validation"], test=data.get("test"),
-                        text_column=data["text_column"], text_pair_column=data["text_pair_column"],
-                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1), config=config)
+    saved, spec = run.config, _saved_spec(run)
+    config = spec.config
     task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
     tokenizer = WorkbenchTokenizer.load(saved["tokenizer_path"])
     data = _encode(task, tokenizer, *_read_splits(spec, config.seed), _read_test(spec, saved["labels"]))
@@ -260,6 +257,22 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
     return _train(ws, run, task, model, data, tokenizer.pad_id, listeners, control, resume_from=Path(checkpoint.path))
+
+
+def _saved_spec(run: RunRecord) -> FinetuneSpec:
+    """The data files, columns and settings a fine-tuning run was started with."""
+    data = run.config["data"]
+    return FinetuneSpec(train=data["train"], validation=data["validation"], test=data.get("test"),
+                        text_column=data["text_column"], text_pair_column=data["text_pair_column"],
+                        label_column=data["label_column"], val_fraction=data.get("val_fraction", 0.1),
+                        config=FinetuneConfig.from_dict(run.config["finetune"]))
+
+
+def validation_examples(ws: Workspace, run_ref: str | int) -> list:
+    """A fine-tuning run's validation examples, read again from its files (its seeded split of the training file
+    when it had no validation file)."""
+    spec = _saved_spec(get_run(ws, run_ref))
+    return _read_splits(spec, spec.config.seed)[1]
 
 
 @dataclass(frozen=True)
@@ -327,13 +340,14 @@ class EpochRecorder:
 # ---- prediction -------------------------------------------------------------------------------------------
 
 
-def load_finetuned(ws: Workspace, run_ref: str | int):
-    """(task object, model in eval mode, tokenizer) of a fine-tuning run's best (else latest) checkpoint."""
+def load_finetuned(ws: Workspace, run_ref: str | int, step: int | None = None):
+    """(task object, model in eval mode, tokenizer) of a fine-tuning run's checkpoint at `step`, else its best
+    (else latest) one."""
     run = get_run(ws, run_ref)
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `predict` takes a fine-tuning run")
     learned = ((run.config.get("result") or {}).get("best_metrics") or {}).get("null_threshold", 0.0)
-    return load_task_checkpoint(finetuned_checkpoint(ws, run), learned)
+    return load_task_checkpoint(finetuned_checkpoint(ws, run, step), learned)
 
 
 def finetuned_checkpoint(ws: Workspace, run: RunRecord, step: int | None = None) -> Path:
