@@ -108,6 +108,7 @@ def test_the_probe_panel_opens_a_cached_model_in_two_clicks(qtbot, window: MainW
 def test_the_runs_panel_opens_one_with_a_double_click_and_selects_it(qtbot, window: MainWindow) -> None:
     window.show_panel(PANEL_INDEX["runs"])
     dialog = open_dialog(qtbot, window.runs)
+    assert dialog.open_button.isDefault() and dialog.focusWidget() is dialog.table  # Enter opens the selection
     click_row(qtbot, dialog, 0, double=True)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT)
     assert [run.name for run in window.runs.table.selected_runs()] == ["tiny-bert"]

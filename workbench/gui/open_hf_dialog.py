@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtGui import QBrush, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -111,10 +111,10 @@ class OpenHFDialog(QDialog):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox()
         self.browse_button = QPushButton("Browse folder…")
+        self.browse_button.setAutoDefault(False)  # Enter opens the selected model, never a file dialog
         self.browse_button.setToolTip("Open any folder in the Hugging Face layout: config.json, the weights "
                                       "(safetensors or pytorch_model.bin) and the tokenizer files.")
         self.open_button = buttons.addButton("Open", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.open_button.setDefault(True)
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.browse_button.clicked.connect(self.browse)
         self.open_button.clicked.connect(self.open_selected)
@@ -131,6 +131,7 @@ class OpenHFDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(status)
         layout.addLayout(bottom)
+        self.open_button.setDefault(True)  # once in the dialog: a dialog keeps one default button
 
     def _fill(self) -> None:
         names = [model.name for model in self.models]
@@ -230,6 +231,11 @@ class OpenHFDialog(QDialog):
     def _say(self, text: str, error: bool = False) -> None:
         self.message.setStyleSheet(ERROR_STYLE if error else "")
         self.message.setText(text)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.table.topLevelItemCount():
+            self.table.setFocus()  # arrow keys choose, Enter opens (a focused Browse button would take Enter)
 
     def reject(self) -> None:
         if self.task is None:  # an import cannot be interrupted halfway; it is over in seconds
