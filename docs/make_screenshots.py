@@ -7,7 +7,8 @@ Run under a virtual display (Debian: apt-get install xvfb libxcb-icccm4 libxcb-k
 Without --home it makes a fresh home and pretrains a `seed-demo` model on the bundled sample corpus for --steps
 steps through the engine (a few minutes on one CPU thread), so the Probe panel has something learned to show;
 then it opens the window, starts a Quick start run so the Train panel's curves move, and saves
-docs/screenshots/<panel>.png.
+docs/screenshots/<panel>.png, then the "Open a Hugging Face model…" dialog as open-hf-model.png: it lists the
+Hugging Face cache that HF_HOME (or HF_HUB_CACHE) points to, the user's own by default.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def settle(app, seconds: float) -> None:
         time.sleep(0.02)
 
 
+def save_open_hf_dialog(app, window) -> Path:
+    """The "Open a Hugging Face model…" dialog over the Probe panel, its first openable model selected."""
+    from workbench.gui.main_window import PANEL_INDEX
+    from workbench.gui.open_hf_dialog import open_hf_dialog
+
+    window.show_panel(PANEL_INDEX["probe"])
+    dialog = open_hf_dialog(window.probe, window.state, window.runner)
+    settle(app, 1)
+    path = OUT / "open-hf-model.png"
+    dialog.grab().save(str(path))
+    dialog.reject()
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="an existing home with a trained run (skips pretraining)")
@@ -80,6 +95,7 @@ def main() -> None:
         path = OUT / f"{index + 1}-{title.lower().replace('-', '')}.png"
         window.grab().save(str(path))
         print(f"saved {path}")
+    print(f"saved {save_open_hf_dialog(app, window)}")
     window.confirm_stop_running = lambda: True
     window.close()
 

@@ -4,6 +4,7 @@ of two layers, hidden size 32 and an odd feed-forward width (37) saved with `sav
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -129,3 +130,19 @@ BAD_FOLDERS = {  # each broken folder and the words its refusal contains
     "extra-keys": "keys the config does not: bert.encoder.layer.2.output.dense.weight",
     "truncated": "is truncated", "header-cap": "over the 100,000,000-byte cap",
     "unsafe-pickle": "weights_only=True refused it", "no-tokenizer": "has no tokenizer files"}
+
+
+def cache_snapshot(hub: Path, repo_id: str, source: Path, revision: str = "0123456789abcdef") -> Path:
+    """Put the model folder `source` into a fake Hugging Face cache at `hub` the way huggingface_hub lays it out:
+    its files as blobs named by their sha256 under `models--ORG--NAME/blobs/`, the snapshot folder a set of
+    relative symlinks into them. The snapshot folder."""
+    repo = hub / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / revision
+    (repo / "blobs").mkdir(parents=True, exist_ok=True)
+    snapshot.mkdir(parents=True)
+    for path in sorted(p for p in source.iterdir() if p.is_file()):
+        blob = repo / "blobs" / hashlib.sha256(path.read_bytes()).hexdigest()
+        if not blob.exists():
+            shutil.copyfile(path, blob)
+        (snapshot / path.name).symlink_to(Path("..") / ".." / "blobs" / blob.name)
+    return snapshot

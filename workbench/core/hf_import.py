@@ -78,12 +78,19 @@ def read_hf_config(folder: Path) -> tuple[str, dict[str, Any]]:
         hf_config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise HFImportError(f"{path} is not valid JSON: {error}") from None
-    architectures = hf_config.get("architectures") or [MODEL_TYPES.get(hf_config.get("model_type", ""), "")]
-    architecture = architectures[0] or f"model_type {hf_config.get('model_type')!r}"
+    if not isinstance(hf_config, dict):
+        raise HFImportError(f"{path} does not hold a JSON object")
+    architecture = architecture_of(hf_config)
     if architecture not in FAMILIES:
         raise HFImportError(f"{path}: architecture {architecture} is not supported; the supported ones are "
                             f"{', '.join(FAMILIES)}")
     return architecture, hf_config
+
+
+def architecture_of(hf_config: dict[str, Any]) -> str:
+    """The architecture a config names: its first `architectures` entry, else the one its `model_type` implies."""
+    architectures = hf_config.get("architectures") or [MODEL_TYPES.get(hf_config.get("model_type", ""), "")]
+    return architectures[0] or f"model_type {hf_config.get('model_type')!r}"
 
 
 def bert_config(family: str, hf: dict[str, Any]) -> BertConfig:

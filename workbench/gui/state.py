@@ -20,6 +20,7 @@ class AppState(QObject):
     corpora_changed = Signal()
     tokenizers_changed = Signal()
     runs_changed = Signal()
+    run_added = Signal(int)  # a run the user just made here (an import): the panels that list runs select it
     corpus_changed = Signal(object)  # corpus name (str) or None for the bundled sample
     tokenizer_changed = Signal(object)  # tokenizer id (int) or None for "latest of the corpus"
     masking_changed = Signal(object)  # MaskingConfig

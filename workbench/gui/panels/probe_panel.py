@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.notify import notify_window
+from workbench.gui.open_hf_dialog import open_hf_button, open_hf_dialog
 from workbench.gui.panels.probe_attention import AttentionView
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
 from workbench.gui.panels.probe_fill import FillMaskView
@@ -36,7 +37,9 @@ from workbench.views.probe_views import checkpoint_label, load_models, probe_run
 EMPTY_TEXT = ("<h3>No trained model to probe yet</h3>"
               "<p>Probing asks a trained model questions, so train one first: press <b>Quick start</b> in the "
               "toolbar (a tiny model on the bundled sample corpus), or set up a run in the <b>Train</b> panel.</p>"
-              "<p>A run appears here as soon as it has saved its first checkpoint.</p>")
+              "<p>A run appears here as soon as it has saved its first checkpoint.</p>"
+              "<p>Or <a href=\"open-hf\">open a Hugging Face model</a> (BERT, RoBERTa, DistilBERT) from your "
+              "Hugging Face cache or a folder.</p>")
 
 
 class CheckpointPicker(QWidget):
@@ -93,6 +96,7 @@ class ProbePanel(QWidget):
         self._loaded_choice: list[tuple[int, int]] | None = None
         self._build()
         state.runs_changed.connect(self.refresh)
+        state.run_added.connect(self.show_run)
         self.refresh()
 
     def _build(self) -> None:
@@ -114,6 +118,7 @@ class ProbePanel(QWidget):
         chooser.addSpacing(12)
         chooser.addWidget(self.compare)
         chooser.addWidget(self.secondary, 3)
+        chooser.addWidget(open_hf_button(self, self.state, self.runner))
         self.fill = FillMaskView(self.context)
         self.attention = AttentionView(self.context)
         self.scoring = ScoringView(self.context)
@@ -133,6 +138,7 @@ class ProbePanel(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setMargin(40)
+        self.empty.linkActivated.connect(lambda: open_hf_dialog(self, self.state, self.runner))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(content)
@@ -156,6 +162,12 @@ class ProbePanel(QWidget):
         run_id = picker.run.currentData()
         checkpoints = self.state.store.checkpoints(run_id) if run_id is not None else []
         picker.fill_checkpoints([(c.step, checkpoint_label(c)) for c in checkpoints], keep)
+
+    @Slot(int)
+    def show_run(self, run_id: int) -> None:
+        """Probe this run (one just imported)."""
+        self.refresh()
+        self.primary.run.setCurrentIndex(max(self.primary.run.findData(run_id), 0))
 
     @Slot()
     def _on_run_changed(self) -> None:

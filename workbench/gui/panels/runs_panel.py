@@ -16,6 +16,7 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from workbench.gui.notify import notify_window
+from workbench.gui.open_hf_dialog import open_hf_button
 from workbench.gui.panels.runs_table import RunsTable
 from workbench.gui.panels.runs_tabs import RunTabs
 from workbench.gui.panels.runs_toolbar import RunsToolbar
@@ -41,6 +42,7 @@ class RunsPanel(QWidget):
         self.runner = runner
         self._details_id: int | None = None
         self.toolbar = RunsToolbar()
+        self.toolbar.layout().addWidget(open_hf_button(self, state, runner))
         self.table = RunsTable()
         self.model, self.proxy = self.table.runs_model, self.table.proxy
         self.tabs = RunTabs()
@@ -60,6 +62,7 @@ class RunsPanel(QWidget):
         self.poll_timer.setInterval(POLL_MS)
         self.poll_timer.timeout.connect(self.refresh)
         state.runs_changed.connect(self.refresh)
+        state.run_added.connect(self.select_run)
         self.refresh()
 
     def _connect(self) -> None:
@@ -97,6 +100,13 @@ class RunsPanel(QWidget):
         elif current != self.tabs.details.shown:
             self._update_details(current)
         self._update_buttons()
+
+    @Slot(int)
+    def select_run(self, run_id: int) -> None:
+        """Select this run alone and show it (one just imported)."""
+        self.refresh()
+        self.table.clearSelection()
+        self.table.select_ids([run_id], run_id)
 
     @Slot()
     def _apply_filter(self) -> None:
