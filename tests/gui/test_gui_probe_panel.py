@@ -136,13 +136,13 @@ def test_attention_heatmap_and_exports(qtbot, panel, trained_home: Path, tmp_pat
     assert torch.allclose(torch.from_numpy(view.heatmap.values), expected.values)
     assert view.heatmap.labels == expected.labels and "renormalised" in view.heatmap.title
     assert view.heatmap.readout(0, 1).startswith(f"{expected.labels[0]} looks at {expected.labels[1]}")
-    csv_path = view.export_csv(tmp_path / "attention.csv")
+    csv_path = view.export_button.export("heatmap", "csv", tmp_path / "attention.csv")
     rows = list(csv.reader(csv_path.open(encoding="utf-8")))
     assert len(rows) == len(expected.labels) + 1
     assert all(sum(float(v) for v in row[1:]) == pytest.approx(1.0, abs=1e-4) for row in rows[1:])
-    png = view.export_png(tmp_path / "attention.png")
+    png = view.export_button.export("heatmap", "png", tmp_path / "attention.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    view.head_view.selected = ("left", 0)
+    view.head_view.select(("left", 0))
     assert {q for q, _, _ in view.head_view.lines()} == {0}
 
 

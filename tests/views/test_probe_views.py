@@ -16,6 +16,7 @@ from workbench.core.probing.encoding import encode_text
 from workbench.jobs.probe import ProbeModel, load_probe_model
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import RunStore
+from workbench.views.probe_export import save_matrix_csv
 from workbench.views.probe_views import (
     checkpoint_label,
     contribution_colour,
@@ -29,7 +30,6 @@ from workbench.views.probe_views import (
     parse_targets,
     probe_runs,
     run_suite_cancellable,
-    save_matrix_csv,
     score_for_models,
     suite_curves,
     suite_table_rows,
