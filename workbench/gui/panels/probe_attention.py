@@ -168,7 +168,7 @@ class AttentionView(QWidget):
         if self.display is None:
             return
         layer, head, hide = self.layer.value(), self.current_head(), self.hide_special.isChecked()
-        self.matrix = self.display.maps.matrix(layer, head, hide_special=hide)
+        self.matrix = self.display.matrix(layer, head, hide_special=hide)
         values = self.matrix.values.numpy()
         title = (f"Layer {layer}, {self.head_name()} · darkest = {values.max():.2f}"
                  + (" · special tokens hidden, rows renormalised" if hide else ""))
