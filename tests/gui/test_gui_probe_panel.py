@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from probe_harness import RUN, TIMEOUT, engine_model, open_panel, settle
 from PySide6.QtCore import QStandardPaths, Qt
 from tiny_probe_run import make_tiny_run
 
@@ -16,12 +17,7 @@ from workbench.core.probing import attention_maps, fill_in_order, fill_mask, nea
 from workbench.gui.panels.probe_panel import ProbePanel
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
-from workbench.jobs.probe import load_probe_model
-from workbench.jobs.workspace import Workspace
 from workbench.views.probe_views import text_tokens
-
-RUN = "gui-probe"
-TIMEOUT = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -29,26 +25,9 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_run(tmp_path_factory.mktemp("probe-panel-home"), RUN)
 
 
-def engine_model(home: Path, step: int | None = None):
-    with Workspace.open(str(home)) as ws:
-        return load_probe_model(ws, RUN, step)
-
-
 @pytest.fixture
 def panel(qtbot, trained_home: Path):
-    QStandardPaths.setTestModeEnabled(True)
-    state, runner = AppState(trained_home), TaskRunner()
-    probe = ProbePanel(state, runner)
-    qtbot.addWidget(probe)
-    probe.resize(1200, 800)
-    qtbot.waitUntil(lambda: bool(probe.context.models), timeout=TIMEOUT)
-    yield probe
-    runner.shutdown()
-    state.close()
-
-
-def settle(qtbot, computation) -> None:
-    qtbot.waitUntil(lambda: not computation.busy, timeout=TIMEOUT)
+    yield from open_panel(qtbot, trained_home)
 
 
 def shown_predictions(result) -> list[list[tuple[str, float]]]:

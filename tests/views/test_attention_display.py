@@ -11,10 +11,13 @@ from workbench.core.probing import AttentionMaps, ProbeInputError
 from workbench.views.attention_display import label_step, prepare_attention, shrink, thumbnail_colours
 
 
-def random_maps(layers: int = 2, heads: int = 3, size: int = 9) -> AttentionMaps:
+def random_maps(layers: int = 2, heads: int = 3, size: int = 9, pair: bool = False) -> AttentionMaps:
+    """[CLS] ... [SEP], or with `pair` a second [SEP] in the middle ([CLS] a [SEP] b [SEP])."""
     torch.manual_seed(3)
     probs = torch.randn(layers, heads, size, size).mul(2).softmax(-1)
     special = [True] + [False] * (size - 2) + [True]
+    if pair:
+        special[size // 2] = True
     return AttentionMaps([f"t{i}" for i in range(size)], list(range(size)), special, probs)
 
 
@@ -36,8 +39,9 @@ def test_thumbnail_colours_scale_each_map_by_its_own_maximum() -> None:
     assert rgb[1, 1, 1].tolist() == [8, 48, 107]  # 0.1 is that map's darkest
 
 
-def test_prepared_matrices_equal_the_engines() -> None:
-    maps = random_maps()
+@pytest.mark.parametrize("pair", [False, True])
+def test_prepared_matrices_equal_the_engines(pair: bool) -> None:
+    maps = random_maps(pair=pair)
     display = prepare_attention(maps, cells=4)
     assert display.thumbnails[False].shape == (2, 3, 4, 4, 3) and display.thumbnails[True].shape == (2, 3, 4, 4, 3)
     for head in (0, 2, "mean", "rollout"):

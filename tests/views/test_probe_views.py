@@ -109,6 +109,7 @@ def test_colours_and_head_view_lines() -> None:
     assert len(lines) == 7 and lines[-1] == (1, 2, pytest.approx(0.795)) and (1, 1, 0.005) not in lines
     assert [(q, k) for q, k, _ in head_view_lines(values, selected=0)] == [(0, 1), (0, 0)]
     assert sorted((q, k) for q, k, _ in head_view_lines(values, selected=1, side="right")) == [(0, 1), (2, 1)]
+    assert [(q, k) for q, k, _ in head_view_lines(values, max_lines=2)] == [(0, 0), (1, 2)]  # the strongest two
 
 
 def test_runs_checkpoints_and_a_cancelled_suite(home: Path) -> None:

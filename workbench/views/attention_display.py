@@ -69,8 +69,12 @@ def hide_special(maps: AttentionMaps) -> HiddenSpecial | None:
     if not any(maps.special) or all(maps.special):
         return None
     positions = [i for i, s in enumerate(maps.special) if not s]
-    keep = torch.tensor(positions)
-    kept = maps.probs[:, :, keep[:, None], keep]  # one gather: rows and columns together
+    first, last = positions[0], positions[-1]
+    if last - first + 1 == len(positions):  # the usual [CLS] ... [SEP]: a slice copies twice as fast as a gather
+        kept = maps.probs[:, :, first:last + 1, first:last + 1].contiguous()
+    else:
+        keep = torch.tensor(positions)
+        kept = maps.probs[:, :, keep[:, None], keep]  # one gather: rows and columns together
     probs = kept.div_(kept.sum(dim=-1, keepdim=True).clamp_min(torch.finfo(kept.dtype).tiny))
     layers = range(maps.num_layers)
     means = torch.stack([maps.matrix(layer, "mean", hide_special=True).values for layer in layers])

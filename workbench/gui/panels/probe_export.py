@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QPoint, QStandardPaths
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QToolButton, QWidget
@@ -50,8 +50,10 @@ def save_svg(widget: QWidget, path: str | Path, title: str = "") -> Path:
     painter = QPainter()
     if not painter.begin(generator):
         raise OSError(f"could not write {path}")
-    widget.render(painter)
-    painter.end()
+    try:
+        widget.render(painter, QPoint())
+    finally:
+        painter.end()
     if not path.is_file() or path.stat().st_size == 0:
         raise OSError(f"could not write {path}")
     return path

@@ -4,8 +4,8 @@ columns, a line from each query to each key whose opacity is the weight; click a
 Colours come from `workbench.views.probe_views.heat_colours` (white to deep blue).
 
 Sized for BERT-base (144 heads, 512 tokens): every picture is built once when its data changes, never in
-`paintEvent`; the grid is one mosaic image of shrunken maps (`workbench.views.attention_display`), labels that
-would overlap are thinned, and the head view draws only its strongest lines.
+`paintEvent`; the grid paints small images of maps the worker shrank (`workbench.views.attention_display`),
+labels that would overlap are thinned, and the head view draws only its strongest lines.
 """
 
 from __future__ import annotations
@@ -125,16 +125,17 @@ class ThumbnailGrid(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.shape = (0, 0, 0)  # layers, heads, cells per thumbnail side
-        self.mosaic = QImage()
+        self.tiles: list[list[QImage]] = []  # [layer][head]
         self.current: tuple[int, int] | None = None
         self.setMinimumSize(160, 120)
         self.setToolTip("Every layer (rows, first at the top) and head (columns). Click one to look at it closely.")
 
     def set_thumbnails(self, rgb: np.ndarray) -> None:
-        """(L, A, c, c, 3) uint8 thumbnails, laid out as one (L*c, A*c) image: one upload, one source to paint."""
+        """(L, A, c, c, 3) uint8 thumbnails, shrunk and coloured by the worker: one small image each. (Tiles, not
+        one mosaic painted through source rectangles: an SVG export would embed the whole mosaic 144 times.)"""
         layers, heads, cells = rgb.shape[:3]
         self.shape = (layers, heads, cells)
-        self.mosaic = rgb_image(rgb.transpose(0, 2, 1, 3, 4).reshape(layers * cells, heads * cells, 3))
+        self.tiles = [[rgb_image(rgb[layer, head]) for head in range(heads)] for layer in range(layers)]
         self.update()
 
     def set_current(self, current: tuple[int, int] | None) -> None:
@@ -153,7 +154,7 @@ class ThumbnailGrid(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.white)
-        layers, heads, cells = self.shape
+        layers, heads, _ = self.shape
         if not layers:
             return
         left, top, size = self._cell()
@@ -168,7 +169,7 @@ class ThumbnailGrid(QWidget):
         for layer in range(layers):
             for head in range(heads):
                 box = QRectF(left + head * size + 1, top + layer * size + 1, size - 2, size - 2)
-                painter.drawImage(box, self.mosaic, QRectF(head * cells, layer * cells, cells, cells))
+                painter.drawImage(box, self.tiles[layer][head])
                 painter.drawRect(box)
         if self.current is not None:
             layer, head = self.current
