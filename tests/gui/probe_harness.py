@@ -19,7 +19,7 @@ TIMEOUT = 20_000
 
 
 def open_panel(qtbot, home: Path) -> Iterator[ProbePanel]:
-    """A Probe panel on `home` once its model has loaded (a fixture's body: `yield from open_panel(...)`)."""
+    """A Probe panel on `home` once its model has loaded (the body of conftest's `probe_panel`)."""
     QStandardPaths.setTestModeEnabled(True)
     state, runner = AppState(home), TaskRunner()
     probe = ProbePanel(state, runner)

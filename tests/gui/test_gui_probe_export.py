@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from probe_harness import RUN, TIMEOUT, engine_model, open_panel, settle
+from probe_harness import RUN, TIMEOUT, engine_model, settle
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
-from tiny_probe_run import make_tiny_run
 
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import attention_maps, head_statistics
@@ -22,16 +21,6 @@ from workbench.settings.model import BertConfig
 from workbench.views.attention_display import MAX_HEAD_VIEW_LINES, THUMBNAIL_CELLS, prepare_attention
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_run(tmp_path_factory.mktemp("probe-export-home"), RUN)
-
-
-@pytest.fixture
-def panel(qtbot, trained_home: Path):
-    yield from open_panel(qtbot, trained_home)
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -53,8 +42,8 @@ def export_pictures(button: ExportButton, label: str, folder: Path) -> None:
     assert root.tag == f"{SVG}svg" and len(list(root.iter())) > 10
 
 
-def test_fill_mask_exports_its_bars(qtbot, panel, tmp_path: Path) -> None:
-    view = panel.fill
+def test_fill_mask_exports_its_bars(qtbot, probe_panel, tmp_path: Path) -> None:
+    view = probe_panel.fill
     settle(qtbot, view.computation)
     export_pictures(view.export_button, "predictions", tmp_path)
     rows = read_csv(view.export_button.save("predictions", "csv", tmp_path / "fill"))
@@ -64,9 +53,9 @@ def test_fill_mask_exports_its_bars(qtbot, panel, tmp_path: Path) -> None:
     assert {r[0] for r in rows[1:]} == {f"{RUN} · step 20"}
 
 
-def test_attention_exports_heatmap_grid_and_head_view(qtbot, panel, trained_home: Path, tmp_path: Path) -> None:
-    view = panel.attention
-    panel.tabs.setCurrentWidget(view)
+def test_attention_exports_heatmap_grid_and_head_view(qtbot, probe_panel, trained_home: Path, tmp_path: Path) -> None:
+    view = probe_panel.attention
+    probe_panel.tabs.setCurrentWidget(view)
     settle(qtbot, view.computation)
     qtbot.waitUntil(lambda: view.matrix is not None, timeout=TIMEOUT)
     view.thumbnails.picked.emit(1, 0)
@@ -89,17 +78,17 @@ def test_attention_exports_heatmap_grid_and_head_view(qtbot, panel, trained_home
     assert len(lines) > 1
 
 
-def test_scoring_suites_and_neighbours_export(qtbot, panel, tmp_path: Path) -> None:
-    panel.tabs.setCurrentWidget(panel.scoring)
-    panel.scoring.compute()
-    settle(qtbot, panel.scoring.computation)
-    export_pictures(panel.scoring.export_button, "scores", tmp_path)
-    scores = read_csv(panel.scoring.export_button.save("scores", "csv", tmp_path / "scores"))
-    expected = [(s.sentence, t.token, t.log_prob) for s in panel.scoring.scores[0] for t in s.tokens]
+def test_scoring_suites_and_neighbours_export(qtbot, probe_panel, tmp_path: Path) -> None:
+    probe_panel.tabs.setCurrentWidget(probe_panel.scoring)
+    probe_panel.scoring.compute()
+    settle(qtbot, probe_panel.scoring.computation)
+    export_pictures(probe_panel.scoring.export_button, "scores", tmp_path)
+    scores = read_csv(probe_panel.scoring.export_button.save("scores", "csv", tmp_path / "scores"))
+    expected = [(s.sentence, t.token, t.log_prob) for s in probe_panel.scoring.scores[0] for t in s.tokens]
     assert [(r[2], r[6], float(r[7])) for r in scores[1:]] == expected
 
-    suites = panel.suites
-    panel.tabs.setCurrentWidget(suites)
+    suites = probe_panel.suites
+    probe_panel.tabs.setCurrentWidget(suites)
     suites.evaluate(all_checkpoints=False)
     qtbot.waitUntil(lambda: suites.task is None, timeout=60_000)
     export_pictures(suites.export_button, "suite results", tmp_path)
@@ -109,8 +98,8 @@ def test_scoring_suites_and_neighbours_export(qtbot, panel, tmp_path: Path) -> N
                        *(str(stored["overall"][m]) for m in ("precision_at_1", "precision_at_k", "mrr"))]
     assert len(rows) == 2 + len(stored["groups"])
 
-    neighbours = panel.neighbours
-    panel.tabs.setCurrentWidget(neighbours)
+    neighbours = probe_panel.neighbours
+    probe_panel.tabs.setCurrentWidget(neighbours)
     settle(qtbot, neighbours.computation)
     neighbours.find_words()
     settle(qtbot, neighbours.computation)
@@ -121,8 +110,8 @@ def test_scoring_suites_and_neighbours_export(qtbot, panel, tmp_path: Path) -> N
     assert len([r for r in rows[1:] if r[0] == "words"]) == neighbours.word_table.rowCount() > 0
 
 
-def test_export_menu_dialog_and_errors(qtbot, panel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    view = panel.attention
+def test_export_menu_dialog_and_errors(qtbot, probe_panel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    view = probe_panel.attention
     settle(qtbot, view.computation)
     qtbot.waitUntil(lambda: view.matrix is not None, timeout=TIMEOUT)
     actions = [a.text() for a in view.export_button.menu().actions() if not a.isSeparator()]
@@ -140,9 +129,9 @@ def test_export_menu_dialog_and_errors(qtbot, panel, tmp_path: Path, monkeypatch
     assert (tmp_path / "chosen.png").is_file() and "saved" in view.status.text()
     assert view.export_button.save("heatmap", "csv", tmp_path / "missing" / "map.csv") is None
     assert view.status.text().startswith("export failed:")
-    panel.fill._show_error("the text has no [MASK]")
-    panel.fill.export_button.ask("predictions", "png")
-    assert "nothing to export yet" in panel.fill.status.text() and len(asked) == 1
+    probe_panel.fill._show_error("the text has no [MASK]")
+    probe_panel.fill.export_button.ask("predictions", "png")
+    assert "nothing to export yet" in probe_panel.fill.status.text() and len(asked) == 1
 
 
 @pytest.fixture
@@ -154,7 +143,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def test_attention_grid_at_bert_base_shape(qtbot, panel, trained_home: Path, tmp_path: Path, one_thread) -> None:
+def test_attention_grid_at_bert_base_shape(qtbot, probe_panel, trained_home: Path, tmp_path: Path, one_thread) -> None:
     """12 layers x 12 heads over 512 tokens (hidden 48 keeps it fast): the grid, a head and its export work."""
     tokenizer = engine_model(trained_home).tokenizer
     torch.manual_seed(0)
@@ -168,8 +157,8 @@ def test_attention_grid_at_bert_base_shape(qtbot, panel, trained_home: Path, tmp
     middle = torch.randint(len(tokenizer.special_ids), tokenizer.vocab_size, (510,)).tolist()
     maps = attention_maps(model, tokenizer, [tokenizer.cls_id, *middle, tokenizer.sep_id])
     assert maps.probs.shape == (12, 12, 512, 512)
-    view = panel.attention
-    panel.tabs.setCurrentWidget(view)
+    view = probe_panel.attention
+    probe_panel.tabs.setCurrentWidget(view)
     settle(qtbot, view.computation)
     view.show_display(prepare_attention(maps))
     assert view.thumbnails.shape == (12, 12, THUMBNAIL_CELLS)
