@@ -1,10 +1,13 @@
-"""Every test here drives real widgets (pytest-qt): marked `gui`, so `-m "not gui"` runs the rest alone."""
+"""Every test here drives real widgets (pytest-qt): marked `gui`, so `-m "not gui"` runs the rest alone.
+The Probe panel's tests share `trained_home` (a tiny trained run, built once per module) and `probe_panel`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from probe_harness import RUN, open_panel
+from tiny_probe_run import make_tiny_run
 
 HERE = Path(__file__).parent
 
@@ -13,3 +16,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(item.fspath).parents:
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_run(tmp_path_factory.mktemp("probe-home"), RUN)
+
+
+@pytest.fixture
+def probe_panel(qtbot, trained_home: Path):
+    yield from open_panel(qtbot, trained_home)

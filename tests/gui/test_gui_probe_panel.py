@@ -9,46 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from probe_harness import TIMEOUT, engine_model, settle
 from PySide6.QtCore import QStandardPaths, Qt
-from tiny_probe_run import make_tiny_run
 
 from workbench.core.probing import attention_maps, fill_in_order, fill_mask, nearest_tokens, score_sentences
 from workbench.gui.panels.probe_panel import ProbePanel
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
-from workbench.jobs.probe import load_probe_model
-from workbench.jobs.workspace import Workspace
 from workbench.views.probe_views import text_tokens
-
-RUN = "gui-probe"
-TIMEOUT = 20_000
-
-
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_run(tmp_path_factory.mktemp("probe-panel-home"), RUN)
-
-
-def engine_model(home: Path, step: int | None = None):
-    with Workspace.open(str(home)) as ws:
-        return load_probe_model(ws, RUN, step)
-
-
-@pytest.fixture
-def panel(qtbot, trained_home: Path):
-    QStandardPaths.setTestModeEnabled(True)
-    state, runner = AppState(trained_home), TaskRunner()
-    probe = ProbePanel(state, runner)
-    qtbot.addWidget(probe)
-    probe.resize(1200, 800)
-    qtbot.waitUntil(lambda: bool(probe.context.models), timeout=TIMEOUT)
-    yield probe
-    runner.shutdown()
-    state.close()
-
-
-def settle(qtbot, computation) -> None:
-    qtbot.waitUntil(lambda: not computation.busy, timeout=TIMEOUT)
 
 
 def shown_predictions(result) -> list[list[tuple[str, float]]]:
@@ -66,18 +34,18 @@ def test_empty_home_says_to_train_a_model_first(qtbot, home: Path) -> None:
     state.close()
 
 
-def test_fill_mask_shows_the_engines_predictions_for_both_checkpoints(qtbot, panel, trained_home: Path) -> None:
-    view = panel.fill
-    assert panel.primary.checkpoint.currentData() == 20  # the latest by default
+def test_fill_mask_shows_the_engines_predictions_for_both_checkpoints(qtbot, probe_panel, trained_home: Path) -> None:
+    view = probe_panel.fill
+    assert probe_panel.primary.checkpoint.currentData() == 20  # the latest by default
     settle(qtbot, view.computation)
     latest = engine_model(trained_home)
     direct = fill_mask(latest.model, latest.tokenizer, view.text.text(), top_k=5)
     assert [rows for _, rows in view.displayed()[0]] == shown_predictions(direct)
     view.top_k.setValue(3)
     view.targets.setText("moo, woof")
-    panel.compare.setChecked(True)
-    panel.secondary.checkpoint.setCurrentIndex(panel.secondary.checkpoint.findData(10))
-    qtbot.waitUntil(lambda: [m.step for m in panel.context.models] == [20, 10], timeout=TIMEOUT)
+    probe_panel.compare.setChecked(True)
+    probe_panel.secondary.checkpoint.setCurrentIndex(probe_panel.secondary.checkpoint.findData(10))
+    qtbot.waitUntil(lambda: [m.step for m in probe_panel.context.models] == [20, 10], timeout=TIMEOUT)
     qtbot.waitUntil(lambda: len(view.displayed()) == 2 and not view.computation.busy, timeout=TIMEOUT)
     early = engine_model(trained_home, 10)
     for model, column in zip((latest, early), view.displayed()):
@@ -86,9 +54,9 @@ def test_fill_mask_shows_the_engines_predictions_for_both_checkpoints(qtbot, pan
     assert view.computation.last_ms is not None and "computed in" in view.status.text()
 
 
-def test_clicking_a_word_masks_all_its_pieces(qtbot, panel) -> None:
-    view = panel.fill
-    tokenizer = panel.context.primary.tokenizer
+def test_clicking_a_word_masks_all_its_pieces(qtbot, probe_panel) -> None:
+    view = probe_panel.fill
+    tokenizer = probe_panel.context.primary.tokenizer
     view.text.setText("the cow says moo.")
     pieces = len(tokenizer.tokens("cow"))
     view.text.setCursorPosition(5)  # inside "cow"
@@ -105,8 +73,8 @@ def test_clicking_a_word_masks_all_its_pieces(qtbot, panel) -> None:
     assert view.text.text() == "the cow says [MASK]"
 
 
-def test_fill_in_order_shows_each_step(qtbot, panel, trained_home: Path) -> None:
-    view = panel.fill
+def test_fill_in_order_shows_each_step(qtbot, probe_panel, trained_home: Path) -> None:
+    view = probe_panel.fill
     view.in_order.setChecked(True)
     view.compute()
     settle(qtbot, view.computation)
@@ -119,9 +87,9 @@ def test_fill_in_order_shows_each_step(qtbot, panel, trained_home: Path) -> None
         assert rows == [(p.token, p.probability) for p in step.candidates]
 
 
-def test_attention_heatmap_and_exports(qtbot, panel, trained_home: Path, tmp_path: Path) -> None:
-    view = panel.attention
-    panel.tabs.setCurrentWidget(view)
+def test_attention_heatmap_and_exports(qtbot, probe_panel, trained_home: Path, tmp_path: Path) -> None:
+    view = probe_panel.attention
+    probe_panel.tabs.setCurrentWidget(view)
     settle(qtbot, view.computation)
     qtbot.waitUntil(lambda: view.matrix is not None, timeout=TIMEOUT)
     latest = engine_model(trained_home)
@@ -136,18 +104,18 @@ def test_attention_heatmap_and_exports(qtbot, panel, trained_home: Path, tmp_pat
     assert torch.allclose(torch.from_numpy(view.heatmap.values), expected.values)
     assert view.heatmap.labels == expected.labels and "renormalised" in view.heatmap.title
     assert view.heatmap.readout(0, 1).startswith(f"{expected.labels[0]} looks at {expected.labels[1]}")
-    csv_path = view.export_csv(tmp_path / "attention.csv")
+    csv_path = view.export_button.export("heatmap", "csv", tmp_path / "attention.csv")
     rows = list(csv.reader(csv_path.open(encoding="utf-8")))
     assert len(rows) == len(expected.labels) + 1
     assert all(sum(float(v) for v in row[1:]) == pytest.approx(1.0, abs=1e-4) for row in rows[1:])
-    png = view.export_png(tmp_path / "attention.png")
+    png = view.export_button.export("heatmap", "png", tmp_path / "attention.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    view.head_view.selected = ("left", 0)
+    view.head_view.select(("left", 0))
     assert {q for q, _, _ in view.head_view.lines()} == {0}
 
 
-def test_scoring_ranks_sentences_as_the_engine_does(qtbot, panel, trained_home: Path) -> None:
-    view = panel.scoring
+def test_scoring_ranks_sentences_as_the_engine_does(qtbot, probe_panel, trained_home: Path) -> None:
+    view = probe_panel.scoring
     sentences = ["the cow says moo.", "moo says the cow.", "the dog says woof."]
     view.sentences.setPlainText("\n".join(sentences) + "\n\n")
     view.method.setCurrentIndex(view.method.findData("word-l2r"))
@@ -163,15 +131,15 @@ def test_scoring_ranks_sentences_as_the_engine_does(qtbot, panel, trained_home: 
     assert "contains [MASK]" in view.status.text()
 
 
-def test_suite_on_all_checkpoints_stores_a_row_each(qtbot, panel) -> None:
-    view = panel.suites
-    panel.tabs.setCurrentWidget(view)
+def test_suite_on_all_checkpoints_stores_a_row_each(qtbot, probe_panel) -> None:
+    view = probe_panel.suites
+    probe_panel.tabs.setCurrentWidget(view)
     view.top_k.setValue(5)
     qtbot.mouseClick(view.evaluate_all, Qt.MouseButton.LeftButton)
     assert not view.evaluate_all.isEnabled() and view.cancel.isEnabled()
     qtbot.waitUntil(lambda: view.task is None, timeout=60_000)
-    run_id = panel.context.primary.run_id
-    stored = panel.state.store.probe_results(run_id)
+    run_id = probe_panel.context.primary.run_id
+    stored = probe_panel.state.store.probe_results(run_id)
     assert [r.checkpoint_step for r in stored] == [10, 20]
     groups = stored[-1].metrics["groups"]
     assert view.table.rowCount() == 1 + len(groups) and view.table.item(0, 0).text() == "overall"
@@ -181,10 +149,10 @@ def test_suite_on_all_checkpoints_stores_a_row_each(qtbot, panel) -> None:
     assert view.scope.count() == 1 + len(groups)
 
 
-def test_switching_checkpoints_and_neighbours(qtbot, panel, trained_home: Path) -> None:
-    panel.primary.checkpoint.setCurrentIndex(panel.primary.checkpoint.findData(10))
-    qtbot.waitUntil(lambda: panel.context.primary.step == 10, timeout=TIMEOUT)
-    view = panel.neighbours
+def test_switching_checkpoints_and_neighbours(qtbot, probe_panel, trained_home: Path) -> None:
+    probe_panel.primary.checkpoint.setCurrentIndex(probe_panel.primary.checkpoint.findData(10))
+    qtbot.waitUntil(lambda: probe_panel.context.primary.step == 10, timeout=TIMEOUT)
+    view = probe_panel.neighbours
     view.token.setText("the")
     view.find_tokens()
     settle(qtbot, view.computation)

@@ -16,6 +16,7 @@ from workbench.core.probing.encoding import encode_text
 from workbench.jobs.probe import ProbeModel, load_probe_model
 from workbench.jobs.workspace import Workspace
 from workbench.store.runstore import RunStore
+from workbench.views.probe_export import save_matrix_csv
 from workbench.views.probe_views import (
     checkpoint_label,
     contribution_colour,
@@ -29,7 +30,6 @@ from workbench.views.probe_views import (
     parse_targets,
     probe_runs,
     run_suite_cancellable,
-    save_matrix_csv,
     score_for_models,
     suite_curves,
     suite_table_rows,
@@ -109,6 +109,7 @@ def test_colours_and_head_view_lines() -> None:
     assert len(lines) == 7 and lines[-1] == (1, 2, pytest.approx(0.795)) and (1, 1, 0.005) not in lines
     assert [(q, k) for q, k, _ in head_view_lines(values, selected=0)] == [(0, 1), (0, 0)]
     assert sorted((q, k) for q, k, _ in head_view_lines(values, selected=1, side="right")) == [(0, 1), (2, 1)]
+    assert [(q, k) for q, k, _ in head_view_lines(values, max_lines=2)] == [(0, 0), (1, 2)]  # the strongest two
 
 
 def test_runs_checkpoints_and_a_cancelled_suite(home: Path) -> None:

@@ -1,7 +1,7 @@
 """What the Probe panel shows, computed without Qt: which runs can be probed, the tokens of a text with their
 character spans (so a click on a word masks all its pieces), fill-mask and scoring on one or two models at once,
 the steps of filling in order, colours for attention heatmaps and per-token contributions, the lines of a
-bertviz-style head view, probe-suite tables, a cancellable suite evaluation, and the attention CSV export.
+bertviz-style head view, probe-suite tables and a cancellable suite evaluation (CSV export: `probe_export`).
 
 The panel's widgets only draw these results; every number here comes from `workbench.core.probing` unchanged.
 """
@@ -16,7 +16,6 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.core.probing import (
-    AttentionMatrix,
     FillMaskResult,
     InOrderResult,
     SentenceScore,
@@ -24,7 +23,6 @@ from workbench.core.probing import (
     fill_mask,
     score_sentences,
     word_spans,
-    write_matrix_csv,
 )
 from workbench.core.probing.encoding import MASK_MARKER
 from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult
@@ -138,6 +136,19 @@ def score_for_models(models: Sequence[ProbeModel], sentences: Sequence[str], met
     return [score_sentences(p.model, p.tokenizer, list(sentences), method) for p in models]
 
 
+def fill_charts(result: FillMaskResult | InOrderResult) -> list[tuple[str, list[tuple[str, float]]]]:
+    """The bar charts of one model's result: (title, [(token, probability)]), one per mask or filling step."""
+    if isinstance(result, FillMaskResult):
+        return [(f"[MASK] {n} (token {mask.position})", [(p.token, p.probability) for p in mask.predictions])
+                for n, mask in enumerate(result.masks, start=1)]
+    charts = []
+    for n, (step, tokens) in enumerate(zip(result.steps, in_order_snapshots(result)), start=1):
+        sentence = " ".join(tokens[1:-1]).replace(" ##", "")
+        title = f"step {n}: token {step.position} ← {step.chosen.token}  ·  {sentence}"
+        charts.append((title, [(p.token, p.probability) for p in step.candidates]))
+    return charts
+
+
 def in_order_snapshots(result: InOrderResult) -> list[list[str]]:
     """The tokens after each filling step (masks not yet filled stay masks)."""
     tokens = list(result.tokens)
@@ -169,20 +180,25 @@ def contribution_colour(log_prob: float) -> str:
 
 
 def head_view_lines(values: np.ndarray, selected: int | None = None, side: str = "left",
-                    min_weight: float = 0.01) -> list[tuple[int, int, float]]:
+                    min_weight: float = 0.01, max_lines: int | None = None) -> list[tuple[int, int, float]]:
     """(query, key, weight) lines of a head view, strongest last (drawn on top). With `selected`, only that
-    token's lines: its attention to every key (`side="left"`, a query) or every query's attention to it."""
+    token's lines: its attention to every key (`side="left"`, a query) or every query's attention to it. With
+    `max_lines`, only the strongest that many (a 512-token map has up to 262,144)."""
     values = np.asarray(values, dtype=np.float32)
-    lines = []
-    for q in range(values.shape[0]):
-        for k in range(values.shape[1]):
-            weight = float(values[q, k])
-            if weight < min_weight:
-                continue
-            if selected is not None and (q if side == "left" else k) != selected:
-                continue
-            lines.append((q, k, weight))
-    return sorted(lines, key=lambda line: line[2])
+    shown = values >= min_weight
+    if selected is not None:
+        chosen = np.zeros_like(shown)
+        if side == "left":
+            chosen[selected, :] = True
+        else:
+            chosen[:, selected] = True
+        shown &= chosen
+    queries, keys = np.nonzero(shown)  # row-major, so equal weights keep query-then-key order
+    weights = values[queries, keys]
+    order = np.argsort(weights, kind="stable")
+    if max_lines is not None:
+        order = order[len(order) - max_lines:] if len(order) > max_lines else order
+    return [(int(queries[i]), int(keys[i]), float(weights[i])) for i in order]
 
 
 # ---- probe suites ---------------------------------------------------------------------------------------------------
@@ -237,15 +253,3 @@ def run_suite_cancellable(
         return SuiteRun(run_probe_suite(ws, run_id, suite_path, step, all_checkpoints, top_k, progress=report), False)
     except SuiteCancelled:
         return SuiteRun([], True)
-
-
-# ---- export -----------------------------------------------------------------------------------------------------------
-
-def save_matrix_csv(matrix: AttentionMatrix, path: str | Path) -> Path:
-    """Write an attention matrix as CSV (header of `position:token` keys, one row per query)."""
-    path = Path(path)
-    if path.suffix.lower() != ".csv":
-        path = path.with_suffix(".csv")
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        write_matrix_csv(matrix, out)
-    return path

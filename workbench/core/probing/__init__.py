@@ -24,16 +24,43 @@ from workbench.core.probing.encoding import (
     word_spans,
     word_token_id,
 )
-from workbench.core.probing.fill_mask import FillMaskResult, InOrderResult, fill_in_order, fill_mask, resolve_targets
-from workbench.core.probing.neighbours import contextual_neighbours, nearest_tokens, word_vectors
-from workbench.core.probing.scoring import PLL_METHODS, SentenceScore, pseudo_log_likelihood, score_sentences
-from workbench.core.probing.suites import ProbeSuite, SuiteResult, evaluate_suite, load_suite, suite_metrics
+from workbench.core.probing.fill_mask import (
+    FillMaskResult,
+    InOrderResult,
+    fill_in_order,
+    fill_mask,
+    resolve_targets,
+)
+from workbench.core.probing.head_stats import (
+    HeadStats,
+    head_statistics,
+    write_head_stats_csv,
+)
+from workbench.core.probing.neighbours import (
+    contextual_neighbours,
+    nearest_tokens,
+    word_vectors,
+)
+from workbench.core.probing.scoring import (
+    PLL_METHODS,
+    SentenceScore,
+    pseudo_log_likelihood,
+    score_sentences,
+)
+from workbench.core.probing.suites import (
+    ProbeSuite,
+    SuiteResult,
+    evaluate_suite,
+    load_suite,
+    suite_metrics,
+)
 
 __all__ = [
     "PLL_METHODS",
     "AttentionMaps",
     "AttentionMatrix",
     "FillMaskResult",
+    "HeadStats",
     "InOrderResult",
     "ProbeInputError",
     "ProbeSuite",
@@ -46,6 +73,7 @@ __all__ = [
     "evaluate_suite",
     "fill_in_order",
     "fill_mask",
+    "head_statistics",
     "hide_special_tokens",
     "load_suite",
     "mask_word",
@@ -59,5 +87,6 @@ __all__ = [
     "word_spans",
     "word_token_id",
     "word_vectors",
+    "write_head_stats_csv",
     "write_matrix_csv",
 ]

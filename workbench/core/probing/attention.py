@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence, TextIO
 
 import torch
@@ -53,14 +54,26 @@ class AttentionMaps:
     def num_heads(self) -> int:
         return self.probs.shape[1]
 
+    # Computed once per input: at 512 tokens a rollout is 11 products of 512 x 512 matrices, far too slow to
+    # redo each time the user picks another layer on the GUI thread.
+    @cached_property
+    def head_means(self) -> torch.Tensor:
+        """(L, T, T): each layer's mean over its heads."""
+        return mean_over_heads(self.probs)
+
+    @cached_property
+    def rollout(self) -> torch.Tensor:
+        """(L, T, T): attention rollout after each layer."""
+        return attention_rollout(self.probs)
+
     def matrix(self, layer: int, head: int | str = "mean", hide_special: bool = False) -> AttentionMatrix:
         """One (T, T) map: a head of `layer`, the mean of its heads, or the rollout up to and including it."""
         if not 0 <= layer < self.num_layers:
             raise ProbeInputError(f"layer must be in 0..{self.num_layers - 1}; got {layer}")
         if head == "mean":
-            values = mean_over_heads(self.probs)[layer]
+            values = self.head_means[layer]
         elif head == "rollout":
-            values = attention_rollout(self.probs)[layer]
+            values = self.rollout[layer]
         elif isinstance(head, int) and 0 <= head < self.num_heads:
             values = self.probs[layer, head]
         else:

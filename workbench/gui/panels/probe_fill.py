@@ -9,6 +9,7 @@ step per row, which shows what independent predictions miss ("New Orleans" vs "L
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
@@ -36,7 +37,9 @@ from workbench.gui.panels.probe_common import (
     model_title,
     show_message,
 )
-from workbench.views.probe_views import fill_for_models, in_order_snapshots, mask_word_at, parse_targets, text_tokens
+from workbench.gui.panels.probe_export import ExportButton, ExportTarget
+from workbench.views.probe_export import FILL_HEADER, file_stem, fill_mask_rows, write_csv
+from workbench.views.probe_views import fill_charts, fill_for_models, mask_word_at, parse_targets, text_tokens
 
 DEFAULT_TEXT = "the cow says [MASK] and the dog says [MASK]."
 BAR_COLOUR = QColor("#4c78a8")
@@ -98,6 +101,7 @@ class FillMaskView(QWidget):
         super().__init__(parent)
         self.context = context
         self.results: list[FillMaskResult | InOrderResult] = []
+        self.titles: list[str] = []  # the model of each result
         self.computation = Computation(context.runner, "fill-mask", self, self._show_results, self._show_error)
         self.debounce = debounce_timer(self, self.compute)
         self._build()
@@ -137,9 +141,15 @@ class FillMaskView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
+        self.export_button = ExportButton([ExportTarget(
+            "predictions", self.grid_host, self._write_csv, lambda: file_stem("fill-mask", *self.titles[:1]),
+            lambda: bool(self.results))], self.status)
         controls = QHBoxLayout()
-        for widget in (self.insert_button, QLabel("Top k:"), self.top_k, QLabel("Targets:"), self.targets, self.in_order):
+        for widget in (self.insert_button, QLabel("Top k:"), self.top_k, QLabel("Targets:"), self.targets,
+                       self.in_order):
             controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addLayout(controls)
@@ -209,33 +219,25 @@ class FillMaskView(QWidget):
     @Slot(object)
     def _show_results(self, computed: tuple[list[str], list]) -> None:
         titles, results = computed
-        self.results = results
+        self.titles, self.results = titles, results
         self._clear_grid()
         for column, (title, result) in enumerate(zip(titles, results)):
             header = QLabel(f"<b>{html.escape(title)}</b>")
             self.grid.addWidget(header, 0, column)
-            for row, (title, bars) in enumerate(self._charts(result), start=1):
+            for row, (title, bars) in enumerate(fill_charts(result), start=1):
                 self.grid.addWidget(ProbabilityBars(title, bars), row, column)
         notes = sorted({note for result in results for note in result.notes})
         timing = f"computed in {self.computation.last_ms:.0f} ms" if self.computation.last_ms is not None else ""
         show_message(self.status, "; ".join([timing, *notes]).strip("; "))
-
-    def _charts(self, result: FillMaskResult | InOrderResult) -> list[tuple[str, list[tuple[str, float]]]]:
-        if isinstance(result, FillMaskResult):
-            return [(f"[MASK] {n} (token {mask.position})", [(p.token, p.probability) for p in mask.predictions])
-                    for n, mask in enumerate(result.masks, start=1)]
-        charts = []
-        for n, (step, tokens) in enumerate(zip(result.steps, in_order_snapshots(result)), start=1):
-            sentence = " ".join(tokens[1:-1]).replace(" ##", "")
-            title = f"step {n}: token {step.position} ← {step.chosen.token}  ·  {sentence}"
-            charts.append((title, [(p.token, p.probability) for p in step.candidates]))
-        return charts
 
     @Slot(str)
     def _show_error(self, message: str) -> None:
         self.results = []
         self._clear_grid()
         show_message(self.status, message, error=True)
+
+    def _write_csv(self, path: Path) -> Path:
+        return write_csv(path, FILL_HEADER, fill_mask_rows(self.titles, self.results))
 
     def _clear_grid(self) -> None:
         while self.grid.count():

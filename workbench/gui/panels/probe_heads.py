@@ -2,27 +2,43 @@
 a grid of every layer's and head's map as thumbnails to pick from, and a bertviz-style head view (tokens in two
 columns, a line from each query to each key whose opacity is the weight; click a token to see only its lines).
 Colours come from `workbench.views.probe_views.heat_colours` (white to deep blue).
+
+Sized for BERT-base (144 heads, 512 tokens): every picture is built once when its data changes, never in
+`paintEvent`; the grid paints small images of maps the worker shrank (`workbench.views.attention_display`),
+labels that would overlap are thinned, and the head view draws only its strongest lines.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from workbench.views.attention_display import MAX_HEAD_VIEW_LINES, label_step
 from workbench.views.probe_views import HEAT_HIGH, head_view_lines, heat_colours
 
 MARGIN = 6
 LINE_COLOUR = QColor(*HEAT_HIGH.astype(int))
 SELECTED_COLOUR = QColor("#e07b00")
+ANTIALIASED_LINES = 300  # more lines than this are drawn without antialiasing (several times faster)
+OPACITY_LEVELS = 64  # line opacities are rounded to this many steps, so lines share pens
+
+
+def rgb_image(rgb: np.ndarray) -> QImage:
+    """An (H, W, 3) uint8 array as an RGB image (a copy: the array may go)."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
 def matrix_image(values: np.ndarray, vmax: float | None = None) -> QImage:
     """A (T, T) matrix as a T x T RGB image (one pixel per cell), to be scaled when painted."""
-    rgb = np.ascontiguousarray(heat_colours(values, vmax))  # (T, T, 3)
-    height, width = rgb.shape[:2]
-    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    return rgb_image(heat_colours(values, vmax))
+
+
+def widest(labels: list[str], metrics: QFontMetrics) -> int:
+    return max((metrics.horizontalAdvance(label) for label in labels), default=0)
 
 
 class HeatmapWidget(QWidget):
@@ -35,24 +51,27 @@ class HeatmapWidget(QWidget):
         self.values = np.zeros((0, 0), dtype=np.float32)
         self.labels: list[str] = []
         self.title = ""
+        self.image = QImage()
+        self.label_width = 0
         self.setMouseTracking(True)
         self.setMinimumSize(320, 320)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Row: the token that looks; column: the token it looks at. Darker is more attention.")
 
     def set_matrix(self, values: np.ndarray, labels: list[str], title: str) -> None:
-        self.values, self.labels, self.title = np.asarray(values, dtype=np.float32), labels, title
+        self.values, self.title = np.asarray(values, dtype=np.float32), title
+        if labels != self.labels:
+            self.labels = labels
+            self.label_width = widest(labels, QFontMetrics(self.font())) + 8
+        self.image = matrix_image(self.values)
         self.update()
 
     def _geometry(self) -> tuple[float, float, float]:
         """(left, top, cell): where the grid starts and how big a cell is."""
-        metrics = QFontMetrics(self.font())
-        label_width = max((metrics.horizontalAdvance(label) for label in self.labels), default=0) + 8
-        top = label_width + metrics.height() + MARGIN
+        top = self.label_width + QFontMetrics(self.font()).height() + MARGIN
         size = len(self.labels) or 1
-        cell = max(min((self.width() - label_width - 2 * MARGIN) / size,
-                       (self.height() - top - MARGIN) / size), 2.0)
-        return label_width + MARGIN, top, cell
+        cell = min((self.width() - self.label_width - 2 * MARGIN) / size, (self.height() - top - MARGIN) / size)
+        return self.label_width + MARGIN, top, max(cell, 0.25)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -63,14 +82,19 @@ class HeatmapWidget(QWidget):
         size = len(self.labels)
         metrics = QFontMetrics(self.font())
         painter.drawText(QRectF(MARGIN, MARGIN, self.width(), metrics.height()), self.title)
-        painter.drawImage(QRectF(left, top, cell * size, cell * size), matrix_image(self.values))
-        for i, label in enumerate(self.labels):
-            painter.drawText(QRectF(0, top + i * cell, left - 4, cell),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+        # Fewer pixels than cells: average them rather than drop whole rows (a peak could vanish).
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, cell < 1)
+        painter.drawImage(QRectF(left, top, cell * size, cell * size), self.image)
+        step = label_step(size, cell, metrics.height())
+        for i in range(0, size, step):
+            box = max(cell, metrics.height())
+            centre = (i + 0.5) * cell
+            painter.drawText(QRectF(0, top + centre - box / 2, left - 4, box),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.labels[i])
             painter.save()
-            painter.translate(left + (i + 0.5) * cell, top - 4)
+            painter.translate(left + centre, top - 4)
             painter.rotate(-90)
-            painter.drawText(QRectF(0, -cell / 2, left, cell), Qt.AlignmentFlag.AlignVCenter, label)
+            painter.drawText(QRectF(0, -box / 2, left, box), Qt.AlignmentFlag.AlignVCenter, self.labels[i])
             painter.restore()
         if cell >= 30:  # room for the numbers themselves
             top_value = float(self.values.max()) or 1.0
@@ -100,47 +124,65 @@ class ThumbnailGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.maps = np.zeros((0, 0, 0, 0), dtype=np.float32)  # (L, A, T, T)
+        self.shape = (0, 0, 0)  # layers, heads, cells per thumbnail side
+        self.tiles: list[list[QImage]] = []  # [layer][head]
         self.current: tuple[int, int] | None = None
         self.setMinimumSize(160, 120)
         self.setToolTip("Every layer (rows, first at the top) and head (columns). Click one to look at it closely.")
 
-    def set_maps(self, maps: np.ndarray, current: tuple[int, int] | None) -> None:
-        self.maps, self.current = np.asarray(maps, dtype=np.float32), current
+    def set_thumbnails(self, rgb: np.ndarray) -> None:
+        """(L, A, c, c, 3) uint8 thumbnails, shrunk and coloured by the worker: one small image each. (Tiles, not
+        one mosaic painted through source rectangles: an SVG export would embed the whole mosaic 144 times.)"""
+        layers, heads, cells = rgb.shape[:3]
+        self.shape = (layers, heads, cells)
+        self.tiles = [[rgb_image(rgb[layer, head]) for head in range(heads)] for layer in range(layers)]
         self.update()
 
-    def _cell(self) -> tuple[float, float]:
-        layers, heads = self.maps.shape[:2]
-        label = QFontMetrics(self.font()).height()
-        size = min((self.width() - label) / max(heads, 1), (self.height() - label) / max(layers, 1))
-        return label, max(size, 8.0)
+    def set_current(self, current: tuple[int, int] | None) -> None:
+        if current != self.current:
+            self.current = current
+            self.update()
+
+    def _cell(self) -> tuple[float, float, float]:
+        """(left label width, top label height, thumbnail size)."""
+        layers, heads, _ = self.shape
+        metrics = QFontMetrics(self.font())
+        left, top = metrics.horizontalAdvance(f"L{max(layers - 1, 0)}") + 6, metrics.height()
+        size = min((self.width() - left) / max(heads, 1), (self.height() - top) / max(layers, 1))
+        return left, top, max(size, 8.0)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.white)
-        if self.maps.size == 0:
+        layers, heads, _ = self.shape
+        if not layers:
             return
-        label, size = self._cell()
-        layers, heads = self.maps.shape[:2]
+        left, top, size = self._cell()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.setPen(Qt.GlobalColor.black)
-        for head in range(heads):
-            painter.drawText(QRectF(label + head * size, 0, size, label), Qt.AlignmentFlag.AlignCenter, f"H{head}")
+        step = label_step(heads, size, QFontMetrics(self.font()).horizontalAdvance(f"H{heads - 1}") + 2)
+        for head in range(0, heads, step):
+            painter.drawText(QRectF(left + head * size, 0, size, top), Qt.AlignmentFlag.AlignCenter, f"H{head}")
         for layer in range(layers):
-            painter.setPen(Qt.GlobalColor.black)
-            painter.drawText(QRectF(0, label + layer * size, label, size), Qt.AlignmentFlag.AlignCenter, f"L{layer}")
+            painter.drawText(QRectF(0, top + layer * size, left, size), Qt.AlignmentFlag.AlignCenter, f"L{layer}")
+        painter.setPen(QPen(QColor("#cccccc"), 1))
+        for layer in range(layers):
             for head in range(heads):
-                box = QRectF(label + head * size + 2, label + layer * size + 2, size - 4, size - 4)
-                painter.drawImage(box, matrix_image(self.maps[layer, head]))
-                chosen = self.current == (layer, head)
-                painter.setPen(QPen(SELECTED_COLOUR if chosen else QColor("#cccccc"), 3 if chosen else 1))
+                box = QRectF(left + head * size + 1, top + layer * size + 1, size - 2, size - 2)
+                painter.drawImage(box, self.tiles[layer][head])
                 painter.drawRect(box)
+        if self.current is not None:
+            layer, head = self.current
+            painter.setPen(QPen(SELECTED_COLOUR, 3))
+            painter.drawRect(QRectF(left + head * size + 1, top + layer * size + 1, size - 2, size - 2))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if self.maps.size == 0:
+        layers, heads, _ = self.shape
+        if not layers:
             return
-        label, size = self._cell()
-        layer, head = int((event.position().y() - label) // size), int((event.position().x() - label) // size)
-        if 0 <= layer < self.maps.shape[0] and 0 <= head < self.maps.shape[1]:
+        left, top, size = self._cell()
+        layer, head = int((event.position().y() - top) // size), int((event.position().x() - left) // size)
+        if 0 <= layer < layers and 0 <= head < heads:
             self.picked.emit(layer, head)
 
 
@@ -151,46 +193,64 @@ class HeadView(QWidget):
         super().__init__(parent)
         self.values = np.zeros((0, 0), dtype=np.float32)
         self.labels: list[str] = []
+        self.label_width = 0
         self.selected: tuple[str, int] | None = None  # ("left" | "right", token index)
+        self.shown: list[tuple[int, int, float]] = []
         self.setMinimumSize(260, 200)
         self.setToolTip("Left: the token looking; right: the token looked at; a darker line is more attention. "
-                        "Click a token to see only its lines, click it again to see all.")
+                        f"Click a token to see only its lines, click it again to see all (at most "
+                        f"{MAX_HEAD_VIEW_LINES:,} of the strongest lines are drawn).")
 
     def set_matrix(self, values: np.ndarray, labels: list[str]) -> None:
         if labels != self.labels:
             self.selected = None
-        self.values, self.labels = np.asarray(values, dtype=np.float32), labels
+            self.labels = labels
+            self.label_width = widest(labels, QFontMetrics(self.font())) + 10
+        self.values = np.asarray(values, dtype=np.float32)
+        self.select(self.selected)
+
+    def select(self, selected: tuple[str, int] | None) -> None:
+        self.selected = selected
+        side, index = selected if selected else ("left", None)
+        self.shown = head_view_lines(self.values, index, side, max_lines=MAX_HEAD_VIEW_LINES)
         self.update()
 
     def _rows(self) -> tuple[float, float, float, float]:
         """(row height, top, left column's right edge, right column's left edge)."""
-        metrics = QFontMetrics(self.font())
-        width = max((metrics.horizontalAdvance(label) for label in self.labels), default=0) + 10
-        row = min(max((self.height() - 2 * MARGIN) / max(len(self.labels), 1), 4.0), 2.0 * metrics.height())
-        return row, MARGIN, MARGIN + width, self.width() - MARGIN - width
+        height = QFontMetrics(self.font()).height()
+        row = min((self.height() - 2 * MARGIN) / max(len(self.labels), 1), 2.0 * height)
+        return max(row, 0.25), MARGIN, MARGIN + self.label_width, self.width() - MARGIN - self.label_width
 
     def lines(self) -> list[tuple[int, int, float]]:
-        side, index = self.selected if self.selected else ("left", None)
-        return head_view_lines(self.values, index, side)
+        """The (query, key, weight) lines drawn, weakest first."""
+        return self.shown
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), Qt.GlobalColor.white)
         if not self.labels:
             return
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, len(self.shown) <= ANTIALIASED_LINES)
         row, top, left_edge, right_edge = self._rows()
-        for q, k, weight in self.lines():
+        width = 2 if row >= 6 else 1
+        # One pen per opacity level and one drawLines call each: a pen per line made 1,500 lines take ~80 ms.
+        levels: dict[int, list[QLineF]] = {}
+        for q, k, weight in self.shown:
+            line = QLineF(left_edge + 4, top + (q + 0.5) * row, right_edge - 4, top + (k + 0.5) * row)
+            levels.setdefault(round(min(1.0, weight) * OPACITY_LEVELS), []).append(line)
+        for level, lines in sorted(levels.items()):
             colour = QColor(LINE_COLOUR)
-            colour.setAlphaF(min(1.0, weight))
-            painter.setPen(QPen(colour, 2))
-            painter.drawLine(QPointF(left_edge + 4, top + (q + 0.5) * row), QPointF(right_edge - 4, top + (k + 0.5) * row))
-        for index, label in enumerate(self.labels):
+            colour.setAlphaF(level / OPACITY_LEVELS)
+            painter.setPen(QPen(colour, width))
+            painter.drawLines(lines)
+        height = QFontMetrics(self.font()).height()
+        step = label_step(len(self.labels), row, height)
+        for index in range(0, len(self.labels), step):
+            box = QRectF(0, top + (index + 0.5) * row - max(row, height) / 2, left_edge - MARGIN - 4, max(row, height))
             for side, x, align in (("left", MARGIN, Qt.AlignmentFlag.AlignRight),
                                    ("right", right_edge + 4, Qt.AlignmentFlag.AlignLeft)):
                 painter.setPen(SELECTED_COLOUR if self.selected == (side, index) else Qt.GlobalColor.black)
-                painter.drawText(QRectF(x, top + index * row, left_edge - MARGIN - 4, row),
-                                 align | Qt.AlignmentFlag.AlignVCenter, label)
+                painter.drawText(box.translated(x, 0), align | Qt.AlignmentFlag.AlignVCenter, self.labels[index])
 
     def token_at(self, point: QPointF) -> tuple[str, int] | None:
         row, top, left_edge, right_edge = self._rows()
@@ -203,5 +263,4 @@ class HeadView(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         found = self.token_at(event.position())
-        self.selected = None if found == self.selected else found
-        self.update()
+        self.select(None if found == self.selected else found)

@@ -5,6 +5,8 @@ word's pieces) are closest, which shows one word getting different meanings in d
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
 from workbench.core.probing import contextual_neighbours, nearest_tokens
 from workbench.core.probing.neighbours import ContextualNeighbours, TokenNeighbours
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
+from workbench.gui.panels.probe_export import ExportButton, ExportTarget
+from workbench.views.probe_export import NEIGHBOUR_HEADER, file_stem, neighbour_rows, write_csv
 from workbench.views.probe_views import parse_lines
 
 DEFAULT_SENTENCE = "the cow says moo."
@@ -64,6 +68,9 @@ class NeighboursView(QWidget):
         super().__init__(parent)
         self.context = context
         self.computation = Computation(context.runner, "neighbours", self, self._show, self._show_error)
+        self.token_result: TokenNeighbours | None = None
+        self.word_result: ContextualNeighbours | None = None
+        self.word_others: list[str] = []  # the other sentences `word_result` searched
         self._build()
         context.models_changed.connect(self.find_tokens)
 
@@ -79,8 +86,8 @@ class NeighboursView(QWidget):
         find.setToolTip("List the tokens whose input embeddings point the most in the same direction.")
         find.clicked.connect(self.find_tokens)
         self.token_table = _table(("Token", "Cosine"))
-        token_box = _box("Nearest tokens (input embeddings)", (QLabel("Token:"), self.token, QLabel("k:"), self.k, find),
-                         self.token_table)
+        token_box = _box("Nearest tokens (input embeddings)",
+                         (QLabel("Token:"), self.token, QLabel("k:"), self.k, find), self.token_table)
         self.sentence = QLineEdit(DEFAULT_SENTENCE)
         self.sentence.setToolTip("A sentence containing the word to look up.")
         self.word = QLineEdit("cow")
@@ -96,12 +103,20 @@ class NeighboursView(QWidget):
                         (QLabel("Sentence:"), self.sentence, QLabel("Word:"), self.word, find_words),
                         QLabel("Other sentences (one per line):"), self.others, self.word_table)
         self.status = message_label()
-        boxes = QHBoxLayout()
+        self.tables = QWidget()
+        boxes = QHBoxLayout(self.tables)
+        boxes.setContentsMargins(0, 0, 0, 0)
         boxes.addWidget(token_box, 2)
         boxes.addWidget(word_box, 3)
+        self.export_button = ExportButton([ExportTarget(
+            "neighbours", self.tables, self._write_csv, self._file_stem,
+            lambda: self.token_result is not None or self.word_result is not None)], self.status)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.export_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(boxes, 1)
-        layout.addWidget(self.status)
+        layout.addWidget(self.tables, 1)
+        layout.addLayout(bottom)
 
     @Slot()
     def find_tokens(self) -> None:
@@ -121,11 +136,13 @@ class NeighboursView(QWidget):
     def _show(self, result: TokenNeighbours | ContextualNeighbours) -> None:
         title = model_title(self.context.primary) if self.context.primary else ""
         if isinstance(result, TokenNeighbours):
+            self.token_result = result
             _fill(self.token_table, [(n.token, n.cosine) for n in result.neighbours])
             note = f"; {result.note}" if result.note else ""
             show_message(self.status, f"neighbours of {result.query_token!r} in {title}{note}")
             return
         others = parse_lines(self.others.toPlainText())
+        self.word_result, self.word_others = result, others
         _fill(self.word_table, [(n.word, n.cosine, others[n.sentence_index] if n.sentence_index < len(others) else "")
                                 for n in result.neighbours])
         show_message(self.status, f"words closest to {result.word!r} (word {result.word_index + 1}) in {title}")
@@ -133,3 +150,10 @@ class NeighboursView(QWidget):
     @Slot(str)
     def _show_error(self, message: str) -> None:
         show_message(self.status, message, error=True)
+
+    def _write_csv(self, path: Path) -> Path:
+        return write_csv(path, NEIGHBOUR_HEADER, neighbour_rows(self.token_result, self.word_result, self.word_others))
+
+    def _file_stem(self) -> str:
+        model = self.context.primary
+        return file_stem("neighbours", self.token.text().strip(), model.run_name if model else None)

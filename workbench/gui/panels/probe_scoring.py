@@ -7,6 +7,7 @@ checkpoint chosen, both rankings stand side by side.
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core.probing import PLL_METHODS, SentenceScore
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
+from workbench.gui.panels.probe_export import ExportButton, ExportTarget
+from workbench.views.probe_export import SCORING_HEADER, file_stem, scoring_rows, write_csv
 from workbench.views.probe_views import SURPRISING_LOG_PROB, contribution_colour, parse_lines, score_for_models
 
 DEFAULT_SENTENCES = "the cow says moo.\nmoo says the cow.\nthe dog says moo.\nthe cow says woof."
@@ -56,6 +59,7 @@ class ScoringView(QWidget):
         super().__init__(parent)
         self.context = context
         self.scores: list[list[SentenceScore]] = []
+        self.titles: list[str] = []
         self.computation = Computation(context.runner, "scoring", self, self._show_scores, self._show_error)
         self._stale = False  # models changed while the view was hidden: score when it is shown
         self._build()
@@ -87,6 +91,10 @@ class ScoringView(QWidget):
         legend = QLabel(LEGEND)
         legend.setWordWrap(True)
         self.status = message_label()
+        self.export_button = ExportButton([ExportTarget(
+            "scores", self.columns, self._write_csv, lambda: file_stem("scores", *self.titles[:1]),
+            lambda: bool(self.scores))], self.status)
+        controls.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.sentences)
         layout.addLayout(controls)
@@ -122,6 +130,7 @@ class ScoringView(QWidget):
     @Slot(object)
     def _show_scores(self, result: tuple[list[str], list[list[SentenceScore]]]) -> None:
         titles, self.scores = result
+        self.titles = titles
         for index, browser in enumerate(self.browsers):
             browser.setVisible(index < len(titles))
             if index < len(titles):
@@ -131,3 +140,6 @@ class ScoringView(QWidget):
     @Slot(str)
     def _show_error(self, message: str) -> None:
         show_message(self.status, message, error=True)
+
+    def _write_csv(self, path: Path) -> Path:
+        return write_csv(path, SCORING_HEADER, scoring_rows(self.titles, self.scores))

@@ -29,10 +29,12 @@ from PySide6.QtWidgets import (
 
 from workbench.core.probing import ProbeInputError, load_suite
 from workbench.gui.panels.probe_common import ProbeContext, message_label, show_message
+from workbench.gui.panels.probe_export import ExportButton, ExportTarget
 from workbench.gui.run_charts import PALETTE, MetricChart
 from workbench.gui.workers import Task
 from workbench.jobs.probe import default_suite_path
 from workbench.jobs.workspace import in_workspace
+from workbench.views.probe_export import SUITE_HEADER, file_stem, suite_rows, write_csv
 from workbench.views.probe_views import SuiteRun, run_suite_cancellable, suite_curves, suite_table_rows
 
 COLUMNS = ("Group", "Items", "precision@1", "precision@k", "MRR")
@@ -94,15 +96,19 @@ class SuiteView(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.chart = MetricChart("Knowledge during training", "score")
         self.chart.getAxis("left").enableAutoSIPrefix(False)
-        splitter = QSplitter()
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.chart)
-        splitter.setSizes([450, 600])
+        self.pictures = QSplitter()
+        self.pictures.addWidget(self.table)
+        self.pictures.addWidget(self.chart)
+        self.pictures.setSizes([450, 600])
         self.status = message_label()
+        self.export_button = ExportButton([ExportTarget(
+            "suite results", self.pictures, self._write_csv, self._file_stem, lambda: bool(self.results))],
+            self.status)
+        actions.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(actions)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.pictures, 1)
         layout.addWidget(self.status)
 
     # ---- evaluating ---------------------------------------------------------------------------------------------
@@ -218,6 +224,14 @@ class SuiteView(QWidget):
             self.chart.add_curve(name, (steps, values), PALETTE[index], symbol=True)
         self.chart.fit()
         self.chart.setYRange(0.0, 1.0, padding=0.03)  # scores are fractions: keep the whole scale in view
+
+
+    def _write_csv(self, path: Path) -> Path:
+        return write_csv(path, SUITE_HEADER, suite_rows(self.results))
+
+    def _file_stem(self) -> str:
+        model = self.context.primary
+        return file_stem("suite", Path(self.path.text().strip()).stem, model.run_name if model else None)
 
 
 def _evaluate(task: Task, home: Path, run_id: int, path: str, step: int, all_checkpoints: bool, k: int) -> SuiteRun:
