@@ -26,9 +26,9 @@ OFFSETS_FILE = "offsets.bin"
 META_FILE = "meta.json"
 COUNTS_FILE = "token_counts.npy"
 COUNT_CHUNK = 1 << 20  # tokens per bincount pass, which widens them to int64: 8 MB on any corpus size
-# characters per encoding batch as well as documents: the tokenizer's encodings take about 50 bytes a
-# character, and a batch of 1,000 documents of the corpus reader's largest size (1 MiB) would be 50 GB
-BATCH_CHARS = 4 << 20
+# characters per encoding batch as well as documents: the tokenizer's encodings take some 100 bytes a
+# character, and a batch of 1,000 documents of the corpus reader's largest size (1 MiB) would be 100 GB
+BATCH_CHARS = 1 << 20
 
 
 def ids_dtype(vocab_size: int) -> np.dtype:
