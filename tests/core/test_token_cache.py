@@ -46,6 +46,18 @@ class Texts:
         return iter(self.docs)
 
 
+def test_batches_are_bounded_in_characters(docs, tokenizer, tmp_path):
+    seen = []
+    longest = max(map(len, docs))
+    cache = build_or_load_cache(Texts(docs), "corpus-a", tokenizer, tmp_path, progress=seen.append, batch_chars=longest)
+    bounds = [0, *seen]
+    batches = [docs[start:end] for start, end in zip(bounds, bounds[1:])]
+    assert seen[-1] == 53 and len(batches) > 1  # not one batch of up to 1,000 documents
+    assert all(len(batch) == 1 or sum(map(len, batch)) <= longest for batch in batches)
+    expected = [tid for doc in docs for tid in (*tokenizer.encode(doc), tokenizer.sep_id)]
+    assert cache.ids.tolist() == expected
+
+
 def test_dtype_follows_the_vocabulary_size():
     assert ids_dtype(99) == np.uint16
     assert ids_dtype(65536) == np.uint16

@@ -32,8 +32,17 @@ DEFAULT_EXTENSIONS = tuple(_FORMATS) + tuple(ext + ".gz" for ext in _FORMATS)
 DOC_MODES = ("blank-line", "line")
 _CHUNK = 1 << 18  # bytes per read: large enough to be fast, small enough to stream
 _MAX_LINE_PROBLEMS = 20  # per file; the rest are only counted so one bad file cannot flood the report
-_MAX_DOCUMENT_CHARS = 1 << 20  # blank-line mode splits longer documents (see _text_documents)
-_HASH_VERSION = 1  # bump when the reading rules change so content-keyed caches are rebuilt
+# Longer documents are split, at whitespace where there is some: a line of text longer than this is read in
+# pieces (see _LineReader), a paragraph or a JSONL/CSV value in documents of at most this size (see _documents).
+# Whatever a file's line structure, no more than a few times this is ever held in memory.
+_MAX_DOCUMENT_CHARS = 1 << 20
+# A JSONL or CSV record can only be parsed whole, so a longer line is skipped (and never held whole).
+_MAX_RECORD_CHARS = 8 << 20
+# A .gz file that expands more than this many times its size past _GZIP_FLOOR is refused: no text compresses
+# that well (text gives 3-10x); a decompression bomb does (2 GB of one letter gzips to 2 MB).
+_GZIP_MAX_RATIO = 200
+_GZIP_FLOOR = 256 << 20
+_HASH_VERSION = 2  # bump when the reading rules change so content-keyed caches are rebuilt
 _ENCODING_NAMES = {"utf-8": "UTF-8", "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -133,19 +142,49 @@ class _FileError(Exception):
         self.location, self.message = location, message
 
 
+_WHITESPACE = " \t\n\r\f\v"
+
+
+def split_text(text: str, max_chars: int) -> list[str]:
+    """`text` in pieces of at most `max_chars` characters that join back to it, each cut just before a
+    whitespace character (so no word is split and the whitespace stays with the next word, where byte-level
+    and Metaspace pre-tokenizers want it); a stretch of `max_chars` with no whitespace is cut where it ends."""
+    pieces, start = [], 0
+    while len(text) - start > max_chars:
+        cut = max(text.rfind(space, start + 1, start + max_chars + 1) for space in _WHITESPACE)
+        cut = cut if cut > start else start + max_chars
+        pieces.append(text[start:cut])
+        start = cut
+    pieces.append(text[start:])
+    return pieces
+
+
 class _LineReader:
     """The lines of one file, each ending in "\\n" (the last one may not), decoded strictly in chunks.
 
-    Iterating raises `_FileError` naming the line and byte of an undecodable byte, a NUL or corrupt
-    gzip data. `line_no` is the number of lines yielded so far, so parsers can say where they are;
-    `digest`, when given, receives every (decompressed) byte of the file.
+    Iterating raises `_FileError` naming the line and byte of an undecodable byte, a NUL, corrupt gzip data
+    or a decompression bomb. `line_no` is the number of lines read so far, so parsers can say where they are;
+    `digest`, when given, receives every (decompressed) byte of the file. Memory stays bounded whatever the
+    line structure: with `split_long` a longer line than `_MAX_DOCUMENT_CHARS` is yielded in pieces (cut
+    before a whitespace where there is one; only the last piece ends in "\\n"), without it a line longer
+    than `_MAX_RECORD_CHARS` is skipped and noted in `problems`.
     """
 
-    def __init__(self, path: Path, digest: hashlib._Hash | None = None) -> None:
-        self.path, self.digest = path, digest
+    def __init__(
+        self, path: Path, problems: _LineProblems, digest: hashlib._Hash | None = None, split_long: bool = True
+    ) -> None:
+        self.path, self.problems, self.digest = path, problems, digest
         self.compressed = path.name.lower().endswith(".gz")
         self.line_no = 0
         self.bytes_read = 0
+        self.max_bytes = sys.maxsize  # uncompressed bytes allowed; set for .gz files when opened
+        # text lines longer than _MAX_DOCUMENT_CHARS come in pieces; JSONL/CSV lines longer than
+        # _MAX_RECORD_CHARS are skipped
+        self.split_long = split_long
+        self.max_line = _MAX_DOCUMENT_CHARS if split_long else _MAX_RECORD_CHARS
+        self.long_lines = 0  # lines split or skipped so far
+        self._tail_chars = 0  # characters of the unfinished line held in `tail`
+        self._in_long_line = False  # the unfinished line was already split (or, too long to parse, dropped)
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -154,6 +193,8 @@ class _LineReader:
             raise _FileError(None, f"cannot read ({err.strerror or err})") from err
         with file:
             raw = gzip.GzipFile(fileobj=file, mode="rb") if self.compressed else file
+            if self.compressed:
+                self.max_bytes = max(_GZIP_FLOOR, _GZIP_MAX_RATIO * os.fstat(file.fileno()).st_size)
             try:
                 yield from self._lines(raw)
             except (OSError, EOFError, zlib.error) as err:
@@ -178,13 +219,19 @@ class _LineReader:
                 break
             chunk = data = self._read(raw)
         last = "".join(tail)
-        if last:
+        if last or self._in_long_line:
             self.line_no += 1
-            yield last
+            yield from self._line(last)
 
     def _read(self, raw: IO[bytes]) -> bytes:
         chunk = raw.read(_CHUNK)
         self.bytes_read += len(chunk)
+        if self.bytes_read > self.max_bytes:
+            raise _FileError(
+                f"uncompressed byte {self.bytes_read:,}",
+                f"gzip data expands more than {_GZIP_MAX_RATIO} times its size (a decompression bomb?); "
+                "decompress it first if it really is text",
+            )
         if self.digest is not None:
             self.digest.update(chunk)
         return chunk
@@ -217,12 +264,52 @@ class _LineReader:
         pieces = text.split("\n")
         if len(pieces) == 1:  # no line ends here: keep collecting (a list, so long lines stay linear)
             tail.append(text)
+            self._tail_chars += len(text)
+            yield from self._overflow(tail)
             return
         pieces[0] = "".join(tail) + pieces[0]
         tail[:] = [pieces.pop()]
+        self._tail_chars = len(tail[0])
         for line in pieces:
             self.line_no += 1
-            yield line + "\n"
+            yield from self._line(line + "\n")
+        yield from self._overflow(tail)
+
+    def _line(self, line: str) -> Iterator[str]:
+        """A whole line, or the end of one whose beginning `_overflow` handled."""
+        continued, self._in_long_line = self._in_long_line, False
+        if not continued and len(line) <= self.max_line:
+            yield line
+        elif self.split_long:
+            if not continued:
+                self._note_long_line(self.line_no)
+            yield from split_text(line, self.max_line)
+        elif not continued:
+            self._skip_long_line(self.line_no)
+
+    def _overflow(self, tail: list[str]) -> Iterator[str]:
+        """An unfinished line that grew past `max_line`: yield all but its last piece, or drop it whole."""
+        if self._tail_chars <= self.max_line:
+            return
+        if not self._in_long_line:
+            (self._note_long_line if self.split_long else self._skip_long_line)(self.line_no + 1)
+        self._in_long_line = True
+        rest = ""
+        if self.split_long:
+            *done, rest = split_text("".join(tail), self.max_line)
+            yield from done
+        tail[:] = [rest]
+        self._tail_chars = len(rest)
+
+    def _note_long_line(self, line_no: int) -> None:
+        if self.long_lines == 0:  # once per file: a file of long lines would fill the report with them
+            message = f"longer than {self.max_line:,} characters, split into documents at whitespace"
+            self.problems.note(f"line {line_no}", message)
+        self.long_lines += 1
+
+    def _skip_long_line(self, line_no: int) -> None:
+        self.long_lines += 1
+        self.problems.skip(f"line {line_no}", f"longer than {self.max_line:,} characters")
 
 
 class _LineProblems:
@@ -255,27 +342,29 @@ class _LineProblems:
 def _text_documents(
     lines: _LineReader, kind: str, options: CorpusOptions, problems: _LineProblems
 ) -> Iterator[str]:
-    if options.doc_mode == "line":
+    if options.doc_mode == "line":  # a long line comes in pieces: each is a document
         yield from lines
         return
     paragraph: list[str] = []
     size, warned = 0, False
     for line in lines:
         if line.strip():
-            paragraph.append(line.rstrip("\r\n"))
+            # a line keeps its end (as "\n"); a piece of a long line has none and joins the next one as it was
+            paragraph.append(line.rstrip("\r\n") + "\n" if line.endswith("\n") else line)
             size += len(line)
             if size < _MAX_DOCUMENT_CHARS:
                 continue
-            # a file with no blank lines would otherwise become one document held whole in memory
-            if not warned:
+            # a file with no blank lines would otherwise become one document held whole in memory; a long line
+            # split by the reader was noted there, and doc_mode 'line' would not help it
+            if not warned and not lines.long_lines:
                 message = f"no blank line for {_MAX_DOCUMENT_CHARS:,} characters, document split here"
                 problems.note(f"line {lines.line_no}", f"{message} (one document per line? use doc_mode 'line')")
                 warned = True
         if paragraph:
-            yield "\n".join(paragraph)
+            yield "".join(paragraph)
             paragraph, size = [], 0
     if paragraph:
-        yield "\n".join(paragraph)
+        yield "".join(paragraph)
 
 
 def _json_type(value: object) -> str:
@@ -324,7 +413,8 @@ def _jsonl_documents(
 def _csv_documents(
     lines: _LineReader, kind: str, options: CorpusOptions, problems: _LineProblems
 ) -> Iterator[str]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # the default 128 KiB rejects long documents
+    # the default 128 KiB rejects long documents; a quoted field may span lines, so bound it as a line is bounded
+    csv.field_size_limit(_MAX_RECORD_CHARS)
     # TSV files in the wild (GLUE's SST-2 included) do not quote, so a stray " is text there; in CSV a
     # broken quote would silently swallow the rest of the file into one document, so it is an error
     dialect = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {"strict": True}
@@ -353,11 +443,13 @@ _PARSERS = {"text": _text_documents, "jsonl": _jsonl_documents, "csv": _csv_docu
 def _documents(
     lines: _LineReader, kind: str, options: CorpusOptions, problems: _LineProblems
 ) -> Iterator[str]:
-    """The stripped, non-empty documents of one file; the single source for both scanning and reading."""
+    """The stripped, non-empty documents of one file, none longer than `_MAX_DOCUMENT_CHARS`; the single
+    source for both scanning and reading."""
     for document in _PARSERS[kind](lines, kind, options, problems):
-        document = document.strip()
-        if document:
-            yield document
+        for piece in split_text(document, _MAX_DOCUMENT_CHARS):  # a long JSONL or CSV value
+            piece = piece.strip()
+            if piece:
+                yield piece
 
 
 def _format_of(path: Path) -> str | None:
@@ -472,7 +564,8 @@ def _scan_file(path: Path, options: CorpusOptions) -> tuple[_Counts | None, byte
     """One file -> (its counts, or None when skipped; the digest of its content; its problems)."""
     kind = _format_of(path)
     digest = hashlib.sha256(kind.encode())  # .txt and .md read alike; .csv and .tsv do not
-    lines, counts, line_problems = _LineReader(path, digest), _Counts(), _LineProblems()
+    counts, line_problems = _Counts(), _LineProblems()
+    lines = _LineReader(path, line_problems, digest, split_long=kind == "text")
     try:
         for document in _documents(lines, kind, options, line_problems):
             counts.add(document)
@@ -565,7 +658,8 @@ def iter_documents(
         if kind is None:
             raise CorpusError(_unsupported(path))
         try:
-            yield from _documents(_LineReader(path), kind, options, _LineProblems())
+            problems = _LineProblems()
+            yield from _documents(_LineReader(path, problems, split_long=kind == "text"), kind, options, problems)
         except _FileError as err:
             raise CorpusError(Problem(str(path), err.location, err.message, True)) from err
 

@@ -5,7 +5,8 @@
 Selection is per token (an independent Bernoulli(mlm_probability) per token), per whole word (one Bernoulli
 per word, so the expected token rate is still mlm_probability) or per span (SpanBERT: whole-word spans with
 truncated-geometric lengths until a per-sequence budget of round(mlm_probability * selectable tokens), rounded
-stochastically so its expectation is exact, is spent; the last span is cut at the budget). There is no
+stochastically so its expectation is exact, is spent; the last span is cut at the word where the budget runs
+out and one-token words fill what that leaves). Neither word strategy ever splits a word. There is no
 RNG state: every random number is a pure function of (seed, seq_id, epoch, position, purpose) through a
 splitmix64 hash evaluated in int64 torch ops. Hence masks do not depend on how sequences are batched or
 padded on the right, static masking (`dynamic=False`) gives a sequence the same mask every epoch, and a
@@ -33,8 +34,10 @@ _N_PURPOSES = 8
 # span sampling draws this many candidate spans per round; a constant (never batch-dependent) so that a
 # sequence's candidates are the same whatever it is batched with
 _SPAN_CANDIDATES = 32  # at most 62: a round's candidates are the bits of an int64
-_SPAN_ROUNDS = 16
-_NO_SPAN = _SPAN_ROUNDS * _SPAN_CANDIDATES
+# a sequence draws at most one candidate per word (and at least this many rounds): enough to cover 97% of its
+# words at SpanBERT's mean span of 3.8 words, so only very high rates with short spans fall back on single words
+_MIN_SPAN_ROUNDS = 16
+_NO_SPAN = 1 << 62  # in `first`: no candidate covers the token yet
 _FALLBACK_BUCKETS = 64
 
 
@@ -191,41 +194,51 @@ class Masker:
     ) -> torch.Tensor:
         """SpanBERT: whole-word spans from a uniform start word, truncated-geometric lengths, up to a budget.
 
-        A token belongs to the first candidate span covering it, and the selection is the first `budget`
-        tokens in (candidate, position) order, so the last span is cut at the budget as in SpanBERT. The
-        budget is mlm_probability * selectable tokens, stochastically rounded, which makes the expected token
-        rate exactly mlm_probability.
+        A word belongs to the first candidate span covering it, and the selection is the words in (candidate,
+        position) order up to the one that would overrun the budget: the last span is cut at a word boundary.
+        One-token words, in random order, fill the few tokens that cut leaves, so the budget is met exactly
+        unless no one-token word is left. The budget is mlm_probability * selectable tokens, stochastically
+        rounded, which makes the expected token rate mlm_probability.
         """
         positions = torch.arange(selectable.shape[1], device=selectable.device)
         budget_draw = counter_uniform(keys, _BUDGET, positions[:1])  # (B, 1)
         budget = (self.config.mlm_probability * selectable.sum(1, keepdim=True) + budget_draw).floor().long()
-        first, drawn = self._first_covering_span(selectable, _word_starts(selectable, word_start), keys, budget)
-        # tokens no candidate reached (only at very high rates) come last, in random buckets: the budget is met
-        fallback = (counter_uniform(keys, _FALLBACK, positions) * _FALLBACK_BUCKETS).long() + drawn
-        order = torch.where(first < drawn, first, fallback)
+        starts = _word_starts(selectable, word_start)
+        first, drawn = self._first_covering_span(selectable, starts, keys, budget)
+        # words no candidate reached come last, in random buckets drawn at their first token
+        word_first = torch.where(starts, positions, 0).cummax(dim=1).values  # (B, T)
+        bucket = (counter_uniform(keys, _FALLBACK, positions) * _FALLBACK_BUCKETS).long().gather(1, word_first)
+        order = torch.where(first < drawn, first, drawn + bucket)
         order = torch.where(selectable, order, drawn + _FALLBACK_BUCKETS)
-        return selectable & _first_in_order(order, budget, drawn + _FALLBACK_BUCKETS + 1)
+        word_last = _word_ends(selectable, starts)
+        chosen = selectable & _first_in_order(order, budget, drawn + _FALLBACK_BUCKETS + 1, word_last)
+        short = budget - chosen.sum(1, keepdim=True)  # (B, 1) less than the word the cut left out
+        single = selectable & ~chosen & starts & (word_last == positions)  # unchosen one-token words
+        fill_order = torch.where(single, bucket, _FALLBACK_BUCKETS)
+        return chosen | (single & _first_in_order(fill_order, short, _FALLBACK_BUCKETS + 1))
 
     def _first_covering_span(
         self, selectable: torch.Tensor, starts: torch.Tensor, keys: torch.Tensor, budget: torch.Tensor
     ) -> tuple[torch.Tensor, int]:
         """Index of the first candidate span covering each selectable token (B, T), and the number drawn.
 
-        Tokens no candidate covers hold the number drawn. Candidates come in rounds until every sequence
-        has covered its budget; a later round only reaches tokens the earlier ones missed, so a sequence's
-        result does not depend on what it is batched with.
+        Tokens no candidate covers hold the number drawn. Candidates come in rounds until every sequence has
+        covered its budget or drawn its own limit (one candidate per word); a later round only reaches tokens
+        the earlier ones missed, so a sequence's result does not depend on what it is batched with.
         """
         cfg = self.config
         B, T = selectable.shape
         positions = torch.arange(T, device=selectable.device)
         n_words = starts.sum(1, keepdim=True)  # (B, 1)
+        rounds = torch.clamp((n_words + _SPAN_CANDIDATES - 1) // _SPAN_CANDIDATES, min=_MIN_SPAN_ROUNDS)  # (B, 1)
         # word_pos[b, w] = first token of word w; word_pos[b, n_words] = T closes the last word
         word_index = torch.where(starts, starts.cumsum(1) - 1, T + 1)
         word_pos = torch.full((B, T + 2), T, dtype=torch.long, device=selectable.device)
         word_pos = word_pos.scatter(1, word_index, positions.expand(B, T))[:, : T + 1]  # (B, T + 1)
         bits = 1 << torch.arange(_SPAN_CANDIDATES, device=selectable.device)  # candidate k of a round is bit k
         first = torch.full((B, T), _NO_SPAN, dtype=torch.long, device=selectable.device)
-        for round_ in range(_SPAN_ROUNDS):
+        round_ = -1
+        for round_ in range(int(rounds.max()) if B else 0):
             k = round_ * _SPAN_CANDIDATES + torch.arange(_SPAN_CANDIDATES, device=selectable.device)
             word = (counter_uniform(keys, _SPAN_START, k) * n_words).long()  # (B, K)
             word = torch.minimum(word, (n_words - 1).clamp(min=0))
@@ -238,9 +251,10 @@ class Masker:
             events.scatter_add_(1, begin, bits.expand(B, -1)).scatter_add_(1, end, -bits.expand(B, -1))
             cover = events[:, :T].cumsum(1)  # (B, T)
             lowest = torch.frexp((cover & -cover).float()).exponent - 1  # powers of two: exact in float32
-            fresh = (cover != 0) & selectable & (first == _NO_SPAN)
+            fresh = (cover != 0) & selectable & (first == _NO_SPAN) & (round_ < rounds)
             first = torch.where(fresh, round_ * _SPAN_CANDIDATES + lowest, first)
-            if bool(((first < _NO_SPAN).sum(1, keepdim=True) >= budget).all()):
+            done = ((first < _NO_SPAN).sum(1, keepdim=True) >= budget) | (round_ + 1 >= rounds)
+            if bool(done.all()):
                 break
         drawn = (round_ + 1) * _SPAN_CANDIDATES
         return first.clamp(max=drawn), drawn
@@ -263,14 +277,23 @@ class Masker:
         return MaskedBatch(corrupted, labels, attention_mask, replacement)
 
 
-def _first_in_order(order: torch.Tensor, budget: torch.Tensor, n_buckets: int) -> torch.Tensor:
-    """True at each row's first `budget` positions in (order, position) order; 0 <= order < n_buckets."""
+def _first_in_order(
+    order: torch.Tensor, budget: torch.Tensor, n_buckets: int, unit_last: torch.Tensor | None = None
+) -> torch.Tensor:
+    """True at each row's first `budget` positions in (order, position) order; 0 <= order < n_buckets.
+
+    With `unit_last` (B, T), the last position of each position's unit (a word, all of whose positions share
+    one order), whole units are taken instead, up to the first that would overrun the budget.
+    """
     counts = torch.zeros((order.shape[0], n_buckets), dtype=torch.long, device=order.device)
     counts.scatter_add_(1, order, torch.ones_like(order))
     before = (counts.cumsum(1) - counts).gather(1, order)  # positions in earlier buckets
     whole = before + counts.gather(1, order) <= budget
     cut = (before < budget) & ~whole  # the one bucket where the budget runs out: take it left to right
-    return whole | (cut & (before + cut.cumsum(1) <= budget))
+    taken = cut.cumsum(1)
+    if unit_last is not None:
+        taken = taken.gather(1, unit_last)  # up to the end of the unit
+    return whole | (cut & (before + taken <= budget))
 
 
 def _word_starts(selectable: torch.Tensor, word_start: torch.Tensor) -> torch.Tensor:
@@ -278,3 +301,13 @@ def _word_starts(selectable: torch.Tensor, word_start: torch.Tensor) -> torch.Te
     after_unselectable = torch.ones_like(selectable)
     after_unselectable[:, 1:] = ~selectable[:, :-1]
     return selectable & (word_start.bool() | after_unselectable)
+
+
+def _word_ends(selectable: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """The last position of each token's word: before the next word start or unselectable token. (B, T)"""
+    B, T = selectable.shape
+    positions = torch.arange(T, device=selectable.device)
+    boundary = torch.where(starts | ~selectable, positions, T)  # (B, T)
+    following = torch.full((B, T), T, dtype=torch.long, device=selectable.device)
+    following[:, :-1] = boundary[:, 1:].flip(1).cummin(1).values.flip(1)  # the next boundary after each token
+    return following - 1

@@ -16,7 +16,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,9 @@ OFFSETS_FILE = "offsets.bin"
 META_FILE = "meta.json"
 COUNTS_FILE = "token_counts.npy"
 COUNT_CHUNK = 1 << 20  # tokens per bincount pass, which widens them to int64: 8 MB on any corpus size
+# characters per encoding batch as well as documents: the tokenizer's encodings take some 100 bytes a
+# character, and a batch of 1,000 documents of the corpus reader's largest size (1 MiB) would be 100 GB
+BATCH_CHARS = 1 << 20
 
 
 def ids_dtype(vocab_size: int) -> np.dtype:
@@ -99,11 +101,13 @@ def build_or_load_cache(
     cache_root: Path,
     progress: Callable[[int], None] | None = None,
     batch_size: int = 1000,
+    batch_chars: int = BATCH_CHARS,
 ) -> TokenCache:
     """Return the cache of `texts()` under `tokenizer`, encoding it only if no complete one exists.
 
     `content_key` must change whenever the texts do (the corpus scan's content hash, the split...).
-    `progress` is called with the number of documents encoded so far.
+    `progress` is called with the number of documents encoded so far. A batch holds at most `batch_size`
+    documents and, past its first document, at most `batch_chars` characters.
     """
     cache_root = Path(cache_root)
     dtype = ids_dtype(tokenizer.vocab_size)
@@ -115,7 +119,7 @@ def build_or_load_cache(
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=cache_root))
     try:
-        n_tokens, n_docs = _encode_stream(texts(), tokenizer, dtype, tmp, progress, batch_size)
+        n_tokens, n_docs = _encode_stream(_batches(texts(), batch_size, batch_chars), tokenizer, dtype, tmp, progress)
         meta = {
             "version": CACHE_VERSION, "content_key": content_key, "tokenizer_fingerprint": tokenizer.fingerprint(),
             "dtype": dtype.name, "vocab_size": tokenizer.vocab_size, "sep_id": tokenizer.sep_id,
@@ -129,22 +133,28 @@ def build_or_load_cache(
     return TokenCache(final)
 
 
-def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
-    it = iter(texts)
-    while batch := list(islice(it, size)):
+def _batches(texts: Iterable[str], size: int, max_chars: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    chars = 0
+    for text in texts:
+        if batch and (len(batch) == size or chars + len(text) > max_chars):
+            yield batch
+            batch, chars = [], 0
+        batch.append(text)
+        chars += len(text)
+    if batch:
         yield batch
 
 
 def _encode_stream(
-    texts: Iterable[str], tokenizer, dtype: np.dtype, folder: Path,
-    progress: Callable[[int], None] | None, batch_size: int,
+    batches: Iterable[list[str]], tokenizer, dtype: np.dtype, folder: Path, progress: Callable[[int], None] | None
 ) -> tuple[int, int]:
     """Append every document's ids and a [SEP] to ids.bin and its start to offsets.bin; return counts."""
     sep = np.array([tokenizer.sep_id], dtype=dtype)
     n_tokens = n_docs = 0
     with open(folder / IDS_FILE, "wb") as ids_f, open(folder / OFFSETS_FILE, "wb") as off_f:
         off_f.write(np.zeros(1, dtype=np.int64).tobytes())
-        for batch in _batches(texts, batch_size):
+        for batch in batches:
             docs = tokenizer.encode_batch(batch)
             pieces = [part for doc in docs for part in (np.asarray(doc, dtype=dtype), sep)]
             ids_f.write(np.concatenate(pieces).tobytes())

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from workbench.core.corpus import split_text
 from workbench.settings.tokenizer import TokenizerConfig
 
 ROLES = ("cls", "sep", "pad", "unk", "mask")
@@ -32,6 +33,9 @@ TOKENIZER_FILE = "tokenizer.json"
 WORKBENCH_FILE = "workbench_tokenizer.json"
 FORMAT_VERSION = 1
 WORDPIECE_MARGIN = 1024
+# `train_from_iterator` buffers 256 texts and each text being counted takes about 16 bytes a character, so
+# training reads long documents in pieces of this many characters, cut at whitespace (word counts unchanged)
+TRAIN_PIECE_CHARS = 1 << 16
 UNIGRAM_PENALTY_STEP = 1e-4  # the Unigram trainer's score step for characters it had pruned
 UNIGRAM_SCORE_DECIMALS = 6
 CJK_RANGES = (  # the ranges BertNormalizer(handle_chinese_chars=True) spaces apart
@@ -171,7 +175,7 @@ def train_tokenizer(
     texts: Iterable[str], config: TokenizerConfig, progress: Callable[[int], None] | None = None
 ) -> WorkbenchTokenizer:
     """Train a tokenizer on streamed texts (deterministic); `progress` gets the number of texts read."""
-    texts = _counted(texts, progress)
+    texts = (piece for text in _counted(texts, progress) for piece in split_text(text, TRAIN_PIECE_CHARS))
     specials = _specials_for(config.type)
     if config.type == "wordpiece":
         tok = _train_wordpiece(texts, config)
