@@ -55,9 +55,10 @@ def cli(capsys: pytest.CaptureFixture, home: Path, *args: str) -> tuple[int, str
 
 
 def one_error_line(err: str) -> str:
-    """The single line a refused command prints; fails on a traceback or anything more."""
-    lines = [line for line in err.strip().splitlines() if not line.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith("mlm-workbench: error: "), err
+    """The one error line a refused command ends with (after any progress output); fails on a traceback."""
+    assert "Traceback" not in err, err
+    lines = [line for line in err.strip().splitlines() if line.startswith("mlm-workbench: error: ")]
+    assert len(lines) == 1 and err.strip().endswith(lines[0]), err
     return lines[0]
 
 

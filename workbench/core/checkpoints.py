@@ -27,7 +27,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from workbench.core.storage import as_storage_error
+from workbench.core.storage import as_storage_error, storage_problem
 
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.pt"
@@ -95,14 +95,31 @@ def _save_weights(model: nn.Module, path: Path) -> None:
 
 def _write_files(folder: Path, model: nn.Module, training_state: dict, config: dict) -> None:
     _save_weights(model, folder / MODEL_FILE)
-    # Through a Python file: given a path, torch's own writer reports a full disk as "RuntimeError: [enforce fail
-    # at inline_container.cc:672]"; through a file object it is OSError(ENOSPC), which names the problem.
-    with open(folder / STATE_FILE, "wb") as f:
-        torch.save(training_state, f)
+    # Through whole writes of our own: given a path (or a buffered file, whose short write surfaces later) torch's
+    # writer reports a full disk as "RuntimeError: [enforce fail at inline_container.cc:672]"; here it is
+    # OSError(ENOSPC), which names the problem.
+    with open(folder / STATE_FILE, "wb", buffering=0) as f:
+        torch.save(training_state, _WholeWrites(f))
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
     for name in (MODEL_FILE, STATE_FILE, CONFIG_FILE):
         _fsync(folder / name)
     _fsync(folder)
+
+
+class _WholeWrites:
+    """A binary file whose `write` writes every byte or raises (an unbuffered file may write only some)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.raw.write(view):]
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, config: dict) -> CheckpointInfo:
@@ -114,13 +131,22 @@ def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, confi
     step = int(training_state["step"])
     try:
         target = _save_atomically(run_dir, step, model, training_state, config)
-    except OSError as error:
-        storage = as_storage_error(error, f"saving checkpoint step-{step}")
+    except (OSError, RuntimeError) as error:  # torch's writer may wrap our OSError in a RuntimeError as it closes
+        storage = next((as_storage_error(e, f"saving checkpoint step-{step}") for e in _chain(error)
+                        if storage_problem(e)), None)
         if storage is None:
             raise
         raise storage from error
     size = sum(f.stat().st_size for f in target.iterdir())
     return CheckpointInfo(target, step, file_sha256(target / MODEL_FILE), size, file_sha256(target / STATE_FILE))
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
 
 
 def _save_atomically(run_dir: Path, step: int, model: nn.Module, training_state: dict, config: dict) -> Path:
