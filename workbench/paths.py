@@ -25,7 +25,11 @@ def resolve_home(cli_home: str | os.PathLike | None = None) -> Path:
     chosen = cli_home or os.environ.get(HOME_ENV) or platformdirs.user_data_dir(APP_NAME)
     home = Path(chosen).expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o700)
+    if home.stat().st_mode & 0o777 != 0o700:
+        try:
+            home.chmod(0o700)
+        except OSError:  # a read-only disk, or another user's folder: it can still be read
+            pass
     return home
 
 

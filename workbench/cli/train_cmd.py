@@ -63,11 +63,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
         preparation = PreparationProgress()
         try:
             run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=stop.control,
-                                             progress=preparation)
+                                             progress=preparation, notify=_warn)
         finally:
             preparation.close()
             bar.close()
     return _report(run.id, result, args.json, stop)
+
+
+def _warn(line: str) -> None:
+    stderr.print(f"[yellow]warning:[/] {line}")
 
 
 class _LazyTrainingProgress:

@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ import safetensors.torch
 import torch
 from torch import nn
 
+from workbench.core.storage import as_storage_error, storage_problem
+
 MODEL_FILE = "model.safetensors"
 STATE_FILE = "training_state.pt"
 CONFIG_FILE = "config.json"
@@ -34,12 +37,14 @@ _PREFIX = "step-"
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """A written checkpoint: its folder, step, sha256 of `model.safetensors` and total size in bytes."""
+    """A written checkpoint: its folder, step, sha256 of `model.safetensors`, total size in bytes and sha256 of
+    `training_state.pt`."""
 
     path: Path
     step: int
     sha256: str
     size: int
+    state_sha256: str | None = None
 
 
 def checkpoints_dir(run_dir: Path) -> Path:
@@ -79,24 +84,72 @@ def _save_weights(model: nn.Module, path: Path) -> None:
             continue  # a tied weight (the decoder's) is stored once, under its first name
         seen.add(alias)
         tensors[name] = tensor.contiguous()
-    safetensors.torch.save_file(tensors, str(path), metadata={"format": "pt"})
+    try:
+        safetensors.torch.save_file(tensors, str(path), metadata={"format": "pt"})
+    except safetensors.SafetensorError as error:  # an OS error arrives as text: "... (os error 28)"
+        code = re.search(r"os error (\d+)", str(error))
+        if code is None:
+            raise
+        raise OSError(int(code[1]), os.strerror(int(code[1])), str(path)) from error
 
 
 def _write_files(folder: Path, model: nn.Module, training_state: dict, config: dict) -> None:
     _save_weights(model, folder / MODEL_FILE)
-    torch.save(training_state, folder / STATE_FILE)
+    # Through whole writes of our own: given a path (or a buffered file, whose short write surfaces later) torch's
+    # writer reports a full disk as "RuntimeError: [enforce fail at inline_container.cc:672]"; here it is
+    # OSError(ENOSPC), which names the problem.
+    with open(folder / STATE_FILE, "wb", buffering=0) as f:
+        torch.save(training_state, _WholeWrites(f))
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
     for name in (MODEL_FILE, STATE_FILE, CONFIG_FILE):
         _fsync(folder / name)
     _fsync(folder)
 
 
+class _WholeWrites:
+    """A binary file whose `write` writes every byte or raises (an unbuffered file may write only some)."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.raw.write(view):]
+        return len(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
 def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, config: dict) -> CheckpointInfo:
     """Write `run_dir/checkpoints/step-NNNNNNN` (step from `training_state["step"]`) atomically.
 
-    An existing checkpoint of the same step (a run resumed from an earlier one) is replaced.
+    An existing checkpoint of the same step (a run resumed from an earlier one) is replaced. A full or read-only
+    disk raises `StorageError` ("disk full while saving checkpoint step-40"), with nothing of this save left.
     """
     step = int(training_state["step"])
+    try:
+        target = _save_atomically(run_dir, step, model, training_state, config)
+    except (OSError, RuntimeError) as error:  # torch's writer may wrap our OSError in a RuntimeError as it closes
+        storage = next((as_storage_error(e, f"saving checkpoint step-{step}") for e in _chain(error)
+                        if storage_problem(e)), None)
+        if storage is None:
+            raise
+        raise storage from error
+    size = sum(f.stat().st_size for f in target.iterdir())
+    return CheckpointInfo(target, step, file_sha256(target / MODEL_FILE), size, file_sha256(target / STATE_FILE))
+
+
+def _chain(error: BaseException | None) -> list[BaseException]:
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
+
+
+def _save_atomically(run_dir: Path, step: int, model: nn.Module, training_state: dict, config: dict) -> Path:
     parent = checkpoints_dir(run_dir)
     parent.mkdir(parents=True, exist_ok=True)
     remove_partial_saves(run_dir)
@@ -117,8 +170,7 @@ def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, confi
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    size = sum(f.stat().st_size for f in target.iterdir())
-    return CheckpointInfo(target, step, file_sha256(target / MODEL_FILE), size)
+    return target
 
 
 class CheckpointError(ValueError):
@@ -132,13 +184,18 @@ def load_checkpoint(checkpoint: Path, model: nn.Module, map_location: str | torc
     checkpoint = Path(checkpoint)
     if not (checkpoint / MODEL_FILE).is_file() or not (checkpoint / STATE_FILE).is_file():
         raise FileNotFoundError(f"{checkpoint} is not a checkpoint: it lacks {MODEL_FILE} or {STATE_FILE}")
-    safetensors.torch.load_model(model, str(checkpoint / MODEL_FILE), strict=True, device=str(map_location))
+    try:
+        safetensors.torch.load_model(model, str(checkpoint / MODEL_FILE), strict=True, device=str(map_location))
+    except safetensors.SafetensorError as error:  # a damaged header or a truncated file
+        raise CheckpointError(f"{checkpoint / MODEL_FILE} cannot be read ({error})") from error
     # weights_only keeps a tampered checkpoint from running code; the state holds only tensors and plain data.
     try:
         return torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:  # PyTorch's own text advises weights_only=False: never do that here
         raise CheckpointError(f"{checkpoint / STATE_FILE} holds more than tensors and plain data, so it is not "
                               "loaded (it was not written by the workbench, or was changed since)") from error
+    except (RuntimeError, EOFError) as error:  # a damaged or truncated zip archive
+        raise CheckpointError(f"{checkpoint / STATE_FILE} cannot be read ({error})") from error
 
 
 def remove_partial_saves(run_dir: Path) -> int:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from workbench.core.checkpoints import (
     capture_rng_state,
+    checkpoint_step,
     load_checkpoint,
     remove_partial_saves,
     restore_rng_state,
@@ -38,6 +39,7 @@ from workbench.core.epochs import EpochSampler, seed_everything
 from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler
+from workbench.core.storage import StorageError
 from workbench.core.training_types import (
     CheckpointEvent,
     EvalEvent,
@@ -160,13 +162,19 @@ class Trainer:
     # ---- the loop ----------------------------------------------------------------------------------------
 
     def run(self, resume_from: Path | None = None) -> TrainResult:
-        """Train to `steps` (from a checkpoint when given); never raises for a failed run, returns it."""
+        """Train to `steps` (from a checkpoint when given); never raises for a failed run, returns it. Two things
+        raise instead: a checkpoint that cannot be read (before any event, so the run keeps its status), and a
+        disk that refuses a write (`StorageError`, after the run is reported `stopped`: what it saved is intact)."""
+        if resume_from is not None:
+            self._restore(Path(resume_from))
+        storage_error = None
         try:
             remove_partial_saves(self.run_dir)
-            if resume_from is not None:
-                self._restore(Path(resume_from))
             self._emit(StatusEvent("running", self._start_message(resume_from)))
             status, message = self._train()
+        except StorageError as exc:  # the disk failed, not the run
+            storage_error = exc
+            status, message = "stopped", f"{exc}; the run is stopped and {self._intact()}"
         except Exception as exc:  # a failed run is a result the front ends show, not a crash
             log.exception("training failed at step %d", self.step)
             status, message = "failed", f"step {self.step}: {type(exc).__name__}: {exc}"
@@ -174,7 +182,13 @@ class Trainer:
             self._emit(StatusEvent(status, message))
         except Exception:  # a listener broken at the very end must not hide the result
             log.exception("a listener failed on the final status event")
+        if storage_error is not None:
+            raise StorageError(storage_error.errno, message) from storage_error
         return self._result(status, message)
+
+    def _intact(self) -> str:
+        return f"step-{checkpoint_step(self.last_checkpoint)} is intact" if self.last_checkpoint else \
+            "no checkpoint was saved yet"
 
     def _train(self) -> tuple[str, str]:
         self.model.train()
@@ -403,8 +417,9 @@ class Trainer:
             "rng": capture_rng_state(),
         }
         info = save_checkpoint(self.run_dir, self.model, state, self.checkpoint_config)
+        # recorded first: a checkpoint the store never heard of is not one a resume can start from
+        self._emit(CheckpointEvent(info.step, info.path, info.sha256, info.size, self._metrics(), info.state_sha256))
         self.last_checkpoint, self._checkpointed_step = info.path, self.step
-        self._emit(CheckpointEvent(info.step, info.path, info.sha256, info.size, self._metrics()))
 
     def _restore(self, checkpoint: Path) -> None:
         state = load_checkpoint(checkpoint, self.model, map_location=self.device)

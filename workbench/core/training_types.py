@@ -43,6 +43,7 @@ class CheckpointEvent:
     sha256: str  # of model.safetensors
     size: int  # bytes, all files
     metrics: dict[str, float]  # latest train_loss / val_loss / val_accuracy / val_perplexity known
+    state_sha256: str | None = None  # of training_state.pt
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult, FinetuneTrainer
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.core.training_types import TrainControl
+from workbench.jobs.checkpoint_check import resume_point, verified_path, verify
 from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run, split_step
@@ -114,7 +115,7 @@ def _pretrained_source(ws: Workspace, reference: str) -> _Source:
         steps = ", ".join(str(c.step) for c in checkpoints) or "none"
         where = f" at step {step}" if step is not None else ""
         raise UserError(f"run {run.name!r} has no checkpoint{where}; it has: {steps}")
-    checkpoint = Path(chosen[0].path)
+    checkpoint = Path(verify(chosen[0], run, with_state=True).path)  # from_pretraining reads both files
     record = ws.store.get_tokenizer(run.tokenizer_id) if run.tokenizer_id is not None else None
     path = record.path if record else read_checkpoint_config(checkpoint).get("tokenizer_path")
     if path is None or not Path(path, "tokenizer.json").exists():
@@ -200,6 +201,7 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
                      control: TrainControl | None = None) -> tuple[RunRecord, FinetuneResult]:
     """Read and validate everything, record a `finetune` run, train it and store the best epoch."""
     resolve_device(spec.config.device)
+    ws.check_writable()
     if spec.name is not None and ws.store.get_run(spec.name) is not None:
         raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
     source = _resolve_source(ws, spec, spec.config.max_len)
@@ -245,9 +247,8 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
         raise UserError(f"run {run.name!r} is a {run.kind} run; this resumes fine-tuning runs")
     if run.status in ("completed", "running", "paused", "queued"):
         raise UserError(f"run {run.name!r} is {run.status}; only stopped, interrupted or failed runs resume")
-    checkpoint = ws.store.latest_checkpoint(run.id)
-    if checkpoint is None:
-        raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
+    ws.check_writable()
+    checkpoint = resume_point(ws, run)
     saved, spec = run.config, _saved_spec(run)
     config = spec.config
     task = _build_task(saved["task"], config, saved["labels"], saved["allow_no_answer"])
@@ -347,7 +348,8 @@ def load_finetuned(ws: Workspace, run_ref: str | int, step: int | None = None):
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `predict` takes a fine-tuning run")
     learned = ((run.config.get("result") or {}).get("best_metrics") or {}).get("null_threshold", 0.0)
-    return load_task_checkpoint(finetuned_checkpoint(ws, run, step), learned)
+    checkpoint = verified_path(ws, run, finetuned_checkpoint(ws, run, step), with_state=True)
+    return load_task_checkpoint(checkpoint, learned)  # load_checkpoint reads both files
 
 
 def finetuned_checkpoint(ws: Workspace, run: RunRecord, step: int | None = None) -> Path:

@@ -72,7 +72,7 @@ def import_model(ws: Workspace, folder: str | Path, name: str | None = None) -> 
         checkpoint_config = {"model": config.to_dict(), "tokenizer_path": str(run_dir / TOKENIZER_DIR),
                              "run_id": run.id, "source": str(source)}
         info = save_checkpoint(run_dir, imported.model, {"step": 0}, checkpoint_config)
-        ws.store.add_checkpoint(run.id, 0, str(info.path), info.sha256, info.size)
+        ws.store.add_checkpoint(run.id, 0, str(info.path), info.sha256, info.size, state_sha256=info.state_sha256)
         return ws.store.set_status(run.id, "completed")
     except BaseException:
         ws.store.delete_run(run.id)

@@ -17,10 +17,12 @@ import numpy as np
 from workbench.core.devices import describe_device, free_memory_bytes, resolve_device, resolve_precision
 from workbench.core.model_config import estimate_training_memory
 from workbench.core.packing import PackedBlocks
+from workbench.core.storage import StorageError
 from workbench.core.token_cache import build_or_load_cache
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.core.training import Trainer
 from workbench.core.training_types import TrainControl, TrainResult
+from workbench.jobs.checkpoint_check import resume_point
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
@@ -110,6 +112,7 @@ def start_pretraining(
 ) -> tuple[RunRecord, TrainResult]:
     """Validate, prepare data, record a new run and train it to the end (or until stopped)."""
     check_environment(spec)
+    ws.check_writable()
     if spec.name is not None and ws.store.get_run(spec.name) is not None:
         raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
     corpus = get_corpus(ws, spec.corpus)
@@ -153,14 +156,15 @@ def resume_pretraining(
     listeners: Sequence[Listener] = (),
     control: TrainControl | None = None,
     progress: Progress | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[RunRecord, TrainResult]:
-    """Continue a run from its last checkpoint, exactly as if it had never stopped; `steps` may extend it."""
+    """Continue a run from its last intact checkpoint, exactly as if it had never stopped; `steps` may extend it.
+    Newer checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used."""
     run = get_run(ws, run_ref)
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
-    checkpoint = ws.store.latest_checkpoint(run.id)
-    if checkpoint is None:
-        raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
+    ws.check_writable()
+    checkpoint = resume_point(ws, run, notify)
     train_values = dict(run.config["train"])
     if steps is not None:
         train_values["steps"] = steps
@@ -214,6 +218,8 @@ def _train(
     )
     try:
         return trainer.run(resume_from=resume_from)
+    except StorageError as error:  # the run is recorded `stopped` and resumable; the front end shows one line
+        raise UserError(str(error)) from error
     finally:
         recorder.close()
 

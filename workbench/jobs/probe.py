@@ -23,6 +23,7 @@ from workbench.core.devices import resolve_device
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult, evaluate_suite, load_suite
 from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.jobs.checkpoint_check import verify
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run
 from workbench.jobs.workspace import Workspace
@@ -111,6 +112,7 @@ def _load(ws: Workspace, run: RunRecord, checkpoint: CheckpointRecord, device: t
     path = Path(checkpoint.path)
     if not path.is_dir():
         raise UserError(f"run {run.name!r}'s checkpoint at step {checkpoint.step} is missing from {path}")
+    verify(checkpoint, run)  # flipped bytes must not change the answers silently
     config = read_checkpoint_config(path)
     tokenizer = WorkbenchTokenizer.load(_tokenizer_dir(ws, run, config))
     model = BertForMaskedLM(BertConfig.from_dict(config["model"])).to(device)

@@ -1,9 +1,16 @@
-"""A training listener that records a run's events in the run store (metrics in batches, checkpoints, status)."""
+"""A training listener that records a run's events in the run store (metrics in batches, checkpoints, status).
+
+When the database's disk is full (or turns read-only) while metrics are written, the recorder raises
+`StorageError` so the trainer stops the run; the final status is still written, dropping the metrics batch that
+could not be (at most one batch is lost), so the run never stays `running`.
+"""
 
 from __future__ import annotations
 
+from workbench.core.storage import StorageError
 from workbench.core.training_types import CheckpointEvent, EvalEvent, StatusEvent, StepEvent
 from workbench.store.metrics_writer import MetricsWriter
+from workbench.store.records import StoreWriteError
 from workbench.store.runstore import RunStore
 
 # Statuses that end a run; an error text is kept for the ones that did not end well.
@@ -29,19 +36,33 @@ class RunRecorder:
                 val_perplexity=event.val_perplexity,
                 unigram_baseline_loss=event.unigram_baseline_loss,
             )
-            self.writer.flush()  # evaluations are rare and users watch them: show them at once
+            self._flush(event.step)  # evaluations are rare and users watch them: show them at once
         elif isinstance(event, CheckpointEvent):
-            self.writer.flush()
-            self.store.add_checkpoint(self.run_id, event.step, str(event.path), event.sha256, event.size, event.metrics)
+            self._flush(event.step)
+            self.store.add_checkpoint(self.run_id, event.step, str(event.path), event.sha256, event.size, event.metrics,
+                                      event.state_sha256)
         elif isinstance(event, StatusEvent):
-            self.writer.flush()
+            self.close()
             error = event.message if event.status in FAILED_STATUSES else None
             self.store.set_status(self.run_id, event.status, error=error)
 
     def _add(self, step: int, **values: float | None) -> None:
-        for key, value in values.items():
-            if value is not None:
-                self.writer.add(key, step, float(value))
+        try:
+            for key, value in values.items():
+                if value is not None:
+                    self.writer.add(key, step, float(value))
+        except StoreWriteError as error:
+            raise StorageError(error.code, f"{error.problem} while writing metrics at step {step}") from error
+
+    def _flush(self, step: int) -> None:
+        try:
+            self.writer.flush()
+        except StoreWriteError as error:
+            raise StorageError(error.code, f"{error.problem} while writing metrics at step {step}") from error
 
     def close(self) -> None:
-        self.writer.flush()
+        """Write what is buffered; if the disk refuses it, drop it (the run's status matters more)."""
+        try:
+            self.writer.flush()
+        except StoreWriteError:
+            self.writer.discard()

@@ -1,6 +1,7 @@
 """A workspace: the home folder's layout plus its run store, opened once per process (or per worker thread).
 
-Opening one also turns runs left `running` by a dead process into `interrupted`, so they can be resumed.
+Opening one also turns runs left `running` by a dead process into `interrupted`, so they can be resumed; a home
+that cannot be written is opened read-only (its runs can be listed and probed, training it is refused).
 `in_workspace` is how a worker thread or a child process reaches the store: SQLite connections belong to the
 thread that opened them, so each worker opens its own workspace for the length of one call.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Concatenate, ParamSpec, TypeVar
 
+from workbench.core.storage import writability_problem
+from workbench.jobs.errors import UserError
 from workbench.paths import HomeLayout, resolve_home
 from workbench.store.runstore import RunStore
 
@@ -22,8 +25,10 @@ class Workspace:
 
     def __init__(self, home: Path) -> None:
         self.layout = HomeLayout(home)
-        self.store = RunStore.open(self.layout.db_path)
-        self.interrupted_runs = self.store.mark_interrupted()
+        # A home that cannot be written (a read-only disk) is still read: runs can be listed, compared, probed.
+        self.read_only_reason = writability_problem(home)
+        self.store = RunStore.open(self.layout.db_path, read_only=self.read_only_reason is not None)
+        self.interrupted_runs = [] if self.read_only_reason else self.store.mark_interrupted()
 
     @classmethod
     def open(cls, cli_home: str | None = None) -> "Workspace":
@@ -32,6 +37,15 @@ class Workspace:
     @property
     def home(self) -> Path:
         return self.layout.home
+
+    def check_writable(self) -> None:
+        """Refuse to start a job when the home or its runs/ folder cannot be written (a read-only disk, a full
+        one, another user's folder): found before training starts, not at its first checkpoint."""
+        for folder in (self.home, self.layout.runs_dir):
+            problem = self.read_only_reason if folder == self.home else writability_problem(folder)
+            if problem:
+                raise UserError(f"{folder} cannot be written ({problem}); training saves its checkpoints there, "
+                                "so choose a home that can (--home DIR)")
 
     def close(self) -> None:
         self.store.close()

@@ -13,31 +13,36 @@ the current directory). To add a revision after changing `schema.py`:
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from workbench.store.records import StoreError
+from workbench.store.records import StoreError, StoreWriteError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _WRITE = "workbench_write"  # execution option that turns BEGIN into BEGIN IMMEDIATE
 
 
-def create_sqlite_engine(db_path: str | Path, *, foreign_keys: bool = True, pooled: bool = True) -> Engine:
-    """An engine on `db_path` with the store's pragmas on every new connection."""
+def create_sqlite_engine(db_path: str | Path, *, foreign_keys: bool = True, pooled: bool = True,
+                         read_only: bool = False) -> Engine:
+    """An engine on `db_path` with the store's pragmas on every new connection; `read_only` opens the file for
+    reading only (a home on a read-only disk), where every write fails."""
     engine = create_engine(
-        f"sqlite:///{db_path}",
+        _read_only_url(Path(db_path)) if read_only else f"sqlite:///{db_path}",
         # The pool hands a connection to one thread at a time, so sharing it across threads is safe.
         connect_args={"check_same_thread": False},
         poolclass=None if pooled else NullPool,
     )
     pragmas = (
-        "PRAGMA journal_mode=WAL",
+        *(() if read_only else ("PRAGMA journal_mode=WAL",)),  # a read-only file keeps the mode it has
         f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}",
         "PRAGMA busy_timeout=5000",
         "PRAGMA synchronous=NORMAL",
@@ -55,6 +60,26 @@ def create_sqlite_engine(db_path: str | Path, *, foreign_keys: bool = True, pool
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _read_only_url(db_path: Path) -> str:
+    # A WAL database needs its -shm file, which a read-only folder cannot get: without a -wal file nothing is
+    # pending and the file can be read as immutable; with one, SQLite reads the pending pages through it.
+    immutable = "&immutable=1" if not db_path.with_name(db_path.name + "-wal").exists() else ""
+    return f"sqlite:///file:{quote(str(db_path))}?mode=ro{immutable}&uri=true"
+
+
+def check_at_head(db_path: str | Path) -> None:
+    """Refuse a database that is not at the newest schema, without changing it (for a read-only home)."""
+    engine = create_sqlite_engine(db_path, pooled=False, read_only=True)
+    try:
+        with engine.connect() as connection:
+            current = set(current_revisions(connection))
+    finally:
+        engine.dispose()
+    if current != set(head_revisions()):
+        raise StoreError(f"the database {db_path} needs upgrading to this version's schema, but its folder is "
+                         "read-only; open it once where it can be written")
 
 
 def writer(engine: Engine) -> Engine:
@@ -110,3 +135,30 @@ def _check_foreign_keys(connection: Connection) -> None:
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise StoreError(f"a migration left {len(broken)} broken foreign key(s), first in table {broken[0][0]!r}")
+
+
+# SQLite's primary result codes (the low byte of an extended one) that mean the disk, not the request.
+_SQLITE_REFUSED = {13: ("disk full", errno.ENOSPC), 8: ("read-only file system", errno.EROFS)}
+_SQLITE_NOT_A_DATABASE = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def sqlite_code(error: DBAPIError) -> int | None:
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def refused_write(error: DBAPIError, db_path: str | Path) -> StoreWriteError | None:
+    """`error` as a StoreWriteError when the database's disk is full or read-only, else None."""
+    refused = _SQLITE_REFUSED.get(sqlite_code(error))  # type: ignore[arg-type]
+    if refused is None:
+        return None
+    problem, code = refused
+    return StoreWriteError(f"{problem}: the database {db_path} could not be written ({error.orig})", problem, code)
+
+
+def unreadable_database(error: DBAPIError, db_path: str | Path) -> StoreError | None:
+    """`error` as one line when the file is not an SQLite database (random bytes, a truncated or damaged file)."""
+    if sqlite_code(error) not in _SQLITE_NOT_A_DATABASE:
+        return None
+    return StoreError(f"{db_path} is not a readable workbench database ({error.orig}); move it aside to start a new "
+                      "one, or choose another --home")

@@ -43,6 +43,12 @@ class MetricsWriter:
         with self._lock:
             self._flush_locked()
 
+    def discard(self) -> int:
+        """Drop the buffered points (the disk refused them and the run is stopping); how many were dropped."""
+        with self._lock:
+            dropped, self._buffer = len(self._buffer), []
+            return dropped
+
     def _flush_locked(self) -> None:
         if self._buffer:
             self.store.log_metrics(self.run_id, self._buffer)

@@ -18,6 +18,15 @@ class StoreError(Exception):
     """A request the store cannot honour: a duplicate name, a missing row, an unknown status, a newer schema."""
 
 
+class StoreWriteError(StoreError):
+    """The database file could not be written: `problem` is "disk full" or "read-only file system", `code` the
+    matching errno, so a training run can stop (resumable) instead of failing."""
+
+    def __init__(self, message: str, problem: str, code: int) -> None:
+        super().__init__(message)
+        self.problem, self.code = problem, code
+
+
 RUN_KINDS = ("pretrain", "finetune", "imported")  # what RunRecord.kind may be (imported: a Hugging Face model)
 RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "stopped", "interrupted", "diverged")
 MetricTuple = tuple[str, int, float, int]  # (key, step, value, wall_time_ms), as RunStore.log_metrics takes them
@@ -124,7 +133,8 @@ class CheckpointRecord(_Record):
     run_id: int
     step: int
     path: str
-    sha256: str
+    sha256: str  # of model.safetensors
     size: int
     metrics: dict[str, Any] | None
     created_at: datetime
+    state_sha256: str | None = None  # of training_state.pt; None before revision 0005 and for imported weights

@@ -17,10 +17,17 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workbench.store.database import create_sqlite_engine, migrate_to_head, writer
+from workbench.store.database import (
+    check_at_head,
+    create_sqlite_engine,
+    migrate_to_head,
+    refused_write,
+    unreadable_database,
+    writer,
+)
 from workbench.store.probe_results import ProbeResultRecord, load_probe_results, save_probe_result
 from workbench.store.processes import pid_alive
 from workbench.store.queries import (
@@ -81,19 +88,31 @@ def _as_json(value: Any) -> Any:
 class RunStore:
     """Records of the workbench in one SQLite file; use `RunStore.open(path)`, then `close()` (or `with`)."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, read_only: bool = False) -> None:
         self.db_path = db_path
-        self._engine = create_sqlite_engine(db_path)
+        self._engine = create_sqlite_engine(db_path, read_only=read_only)
         self._reader = sessionmaker(self._engine, expire_on_commit=False)
         self._writer = sessionmaker(writer(self._engine), expire_on_commit=False)
 
     @classmethod
-    def open(cls, db_path: str | os.PathLike[str]) -> RunStore:
-        """Open (creating if needed) the database at `db_path`, migrated to the newest schema."""
+    def open(cls, db_path: str | os.PathLike[str], read_only: bool = False) -> RunStore:
+        """Open (creating if needed) the database at `db_path`, migrated to the newest schema; `read_only` (a
+        home on a read-only disk) reads an existing database at the newest schema and refuses every write."""
         path = Path(db_path).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        migrate_to_head(path)
-        return cls(path)
+        try:
+            if read_only:
+                if not path.is_file():
+                    raise StoreError(f"there is no database at {path}, and its folder is read-only")
+                check_at_head(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                migrate_to_head(path)
+        except DBAPIError as exc:  # random bytes, a damaged file, or a disk that refuses the migration
+            named = unreadable_database(exc, path) or refused_write(exc, path)
+            if named is None:
+                raise
+            raise named from exc
+        return cls(path, read_only)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -116,6 +135,11 @@ class RunStore:
                 yield session
         except IntegrityError as exc:
             raise StoreError(f"the database refused the change: {exc.orig}") from exc
+        except OperationalError as exc:  # a full or read-only disk: one line, and a training run stops resumable
+            refused = refused_write(exc, self.db_path)
+            if refused is None:
+                raise
+            raise refused from exc
 
     # ---- corpora -------------------------------------------------------------------------------------------
 
@@ -399,16 +423,18 @@ class RunStore:
     # ---- checkpoints ---------------------------------------------------------------------------------------
 
     def add_checkpoint(
-        self, run_id: int, step: int, path: str, sha256: str, size: int, metrics: dict[str, Any] | None = None
+        self, run_id: int, step: int, path: str, sha256: str, size: int, metrics: dict[str, Any] | None = None,
+        state_sha256: str | None = None,
     ) -> CheckpointRecord:
-        """Record a checkpoint; one saved again at the same step (after a resume) replaces the earlier row."""
+        """Record a checkpoint (`sha256` of its weights, `state_sha256` of its training state); one saved again at
+        the same step (after a resume) replaces the earlier row."""
         with self._write() as session:
             get_run_row(session, run_id)
             row = session.scalar(select(Checkpoint).where(Checkpoint.run_id == run_id, Checkpoint.step == step))
             if row is None:
                 row = Checkpoint(run_id=run_id, step=step)
                 session.add(row)
-            row.path, row.sha256, row.size = str(path), sha256, int(size)
+            row.path, row.sha256, row.state_sha256, row.size = str(path), sha256, state_sha256, int(size)
             row.metrics, row.created_at = _as_json(metrics), now_ms()
             session.flush()
             return record_from_row(CheckpointRecord, row)

@@ -215,7 +215,7 @@ class FinetuneTrainer:
                           "checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None}}
         info = save_checkpoint(self.run_dir, self.model, state, self.checkpoint_config)
         result.last_checkpoint = info.path
-        self._emit(CheckpointEvent(result.steps, info.path, info.sha256, info.size, dict(metrics)))
+        self._emit(CheckpointEvent(result.steps, info.path, info.sha256, info.size, dict(metrics), info.state_sha256))
         return info.path
 
     def _restore(self, checkpoint: Path) -> None:
