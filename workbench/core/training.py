@@ -11,6 +11,8 @@ Losses stay on the device between log points (no per-step sync); every log, eval
 checks them, so a NaN/inf ends the run as "diverged" naming the step, and bad weights are never saved.
 Evaluation uses static masks on the first `eval_batches` validation batches so numbers compare across
 steps, next to a unigram baseline: the loss of guessing every masked token from corpus frequencies alone.
+Under torchrun the loop runs on every rank with a `DataParallel` world (core/distributed.py): each rank takes
+its share of the global batch, the logged loss is the global mean, and rank 0 alone evaluates and saves.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from workbench.core.checkpoints import (
     restore_rng_state,
     save_checkpoint,
 )
-from workbench.core.devices import describe_device, resolve_device, resolve_precision
+from workbench.core.devices import describe_device, resolve_precision
+from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler, seed_everything
 from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
@@ -121,13 +124,16 @@ class Trainer:
     def __init__(self, model_config: BertConfig, train_config: TrainConfig, masking_config: MaskingConfig,
                  train_data: BlockData, val_data: BlockData | None, tokenizer: MaskingTokenizer, run_dir: Path,
                  listeners: Sequence[Listener] = (), control: TrainControl | None = None,
-                 unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None) -> None:
-        _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config)
+                 unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None,
+                 world: Single | None = None) -> None:
+        self.world = world or Single()
+        _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config,
+                      self.world.world_size)
         self.config, self.masking_config = train_config, masking_config
         self.train_data, self.val_data, self.tokenizer = train_data, val_data, tokenizer
         self.run_dir, self.listeners = Path(run_dir), list(listeners)
         self.control = control or TrainControl()
-        self.device = resolve_device(train_config.device)
+        self.device = self.world.resolve_device(train_config.device)
         self.precision = resolve_precision(train_config.precision, self.device)
         masker_args = (tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
         self.masker = Masker(masking_config, *masker_args)
@@ -137,7 +143,9 @@ class Trainer:
                                   "masking": masking_config.to_dict(), **(extra_checkpoint_config or {})}
 
         seed_everything(train_config.seed)
-        self.model = BertForMaskedLM(model_config).for_training(self.device)
+        self.model = BertForMaskedLM(model_config).for_training(self.device)  # unwrapped: what is saved
+        self.trained_model = self.world.wrap(self.model)
+        self._decorrelate_dropout()
         self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
                                          train_config.adam_betas, train_config.adam_eps)
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
@@ -155,21 +163,26 @@ class Trainer:
                                               else math.log(model_config.vocab_size))
         self._steps_above_limit = 0
         self._eval: EvalEvent | None = None
-        self._session_tokens, self._session_seconds = 0, 0.0
+        self._session_tokens, self._session_seconds, self._rank_tokens = 0, 0.0, 0
 
     # ---- the loop ----------------------------------------------------------------------------------------
 
     def run(self, resume_from: Path | None = None) -> TrainResult:
         """Train to `steps` (from a checkpoint when given); never raises for a failed run, returns it."""
         try:
-            remove_partial_saves(self.run_dir)
+            if self.world.is_writer:
+                remove_partial_saves(self.run_dir)
             if resume_from is not None:
                 self._restore(Path(resume_from))
             self._emit(StatusEvent("running", self._start_message(resume_from)))
             status, message = self._train()
         except Exception as exc:  # a failed run is a result the front ends show, not a crash
-            log.exception("training failed at step %d", self.step)
-            status, message = "failed", f"step {self.step}: {type(exc).__name__}: {exc}"
+            if self.world.world_size > 1 and is_peer_failure(exc):  # resumable from the last checkpoint
+                log.warning("rank %d: another process was lost at step %d: %s", self.world.rank, self.step, exc)
+                status, message = "interrupted", f"step {self.step}: another process of this run was lost: {exc}"
+            else:
+                log.exception("training failed at step %d", self.step)
+                status, message = "failed", f"step {self.step}: {type(exc).__name__}: {exc}"
         try:
             self._emit(StatusEvent(status, message))
         except Exception:  # a listener broken at the very end must not hide the result
@@ -177,7 +190,7 @@ class Trainer:
         return self._result(status, message)
 
     def _train(self) -> tuple[str, str]:
-        self.model.train()
+        self.trained_model.train()
         self._restart_clock()
         self._window = _Window(self._elapsed())
         if self.step >= self.config.steps and self.val_data is not None:
@@ -192,15 +205,16 @@ class Trainer:
         return "completed", f"completed {self.step} steps"
 
     def _should_stop(self) -> bool:
-        control = self.control
-        if control.paused.is_set() and not control.stopped.is_set():
+        paused, stopped = self.world.requests(self.control)  # asked of any rank, agreed by all
+        if paused and not stopped:
             self._emit(StatusEvent("paused", f"paused at step {self.step}"))
             self._elapsed_before = self._elapsed()  # the clock stands still while paused
-            control.wait_while_paused()
+            self.world.wait_while_paused(self.control)
             self._restart_clock()
-            if not control.stopped.is_set():
+            paused, stopped = self.world.requests(self.control)
+            if not stopped:
                 self._emit(StatusEvent("running", f"resumed at step {self.step}"))
-        return control.stopped.is_set()
+        return stopped
 
     def _stop(self) -> tuple[str, str]:
         diverged = self._divergence()
@@ -221,19 +235,25 @@ class Trainer:
                 "labels": batch.labels.to(self.device)}
 
     def _train_step(self) -> None:
-        cfg = self.config
-        batches = [self._masked(self.train_data, *self.sampler.next_batch(), self.masker)
-                   for _ in range(cfg.grad_accum)]
+        cfg, world = self.config, self.world
+        batches = []
+        for _ in range(cfg.grad_accum):
+            indices, epoch = self.sampler.next_batch()  # the global batch; this rank reads its share
+            batches.append(self._masked(self.train_data, world.shard(indices), epoch, self.masker))
         counts = [int((b.labels != -100).sum()) for b in batches]
-        total = max(sum(counts), 1)
+        local_tokens = sum(int(b.attention_mask.sum()) for b in batches)
+        total, tokens = world.sum([sum(counts), local_tokens])  # over all ranks
+        total = max(total, 1)
         step_loss = torch.zeros((), device=self.device)
-        for batch, count in zip(batches, counts):
-            with self._autocast():
-                out = self.model(**self._on_device(batch))
-            # weight by masked tokens so accumulation equals one big batch's mean over all masked tokens
+        for i, (batch, count) in enumerate(zip(batches, counts)):
+            with world.accumulating(self.trained_model, last=i == len(batches) - 1), self._autocast():
+                out = self.trained_model(**self._on_device(batch))
+            # weight by masked tokens so accumulation (and the ranks together) equal one big batch's mean over
+            # all masked tokens; DDP averages the ranks' gradients, hence the world size
             loss = out.loss * (count / total)
-            self.scaler.scale(loss).backward()
+            self.scaler.scale(loss * world.world_size).backward()
             step_loss += loss.detach().float()
+        world.sum_(step_loss)  # the global mean loss, the same on every rank (so are their decisions)
         self.scaler.unscale_(self.optimizer)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
@@ -244,8 +264,8 @@ class Trainer:
         if scale is None or self.scaler.get_scale() >= scale:  # fp16: a step the scaler skipped keeps its rate,
             self.scheduler.step()  # as the Hugging Face Trainer does (the scale only falls on a skipped step)
         self.step += 1
-        tokens = sum(int(b.attention_mask.sum()) for b in batches)
-        self._window.add(self.step, step_loss, grad_norm.detach(), lr, tokens)
+        self._rank_tokens += local_tokens
+        self._window.add(self.step, step_loss, grad_norm.detach(), lr, int(tokens))
 
     def _masked(self, data: BlockData, indices: list[int], epoch: int, masker: Masker) -> MaskedBatch:
         batch = data.get_batch(indices)
@@ -364,6 +384,8 @@ class Trainer:
         return EvalEvent(self.step, loss, correct / n, math.exp(min(loss, 700.0)), unigram)
 
     def _evaluate(self) -> None:
+        if not self.world.is_writer:
+            return  # rank 0 evaluates on the unwrapped model; the others go on to the next step's agreement
         event = self.evaluate()
         if event is not None:
             self._eval = event
@@ -391,11 +413,25 @@ class Trainer:
         tokens_per_second = self._session_tokens / self._session_seconds if self._session_seconds else None
         return TrainResult(status, self.step, self._train_loss, ev and ev.val_loss, ev and ev.val_accuracy,
                            ev and ev.val_perplexity, ev and ev.unigram_baseline_loss, tokens_per_second,
-                           self.last_checkpoint, message)
+                           self.last_checkpoint, message, self.world.world_size, self.world.backend,
+                           self._rank_throughput(status))
+
+    def _rank_throughput(self, status: str) -> tuple[float, ...] | None:
+        """Each rank's own tokens/s; None when a rank may be gone (a gather would wait for it)."""
+        if status in ("failed", "interrupted") or not self._session_seconds:
+            return None
+        return tuple(self.world.gather(self._rank_tokens / self._session_seconds))
 
     # ---- checkpoints -------------------------------------------------------------------------------------
 
     def _checkpoint(self) -> None:
+        self.world.barrier()  # every rank has finished the step; only rank 0 writes
+        if self.world.is_writer:
+            self._save()
+        self._checkpointed_step = self.step
+        self.world.barrier()
+
+    def _save(self) -> None:
         state = {
             "step": self.step, "epoch": self.sampler.epoch, "cursor": self.sampler.cursor,
             "elapsed": self._elapsed(), "optimizer": self.optimizer.state_dict(),
@@ -403,7 +439,7 @@ class Trainer:
             "rng": capture_rng_state(),
         }
         info = save_checkpoint(self.run_dir, self.model, state, self.checkpoint_config)
-        self.last_checkpoint, self._checkpointed_step = info.path, self.step
+        self.last_checkpoint = info.path
         self._emit(CheckpointEvent(info.step, info.path, info.sha256, info.size, self._metrics()))
 
     def _restore(self, checkpoint: Path) -> None:
@@ -416,10 +452,20 @@ class Trainer:
         self._elapsed_before = float(state["elapsed"])
         self.last_checkpoint = checkpoint
         restore_rng_state(state["rng"])  # last, so nothing above draws from the restored streams
+        self._decorrelate_dropout()
+
+    def _decorrelate_dropout(self) -> None:
+        """Ranks after the first draw their own dropout masks (rank 0 keeps the one-process stream)."""
+        if self.world.rank:
+            torch.manual_seed((self.config.seed + self.world.rank) % 2**63)
 
 
 def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_data: BlockData,
-                  tokenizer: MaskingTokenizer, unigram_counts: np.ndarray | None, extra: dict | None) -> None:
+                  tokenizer: MaskingTokenizer, unigram_counts: np.ndarray | None, extra: dict | None,
+                  world_size: int) -> None:
+    if train_config.batch_size % world_size:
+        raise ValueError(f"batch_size={train_config.batch_size} does not split evenly over {world_size} processes "
+                         "(it is the global batch; each process reads batch_size / processes blocks)")
     if len(train_data) < train_config.batch_size:
         raise ValueError(f"train_data has {len(train_data)} blocks, fewer than batch_size={train_config.batch_size}; "
                          "lower batch_size or add text")
