@@ -58,7 +58,8 @@ def test_two_ranks_match_one_process_and_their_checkpoint_resumes_on_one(referen
     # the 2-rank checkpoint at step 6 (written by rank 0 alone), resumed by one process
     saved = sorted(p.name for p in checkpoints_dir(tmp_path / "run").iterdir())
     assert saved == [checkpoint_name(6), checkpoint_name(12)]
-    result, resumed = ddp_worker.train(tmp_path / "again", STEPS, checkpoints_dir(tmp_path / "run") / checkpoint_name(6))
+    from_two = checkpoints_dir(tmp_path / "run") / checkpoint_name(6)
+    result, resumed = ddp_worker.train(tmp_path / "again", STEPS, from_two)
     assert result.status == "completed"
     assert_same_curve(resumed, want, range(7, STEPS + 1))
 
