@@ -19,20 +19,20 @@ import pytest
 
 from workbench.core.checkpoints import checkpoints_dir, checkpoint_name
 
-sys.path.insert(0, str(Path(__file__).parent))
-import ddp_worker  # noqa: E402
+WORKER = Path(__file__).resolve().parents[2] / "bench" / "ddp_rank.py"
+sys.path.insert(0, str(WORKER.parent))
+import ddp_rank  # noqa: E402
 
 STEPS, RTOL = 12, 1e-4
-WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
 def two_ranks(out: Path, resume_from: Path | None = None) -> dict[int, float]:
     """The worker on 2 gloo ranks under torchrun; rank 0's losses by step. A hang fails after 120 s."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(WORKER),
-               str(out), str(STEPS)] + ([str(resume_from)] if resume_from else [])
+               str(out), str(STEPS)] + (["--resume", str(resume_from)] if resume_from else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads((out / "losses.json").read_text())
+    report = json.loads((out / "result.json").read_text())
     assert report["status"] == "completed"
     return {int(step): loss for step, loss in report["losses"].items()}
 
@@ -41,7 +41,7 @@ def two_ranks(out: Path, resume_from: Path | None = None) -> dict[int, float]:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, float]]:
     """One process, the whole run; its step-6 checkpoint is where the 2 ranks resume."""
     run_dir = tmp_path_factory.mktemp("one") / "run"
-    result, losses = ddp_worker.train(run_dir, STEPS, None)
+    result, losses = ddp_rank.train(run_dir, STEPS, None)
     assert result.status == "completed" and sorted(losses) == list(range(1, STEPS + 1))
     return run_dir, losses
 
@@ -59,7 +59,7 @@ def test_two_ranks_match_one_process_and_their_checkpoint_resumes_on_one(referen
     saved = sorted(p.name for p in checkpoints_dir(tmp_path / "run").iterdir())
     assert saved == [checkpoint_name(6), checkpoint_name(12)]
     from_two = checkpoints_dir(tmp_path / "run") / checkpoint_name(6)
-    result, resumed = ddp_worker.train(tmp_path / "again", STEPS, from_two)
+    result, resumed = ddp_rank.train(tmp_path / "again", STEPS, from_two)
     assert result.status == "completed"
     assert_same_curve(resumed, want, range(7, STEPS + 1))
 
