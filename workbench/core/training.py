@@ -38,6 +38,7 @@ from workbench.core.checkpoints import (
 from workbench.core.devices import describe_device, resolve_precision
 from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler, seed_everything
+from workbench.core.loss_window import LossWindow
 from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler
@@ -93,31 +94,6 @@ def unigram_log_probs(counts: np.ndarray | Sequence[int], special_ids: Sequence[
     return (smoothed / smoothed.sum()).log()
 
 
-class _Window:
-    """The steps since the last StepEvent. Losses stay device tensors until `check()` syncs them."""
-
-    def __init__(self, start: float) -> None:
-        self.start, self.excluded = start, 0.0  # clock time at start; eval/checkpoint seconds inside
-        self.pending: list[tuple[int, torch.Tensor]] = []
-        self.losses: list[float] = []
-        self.tokens, self.lr, self.grad_norm = 0, 0.0, torch.zeros(())
-
-    def add(self, step: int, loss: torch.Tensor, grad_norm: torch.Tensor, lr: float, tokens: int) -> None:
-        self.pending.append((step, loss))
-        self.grad_norm, self.lr, self.tokens = grad_norm, lr, self.tokens + tokens
-
-    def check(self) -> tuple[int, float] | None:
-        """Sync the pending losses; the (step, value) of the first non-finite one, if any."""
-        if self.pending:
-            values = torch.stack([loss for _, loss in self.pending]).tolist()
-            for (step, _), value in zip(self.pending, values):
-                if not math.isfinite(value):
-                    return step, value
-            self.losses.extend(values)
-            self.pending.clear()
-        return None
-
-
 class Trainer:
     """Pretrains a `BertForMaskedLM`; construct (validates, seeds, builds on the device), then `run()`."""
 
@@ -155,7 +131,7 @@ class Trainer:
 
         self.step, self.last_checkpoint, self._checkpointed_step = 0, None, -1
         self._elapsed_before, self._active_since = 0.0, time.perf_counter()
-        self._window = _Window(0.0)
+        self._window = LossWindow(0.0)
         self._train_loss: float | None = None
         # A loss this far above what guessing by frequency costs, for BLOWN_UP_STEPS steps after warm-up, is a
         # divergence that stayed finite (--lr 50 once "completed" at a loss of 43,000).
@@ -192,7 +168,7 @@ class Trainer:
     def _train(self) -> tuple[str, str]:
         self.trained_model.train()
         self._restart_clock()
-        self._window = _Window(self._elapsed())
+        self._window = LossWindow(self._elapsed())
         if self.step >= self.config.steps and self.val_data is not None:
             self._evaluate()  # resumed at the end: nothing to train, still report where the model is
         while self.step < self.config.steps:
@@ -350,7 +326,7 @@ class Trainer:
         eta = (self.config.steps - self.step) * seconds / n_steps
         self._emit(StepEvent(self.step, self.config.steps, self._train_loss, window.lr, window.tokens / seconds,
                              now, eta, float(window.grad_norm)))
-        self._window = _Window(self._elapsed())
+        self._window = LossWindow(self._elapsed())
 
     @torch.inference_mode()
     def evaluate(self) -> EvalEvent | None:
