@@ -12,6 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from workbench.cli import control
+from workbench.cli.control import stop_on_signals
 from workbench.cli.main import main
 from workbench.store.runstore import RunStore
 
@@ -108,3 +112,14 @@ def test_nproc_is_refused_before_anything_starts_when_the_gpus_or_the_batch_do_n
         assert "--nproc 2 needs 2 GPUs" in err and "this machine has" in err and len(err.splitlines()) == 1
     with RunStore.open(home / "workbench.db") as store:
         assert store.list_runs() == []
+
+
+def test_a_rank_takes_the_same_stop_delivered_twice_as_one_and_a_later_second_as_an_abort(monkeypatch) -> None:
+    with stop_on_signals(grace_s=5.0) as stop:
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)  # torchrun passing on the scheduler's stop: no abort
+        assert stop.control.stopped.is_set() and stop.exit_code(True) == 128 + signal.SIGTERM
+        clock = time.monotonic() + 6
+        monkeypatch.setattr(control.time, "monotonic", lambda: clock)
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)

@@ -26,6 +26,14 @@ from workbench.jobs.pretrain import follow_pretraining
 from workbench.paths import HOME_ENV, resolve_home
 
 
+# A second stop signal this soon after the first is the same stop delivered twice (see stop_on_signals).
+RANK_SIGNAL_GRACE_S = 5.0
+
+
+def signal_grace(world: Single) -> float:
+    return RANK_SIGNAL_GRACE_S if world.world_size > 1 else 0.0
+
+
 def add_launch_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nproc", type=int, metavar="N",
                         help="train on N processes (data-parallel: one per GPU, or gloo on the CPU) started by "
@@ -97,7 +105,7 @@ def joined_world(device_name: str, timeout_s: float) -> Iterator[Single]:
 
 def follow(world: Single) -> int:
     """A rank after the first: train from rank 0's plan, print nothing (rank 0 reports), exit as rank 0 does."""
-    with stop_on_signals() as stop:
+    with stop_on_signals(signal_grace(world)) as stop:
         result = follow_pretraining(world, stop.control)
     if result is None:
         return 1  # rank 0 ended before training and said why

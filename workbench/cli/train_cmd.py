@@ -9,7 +9,7 @@ import argparse
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.control import StopRequest, stop_on_signals
 from workbench.cli.finetune_cmd import cmd_resume_finetune
-from workbench.cli.launch import add_launch_args, follow, joined_world, launch, wants_launch
+from workbench.cli.launch import add_launch_args, follow, joined_world, launch, signal_grace, wants_launch
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
 from workbench.cli.settings_args import add_settings, settings_from_args
@@ -61,7 +61,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with joined_world(spec.train.device, args.dist_timeout) as world:
         if not world.is_writer:
             return follow(world)
-        with open_workspace(args) as ws, stop_on_signals() as stop:
+        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
             bar = _LazyTrainingProgress(spec.train.steps)
             preparation = PreparationProgress()
             try:
@@ -92,7 +92,7 @@ def _resume(args: argparse.Namespace) -> int:
     with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
         if not world.is_writer:
             return follow(world)
-        with open_workspace(args) as ws, stop_on_signals() as stop:
+        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
             bar = _LazyTrainingProgress(args.steps or 0)
             preparation = PreparationProgress()
             try:
