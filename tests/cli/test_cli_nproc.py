@@ -110,6 +110,8 @@ def test_nproc_is_refused_before_anything_starts_when_the_gpus_or_the_batch_do_n
         assert main(["--home", str(home), *args, "--steps", "2", "--nproc", "2"]) == 2
         err = capsys.readouterr().err.strip()
         assert "--nproc 2 needs 2 GPUs" in err and "this machine has" in err and len(err.splitlines()) == 1
+    assert main(["--home", str(home), *TRAIN, "--steps", "2", "--nproc", "2", "--corpus", "nowhere"]) == 2
+    assert "nowhere" in capsys.readouterr().err  # refused by the launcher: no torchrun started
     with RunStore.open(home / "workbench.db") as store:
         assert store.list_runs() == []
 

@@ -16,7 +16,7 @@ from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.core.distributed import check_launch, launched_by_torchrun
 from workbench.core.training_types import TrainResult
 from workbench.jobs.errors import UserError
-from workbench.jobs.pretrain import resume_pretraining, start_pretraining
+from workbench.jobs.pretrain import check_start, resume_pretraining, start_pretraining
 from workbench.jobs.throughput import scaling_summary
 from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
@@ -57,6 +57,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if wants_launch(args):
         check_launch(spec.train.device, args.nproc, spec.train.batch_size)
+        with open_workspace(args) as ws:
+            check_start(ws, spec)
         return launch(args.argv, args.nproc, args.home)
     with joined_world(spec.train.device, args.dist_timeout) as world:
         if not world.is_writer:

@@ -57,6 +57,15 @@ def check_environment(spec: PretrainSpec) -> None:
     resolve_precision(spec.train.precision, device)
 
 
+def check_start(ws: Workspace, spec: PretrainSpec) -> CorpusRecord:
+    """What can be refused at once, before any process starts or anything is written: the device, the name, the
+    corpus (returned)."""
+    check_environment(spec)
+    if spec.name is not None and ws.store.get_run(spec.name) is not None:
+        raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
+    return get_corpus(ws, spec.corpus)
+
+
 def check_memory(spec: PretrainSpec, config: BertConfig) -> None:
     """Refuse a run whose estimated training step would not fit in the memory free now (before any data is
     prepared or a run recorded): `--max-len 100000` once failed at step 0 asking for 160 GB, leaving a failed run."""
@@ -116,10 +125,7 @@ def start_pretraining(
     world: Single | None = None,
 ) -> tuple[RunRecord, TrainResult]:
     """Validate, prepare data, record a new run and train it to the end (or until stopped)."""
-    check_environment(spec)
-    if spec.name is not None and ws.store.get_run(spec.name) is not None:
-        raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
-    corpus = get_corpus(ws, spec.corpus)
+    corpus = check_start(ws, spec)
     tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
     tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
     model_config = spec.model.config(tokenizer_record.vocab_size)
