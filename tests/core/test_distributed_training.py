@@ -24,6 +24,7 @@ sys.path.insert(0, str(WORKER.parent))
 import ddp_rank  # noqa: E402
 
 STEPS, RTOL = 12, 1e-4
+pytestmark = pytest.mark.slow  # torchrun and 2 processes: about 10 s a launch on an idle 2-core machine
 
 
 def two_ranks(out: Path, resume_from: Path | None = None) -> dict[int, float]:
