@@ -16,6 +16,7 @@ import pytest
 
 from workbench.cli import control
 from workbench.cli.control import stop_on_signals
+from workbench.cli.launch import torchrun_command
 from workbench.cli.main import main
 from workbench.store.runstore import RunStore
 
@@ -147,3 +148,9 @@ def test_a_rank_takes_the_same_stop_delivered_twice_as_one_and_a_later_second_as
         monkeypatch.setattr(control.time, "monotonic", lambda: clock)
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
+
+
+def test_the_torchrun_command_runs_the_same_command_without_the_launchers_own_options() -> None:
+    command = torchrun_command(["--home", "/h", "train", "--nproc", "2", "--steps=3", "--nproc=2", "--json"], 2)
+    assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
+    assert command[command.index("workbench") - 1:] == ["-m", "workbench", "train", "--steps=3", "--json"]

@@ -28,6 +28,7 @@ from workbench.paths import HOME_ENV, resolve_home
 
 # A second stop signal this soon after the first is the same stop delivered twice (see stop_on_signals).
 RANK_SIGNAL_GRACE_S = 5.0
+STOP_TIMEOUT_S = 600  # for the ranks to finish a step and save a checkpoint after a stop signal
 
 
 def signal_grace(world: Single) -> float:
@@ -53,7 +54,16 @@ def torchrun_command(argv: list[str], nproc: int) -> list[str]:
     word, so `--nproc` (a prefix of two of its options) is left out, and so is `--home` (it goes in the
     environment), which keeps the command's name first after `-m workbench`."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-            "-m", "workbench", *_without(argv, ("--nproc", "--home"))]
+            *_shutdown_timeout(), "-m", "workbench", *_without(argv, ("--nproc", "--home"))]
+
+
+def _shutdown_timeout() -> list[str]:
+    """After a stop signal torchrun kills ranks still running 30 s later; a big model's final checkpoint may
+    take longer. The option is newer than some supported torch versions: given only where torchrun has it."""
+    from torch.distributed.run import get_args_parser
+
+    options = {option for action in get_args_parser()._actions for option in action.option_strings}
+    return [f"--shutdown-timeout={STOP_TIMEOUT_S}"] if "--shutdown-timeout" in options else []
 
 
 def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
