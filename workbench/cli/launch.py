@@ -22,10 +22,14 @@ from typing import Iterator
 
 from workbench.cli.control import STOP_SIGNALS, stop_on_signals
 from workbench.core.distributed import DEFAULT_TIMEOUT_S, Single, join_world, launched_by_torchrun, leave_world
+from workbench.jobs.finetune import follow_finetuning
 from workbench.jobs.pretrain import follow_pretraining
 from workbench.paths import HOME_ENV, resolve_home
 
 
+# The ranks of a resumed run choose their device before any of them may read the run (only rank 0 opens the home):
+# the GPUs when there are any, else the CPU. One process resumes on the run's own device.
+RESUME_DEVICE = "auto"
 # A second stop signal this soon after the first is the same stop delivered twice (see stop_on_signals).
 RANK_SIGNAL_GRACE_S = 5.0
 STOP_TIMEOUT_S = 600  # for the ranks to finish a step and save a checkpoint after a stop signal
@@ -114,9 +118,12 @@ def joined_world(device_name: str, timeout_s: float) -> Iterator[Single]:
 
 
 def follow(world: Single) -> int:
-    """A rank after the first: train from rank 0's plan, print nothing (rank 0 reports), exit as rank 0 does."""
+    """A rank after the first: train from rank 0's plan (pretraining or fine-tuning, as it says), print nothing
+    (rank 0 reports), exit as rank 0 does."""
     with stop_on_signals(signal_grace(world)) as stop:
-        result = follow_pretraining(world, stop.control)
-    if result is None:
-        return 1  # rank 0 ended before training and said why
+        plan = world.share(None)
+        if plan is None:
+            return 1  # rank 0 ended before training and said why
+        follow_plan = follow_finetuning if plan["kind"] == "finetune" else follow_pretraining
+        result = follow_plan(plan, world, stop.control)
     return stop.exit_code(result.status in ("completed", "stopped"))

@@ -8,25 +8,27 @@ import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.control import StopRequest, stop_on_signals
-from workbench.cli.finetune_cmd import cmd_resume_finetune
-from workbench.cli.launch import add_launch_args, follow, joined_world, launch, signal_grace, wants_launch
+from workbench.cli.finetune_cmd import resume_finetune_as
+from workbench.cli.launch import (
+    RESUME_DEVICE,
+    add_launch_args,
+    follow,
+    joined_world,
+    launch,
+    signal_grace,
+    wants_launch,
+)
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
 from workbench.cli.settings_args import add_settings, settings_from_args
-from workbench.core.distributed import check_launch, launched_by_torchrun
+from workbench.core.distributed import Single, check_launch, launched_by_torchrun
 from workbench.core.training_types import TrainResult
-from workbench.jobs.errors import UserError
-from workbench.jobs.pretrain import check_start, resume_pretraining, start_pretraining
+from workbench.jobs.pretrain import check_start, get_run, resume_pretraining, start_pretraining
 from workbench.jobs.throughput import scaling_summary
 from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
-
-
-# The ranks of a resumed run choose their device before any of them may read the run (only rank 0 opens the home):
-# the GPUs when there are any, else the CPU. One process resumes on the run's own device.
-RESUME_DEVICE = "auto"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -76,34 +78,34 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    if launched_by_torchrun():  # a rank: only rank 0 may open the home (the others write nothing there)
-        return _resume(args)
+    if launched_by_torchrun():  # a rank: only rank 0 may open the home (the others learn the run's kind from it)
+        with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
+            return _resume(args, world) if world.is_writer else follow(world)
+    if wants_launch(args):
+        with open_workspace(args) as ws:
+            run = get_run(ws, args.run)
+        settings = run.config["finetune" if run.kind == "finetune" else "train"]
+        check_launch(RESUME_DEVICE, args.nproc, settings["batch_size"])
+        return launch(args.argv, args.nproc, args.home)
+    return _resume(args, Single())
+
+
+def _resume(args: argparse.Namespace, world: Single) -> int:
+    """Resume the run (pretraining, or fine-tuning when it is one) in this process: alone, or as rank 0."""
     with open_workspace(args) as ws:
         run = ws.store.get_run(args.run)
     if run is not None and run.kind == "finetune":
-        if args.nproc is not None:
-            raise UserError(f"run {run.name!r} is a fine-tuning run; fine-tuning trains on one process (no --nproc)")
-        return cmd_resume_finetune(args)
-    if wants_launch(args) and run is not None:
-        check_launch(RESUME_DEVICE, args.nproc, run.config["train"]["batch_size"])
-        return launch(args.argv, args.nproc, args.home)
-    return _resume(args)
-
-
-def _resume(args: argparse.Namespace) -> int:
-    with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
-        if not world.is_writer:
-            return follow(world)
-        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
-            bar = _LazyTrainingProgress(args.steps or 0)
-            preparation = PreparationProgress()
-            try:
-                run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=stop.control,
-                                                 progress=preparation, world=world)
-            finally:
-                preparation.close()
-                bar.close()
-            return _report(ws, run.id, result, args.json, stop)
+        return resume_finetune_as(args, world)
+    with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
+        bar = _LazyTrainingProgress(args.steps or 0)
+        preparation = PreparationProgress()
+        try:
+            run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=stop.control,
+                                             progress=preparation, world=world)
+        finally:
+            preparation.close()
+            bar.close()
+        return _report(ws, run.id, result, args.json, stop)
 
 
 class _LazyTrainingProgress:

@@ -109,6 +109,14 @@ class Single:
     def gather(self, value: float) -> list[float]:
         return [value]
 
+    def broadcast(self, value: bool) -> bool:
+        return value
+
+    def decorrelate(self, seed: int) -> None:
+        """Ranks after the first draw their own dropout masks; rank 0 keeps the one-process stream."""
+        if self.rank:
+            torch.manual_seed((seed + self.rank) % 2**63)
+
     def requests(self, control: TrainControl) -> tuple[bool, bool]:
         """(paused, stopped) as asked of this process."""
         return control.paused.is_set(), control.stopped.is_set()
@@ -172,6 +180,10 @@ class DataParallel(Single):
         values: list[Any] = [None] * self.world_size
         self._collective(dist.all_gather_object, values, value, group=self._cpu)
         return [float(v) for v in values]
+
+    def broadcast(self, value: bool) -> bool:
+        """Rank 0's decision (the others pass anything)."""
+        return self.sum([float(value) if self.rank == 0 else 0.0])[0] > 0
 
     def requests(self, control: TrainControl) -> tuple[bool, bool]:
         """(paused, stopped) as asked of any rank: a signal may reach one process first."""

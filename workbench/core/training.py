@@ -121,7 +121,7 @@ class Trainer:
         seed_everything(train_config.seed)
         self.model = BertForMaskedLM(model_config).for_training(self.device)  # unwrapped: what is saved
         self.trained_model = self.world.wrap(self.model)
-        self._decorrelate_dropout()
+        self.world.decorrelate(train_config.seed)
         self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
                                          train_config.adam_betas, train_config.adam_eps)
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
@@ -428,12 +428,7 @@ class Trainer:
         self._elapsed_before = float(state["elapsed"])
         self.last_checkpoint = checkpoint
         restore_rng_state(state["rng"])  # last, so nothing above draws from the restored streams
-        self._decorrelate_dropout()
-
-    def _decorrelate_dropout(self) -> None:
-        """Ranks after the first draw their own dropout masks (rank 0 keeps the one-process stream)."""
-        if self.world.rank:
-            torch.manual_seed((self.config.seed + self.world.rank) % 2**63)
+        self.world.decorrelate(self.config.seed)
 
 
 def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_data: BlockData,

@@ -219,7 +219,8 @@ def _train(
     world = world or Single()
     tokenizer_path = str(Path(ws.store.get_tokenizer(run.tokenizer_id).path))
     plan = {
-        "model": model_config.to_dict(), "masking": masking.to_dict(), "train": train_config.to_dict(),
+        "kind": "pretrain", "model": model_config.to_dict(), "masking": masking.to_dict(),
+        "train": train_config.to_dict(),
         "tokenizer_path": tokenizer_path, "max_len": data.train.max_len, "train_cache": str(data.train.cache.path),
         "val_cache": None if data.val is None else str(data.val.cache.path), "unigram_counts": data.unigram_counts,
         "run_dir": str(ws.layout.run_dir(run.id)), "resume_from": None if resume_from is None else str(resume_from),
@@ -236,12 +237,8 @@ def _train(
     return result
 
 
-def follow_pretraining(world: Single, control: TrainControl | None = None) -> TrainResult | None:
-    """A rank other than 0: train from rank 0's plan, reading its files and writing nothing; None when rank 0
-    ended before training (it reports why)."""
-    plan = world.share(None)
-    if plan is None:
-        return None
+def follow_pretraining(plan: dict, world: Single, control: TrainControl | None = None) -> TrainResult:
+    """A rank other than 0: train from rank 0's plan, reading its files and writing nothing."""
     tokenizer = WorkbenchTokenizer.load(Path(plan["tokenizer_path"]))
     max_len = plan["max_len"]
 
