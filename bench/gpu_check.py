@@ -16,6 +16,8 @@ recorded as skipped for time; loops inside a section also stop at its own budget
   pinned       the training step with plain .to(device) vs pin_memory() + non_blocking copies, interleaved
   levers       the engine's CPU-born levers (last layer at masked rows, sparse lookup gradient) on the device
   ddp          torch DDP tokens/s at 1 vs 2 GPUs (only with 2+ GPUs; --dry-run rehearses it on gloo)
+  trainer_ddp  the engine's own data-parallel Trainer (what `train --nproc N` runs) under torchrun on NCCL:
+               1 process on one GPU, and 2 when there are 2 (bench/ddp_rank.py); --dry-run: 2 gloo ranks, CPU
 Sizes live in FULL_PLAN (about 3-4 minutes on an H200) and DRY_PLAN (--dry-run: the CPU, tiny shapes, every
 section end to end, for CI). Prints a table last and appends one JSON line to bench/results/gpu_check.jsonl.
 Imports only workbench.core, torch and its numeric deps, transformers (optional: the HF parts are skipped
@@ -161,7 +163,7 @@ FULL_PLAN = Plan(
     levers=(Load("small", 8000, 128, 64, steps=10), Load("base", 30522, 512, 32, steps=3)),
     ddp=Load("base", 30522, 128, 32), ddp_steps=20,
     budgets={"env": 30, "correctness": 60, "throughput": 120, "curves": 100, "memory": 60, "finetune": 45,
-             "probing": 45, "pinned": 60, "levers": 90, "ddp": 90},
+             "probing": 45, "pinned": 60, "levers": 90, "ddp": 90, "trainer_ddp": 90},
 )
 DRY_PLAN = Plan(
     correctness=(Load("seed-demo", 500, 16, 3),),
@@ -945,6 +947,41 @@ def ddp_scaling(ctx: Context, backend: str) -> dict[str, Any]:
     return found
 
 
+def trainer_ddp_run(ctx: Context, nproc: int, device: str, size: str, precision: str, steps: int) -> dict:
+    """bench/ddp_rank.py on `nproc` processes under torchrun; its rank 0's result.json (raises on a failure)."""
+    out_dir = ctx.tmp / f"trainer-ddp-{nproc}"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               str(ROOT / "bench" / "ddp_rank.py"), str(out_dir), str(steps), "--device", device, "--size", size,
+               "--precision", precision]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=max(ctx.left(), 30))
+    if done.returncode != 0:
+        raise RuntimeError(f"{nproc}-process Trainer run exited {done.returncode}: {done.stderr[-2000:]}")
+    result = json.loads((out_dir / "result.json").read_text())
+    losses = list(result.pop("losses").values())
+    result.update(first_loss=losses[0], last_loss=losses[-1], finite=all(np.isfinite(losses)))
+    return result
+
+
+def check_trainer_ddp(ctx: Context, out: dict) -> str:
+    gpus = torch.cuda.device_count() if ctx.cuda else 0
+    if ctx.dry_run:
+        runs, device, size, precision, steps = (2,), "cpu", "tiny", "fp32", 4
+    else:
+        runs, device, size, precision, steps = ((1, 2) if gpus >= 2 else (1,)), "cuda", "small", "bf16", 40
+    for nproc in runs:
+        found = out[f"nproc_{nproc}"] = trainer_ddp_run(ctx, nproc, device, size, precision, steps)
+        if not (found["status"] == "completed" and found["finite"] and found["world_size"] == nproc):
+            raise RuntimeError(f"the {nproc}-process run did not complete cleanly: {found}")
+    first, last = out[f"nproc_{runs[0]}"], out[f"nproc_{runs[-1]}"]
+    if len(runs) == 2:
+        out["scaling_efficiency"] = last["tokens_per_second"] / (2 * first["tokens_per_second"])
+    out["verdict"] = "info"
+    speeds = " -> ".join(f"{out[f'nproc_{n}']['tokens_per_second']:,.0f}" for n in runs)
+    return (f"{last['backend']}, {'/'.join(map(str, runs))} process(es): {speeds} tok/s, loss {first['first_loss']:.2f}"
+            f" -> {first['last_loss']:.2f}")
+
+
 def check_ddp(ctx: Context, out: dict) -> str:
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if n < 2:
@@ -961,7 +998,7 @@ def check_ddp(ctx: Context, out: dict) -> str:
 SECTIONS: dict[str, Callable[[Context, dict], str]] = {
     "env": check_env, "correctness": check_correctness, "throughput": check_throughput, "curves": check_curves,
     "memory": check_memory, "finetune": check_finetune, "probing": check_probing, "pinned": check_pinned,
-    "levers": check_levers, "ddp": check_ddp,
+    "levers": check_levers, "ddp": check_ddp, "trainer_ddp": check_trainer_ddp,
 }
 
 

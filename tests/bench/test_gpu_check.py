@@ -10,7 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "gpu_check.py"
-SECTIONS = ["env", "correctness", "throughput", "curves", "memory", "finetune", "probing", "pinned", "levers", "ddp"]
+SECTIONS = ["env", "correctness", "throughput", "curves", "memory", "finetune", "probing", "pinned", "levers", "ddp",
+            "trainer_ddp"]
 MISSING_THERE = ["platformdirs", "sqlalchemy", "alembic", "PySide6", "pyqtgraph"]
 
 
@@ -34,11 +35,13 @@ def test_dry_run_runs_every_section_without_the_app_only_dependencies(tmp_path: 
     assert record["bench"] == "gpu_check" and record["quick"] is True
     sections = record["results"]["sections"]
     assert list(sections) == SECTIONS
-    for name in SECTIONS[:-1]:
+    for name in [s for s in SECTIONS if s != "ddp"]:
         assert sections[name]["status"] == "ok", (name, sections[name].get("traceback"))
     assert sections["ddp"]["status"] == "skipped" and sections["ddp"]["headline"] == "skipped: 0 GPU(s)"
     assert sections["ddp"]["cpu_rehearsal"]["ranks_2"]["finite"]  # the DDP code ran, on gloo
     assert Path(sections["env"]["workbench"]).is_relative_to(ROOT)  # this checkout's engine, not another one's
-    assert run.stdout.rstrip().splitlines()[-12].startswith("section")  # the summary table (10 rows) is last
+    assert run.stdout.rstrip().splitlines()[-13].startswith("section")  # the summary table (11 rows) is last
     after = shared_results.stat().st_mtime_ns if shared_results.exists() else None
     assert after == before  # nothing written into bench/results
+    trainer_ddp = sections["trainer_ddp"]["nproc_2"]  # the engine's own Trainer on 2 gloo ranks, via torchrun
+    assert trainer_ddp["backend"] == "gloo" and len(trainer_ddp["rank_tokens_per_second"]) == 2

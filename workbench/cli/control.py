@@ -6,6 +6,7 @@ expect of a process a signal stopped. Shared by `train`, `resume` and `finetune`
 from __future__ import annotations
 
 import signal
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -29,13 +30,19 @@ class StopRequest:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
-    """First Ctrl-C, SIGTERM or SIGHUP: checkpoint and stop cleanly (status `stopped`); a second one aborts."""
+def stop_on_signals(grace_s: float = 0.0) -> Iterator[StopRequest]:
+    """First Ctrl-C, SIGTERM or SIGHUP: checkpoint and stop cleanly (status `stopped`); a second one aborts,
+    unless it comes within `grace_s` seconds of the first: a rank of torchrun may get one stop twice, from a
+    scheduler signalling every process of a job and from torchrun passing its own on."""
     request = StopRequest()
+    first: list[float] = []
 
     def request_stop(signum: int, frame: object) -> None:
         if request.control.stopped.is_set():
+            if time.monotonic() - first[0] < grace_s:
+                return
             raise KeyboardInterrupt
+        first.append(time.monotonic())
         request.signum = signum
         stderr.print(f"{signal.Signals(signum).name}: stopping after this step (again to abort)...")
         request.control.stop()

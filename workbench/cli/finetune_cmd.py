@@ -1,7 +1,8 @@
 """`finetune` and `predict`: fine-tune a pretraining run (or a preset from scratch) on labelled data, and use it.
 
 Ctrl-C stops a fine-tuning run cleanly with a checkpoint (status `stopped`), as `train` does;
-`finetune --resume RUN` (or `resume RUN`) continues it from there.
+`finetune --resume RUN` (or `resume RUN`) continues it from there. `--nproc N` trains on N processes through
+torchrun, as `train` does (workbench.cli.launch).
 """
 
 from __future__ import annotations
@@ -10,12 +11,23 @@ import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.control import StopRequest, stop_on_signals
+from workbench.cli.launch import (
+    RESUME_DEVICE,
+    add_launch_args,
+    follow,
+    joined_world,
+    launch,
+    signal_grace,
+    wants_launch,
+)
 from workbench.cli.output import fmt, print_json, stderr
 from workbench.cli.settings_args import add_settings, given, settings_from_args
+from workbench.core.distributed import Single, check_launch
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult
 from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import FinetuneSpec, predict, resume_finetuning, start_finetuning
 from workbench.jobs.finetune_scores import run_score_lines
+from workbench.jobs.pretrain import get_run
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.model import PRESETS
 from workbench.store.records import RunRecord
@@ -44,6 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     ft.add_argument("--tokenizer", type=int, metavar="ID", help="with --scratch: tokenizer id (default: the newest)")
     add_settings(ft, FinetuneConfig)
     ft.add_argument("--name", help="run name (default: run-N)")
+    add_launch_args(ft)
     add_json_flag(ft)
     ft.set_defaults(handler=cmd_finetune)
 
@@ -82,19 +95,42 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     if missing:
         raise UserError(f"finetune needs {', '.join(missing)} (or --resume RUN to continue a run)")
     spec = spec_from_args(args)
-    with open_workspace(args) as ws, stop_on_signals() as stop:
-        run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=stop.control)
-    return _report(run, result, args.json, stop)
+    if wants_launch(args):
+        check_launch(spec.config.device, args.nproc, spec.config.batch_size)
+        return launch(args.argv, args.nproc, args.home)
+    with joined_world(spec.config.device, args.dist_timeout) as world:
+        if not world.is_writer:
+            return follow(world)
+        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
+            run, result = start_finetuning(ws, spec, listeners=[_print_epoch], control=stop.control, world=world)
+        return _report(run, result, args.json, stop)
 
 
 def cmd_resume_finetune(args: argparse.Namespace) -> int:
-    """`finetune --resume RUN` and `resume RUN` of a fine-tuning run."""
+    """`finetune --resume RUN` and `resume RUN` of a fine-tuning run (this process alone, or launching N)."""
+    if wants_launch(args):
+        with open_workspace(args) as ws:
+            run = get_run(ws, _run_ref(args))
+        check_launch(RESUME_DEVICE, args.nproc, run.config["finetune"]["batch_size"])
+        return launch(args.argv, args.nproc, args.home)
+    with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
+        if not world.is_writer:
+            return follow(world)
+        return resume_finetune_as(args, world)
+
+
+def resume_finetune_as(args: argparse.Namespace, world: Single) -> int:
+    """Resume a fine-tuning run in this process, rank 0 of `world` (under torchrun) or alone."""
     if getattr(args, "steps", None) is not None:
         raise UserError("--steps extends pretraining runs; a fine-tuning run resumes to its own number of epochs")
-    with open_workspace(args) as ws, stop_on_signals() as stop:
-        run_ref = getattr(args, "resume", None) or args.run  # `finetune --resume RUN` or `resume RUN`
-        run, result = resume_finetuning(ws, run_ref, listeners=[_print_epoch], control=stop.control)
+    with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
+        run, result = resume_finetuning(ws, _run_ref(args), listeners=[_print_epoch], control=stop.control,
+                                        world=world)
     return _report(run, result, args.json, stop)
+
+
+def _run_ref(args: argparse.Namespace) -> str:
+    return getattr(args, "resume", None) or args.run  # `finetune --resume RUN` or `resume RUN`
 
 
 def _report(run: RunRecord, result: FinetuneResult, as_json: bool, stop: StopRequest) -> int:

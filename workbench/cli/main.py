@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_privately()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `--nproc` hands to torchrun's processes
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:  # no command: the desktop app (Qt is imported only here)
         from workbench.gui.app import run_app

@@ -1,5 +1,6 @@
 """`train` and `resume`: pretraining runs from the command line, with a progress bar; Ctrl-C, SIGTERM or SIGHUP
-stop a run cleanly (workbench.cli.control)."""
+stop a run cleanly (workbench.cli.control). `--nproc N` trains on N processes through torchrun
+(workbench.cli.launch)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,24 @@ import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.control import StopRequest, stop_on_signals
-from workbench.cli.finetune_cmd import cmd_resume_finetune
+from workbench.cli.finetune_cmd import resume_finetune_as
+from workbench.cli.launch import (
+    RESUME_DEVICE,
+    add_launch_args,
+    follow,
+    joined_world,
+    launch,
+    signal_grace,
+    wants_launch,
+)
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
 from workbench.cli.settings_args import add_settings, settings_from_args
+from workbench.core.distributed import Single, check_launch, launched_by_torchrun
 from workbench.core.training_types import TrainResult
-from workbench.jobs.pretrain import resume_pretraining, start_pretraining
+from workbench.jobs.pretrain import check_start, get_run, resume_pretraining, start_pretraining
+from workbench.jobs.throughput import scaling_summary
+from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
@@ -24,12 +37,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_settings(train, ModelSpec)
     add_masking_args(train)
     add_settings(train, TrainConfig)
+    add_launch_args(train)
     add_json_flag(train)
     train.set_defaults(handler=cmd_train)
 
     resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     resume.add_argument("run", metavar="RUN", help="run id or name")
     resume.add_argument("--steps", type=int, help="new total number of steps (to train a finished run further)")
+    add_launch_args(resume)
     add_json_flag(resume)
     resume.set_defaults(handler=cmd_resume)
 
@@ -42,32 +57,55 @@ def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
 
 def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    with open_workspace(args) as ws, stop_on_signals() as stop:
-        bar = _LazyTrainingProgress(spec.train.steps)
-        preparation = PreparationProgress()
-        try:
-            run, result = start_pretraining(ws, spec, listeners=[bar], control=stop.control, progress=preparation)
-        finally:
-            preparation.close()
-            bar.close()
-    return _report(run.id, result, args.json, stop)
+    if wants_launch(args):
+        check_launch(spec.train.device, args.nproc, spec.train.batch_size)
+        with open_workspace(args) as ws:
+            check_start(ws, spec)
+        return launch(args.argv, args.nproc, args.home)
+    with joined_world(spec.train.device, args.dist_timeout) as world:
+        if not world.is_writer:
+            return follow(world)
+        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
+            bar = _LazyTrainingProgress(spec.train.steps)
+            preparation = PreparationProgress()
+            try:
+                run, result = start_pretraining(ws, spec, listeners=[bar], control=stop.control,
+                                                progress=preparation, world=world)
+            finally:
+                preparation.close()
+                bar.close()
+            return _report(ws, run.id, result, args.json, stop)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    if launched_by_torchrun():  # a rank: only rank 0 may open the home (the others learn the run's kind from it)
+        with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
+            return _resume(args, world) if world.is_writer else follow(world)
+    if wants_launch(args):
+        with open_workspace(args) as ws:
+            run = get_run(ws, args.run)
+        settings = run.config["finetune" if run.kind == "finetune" else "train"]
+        check_launch(RESUME_DEVICE, args.nproc, settings["batch_size"])
+        return launch(args.argv, args.nproc, args.home)
+    return _resume(args, Single())
+
+
+def _resume(args: argparse.Namespace, world: Single) -> int:
+    """Resume the run (pretraining, or fine-tuning when it is one) in this process: alone, or as rank 0."""
     with open_workspace(args) as ws:
         run = ws.store.get_run(args.run)
     if run is not None and run.kind == "finetune":
-        return cmd_resume_finetune(args)
-    with open_workspace(args) as ws, stop_on_signals() as stop:
+        return resume_finetune_as(args, world)
+    with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
         bar = _LazyTrainingProgress(args.steps or 0)
         preparation = PreparationProgress()
         try:
             run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=stop.control,
-                                             progress=preparation, notify=_warn)
+                                             progress=preparation, notify=_warn, world=world)
         finally:
             preparation.close()
             bar.close()
-    return _report(run.id, result, args.json, stop)
+        return _report(ws, run.id, result, args.json, stop)
 
 
 def _warn(line: str) -> None:
@@ -91,7 +129,8 @@ class _LazyTrainingProgress:
             self.bar.close()
 
 
-def _report(run_id: int, result: TrainResult, as_json: bool, stop: StopRequest) -> int:
+def _report(ws: Workspace, run_id: int, result: TrainResult, as_json: bool, stop: StopRequest) -> int:
+    processes = scaling_summary(ws, ws.store.get_run(run_id))
     summary = {
         "run_id": run_id,
         "status": result.status,
@@ -104,10 +143,22 @@ def _report(run_id: int, result: TrainResult, as_json: bool, stop: StopRequest) 
         "tokens_per_second": result.tokens_per_second,
         "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
         "message": result.message,
+        **{key: processes.get(key) for key in ("world_size", "backend", "rank_tokens_per_second",
+                                               "one_process_tokens_per_second", "scaling_efficiency")},
     }
     if as_json:
         print_json(summary)
     else:
         stderr.print(f"run {run_id}: {result.status} at step {result.steps}"
                      + (f" ({result.message})" if result.message else ""))
+        if result.world_size > 1:
+            stderr.print(_scaling_line(summary))
     return stop.exit_code(result.status in ("completed", "stopped"))
+
+
+def _scaling_line(summary: dict) -> str:
+    total, efficiency = summary["tokens_per_second"], summary["scaling_efficiency"]
+    speed = f"{total:,.0f} tokens/s in all" if total else "no speed measured"
+    against = (f", {efficiency:.0%} of {summary['world_size']} x one process" if efficiency is not None
+               else " (no one-process run of this shape to compare with)")
+    return f"{summary['world_size']} processes ({summary['backend']}): {speed}{against}"

@@ -11,6 +11,8 @@ Losses stay on the device between log points (no per-step sync); every log, eval
 checks them, so a NaN/inf ends the run as "diverged" naming the step, and bad weights are never saved.
 Evaluation uses static masks on the first `eval_batches` validation batches so numbers compare across
 steps, next to a unigram baseline: the loss of guessing every masked token from corpus frequencies alone.
+Under torchrun the loop runs on every rank with a `DataParallel` world (core/distributed.py): each rank takes
+its share of the global batch, the logged loss is the global mean, and rank 0 alone evaluates and saves.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from workbench.core.checkpoints import (
     restore_rng_state,
     save_checkpoint,
 )
-from workbench.core.devices import describe_device, resolve_device, resolve_precision
+from workbench.core.devices import describe_device, resolve_precision
+from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler, seed_everything
+from workbench.core.loss_window import LossWindow
 from workbench.core.masking import MaskedBatch, Masker
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.optim import build_optimizer, build_scheduler
@@ -92,44 +96,22 @@ def unigram_log_probs(counts: np.ndarray | Sequence[int], special_ids: Sequence[
     return (smoothed / smoothed.sum()).log()
 
 
-class _Window:
-    """The steps since the last StepEvent. Losses stay device tensors until `check()` syncs them."""
-
-    def __init__(self, start: float) -> None:
-        self.start, self.excluded = start, 0.0  # clock time at start; eval/checkpoint seconds inside
-        self.pending: list[tuple[int, torch.Tensor]] = []
-        self.losses: list[float] = []
-        self.tokens, self.lr, self.grad_norm = 0, 0.0, torch.zeros(())
-
-    def add(self, step: int, loss: torch.Tensor, grad_norm: torch.Tensor, lr: float, tokens: int) -> None:
-        self.pending.append((step, loss))
-        self.grad_norm, self.lr, self.tokens = grad_norm, lr, self.tokens + tokens
-
-    def check(self) -> tuple[int, float] | None:
-        """Sync the pending losses; the (step, value) of the first non-finite one, if any."""
-        if self.pending:
-            values = torch.stack([loss for _, loss in self.pending]).tolist()
-            for (step, _), value in zip(self.pending, values):
-                if not math.isfinite(value):
-                    return step, value
-            self.losses.extend(values)
-            self.pending.clear()
-        return None
-
-
 class Trainer:
     """Pretrains a `BertForMaskedLM`; construct (validates, seeds, builds on the device), then `run()`."""
 
     def __init__(self, model_config: BertConfig, train_config: TrainConfig, masking_config: MaskingConfig,
                  train_data: BlockData, val_data: BlockData | None, tokenizer: MaskingTokenizer, run_dir: Path,
                  listeners: Sequence[Listener] = (), control: TrainControl | None = None,
-                 unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None) -> None:
-        _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config)
+                 unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None,
+                 world: Single | None = None) -> None:
+        self.world = world or Single()
+        _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config,
+                      self.world.world_size)
         self.config, self.masking_config = train_config, masking_config
         self.train_data, self.val_data, self.tokenizer = train_data, val_data, tokenizer
         self.run_dir, self.listeners = Path(run_dir), list(listeners)
         self.control = control or TrainControl()
-        self.device = resolve_device(train_config.device)
+        self.device = self.world.resolve_device(train_config.device)
         self.precision = resolve_precision(train_config.precision, self.device)
         masker_args = (tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
         self.masker = Masker(masking_config, *masker_args)
@@ -139,7 +121,9 @@ class Trainer:
                                   "masking": masking_config.to_dict(), **(extra_checkpoint_config or {})}
 
         seed_everything(train_config.seed)
-        self.model = BertForMaskedLM(model_config).for_training(self.device)
+        self.model = BertForMaskedLM(model_config).for_training(self.device)  # unwrapped: what is saved
+        self.trained_model = self.world.wrap(self.model)
+        self.world.decorrelate(train_config.seed)
         self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
                                          train_config.adam_betas, train_config.adam_eps)
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
@@ -149,7 +133,7 @@ class Trainer:
 
         self.step, self.last_checkpoint, self._checkpointed_step = 0, None, -1
         self._elapsed_before, self._active_since = 0.0, time.perf_counter()
-        self._window = _Window(0.0)
+        self._window = LossWindow(0.0)
         self._train_loss: float | None = None
         # A loss this far above what guessing by frequency costs, for BLOWN_UP_STEPS steps after warm-up, is a
         # divergence that stayed finite (--lr 50 once "completed" at a loss of 43,000).
@@ -157,7 +141,7 @@ class Trainer:
                                               else math.log(model_config.vocab_size))
         self._steps_above_limit = 0
         self._eval: EvalEvent | None = None
-        self._session_tokens, self._session_seconds = 0, 0.0
+        self._session_tokens, self._session_seconds, self._rank_tokens = 0, 0.0, 0
 
     # ---- the loop ----------------------------------------------------------------------------------------
 
@@ -169,15 +153,20 @@ class Trainer:
             self._restore(Path(resume_from))
         storage_error = None
         try:
-            remove_partial_saves(self.run_dir)
+            if self.world.is_writer:
+                remove_partial_saves(self.run_dir)
             self._emit(StatusEvent("running", self._start_message(resume_from)))
             status, message = self._train()
         except StorageError as exc:  # the disk failed, not the run
             storage_error = exc
             status, message = "stopped", f"{exc}; the run is stopped and {self._intact()}"
         except Exception as exc:  # a failed run is a result the front ends show, not a crash
-            log.exception("training failed at step %d", self.step)
-            status, message = "failed", f"step {self.step}: {type(exc).__name__}: {exc}"
+            if self.world.world_size > 1 and is_peer_failure(exc):  # resumable from the last checkpoint
+                log.warning("rank %d: another process was lost at step %d: %s", self.world.rank, self.step, exc)
+                status, message = "interrupted", f"step {self.step}: another process of this run was lost: {exc}"
+            else:
+                log.exception("training failed at step %d", self.step)
+                status, message = "failed", f"step {self.step}: {type(exc).__name__}: {exc}"
         try:
             self._emit(StatusEvent(status, message))
         except Exception:  # a listener broken at the very end must not hide the result
@@ -191,9 +180,9 @@ class Trainer:
             "no checkpoint was saved yet"
 
     def _train(self) -> tuple[str, str]:
-        self.model.train()
+        self.trained_model.train()
         self._restart_clock()
-        self._window = _Window(self._elapsed())
+        self._window = LossWindow(self._elapsed())
         if self.step >= self.config.steps and self.val_data is not None:
             self._evaluate()  # resumed at the end: nothing to train, still report where the model is
         while self.step < self.config.steps:
@@ -206,15 +195,16 @@ class Trainer:
         return "completed", f"completed {self.step} steps"
 
     def _should_stop(self) -> bool:
-        control = self.control
-        if control.paused.is_set() and not control.stopped.is_set():
+        paused, stopped = self.world.requests(self.control)  # asked of any rank, agreed by all
+        if paused and not stopped:
             self._emit(StatusEvent("paused", f"paused at step {self.step}"))
             self._elapsed_before = self._elapsed()  # the clock stands still while paused
-            control.wait_while_paused()
+            self.world.wait_while_paused(self.control)
             self._restart_clock()
-            if not control.stopped.is_set():
+            paused, stopped = self.world.requests(self.control)
+            if not stopped:
                 self._emit(StatusEvent("running", f"resumed at step {self.step}"))
-        return control.stopped.is_set()
+        return stopped
 
     def _stop(self) -> tuple[str, str]:
         diverged = self._divergence()
@@ -235,19 +225,25 @@ class Trainer:
                 "labels": batch.labels.to(self.device)}
 
     def _train_step(self) -> None:
-        cfg = self.config
-        batches = [self._masked(self.train_data, *self.sampler.next_batch(), self.masker)
-                   for _ in range(cfg.grad_accum)]
+        cfg, world = self.config, self.world
+        batches = []
+        for _ in range(cfg.grad_accum):
+            indices, epoch = self.sampler.next_batch()  # the global batch; this rank reads its share
+            batches.append(self._masked(self.train_data, world.shard(indices), epoch, self.masker))
         counts = [int((b.labels != -100).sum()) for b in batches]
-        total = max(sum(counts), 1)
+        local_tokens = sum(int(b.attention_mask.sum()) for b in batches)
+        total, tokens = world.sum([sum(counts), local_tokens])  # over all ranks
+        total = max(total, 1)
         step_loss = torch.zeros((), device=self.device)
-        for batch, count in zip(batches, counts):
-            with self._autocast():
-                out = self.model(**self._on_device(batch))
-            # weight by masked tokens so accumulation equals one big batch's mean over all masked tokens
+        for i, (batch, count) in enumerate(zip(batches, counts)):
+            with world.accumulating(self.trained_model, last=i == len(batches) - 1), self._autocast():
+                out = self.trained_model(**self._on_device(batch))
+            # weight by masked tokens so accumulation (and the ranks together) equal one big batch's mean over
+            # all masked tokens; DDP averages the ranks' gradients, hence the world size
             loss = out.loss * (count / total)
-            self.scaler.scale(loss).backward()
+            self.scaler.scale(loss * world.world_size).backward()
             step_loss += loss.detach().float()
+        world.sum_(step_loss)  # the global mean loss, the same on every rank (so are their decisions)
         self.scaler.unscale_(self.optimizer)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
@@ -258,8 +254,8 @@ class Trainer:
         if scale is None or self.scaler.get_scale() >= scale:  # fp16: a step the scaler skipped keeps its rate,
             self.scheduler.step()  # as the Hugging Face Trainer does (the scale only falls on a skipped step)
         self.step += 1
-        tokens = sum(int(b.attention_mask.sum()) for b in batches)
-        self._window.add(self.step, step_loss, grad_norm.detach(), lr, tokens)
+        self._rank_tokens += local_tokens
+        self._window.add(self.step, step_loss, grad_norm.detach(), lr, int(tokens))
 
     def _masked(self, data: BlockData, indices: list[int], epoch: int, masker: Masker) -> MaskedBatch:
         batch = data.get_batch(indices)
@@ -344,7 +340,7 @@ class Trainer:
         eta = (self.config.steps - self.step) * seconds / n_steps
         self._emit(StepEvent(self.step, self.config.steps, self._train_loss, window.lr, window.tokens / seconds,
                              now, eta, float(window.grad_norm)))
-        self._window = _Window(self._elapsed())
+        self._window = LossWindow(self._elapsed())
 
     @torch.inference_mode()
     def evaluate(self) -> EvalEvent | None:
@@ -378,6 +374,8 @@ class Trainer:
         return EvalEvent(self.step, loss, correct / n, math.exp(min(loss, 700.0)), unigram)
 
     def _evaluate(self) -> None:
+        if not self.world.is_writer:
+            return  # rank 0 evaluates on the unwrapped model; the others go on to the next step's agreement
         event = self.evaluate()
         if event is not None:
             self._eval = event
@@ -405,11 +403,25 @@ class Trainer:
         tokens_per_second = self._session_tokens / self._session_seconds if self._session_seconds else None
         return TrainResult(status, self.step, self._train_loss, ev and ev.val_loss, ev and ev.val_accuracy,
                            ev and ev.val_perplexity, ev and ev.unigram_baseline_loss, tokens_per_second,
-                           self.last_checkpoint, message)
+                           self.last_checkpoint, message, self.world.world_size, self.world.backend,
+                           self._rank_throughput(status))
+
+    def _rank_throughput(self, status: str) -> tuple[float, ...] | None:
+        """Each rank's own tokens/s; None when a rank may be gone (a gather would wait for it)."""
+        if status in ("failed", "interrupted") or not self._session_seconds:
+            return None
+        return tuple(self.world.gather(self._rank_tokens / self._session_seconds))
 
     # ---- checkpoints -------------------------------------------------------------------------------------
 
     def _checkpoint(self) -> None:
+        self.world.barrier()  # every rank has finished the step; only rank 0 writes
+        if self.world.is_writer:
+            self._save()
+        self._checkpointed_step = self.step
+        self.world.barrier()
+
+    def _save(self) -> None:
         state = {
             "step": self.step, "epoch": self.sampler.epoch, "cursor": self.sampler.cursor,
             "elapsed": self._elapsed(), "optimizer": self.optimizer.state_dict(),
@@ -431,10 +443,15 @@ class Trainer:
         self._elapsed_before = float(state["elapsed"])
         self.last_checkpoint = checkpoint
         restore_rng_state(state["rng"])  # last, so nothing above draws from the restored streams
+        self.world.decorrelate(self.config.seed)
 
 
 def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_data: BlockData,
-                  tokenizer: MaskingTokenizer, unigram_counts: np.ndarray | None, extra: dict | None) -> None:
+                  tokenizer: MaskingTokenizer, unigram_counts: np.ndarray | None, extra: dict | None,
+                  world_size: int) -> None:
+    if train_config.batch_size % world_size:
+        raise ValueError(f"batch_size={train_config.batch_size} does not split evenly over {world_size} processes "
+                         "(it is the global batch; each process reads batch_size / processes blocks)")
     if len(train_data) < train_config.batch_size:
         raise ValueError(f"train_data has {len(train_data)} blocks, fewer than batch_size={train_config.batch_size}; "
                          "lower batch_size or add text")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-STATUSES = ("running", "paused", "completed", "stopped", "diverged", "failed")
+STATUSES = ("running", "paused", "completed", "stopped", "diverged", "failed", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,19 @@ Listener = Callable[[Event], None]
 
 @dataclass(frozen=True)
 class TrainResult:
-    status: str  # completed | stopped | diverged | failed
+    status: str  # completed | stopped | diverged | failed | interrupted (another process was lost)
     steps: int
     train_loss: float | None
     val_loss: float | None
     val_accuracy: float | None
     val_perplexity: float | None
     unigram_baseline_loss: float | None
-    tokens_per_second: float | None  # mean over this session's training time
+    tokens_per_second: float | None  # mean over this session's training time, all processes together
     last_checkpoint: Path | None
     message: str
+    world_size: int = 1  # processes that trained together (torchrun ranks)
+    backend: str | None = None  # their process group's: nccl or gloo; None for one process
+    rank_tokens_per_second: tuple[float, ...] | None = None  # each rank's own, this session; None if unknown
 
 
 class TrainControl:

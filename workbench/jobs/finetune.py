@@ -23,6 +23,7 @@ import torch
 
 from workbench.core.checkpoints import load_checkpoint, read_checkpoint_config
 from workbench.core.devices import describe_device, resolve_device
+from workbench.core.distributed import Single
 from workbench.core.epochs import seed_everything
 from workbench.core.finetune import data as readers
 from workbench.core.finetune.data import ClassificationExample, QAExample, TaggedSentence
@@ -198,7 +199,8 @@ def _read_splits(spec: FinetuneSpec, seed: int) -> tuple[list, list]:
 
 
 def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[Listener] = (),
-                     control: TrainControl | None = None) -> tuple[RunRecord, FinetuneResult]:
+                     control: TrainControl | None = None,
+                     world: Single | None = None) -> tuple[RunRecord, FinetuneResult]:
     """Read and validate everything, record a `finetune` run, train it and store the best epoch."""
     resolve_device(spec.config.device)
     ws.check_writable()
@@ -235,11 +237,13 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
     seed_everything(config.seed)
     model = (from_pretraining(spec.task, source.checkpoint, len(labels) or 2) if source.checkpoint
              else build_task_model(spec.task, source.model_config, len(labels) or 2))
-    return _train(ws, run, task, model, data, source.tokenizer.pad_id, listeners, control, resume_from=None)
+    return _train(ws, run, task, model, data, source.tokenizer.pad_id, listeners, control, resume_from=None,
+                  world=world)
 
 
 def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Listener] = (),
-                      control: TrainControl | None = None) -> tuple[RunRecord, FinetuneResult]:
+                      control: TrainControl | None = None,
+                      world: Single | None = None) -> tuple[RunRecord, FinetuneResult]:
     """Continue a stopped or interrupted fine-tuning run from its latest checkpoint, exactly as if it had
     never stopped (the data files must still be where they were)."""
     run = get_run(ws, run_ref)
@@ -257,7 +261,8 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     seed_everything(config.seed)
     model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
     ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
-    return _train(ws, run, task, model, data, tokenizer.pad_id, listeners, control, resume_from=Path(checkpoint.path))
+    return _train(ws, run, task, model, data, tokenizer.pad_id, listeners, control, resume_from=Path(checkpoint.path),
+                  world=world)
 
 
 def _saved_spec(run: RunRecord) -> FinetuneSpec:
@@ -298,18 +303,24 @@ def _encode(task, tokenizer: WorkbenchTokenizer, train: list, validation: list, 
 
 def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: _Data, pad_id: int,
            listeners: Sequence[Listener], control: TrainControl | None,
-           resume_from: Path | None) -> tuple[RunRecord, FinetuneResult]:
-    """Train (or go on training) a recorded run and store its best epoch under `result` in its config."""
+           resume_from: Path | None, world: Single | None = None) -> tuple[RunRecord, FinetuneResult]:
+    """Train (or go on training) a recorded run and store its best epoch under `result` in its config. Under
+    torchrun (rank 0) it first shares with the other ranks what `follow_finetuning` trains from."""
     run_config = dict(run.config)
     config = FinetuneConfig.from_dict(run_config["finetune"])
     freeze(model, config.freeze_embeddings, config.freeze_layers)
     recorder = RunRecorder(ws.store, run.id)
     checkpoint_config = {**{k: run_config[k] for k in ("task", "model", "labels", "finetune", "allow_no_answer",
                                                       "tokenizer_path")}, "run_id": run.id}
+    world = world or Single()
+    world.share({"kind": "finetune", "checkpoint_config": checkpoint_config, "task": task,
+                 "train_features": data.train_features, "validation_features": data.validation_features,
+                 "pad_id": pad_id, "run_dir": str(ws.layout.run_dir(run.id)),
+                 "resume_from": None if resume_from is None else str(resume_from)})
     trainer = FinetuneTrainer(model, config, task, data.train_features, data.validation, data.validation_features,
                               pad_id, ws.layout.run_dir(run.id), checkpoint_config,
                               listeners=[recorder, EpochRecorder(ws.store, run.id), *listeners], control=control,
-                              test_examples=data.test, test_features=data.test_features)
+                              test_examples=data.test, test_features=data.test_features, world=world)
     try:
         result = trainer.run(resume_from=resume_from)
     finally:
@@ -321,6 +332,18 @@ def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: _D
                             "baselines": result.baselines,
                             "epochs": result.epochs, "steps": result.steps}
     return ws.store.update_run(run.id, config=run_config), result
+
+
+def follow_finetuning(plan: dict, world: Single, control: TrainControl | None = None) -> FinetuneResult:
+    """A rank other than 0: train from rank 0's plan and write nothing. Its model starts as any model of the
+    same shape: DDP copies rank 0's weights to every rank when it wraps them."""
+    saved = plan["checkpoint_config"]
+    config = FinetuneConfig.from_dict(saved["finetune"])
+    model = build_task_model(saved["task"], BertConfig.from_dict(saved["model"]), len(saved["labels"]) or 2)
+    freeze(model, config.freeze_embeddings, config.freeze_layers)
+    trainer = FinetuneTrainer(model, config, plan["task"], plan["train_features"], [], plan["validation_features"],
+                              plan["pad_id"], Path(plan["run_dir"]), saved, control=control, world=world)
+    return trainer.run(resume_from=None if plan["resume_from"] is None else Path(plan["resume_from"]))
 
 
 class EpochRecorder:

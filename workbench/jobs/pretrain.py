@@ -3,6 +3,10 @@
 Everything is validated before anything is written, so bad input leaves the database and the home folder as
 they were. The CLI and the GUI both call `start_pretraining` / `resume_pretraining` and only differ in the
 listeners they pass (a progress bar, or signals to plots).
+
+Under torchrun those run on rank 0 alone, with a `DataParallel` world: rank 0 validates, prepares the data,
+records the run and then shares a plan (settings, file paths, unigram counts) that the other ranks'
+`follow_pretraining` trains from; they read the tokenizer and token caches and write nothing to the home.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.core.devices import describe_device, free_memory_bytes, resolve_device, resolve_precision
+from workbench.core.distributed import Single
 from workbench.core.model_config import estimate_training_memory
 from workbench.core.packing import PackedBlocks
 from workbench.core.storage import StorageError
-from workbench.core.token_cache import build_or_load_cache
+from workbench.core.token_cache import TokenCache, build_or_load_cache
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.core.training import Trainer
 from workbench.core.training_types import TrainControl, TrainResult
@@ -26,6 +31,7 @@ from workbench.jobs.checkpoint_check import resume_point
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
+from workbench.jobs.throughput import record_throughput
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
 from workbench.settings.masking import MaskingConfig
@@ -51,6 +57,15 @@ def check_environment(spec: PretrainSpec) -> None:
     checked when the spec was built)."""
     device = resolve_device(spec.train.device)
     resolve_precision(spec.train.precision, device)
+
+
+def check_start(ws: Workspace, spec: PretrainSpec) -> CorpusRecord:
+    """What can be refused at once, before any process starts or anything is written: the device, the name, the
+    corpus (returned)."""
+    check_environment(spec)
+    if spec.name is not None and ws.store.get_run(spec.name) is not None:
+        raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
+    return get_corpus(ws, spec.corpus)
 
 
 def check_memory(spec: PretrainSpec, config: BertConfig) -> None:
@@ -109,13 +124,11 @@ def start_pretraining(
     listeners: Sequence[Listener] = (),
     control: TrainControl | None = None,
     progress: Progress | None = None,
+    world: Single | None = None,
 ) -> tuple[RunRecord, TrainResult]:
     """Validate, prepare data, record a new run and train it to the end (or until stopped)."""
-    check_environment(spec)
+    corpus = check_start(ws, spec)
     ws.check_writable()
-    if spec.name is not None and ws.store.get_run(spec.name) is not None:
-        raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
-    corpus = get_corpus(ws, spec.corpus)
     tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
     tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
     model_config = spec.model.config(tokenizer_record.vocab_size)
@@ -145,7 +158,8 @@ def start_pretraining(
         preset=spec.model.preset,
         device=device,
     )
-    result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None)
+    result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None,
+                    world=world)
     return ws.store.get_run(run.id), result
 
 
@@ -157,9 +171,11 @@ def resume_pretraining(
     control: TrainControl | None = None,
     progress: Progress | None = None,
     notify: Callable[[str], None] | None = None,
+    world: Single | None = None,
 ) -> tuple[RunRecord, TrainResult]:
-    """Continue a run from its last intact checkpoint, exactly as if it had never stopped; `steps` may extend it.
-    Newer checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used."""
+    """Continue a run from its last intact checkpoint, exactly as if it had never stopped; `steps` may extend it (on
+    any number of processes: checkpoints hold the unwrapped model and a data position in global batches). Newer
+    checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used."""
     run = get_run(ws, run_ref)
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
@@ -186,7 +202,8 @@ def resume_pretraining(
     if steps is not None:
         ws.store.update_run(run.id, config={**run.config, "train": train_config.to_dict()})
     result = _train(
-        ws, run, model_config, masking, train_config, data, listeners, control, resume_from=Path(checkpoint.path)
+        ws, run, model_config, masking, train_config, data, listeners, control, resume_from=Path(checkpoint.path),
+        world=world,
     )
     return ws.store.get_run(run.id), result
 
@@ -201,27 +218,53 @@ def _train(
     listeners: Sequence[Listener],
     control: TrainControl | None,
     resume_from: Path | None,
+    world: Single | None = None,
 ) -> TrainResult:
+    world = world or Single()
+    tokenizer_path = str(Path(ws.store.get_tokenizer(run.tokenizer_id).path))
+    plan = {
+        "kind": "pretrain", "model": model_config.to_dict(), "masking": masking.to_dict(),
+        "train": train_config.to_dict(),
+        "tokenizer_path": tokenizer_path, "max_len": data.train.max_len, "train_cache": str(data.train.cache.path),
+        "val_cache": None if data.val is None else str(data.val.cache.path), "unigram_counts": data.unigram_counts,
+        "run_dir": str(ws.layout.run_dir(run.id)), "resume_from": None if resume_from is None else str(resume_from),
+        "extra": {"run_id": run.id, "tokenizer_path": tokenizer_path},
+    }
+    world.share(plan)
     recorder = RunRecorder(ws.store, run.id)
-    trainer = Trainer(
-        model_config,
-        train_config,
-        masking,
-        data.train,
-        data.val,
-        data.tokenizer,
-        ws.layout.run_dir(run.id),
-        listeners=[recorder, *listeners],
-        control=control,
-        unigram_counts=data.unigram_counts,
-        extra_checkpoint_config={"run_id": run.id, "tokenizer_path": str(Path(ws.store.get_tokenizer(run.tokenizer_id).path))},
-    )
     try:
-        return trainer.run(resume_from=resume_from)
+        result = _trainer(plan, data.tokenizer, data.train, data.val, [recorder, *listeners], control, world).run(
+            resume_from=resume_from)
     except StorageError as error:  # the run is recorded `stopped` and resumable; the front end shows one line
         raise UserError(str(error)) from error
     finally:
         recorder.close()
+    record_throughput(ws, run.id, result)
+    return result
+
+
+def follow_pretraining(plan: dict, world: Single, control: TrainControl | None = None) -> TrainResult:
+    """A rank other than 0: train from rank 0's plan, reading its files and writing nothing."""
+    tokenizer = WorkbenchTokenizer.load(Path(plan["tokenizer_path"]))
+    max_len = plan["max_len"]
+
+    def blocks(path: str | None) -> PackedBlocks | None:
+        return None if path is None else PackedBlocks(TokenCache(Path(path)), max_len, tokenizer.cls_id,
+                                                      tokenizer.pad_id)
+
+    trainer = _trainer(plan, tokenizer, blocks(plan["train_cache"]), blocks(plan["val_cache"]), [], control, world)
+    return trainer.run(resume_from=None if plan["resume_from"] is None else Path(plan["resume_from"]))
+
+
+def _trainer(plan: dict, tokenizer: WorkbenchTokenizer, train: PackedBlocks, val: PackedBlocks | None,
+             listeners: Sequence[Listener], control: TrainControl | None, world: Single) -> Trainer:
+    """The same trainer on every rank, from the plan rank 0 shares."""
+    return Trainer(
+        BertConfig.from_dict(plan["model"]), TrainConfig.from_dict(plan["train"]),
+        MaskingConfig.from_dict(plan["masking"]), train, val, tokenizer, Path(plan["run_dir"]),
+        listeners=listeners, control=control, unigram_counts=plan["unigram_counts"],
+        extra_checkpoint_config=plan["extra"], world=world,
+    )
 
 
 def get_run(ws: Workspace, run_ref: str | int) -> RunRecord:

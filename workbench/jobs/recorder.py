@@ -13,8 +13,9 @@ from workbench.store.metrics_writer import MetricsWriter
 from workbench.store.records import StoreWriteError
 from workbench.store.runstore import RunStore
 
-# Statuses that end a run; an error text is kept for the ones that did not end well.
-FAILED_STATUSES = {"failed", "diverged"}
+# Statuses that end a run; an error text is kept for the ones that did not end well (interrupted: another
+# process of a data-parallel run was lost).
+FAILED_STATUSES = {"failed", "diverged", "interrupted"}
 
 
 class RunRecorder:

@@ -12,6 +12,8 @@ progress bars work. `TrainControl.stop()` ends training after the current step w
 checkpoint holds what resuming needs (optimizer, scheduler, RNG states, the position in the epoch, the running
 epoch loss and the best epoch so far), and each epoch's order is a pure function of (seed, epoch), so
 `run(resume_from=checkpoint)` reproduces the uninterrupted run's losses and metrics exactly on the CPU.
+Under torchrun (a `DataParallel` world, core/distributed.py) every rank trains on its share of each global batch,
+weighted by its share of the batch's examples; rank 0 alone scores, decides on early stopping and saves.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Callable, Sequence
 import torch
 
 from workbench.core.checkpoints import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
-from workbench.core.devices import resolve_device
+from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler
 from workbench.core.finetune.encoding import Feature, collate
 from workbench.core.finetune.tasks import epoch_rank
@@ -48,7 +50,7 @@ class EpochEvent:
 
 @dataclass
 class FinetuneResult:
-    status: str  # completed | stopped | failed
+    status: str  # completed | stopped | failed | interrupted (another process of a data-parallel run was lost)
     epochs: int
     steps: int
     best_epoch: int | None = None
@@ -94,11 +96,17 @@ class FinetuneTrainer:
                  val_examples: Sequence, val_features: Sequence[Feature], pad_id: int, run_dir: Path,
                  checkpoint_config: dict, listeners: Sequence[Callable[[object], None]] = (),
                  control: TrainControl | None = None, test_examples: Sequence = (),
-                 test_features: Sequence[Feature] = ()) -> None:
+                 test_features: Sequence[Feature] = (), world: Single | None = None) -> None:
         if not train_features or not val_features:
             raise ValueError("fine-tuning needs at least one training and one validation example")
-        self.device = resolve_device(config.device)
+        self.world = world or Single()
+        if config.batch_size % self.world.world_size:
+            raise ValueError(f"batch_size={config.batch_size} does not split evenly over {self.world.world_size} "
+                             "processes (it is the global batch; each process reads batch_size / processes)")
+        self.device = self.world.resolve_device(config.device)
         self.model, self.config, self.task = model.to(self.device), config, task
+        self.trained_model = self.world.wrap(self.model)
+        self.world.decorrelate(config.seed)
         self.train_features, self.val_examples, self.val_features = train_features, val_examples, val_features
         self.test_examples, self.test_features = test_examples, test_features
         self.pad_id, self.run_dir, self.checkpoint_config = pad_id, Path(run_dir), checkpoint_config
@@ -127,10 +135,14 @@ class FinetuneTrainer:
                 self._restore(Path(resume_from))
             self._emit(StatusEvent("running", f"resumed at step {result.steps}" if resume_from else ""))
             self._epochs()
-            if result.status == "completed" and self.test_features and result.best_checkpoint is not None:
+            if (result.status == "completed" and self.test_features and result.best_checkpoint is not None
+                    and self.world.is_writer):
                 result.test_metrics, result.test_details = self.score_best(self.test_examples, self.test_features)
         except Exception as error:  # reported as a status, like pretraining; the caller shows the message
-            result.status, result.message = "failed", f"{type(error).__name__}: {error}"
+            lost = self.world.world_size > 1 and is_peer_failure(error)  # resumable from the last checkpoint
+            result.status = "interrupted" if lost else "failed"
+            result.message = f"another process of this run was lost: {error}" if lost else \
+                f"{type(error).__name__}: {error}"
         self._emit(StatusEvent(result.status, result.message))
         return result
 
@@ -144,15 +156,22 @@ class FinetuneTrainer:
                 return
             if self._end_epoch():
                 return
-            if self.control.stopped.is_set() and progress.epoch <= self.config.epochs:
+            if self._stop_requested() and progress.epoch <= self.config.epochs:
                 result.status, result.message = "stopped", f"stopped after epoch {result.epochs}"
                 return
+
+    def _stop_requested(self) -> bool:
+        return self.world.requests(self.control)[1]  # asked of any rank, agreed by all
 
     def _end_epoch(self) -> bool:
         """Score the finished epoch, checkpoint it, move to the next; True when early stopping ends training."""
         result, progress = self.result, self.progress
         epoch, train_loss = progress.epoch, progress.epoch_loss / max(progress.epoch_batches, 1)
         result.epochs = epoch
+        if not self.world.is_writer:  # rank 0 scores and decides; the others learn only whether to go on
+            progress.epoch, progress.batch, progress.epoch_loss, progress.epoch_batches = epoch + 1, 0, 0.0, 0
+            self._checkpoint({})
+            return self.world.broadcast(False)
         val_loss, metrics, details = self.evaluate()
         score = epoch_rank(self.task, metrics)
         is_best = score > progress.best_score
@@ -166,47 +185,58 @@ class FinetuneTrainer:
         path = self._checkpoint(metrics)
         if is_best:
             result.best_checkpoint = path
-        if self.config.early_stopping and progress.patience >= self.config.early_stopping:
+        early = bool(self.config.early_stopping and progress.patience >= self.config.early_stopping)
+        if early:
             result.message = f"early stopping after epoch {epoch}"
-            return True
-        return False
+        return self.world.broadcast(early)
 
     def _train_epoch(self, order: list[int]) -> bool:
         """Train the rest of the current epoch; False when stopped before its end."""
-        self.model.train()
+        self.trained_model.train()
         result, progress, size = self.result, self.progress, self.config.batch_size
         tokens, started, count = 0, time.perf_counter(), 0
         while progress.batch * size < len(order):
-            if self.control.stopped.is_set():
+            if self._stop_requested():
                 return False
-            indices = order[progress.batch * size: (progress.batch + 1) * size]
-            batch = self._batch([self.train_features[i] for i in indices])
-            loss, grad_norm = self._step(batch)
+            indices = order[progress.batch * size: (progress.batch + 1) * size]  # the global batch
+            mine = indices[self.world.rank::self.world.world_size]  # the last batch of an epoch may be short
+            batch = self._batch([self.train_features[i] for i in mine or indices[:1]])  # weighed 0 when not mine
+            n_global, batch_tokens = self.world.sum([len(mine), int(batch["attention_mask"].sum()) if mine else 0])
+            loss, grad_norm = self._step(batch, len(mine) / n_global)
             progress.batch, progress.epoch_loss, progress.epoch_batches = \
                 progress.batch + 1, progress.epoch_loss + loss, progress.epoch_batches + 1
             elapsed, count = time.perf_counter() - started, count + 1
-            tokens += int(batch["attention_mask"].sum())
+            tokens += int(batch_tokens)
             self._emit(StepEvent(result.steps, self.total_steps, loss, self.scheduler.get_last_lr()[0],
                                  tokens / max(elapsed, 1e-9), elapsed,
                                  elapsed / count * (self.total_steps - result.steps), grad_norm))
         return True
 
-    def _step(self, batch: dict[str, torch.Tensor]) -> tuple[float, float]:
-        """One optimizer step; (loss, gradient norm before clipping)."""
-        loss = self.model(**batch).loss
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at step {self.result.steps + 1}")
+    def _step(self, batch: dict[str, torch.Tensor], share: float) -> tuple[float, float]:
+        """One optimizer step on this rank's `share` of the global batch's examples; (the global batch's loss,
+        gradient norm before clipping). DDP averages the ranks' gradients, hence the world size."""
+        loss = self.trained_model(**batch).loss * share
+        value = float(self.world.sum_(loss.detach().clone()))  # the same on every rank, so is the check
+        if not math.isfinite(value):
+            raise FloatingPointError(f"training loss became {value} at step {self.result.steps + 1}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * self.world.world_size).backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip or float("inf"))
         self.optimizer.step()
         self.scheduler.step()
         self.result.steps += 1
-        return loss.item(), float(grad_norm)
+        return value, float(grad_norm)
 
     # ---- checkpoints -------------------------------------------------------------------------------------
 
-    def _checkpoint(self, metrics: dict[str, float]) -> Path:
+    def _checkpoint(self, metrics: dict[str, float]) -> Path | None:
+        """Rank 0 saves while the others wait at barriers; its path (None on the others)."""
+        self.world.barrier()
+        path = self._save(metrics) if self.world.is_writer else None
+        self.world.barrier()
+        return path
+
+    def _save(self, metrics: dict[str, float]) -> Path:
         result = self.result
         state = {"step": result.steps, "epoch": result.epochs, "metrics": metrics,
                  "progress": asdict(self.progress), "optimizer": self.optimizer.state_dict(),
@@ -233,6 +263,7 @@ class FinetuneTrainer:
         result.best_epoch, result.best_metrics, result.best_details = best["epoch"], best["metrics"], best["details"]
         result.best_checkpoint = Path(best["checkpoint"]) if best["checkpoint"] else None
         restore_rng_state(state["rng"])  # last, so nothing above draws from the restored streams
+        self.world.decorrelate(self.config.seed)
 
     # ---- evaluation --------------------------------------------------------------------------------------
 

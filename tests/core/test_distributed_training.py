@@ -1,0 +1,71 @@
+"""Data-parallel pretraining on 2 gloo ranks (CPU) against one process, on the same global batch and seed.
+
+The 2 ranks read exactly the blocks and masks one process reads (each its half of the global batch; masks are a
+function of seed, block and epoch), weigh their losses by the global masked-token count and average gradients,
+so the curves agree up to floating-point summation order: a gradient summed over two half batches and then
+all-reduced is not bit-identical to one summed over the whole batch, and AdamW carries those last-bit
+differences forward. Dropout is off here (ranks cannot draw one process's dropout masks). Tolerance: 1e-4
+relative on every step's loss (the largest difference measured over 12 steps: 1.1e-7).
+A checkpoint holds the unwrapped model and the position in global batches, so each side resumes the other."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.core.checkpoints import checkpoints_dir, checkpoint_name
+
+WORKER = Path(__file__).resolve().parents[2] / "bench" / "ddp_rank.py"
+sys.path.insert(0, str(WORKER.parent))
+import ddp_rank  # noqa: E402
+
+STEPS, RTOL = 12, 1e-4
+pytestmark = pytest.mark.slow  # torchrun and 2 processes: about 10 s a launch on an idle 2-core machine
+
+
+def two_ranks(out: Path, resume_from: Path | None = None) -> dict[int, float]:
+    """The worker on 2 gloo ranks under torchrun; rank 0's losses by step. A hang fails after 120 s."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(WORKER),
+               str(out), str(STEPS)] + (["--resume", str(resume_from)] if resume_from else [])
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((out / "result.json").read_text())
+    assert report["status"] == "completed"
+    return {int(step): loss for step, loss in report["losses"].items()}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, float]]:
+    """One process, the whole run; its step-6 checkpoint is where the 2 ranks resume."""
+    run_dir = tmp_path_factory.mktemp("one") / "run"
+    result, losses = ddp_rank.train(run_dir, STEPS, None)
+    assert result.status == "completed" and sorted(losses) == list(range(1, STEPS + 1))
+    return run_dir, losses
+
+
+def assert_same_curve(got: dict[int, float], want: dict[int, float], steps: range) -> None:
+    assert sorted(got) == list(steps)
+    for step in steps:
+        assert got[step] == pytest.approx(want[step], rel=RTOL), f"step {step}"
+
+
+def test_two_ranks_match_one_process_and_their_checkpoint_resumes_on_one(reference, tmp_path: Path) -> None:
+    run_dir, want = reference
+    assert_same_curve(two_ranks(tmp_path), want, range(1, STEPS + 1))
+    # the 2-rank checkpoint at step 6 (written by rank 0 alone), resumed by one process
+    saved = sorted(p.name for p in checkpoints_dir(tmp_path / "run").iterdir())
+    assert saved == [checkpoint_name(6), checkpoint_name(12)]
+    from_two = checkpoints_dir(tmp_path / "run") / checkpoint_name(6)
+    result, resumed = ddp_rank.train(tmp_path / "again", STEPS, from_two)
+    assert result.status == "completed"
+    assert_same_curve(resumed, want, range(7, STEPS + 1))
+
+
+def test_a_one_process_checkpoint_resumes_on_two_ranks(reference, tmp_path: Path) -> None:
+    run_dir, want = reference
+    resumed = two_ranks(tmp_path, checkpoints_dir(run_dir) / checkpoint_name(6))
+    assert_same_curve(resumed, want, range(7, STEPS + 1))

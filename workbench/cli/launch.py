@@ -1,0 +1,129 @@
+"""`--nproc N`: the same command on N processes through PyTorch's own launcher, and what each process does there.
+
+`train … --nproc N` (and `resume … --nproc N`) check the request, then start
+`python -m torch.distributed.run --standalone --nproc-per-node N -m workbench <the same arguments>` as a child
+(torchrun's module form: no script on PATH needed) and return its exit code. The child runs in a session of its
+own so that a Ctrl-C at the terminal reaches it once, forwarded from here: torchrun passes it on to every rank,
+which stop together at the next step with a checkpoint. `--standalone` rendezvouses on localhost.
+
+Inside torchrun (started by `--nproc` or by a cluster's own `torchrun --nnodes M …`), `joined_world` joins the
+process group; rank 0 runs the command as one process would, the other ranks `follow`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from workbench.cli.control import STOP_SIGNALS, stop_on_signals
+from workbench.core.distributed import DEFAULT_TIMEOUT_S, Single, join_world, launched_by_torchrun, leave_world
+from workbench.jobs.finetune import follow_finetuning
+from workbench.jobs.pretrain import follow_pretraining
+from workbench.paths import HOME_ENV, resolve_home
+
+
+# The ranks of a resumed run choose their device before any of them may read the run (only rank 0 opens the home):
+# the GPUs when there are any, else the CPU. One process resumes on the run's own device.
+RESUME_DEVICE = "auto"
+# A second stop signal this soon after the first is the same stop delivered twice (see stop_on_signals).
+RANK_SIGNAL_GRACE_S = 5.0
+STOP_TIMEOUT_S = 600  # for the ranks to finish a step and save a checkpoint after a stop signal
+
+
+def signal_grace(world: Single) -> float:
+    return RANK_SIGNAL_GRACE_S if world.world_size > 1 else 0.0
+
+
+def add_launch_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nproc", type=int, metavar="N",
+                        help="train on N processes (data-parallel: one per GPU, or gloo on the CPU) started by "
+                             "torchrun --standalone on this machine; --batch-size is the global batch, split evenly")
+    parser.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help="how long a process waits for the others in one exchange before the run ends "
+                             f"interrupted (a process died or hangs; default {DEFAULT_TIMEOUT_S})")
+
+
+def wants_launch(args: argparse.Namespace) -> bool:
+    """--nproc given to a process torchrun did not start: this one launches it."""
+    return args.nproc is not None and not launched_by_torchrun()
+
+
+def torchrun_command(argv: list[str], nproc: int) -> list[str]:
+    """The command line that runs `argv` on `nproc` processes. torchrun's own parser reads every option-like
+    word, so `--nproc` (a prefix of two of its options) is left out, and so is `--home` (it goes in the
+    environment), which keeps the command's name first after `-m workbench`."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+            *_shutdown_timeout(), "-m", "workbench", *_without(argv, ("--nproc", "--home"))]
+
+
+def _shutdown_timeout() -> list[str]:
+    """After a stop signal torchrun kills ranks still running 30 s later; a big model's final checkpoint may
+    take longer. The option is newer than some supported torch versions: given only where torchrun has it."""
+    from torch.distributed.run import get_args_parser
+
+    options = {option for action in get_args_parser()._actions for option in action.option_strings}
+    return [f"--shutdown-timeout={STOP_TIMEOUT_S}"] if "--shutdown-timeout" in options else []
+
+
+def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
+    kept, skip = [], False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word in options:
+            skip = True  # and its value
+        elif not word.startswith(tuple(f"{option}=" for option in options)):
+            kept.append(word)
+    return kept
+
+
+def launch(argv: list[str], nproc: int, home: str | None) -> int:
+    """Run the command under torchrun; forward stop signals to it; its exit code (128 + a forwarded signal's)."""
+    env = {**os.environ, HOME_ENV: str(resolve_home(home))}
+    child = subprocess.Popen(torchrun_command(argv, nproc), start_new_session=True, env=env)
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        forwarded.append(signum)
+        child.send_signal(signum)
+
+    previous = {signum: signal.signal(signum, forward) for signum in STOP_SIGNALS}
+    try:
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if forwarded:
+        return 128 + forwarded[0]  # torchrun itself ends with a traceback after a signal; the ranks stopped cleanly
+    return code if code >= 0 else 128 - code
+
+
+@contextmanager
+def joined_world(device_name: str, timeout_s: float) -> Iterator[Single]:
+    """This process's world: a rank of torchrun's process group, or `Single` outside torchrun."""
+    if not launched_by_torchrun():
+        yield Single()
+        return
+    world = join_world(device_name, timeout_s)
+    try:
+        yield world
+    finally:
+        world.release_followers()
+        leave_world()
+
+
+def follow(world: Single) -> int:
+    """A rank after the first: train from rank 0's plan (pretraining or fine-tuning, as it says), print nothing
+    (rank 0 reports), exit as rank 0 does."""
+    with stop_on_signals(signal_grace(world)) as stop:
+        plan = world.share(None)
+        if plan is None:
+            return 1  # rank 0 ended before training and said why
+        follow_plan = follow_finetuning if plan["kind"] == "finetune" else follow_pretraining
+        result = follow_plan(plan, world, stop.control)
+    return stop.exit_code(result.status in ("completed", "stopped"))
