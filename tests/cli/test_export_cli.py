@@ -86,3 +86,17 @@ def test_a_failed_check_exits_2_and_removes_what_was_written(home: Path, tmp_pat
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "export check failed: max logit difference" in err and "nothing was written" in err
     assert list(tmp_path.iterdir()) == []  # the folders it made for --out are gone too
+
+
+def test_onnx_export_with_int8_reports_sizes_verification_and_agreement(home: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("onnxruntime")
+    out_dir = tmp_path / "onnx"
+    code, out, err = run_cli(capsys, home, "export", "wp", "--format", "onnx", "--quantize", "int8", "--out",
+                             str(out_dir))
+    assert code == 0, err
+    assert "model.onnx" in out and "model.int8.onnx" in out and "verified: max logit difference" in out
+    assert "int8: top-1 agreement with fp32" in out
+    assert {"model.onnx", "model.int8.onnx", "tokenizer.json"} <= {p.name for p in out_dir.iterdir()}
+    code, out, err = run_cli(capsys, home, "export", "wp", "--format", "hf", "--quantize", "int8", "--out",
+                             str(tmp_path / "hf"))
+    assert code == 2 and "--quantize applies to --format onnx only" in err and not (tmp_path / "hf").exists()

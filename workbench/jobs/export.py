@@ -34,6 +34,7 @@ from workbench.core.hf_export_tokenizer import tokenizer_files, tokenizer_mismat
 from workbench.core.hf_import import CONFIG_FILE, SAFETENSORS_FILE, HFImportError, load_hf_model
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.jobs.errors import UserError
+from workbench.jobs.checkpoint_check import verified_path
 from workbench.jobs.finetune import finetuned_checkpoint, load_task_checkpoint
 from workbench.jobs.model_card import model_card
 from workbench.jobs.pretrain import get_run
@@ -101,7 +102,7 @@ def _load_source(ws: Workspace, run_ref: str | int, step: int | None) -> _Source
     if run.kind in MASKED_LM_KINDS:
         probe = load_probe_model(ws, run.id, step, cache=None)
         return _Source(run, probe.step, probe.model, probe.tokenizer, None, [])
-    checkpoint = finetuned_checkpoint(ws, run, step)
+    checkpoint = verified_path(ws, run, finetuned_checkpoint(ws, run, step))  # a damaged file is never exported
     task, model, tokenizer = load_task_checkpoint(checkpoint)
     return _Source(run, checkpoint_step(checkpoint), model, tokenizer, task.name, list(task.labels))
 
