@@ -303,5 +303,5 @@ def test_real_tiny_run(qtbot, env) -> None:
     model = panel.tabs.details.config_tree.topLevelItem(0)
     assert model.text(0) == "model"
     fields = {model.child(i).text(0): model.child(i).text(1) for i in range(model.childCount())}
-    assert fields["hidden_size"] == "64" and fields["vocab_size"] == str(tokenizer.vocab_size)
+    assert fields["hidden_size"] == "100" and fields["vocab_size"] == str(tokenizer.vocab_size)
     assert not panel.toolbar.resume_button.isEnabled()  # completed
