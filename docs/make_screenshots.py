@@ -7,8 +7,9 @@ Run under a virtual display (Debian: apt-get install xvfb libxcb-icccm4 libxcb-k
 Without --home it makes a fresh home and pretrains a `seed-demo` model on the bundled sample corpus for --steps
 steps through the engine (a few minutes on one CPU thread), so the Probe panel has something learned to show;
 then it opens the window, starts a Quick start run so the Train panel's curves move, and saves
-docs/screenshots/<panel>.png, then the "Open a Hugging Face model…" dialog as open-hf-model.png: it lists the
-Hugging Face cache that HF_HOME (or HF_HUB_CACHE) points to, the user's own by default.
+docs/screenshots/<panel>.png, then the "Open a Hugging Face model…" dialog as open-hf-model.png (it lists the
+Hugging Face cache that HF_HOME or HF_HUB_CACHE points to, the user's own by default) and the "Export model…"
+dialog after an ONNX export as export-model.png.
 """
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ def save_open_hf_dialog(app, window) -> Path:
     return path
 
 
+def save_export_dialog(app, window, run_id: int) -> Path:
+    """The Runs panel's "Export model…" dialog after exporting `run_id` as ONNX with an int8 copy."""
+    from workbench.gui.main_window import PANEL_INDEX
+
+    window.show_panel(PANEL_INDEX["runs"])
+    window.runs.select_run(run_id)
+    dialog = window.runs.export_model()
+    dialog.format.setCurrentIndex(2)
+    dialog.folder.setText(tempfile.mkdtemp(prefix="mlm-export-"))
+    dialog.start_export()
+    while dialog.task is not None:
+        settle(app, 0.2)
+    settle(app, 0.5)
+    path = OUT / "export-model.png"
+    dialog.grab().save(str(path))
+    dialog.reject()
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="an existing home with a trained run (skips pretraining)")
@@ -96,6 +116,8 @@ def main() -> None:
         window.grab().save(str(path))
         print(f"saved {path}")
     print(f"saved {save_open_hf_dialog(app, window)}")
+    if finished:
+        print(f"saved {save_export_dialog(app, window, finished[0])}")
     window.confirm_stop_running = lambda: True
     window.close()
 

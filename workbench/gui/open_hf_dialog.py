@@ -17,13 +17,11 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QBrush, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -32,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.gui.state import AppState
-from workbench.gui.workers import Task, TaskRunner
+from workbench.gui.task_dialog import TaskDialog
+from workbench.gui.workers import TaskRunner
 from workbench.jobs.hf_cache import CachedModel, hub_cache_dir, list_cached_models
 from workbench.jobs.interop import import_model
 from workbench.jobs.workspace import in_workspace
@@ -44,7 +43,6 @@ BUTTON_TEXT = "Open a Hugging Face model…"
 BUTTON_TIP = ("Import a BERT, RoBERTa (XLM-R, CamemBERT) or DistilBERT masked-LM model from your Hugging Face cache "
               "or a folder, as a run to probe and fine-tune.")
 COLUMNS = ("Model", "Architecture", "Parameters", "Size on disk")
-ERROR_STYLE = "color: #b00020;"
 
 
 def open_hf_dialog(parent: QWidget, state: AppState, runner: TaskRunner) -> OpenHFDialog:
@@ -70,15 +68,14 @@ def _row_texts(model: CachedModel, several_revisions: bool) -> list[str]:
     return [name, model.architecture, parameters, size]
 
 
-class OpenHFDialog(QDialog):
+class OpenHFDialog(TaskDialog):
     """`models` (the cache's, as listed in `table`), `open_button`, `browse_button`, `message`; `task` while an
     import runs; `imported` is the run once recorded."""
 
     def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(runner, parent)
         self.setWindowTitle("Open a Hugging Face model")
-        self.state, self.runner = state, runner
-        self.task: Task | None = None
+        self.state = state
         self.imported: RunRecord | None = None
         self.hub = hub_cache_dir()
         self.models = list_cached_models(self.hub)
@@ -102,13 +99,6 @@ class OpenHFDialog(QDialog):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.itemDoubleClicked.connect(self.open_selected)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)  # an import reports no progress: a busy indicator
-        self.busy.setMaximumWidth(120)
-        self.busy.hide()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox()
         self.browse_button = QPushButton("Browse folder…")
         self.browse_button.setAutoDefault(False)  # Enter opens the selected model, never a file dialog
@@ -119,9 +109,6 @@ class OpenHFDialog(QDialog):
         self.browse_button.clicked.connect(self.browse)
         self.open_button.clicked.connect(self.open_selected)
         self.close_button.clicked.connect(self.reject)
-        status = QHBoxLayout()
-        status.addWidget(self.busy)
-        status.addWidget(self.message, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.browse_button)
         bottom.addStretch(1)
@@ -129,7 +116,7 @@ class OpenHFDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.where)
         layout.addWidget(self.table, 1)
-        layout.addLayout(status)
+        layout.addLayout(self.status_row())
         layout.addLayout(bottom)
         self.open_button.setDefault(True)  # once in the dialog: a dialog keeps one default button
 
@@ -172,7 +159,7 @@ class OpenHFDialog(QDialog):
         model = self.selected()
         self.open_button.setEnabled(self._can_open())
         if self.task is None:
-            self._say("" if model is None or model.openable else f"{model.name} cannot be opened: {model.problem}",
+            self.say("" if model is None or model.openable else f"{model.name} cannot be opened: {model.problem}",
                       error=model is not None and not model.openable)
 
     # ---- importing -------------------------------------------------------------------------------------------
@@ -194,21 +181,13 @@ class OpenHFDialog(QDialog):
 
     def import_folder(self, folder: Path, label: str) -> None:
         """Import `folder` on a worker thread (one at a time); `label` names it in the busy message."""
-        if self.task is not None:
-            return
         home = self.state.home
-        self.task = Task("import model", lambda task: in_workspace(home, import_model, folder))
-        self.task.succeeded.connect(self._on_imported)
-        self.task.failed.connect(self._on_failed)
-        self.task.done.connect(self._on_done)
-        self._set_busy(True)
-        self._say(f"Opening {label}: reading and checking its weights and tokenizer…")
-        self.runner.start(self.task)
+        self.run_task("import model", lambda task: in_workspace(home, import_model, folder), self._on_imported,
+                      f"Opening {label}: reading and checking its weights and tokenizer…")
 
-    def _set_busy(self, busy: bool) -> None:
-        self.busy.setVisible(busy)
+    def _set_enabled(self, enabled: bool) -> None:
         for widget in (self.table, self.browse_button, self.close_button):
-            widget.setEnabled(not busy)
+            widget.setEnabled(enabled)
         self.open_button.setEnabled(self._can_open())
 
     @Slot(object)
@@ -217,26 +196,11 @@ class OpenHFDialog(QDialog):
         self.state.runs_changed.emit()
         self.state.run_added.emit(run.id)
 
-    @Slot(str, str)
-    def _on_failed(self, message: str, details: str) -> None:
-        self._say(message, error=True)
-
-    @Slot()
-    def _on_done(self) -> None:
-        self.task = None
-        self._set_busy(False)
+    def _finished(self) -> None:
         if self.imported is not None:
             self.accept()
-
-    def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
-        self.message.setText(text)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self.table.topLevelItemCount():
             self.table.setFocus()  # arrow keys choose, Enter opens (a focused Browse button would take Enter)
-
-    def reject(self) -> None:
-        if self.task is None:  # an import cannot be interrupted halfway; it is over in seconds
-            super().reject()

@@ -76,6 +76,13 @@ class ExportReport:
     def to_dict(self) -> dict:
         return {**asdict(self), "verified_text": self.verified_text}
 
+    def lines(self) -> list[str]:
+        """What a front end prints: the files, the verification and the notes."""
+        return [f"exported run {self.run_name!r} at step {self.step} as {self.architecture} to {self.out_dir}",
+                *[f"  {name:<26} {size:>14,} bytes" for name, size in self.files.items()],
+                f"{self.verified_text}; the tokenizer gave identical ids on {self.tokenizer_texts} texts",
+                *[f"note: {note}" for note in self.notes]]
+
 
 @dataclass(frozen=True)
 class _Source:

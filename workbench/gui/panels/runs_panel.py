@@ -1,7 +1,8 @@
 """The Runs panel: every recorded run in a sortable, searchable table; one run's settings, curves and checkpoints;
-the settings two runs differ in; several runs' losses on one chart; rename, notes, tags, resume, delete and CSV
-export. The table re-reads the database when a run changes and every two seconds while the panel is visible,
-so a run training elsewhere (the Train panel, or the CLI in another terminal) shows its progress here.
+the settings two runs differ in; several runs' losses on one chart; rename, notes, tags, resume, delete, CSV
+export of metrics and export of a model (Hugging Face or ONNX, `export_dialog`). The table re-reads the
+database when a run changes and every two seconds while the panel is visible, so a run training elsewhere
+(the Train panel, or the CLI in another terminal) shows its progress here.
 
 The table's model is `runs_table`, the Details, Checkpoints and Diff tabs `runs_tabs`; renaming, deleting and
 exporting are `workbench.jobs` functions. This module composes them and holds the selection and the actions.
@@ -15,6 +16,7 @@ from PySide6.QtCore import QModelIndex, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
+from workbench.gui.export_dialog import ExportDialog, export_dialog
 from workbench.gui.notify import notify_window
 from workbench.gui.open_hf_dialog import open_hf_button
 from workbench.gui.panels.runs_table import RunsTable
@@ -71,7 +73,8 @@ class RunsPanel(QWidget):
         bar.status_filter.currentIndexChanged.connect(self._apply_filter)
         for button, slot in ((bar.refresh_button, self.refresh), (bar.diff_button, self.show_diff),
                              (bar.compare_button, self.show_comparison), (bar.resume_button, self.resume_selected),
-                             (bar.delete_button, self.delete_selected), (bar.export_button, self.export_selected)):
+                             (bar.delete_button, self.delete_selected), (bar.export_button, self.export_selected),
+                             (bar.export_model_button, self.export_model)):
             button.clicked.connect(slot)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._update_buttons)
@@ -126,7 +129,8 @@ class RunsPanel(QWidget):
     @Slot()
     def _update_buttons(self) -> None:
         runs = self.table.selected_runs()
-        self.toolbar.update_buttons(runs, len(runs) == 1 and self._resumable(runs[0]))
+        has_checkpoint = len(runs) == 1 and self.state.store.latest_checkpoint(runs[0].id) is not None
+        self.toolbar.update_buttons(runs, len(runs) == 1 and can_resume(runs[0], has_checkpoint), has_checkpoint)
 
     def _resumable(self, run: RunRecord) -> bool:
         return can_resume(run, self.state.store.latest_checkpoint(run.id) is not None)
@@ -235,6 +239,22 @@ class RunsPanel(QWidget):
             self._show_error(f"Could not export the metrics: {error}")
             return
         self._info(f"Wrote {count:,} metric rows of {len(runs)} run{'s' if len(runs) > 1 else ''} to {path}.")
+
+    @Slot()
+    def export_model(self) -> ExportDialog | None:
+        """Open the "Export model…" dialog on the one selected run."""
+        runs = self.table.selected_runs()
+        if len(runs) != 1:
+            return None
+        try:
+            checkpoints = self.state.store.checkpoints(runs[0].id)
+        except StoreError as error:
+            self._show_error(f"Could not read run {runs[0].name!r}: {error}")
+            return None
+        if not checkpoints:
+            self._show_error(f"Run {runs[0].name!r} has no checkpoint to export yet.")
+            return None
+        return export_dialog(self, self.state.home, runs[0], checkpoints, self.runner)
 
     # ---- dialogs and messages (tests replace the dialogs) --------------------------------------------------
 
