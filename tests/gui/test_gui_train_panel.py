@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import shlex
 import shutil
 import signal
 from dataclasses import replace
@@ -16,6 +17,7 @@ pytest.importorskip("pytestqt")
 
 import torch  # noqa: E402
 from PySide6.QtCore import QPointF, QStandardPaths, Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import (  # noqa: E402
     QAbstractSpinBox,
     QComboBox,
@@ -285,3 +287,40 @@ def test_the_window_and_the_cli_build_the_same_run(panel: TrainPanel) -> None:
     cli = spec_from_args(build_parser().parse_args(argv))
     assert window.masking.seed == window.train.seed == 7
     assert cli == window
+
+
+def test_copy_command_gives_the_line_that_trains_this_run(panel: TrainPanel, qtbot) -> None:
+    panel.settings.editor("seed").setValue(7)
+    panel.settings.name.setText("from the window")
+    assert panel.settings.processes.value() == 1  # no GPUs here: one process
+    qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
+    line = QGuiApplication.clipboard().text()
+    assert panel.controls.status_label.text() == f"Copied: {line}"
+    words = shlex.split(line)
+    assert words[:3] == ["mlm-workbench", "--home", str(panel.state.home)]
+    assert spec_from_args(build_parser().parse_args(words[3:])) == panel.spec()
+    panel.settings.processes.set_value(4)
+    qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
+    words = shlex.split(QGuiApplication.clipboard().text())
+    assert words[1:6] == ["torchrun", "--standalone", "--nproc-per-node=4", "-m", "workbench"]
+    assert spec_from_args(build_parser().parse_args(words[6:])) == panel.spec()
+
+
+@pytest.mark.slow
+def test_two_processes_are_supervised_like_one(panel: TrainPanel, qtbot) -> None:
+    """Processes 2: torchrun's ranks train, rank 0's curves arrive, Pause and Stop reach both."""
+    panel.settings.processes.set_value(2)
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.curves.live["train_loss"]) >= 3, timeout=WAIT_MS * 2)
+    assert panel.phase == "running" and panel.run_id is not None
+    qtbot.mouseClick(panel.controls.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.phase == "paused", timeout=WAIT_MS)
+    paused_at = panel.curves.live.last_step
+    qtbot.wait(1500)
+    assert panel.curves.live.last_step == paused_at
+    qtbot.mouseClick(panel.controls.stop_button, Qt.MouseButton.LeftButton)
+    wait_until_idle(qtbot, panel)
+    assert panel.phase == "stopped", panel.controls.status_label.text()
+    run = panel.state.store.get_run(panel.run_id)
+    assert run.status == "stopped" and run.config["processes"]["world_size"] == 2
+    assert panel.state.store.latest_checkpoint(run.id).step == paused_at

@@ -17,6 +17,7 @@ from workbench.cli.launch import (
     follow,
     joined_world,
     launch,
+    launch_config,
     signal_grace,
     wants_launch,
 )
@@ -96,9 +97,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         raise UserError(f"finetune needs {', '.join(missing)} (or --resume RUN to continue a run)")
     spec = spec_from_args(args)
     if wants_launch(args):
-        check_launch(spec.config.device, args.nproc, spec.config.batch_size)
-        return launch(args.argv, args.nproc, args.home)
-    with joined_world(spec.config.device, args.dist_timeout) as world:
+        check_launch(spec.config.device, launch_config(args).nproc, spec.config.batch_size)
+        return launch(args.argv, launch_config(args).nproc, args.home)
+    with joined_world(spec.config.device, launch_config(args).dist_timeout) as world:
         if not world.is_writer:
             return follow(world)
         with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
@@ -111,9 +112,9 @@ def cmd_resume_finetune(args: argparse.Namespace) -> int:
     if wants_launch(args):
         with open_workspace(args) as ws:
             run = get_run(ws, _run_ref(args))
-        check_launch(RESUME_DEVICE, args.nproc, run.config["finetune"]["batch_size"])
-        return launch(args.argv, args.nproc, args.home)
-    with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
+        check_launch(RESUME_DEVICE, launch_config(args).nproc, run.config["finetune"]["batch_size"])
+        return launch(args.argv, launch_config(args).nproc, args.home)
+    with joined_world(RESUME_DEVICE, launch_config(args).dist_timeout) as world:
         if not world.is_writer:
             return follow(world)
         return resume_finetune_as(args, world)

@@ -21,10 +21,12 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from workbench.cli.control import STOP_SIGNALS, stop_on_signals
-from workbench.core.distributed import DEFAULT_TIMEOUT_S, Single, join_world, launched_by_torchrun, leave_world
+from workbench.cli.settings_args import add_settings, given, settings_from_args
+from workbench.core.distributed import Single, join_world, launched_by_torchrun, leave_world
 from workbench.jobs.finetune import follow_finetuning
 from workbench.jobs.pretrain import follow_pretraining
 from workbench.paths import HOME_ENV, resolve_home
+from workbench.settings.launch import LaunchConfig
 
 
 # The ranks of a resumed run choose their device before any of them may read the run (only rank 0 opens the home):
@@ -40,17 +42,17 @@ def signal_grace(world: Single) -> float:
 
 
 def add_launch_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nproc", type=int, metavar="N",
-                        help="train on N processes (data-parallel: one per GPU, or gloo on the CPU) started by "
-                             "torchrun --standalone on this machine; --batch-size is the global batch, split evenly")
-    parser.add_argument("--dist-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
-                        help="how long a process waits for the others in one exchange before the run ends "
-                             f"interrupted (a process died or hangs; default {DEFAULT_TIMEOUT_S})")
+    """--nproc and --dist-timeout (`LaunchConfig`); --batch-size stays the global batch, split evenly."""
+    add_settings(parser, LaunchConfig)
+
+
+def launch_config(args: argparse.Namespace) -> LaunchConfig:
+    return settings_from_args(LaunchConfig, args)
 
 
 def wants_launch(args: argparse.Namespace) -> bool:
     """--nproc given to a process torchrun did not start: this one launches it."""
-    return args.nproc is not None and not launched_by_torchrun()
+    return given(args, LaunchConfig, "nproc") is not None and not launched_by_torchrun()
 
 
 def torchrun_command(argv: list[str], nproc: int) -> list[str]:

@@ -5,6 +5,7 @@ stop a run cleanly (workbench.cli.control). `--nproc N` trains on N processes th
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.control import StopRequest, stop_on_signals
@@ -15,6 +16,7 @@ from workbench.cli.launch import (
     follow,
     joined_world,
     launch,
+    launch_config,
     signal_grace,
     wants_launch,
 )
@@ -24,6 +26,7 @@ from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.core.distributed import Single, check_launch, launched_by_torchrun
 from workbench.core.training_types import TrainResult
 from workbench.jobs.pretrain import check_start, get_run, resume_pretraining, start_pretraining
+from workbench.jobs.supervised import EventLog, supervision
 from workbench.jobs.throughput import scaling_summary
 from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
@@ -58,35 +61,36 @@ def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
 def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     if wants_launch(args):
-        check_launch(spec.train.device, args.nproc, spec.train.batch_size)
+        check_launch(spec.train.device, launch_config(args).nproc, spec.train.batch_size)
         with open_workspace(args) as ws:
             check_start(ws, spec)
-        return launch(args.argv, args.nproc, args.home)
-    with joined_world(spec.train.device, args.dist_timeout) as world:
+        return launch(args.argv, launch_config(args).nproc, args.home)
+    with joined_world(spec.train.device, launch_config(args).dist_timeout) as world:
         if not world.is_writer:
             return follow(world)
-        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
+        with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop, \
+                supervision(stop.control) as log:
             bar = _LazyTrainingProgress(spec.train.steps)
             preparation = PreparationProgress()
             try:
-                run, result = start_pretraining(ws, spec, listeners=[bar], control=stop.control,
+                run, result = start_pretraining(ws, spec, listeners=_listeners(bar, log), control=stop.control,
                                                 progress=preparation, world=world)
             finally:
                 preparation.close()
                 bar.close()
-            return _report(ws, run.id, result, args.json, stop)
+            return _report(ws, run.id, result, args.json, stop, log)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     if launched_by_torchrun():  # a rank: only rank 0 may open the home (the others learn the run's kind from it)
-        with joined_world(RESUME_DEVICE, args.dist_timeout) as world:
+        with joined_world(RESUME_DEVICE, launch_config(args).dist_timeout) as world:
             return _resume(args, world) if world.is_writer else follow(world)
     if wants_launch(args):
         with open_workspace(args) as ws:
             run = get_run(ws, args.run)
         settings = run.config["finetune" if run.kind == "finetune" else "train"]
-        check_launch(RESUME_DEVICE, args.nproc, settings["batch_size"])
-        return launch(args.argv, args.nproc, args.home)
+        check_launch(RESUME_DEVICE, launch_config(args).nproc, settings["batch_size"])
+        return launch(args.argv, launch_config(args).nproc, args.home)
     return _resume(args, Single())
 
 
@@ -96,16 +100,16 @@ def _resume(args: argparse.Namespace, world: Single) -> int:
         run = ws.store.get_run(args.run)
     if run is not None and run.kind == "finetune":
         return resume_finetune_as(args, world)
-    with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
+    with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop, supervision(stop.control) as log:
         bar = _LazyTrainingProgress(args.steps or 0)
         preparation = PreparationProgress()
         try:
-            run, result = resume_pretraining(ws, args.run, args.steps, listeners=[bar], control=stop.control,
-                                             progress=preparation, notify=_warn, world=world)
+            run, result = resume_pretraining(ws, args.run, args.steps, listeners=_listeners(bar, log),
+                                             control=stop.control, progress=preparation, notify=_warn, world=world)
         finally:
             preparation.close()
             bar.close()
-        return _report(ws, run.id, result, args.json, stop)
+        return _report(ws, run.id, result, args.json, stop, log)
 
 
 def _warn(line: str) -> None:
@@ -129,7 +133,15 @@ class _LazyTrainingProgress:
             self.bar.close()
 
 
-def _report(ws: Workspace, run_id: int, result: TrainResult, as_json: bool, stop: StopRequest) -> int:
+def _listeners(bar: _LazyTrainingProgress, log: EventLog | None) -> list[Callable[[object], None]]:
+    """The progress bar, and the event log of a window that supervises this run (`jobs.supervised`)."""
+    return [bar] if log is None else [bar, log.write]
+
+
+def _report(ws: Workspace, run_id: int, result: TrainResult, as_json: bool, stop: StopRequest,
+            log: EventLog | None) -> int:
+    if log is not None:
+        log.finish(run_id, result)
     processes = scaling_summary(ws, ws.store.get_run(run_id))
     summary = {
         "run_id": run_id,

@@ -32,8 +32,8 @@ from torch import nn
 
 from workbench.core.devices import DeviceError, resolve_device
 from workbench.core.training_types import TrainControl
+from workbench.settings.launch import DEFAULT_TIMEOUT_S
 
-DEFAULT_TIMEOUT_S = 300
 # Rank 0 may train a tokenizer and encode a corpus before the others get their first message.
 SETUP_TIMEOUT = timedelta(hours=6)
 PAUSE_POLL_S = 0.5

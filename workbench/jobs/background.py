@@ -88,6 +88,14 @@ def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainRe
     return run.id, result
 
 
+def train_on_processes(home: Path, arguments: list[str], nproc: int, task: ChildTask) -> tuple[int, TrainResult]:
+    """`mlm-workbench <arguments> --nproc N` (`train …` or `resume RUN`) under torchrun, supervised as a
+    one-process run is (`workbench.jobs.supervised`): rank 0's events arrive, Pause and Stop reach every rank."""
+    from workbench.jobs.supervised import run_supervised
+
+    return run_supervised(home, arguments, nproc, task.event.emit, task.control)
+
+
 def finetune_new(home: Path, spec: FinetuneSpec, with_baseline: bool, task: ChildTask) -> Arms:
     """Fine-tune `spec`, then its scratch baseline when asked: {arm: (run id, result)}; events as (arm, event)."""
     from workbench.jobs.baseline import run_with_baseline

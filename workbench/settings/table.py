@@ -10,6 +10,7 @@ from pathlib import Path
 
 from workbench.settings.base import Settings, describe_allowed, format_default
 from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.launch import LaunchConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
@@ -24,6 +25,7 @@ GROUPS: tuple[tuple[str, type[Settings]], ...] = (
     ("Data (`train`)", PretrainSpec), ("Model (`train`)", ModelSpec),
     ("Masking (`train`, `mask-preview`)", MaskingConfig), ("Training (`train`)", TrainConfig),
     ("Tokenizer (`tokenizer train`)", TokenizerConfig), ("Fine-tuning (`finetune`)", FinetuneConfig),
+    ("Processes (`train`, `resume`, `finetune`)", LaunchConfig),
 )
 
 

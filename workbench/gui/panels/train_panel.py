@@ -3,7 +3,9 @@
 Corpus, tokenizer, masking and model come from the shared `AppState` (the panels before this one); this panel
 adds the optimiser, schedule, batch, intervals and hardware, builds a `PretrainSpec` and runs
 `workbench.jobs.pretrain.start_pretraining` (or `resume_pretraining`) in a child process (a `ProcessTask`: see
-`workbench.jobs.background` for why). Training events arrive on the GUI thread and only fill buffers; timers
+`workbench.jobs.background` for why). With several processes, that child runs the command line under torchrun
+and relays rank 0's events and the buttons' requests (`workbench.jobs.supervised`); "Copy command" gives the
+same command line for a terminal. Training events arrive on the GUI thread and only fill buffers; timers
 redraw the curves (10 Hz) and the progress line (4 Hz).
 """
 
@@ -13,7 +15,8 @@ from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
 from workbench.gui.job_controls import JobControls
@@ -21,7 +24,8 @@ from workbench.gui.live_plots import LiveCurves
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
-from workbench.jobs.background import train_new, train_resume
+from workbench.jobs.background import train_new, train_on_processes, train_resume
+from workbench.settings.command_line import train_arguments, train_command
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
 from workbench.views.choices import current_tokenizer
@@ -68,6 +72,11 @@ class TrainPanel(QWidget):
             pause_tip="Pause after the current step (Resume continues exactly where it paused).",
             can_start=lambda: self.state.model_error is None)
         self.controls.start_button.clicked.connect(self.start)
+        self.copy_button = QPushButton("Copy command")
+        self.copy_button.setToolTip("Copy the command line that trains this run from a terminal or a script "
+                                    "(with several processes: PyTorch's torchrun command).")
+        self.copy_button.clicked.connect(self.copy_command)
+        self.controls.add_widget(self.copy_button)
         self.controls.changed.connect(self._enable_settings)
         self.controls.finished.connect(self._refresh_summary)  # the run may have trained the corpus' first tokenizer
         self.detail_label = QLabel()
@@ -127,17 +136,30 @@ class TrainPanel(QWidget):
             masking=self.state.masking, train=self.settings.config(), name=self.settings.name.text().strip() or None,
         )
 
+    @Slot()
+    def copy_command(self) -> str:
+        """Put the command line of the run Start would train on the clipboard, and say so."""
+        line = train_command(self.spec(), str(self.state.home), self.settings.nproc())
+        QGuiApplication.clipboard().setText(line)
+        self.controls.say(f"Copied: {line}")
+        return line
+
     # ---- start, pause, stop ----------------------------------------------------------------------------
 
     @Slot()
     def start(self) -> bool:
-        """Train a new run with the current settings; False (with a message) when that is not possible now."""
+        """Train a new run with the current settings (on several processes when asked); False (with a message)
+        when that is not possible now."""
         if not self._can_launch():
             return False
-        spec = self.spec()
+        spec, nproc = self.spec(), self.settings.nproc()
         self.run_id = None
         self.curves.reset(name=spec.name or "this run")
-        self._launch(ProcessTask("training", partial(train_new, self.state.home, spec)))
+        if nproc > 1:
+            job = partial(train_on_processes, self.state.home, train_arguments(spec), nproc)
+        else:
+            job = partial(train_new, self.state.home, spec)
+        self._launch(ProcessTask("training", job))
         return True
 
     def quick_start(self) -> bool:
@@ -164,7 +186,12 @@ class TrainPanel(QWidget):
             self.settings.apply(TrainConfig.from_dict(run.config["train"]))
         self.run_id = run_id
         self.curves.reset(history, name=run.name, run_id=run_id)
-        self._launch(ProcessTask("training", partial(train_resume, self.state.home, run_id)))
+        nproc = self.settings.nproc()
+        if nproc > 1:
+            job = partial(train_on_processes, self.state.home, ["resume", str(run_id)], nproc)
+        else:
+            job = partial(train_resume, self.state.home, run_id)
+        self._launch(ProcessTask("training", job))
         return True
 
     def _can_launch(self, check_model: bool = True) -> bool:

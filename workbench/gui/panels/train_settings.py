@@ -1,5 +1,6 @@
 """The Train panel's settings form: optimiser, schedule, batch, intervals, device and precision, made from
-`TrainConfig`'s metadata (`workbench.gui.settings_form`), plus the run's name.
+`TrainConfig`'s metadata (`workbench.gui.settings_form`), plus the run's name and the number of processes
+(`LaunchConfig`: one per GPU on a machine with several, else one).
 
 Devices are only those this machine has (`available_devices`), and precisions only those the chosen device
 supports (`available_precisions`), so the form cannot ask for a run that fails on start.
@@ -12,7 +13,8 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLineEdit, QWidget
 
 from workbench.core.devices import available_devices, available_precisions
-from workbench.gui.settings_form import SettingsForm
+from workbench.gui.settings_form import SettingField, SettingsForm
+from workbench.settings.launch import LaunchConfig
 from workbench.settings.train import TrainConfig
 
 GROUPS = (
@@ -21,6 +23,12 @@ GROUPS = (
     ("Evaluation and saving", ("eval_every", "checkpoint_every", "log_every")),
     ("Hardware", ("device", "precision")),
 )
+
+
+def default_processes() -> int:
+    """One process per GPU on a machine with several, else one."""
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return gpus if gpus > 1 else 1
 
 
 class TrainSettings(SettingsForm):
@@ -33,6 +41,9 @@ class TrainSettings(SettingsForm):
         self.name.setPlaceholderText("automatic (run-N)")
         self.name.setToolTip("A name to find this run again later; left empty, it is called run-N.")
         self.layouts["Run"].insertRow(0, "Name", self.name)
+        self.processes = SettingField(LaunchConfig.spec("nproc"))
+        self.processes.set_value(default_processes())
+        self.layouts["Hardware"].addRow(self.processes.spec.meta.label, self.processes)
         self.fields["device"].changed.connect(self._device_changed)
         self._device_changed()
 
@@ -40,6 +51,10 @@ class TrainSettings(SettingsForm):
     def _device_changed(self) -> None:
         device = self.fields["device"].value()
         self.fields["precision"].set_choices(available_precisions(torch.device(device)) if device else ())
+
+    def nproc(self) -> int:
+        """How many processes train the run (1: the window's own training process; more: torchrun's)."""
+        return LaunchConfig(nproc=self.processes.value()).nproc
 
     def config(self) -> TrainConfig:
         return super().config()  # type: ignore[return-value]

@@ -1,0 +1,85 @@
+"""The Train panel's "Copy command": the line that `train_command` writes, parsed by the real CLI parser, gives back
+the spec it was made from, one changed setting at a time (every setting the CLI takes) and all at once; with
+several processes it is torchrun's line around the same arguments."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import replace
+
+import pytest
+
+from workbench.cli.main import build_parser
+from workbench.cli.train_cmd import spec_from_args
+from workbench.paths import HOME_ENV
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import ModelSpec
+from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.train import TrainConfig
+from workbench.settings.command_line import train_arguments, train_command
+
+# One value other than the default for every setting the command line takes: a new setting fails
+# test_every_setting_has_a_value_here until it is added, and so gets its round trip tested.
+OTHER = {
+    PretrainSpec: {"corpus": "my corpus", "tokenizer_id": 3, "val_fraction": 0.05, "name": "it's \"mine\""},
+    ModelSpec: {"preset": "mini", "num_hidden_layers": 3, "hidden_size": 96, "num_attention_heads": 4,
+                "intermediate_size": 200, "max_position_embeddings": 64, "pre_layer_norm": True},
+    MaskingConfig: {"mlm_probability": 0.3, "strategy": "span", "span_geometric_p": 0.35, "span_max_length": 4,
+                    "dynamic": False},
+    TrainConfig: {"steps": 250, "batch_size": 12, "lr": 3e-4, "warmup_steps": 0, "schedule": "cosine",
+                  "weight_decay": 0.1, "adam_betas": (0.85, 0.98), "adam_eps": 1e-8, "grad_clip": 0.0,
+                  "grad_accum": 4, "eval_every": 0, "eval_batches": 7, "checkpoint_every": 0, "device": "cpu",
+                  "precision": "bf16", "seed": 2**40, "log_every": 1},
+}
+NESTED = {ModelSpec: "model", MaskingConfig: "masking", TrainConfig: "train"}
+
+
+def parse(line: str) -> PretrainSpec:
+    words = shlex.split(line)
+    assert words[0] == "mlm-workbench"
+    return spec_from_args(build_parser().parse_args(words[1:]))
+
+
+def with_setting(cls: type, name: str, value: object) -> PretrainSpec:
+    if cls is PretrainSpec:
+        return PretrainSpec(**{name: value})
+    return PretrainSpec(**{NESTED[cls]: cls(**{name: value})})
+
+
+def test_every_setting_has_a_value_here():
+    for cls, values in OTHER.items():
+        cli_settings = {spec.name for spec in cls.specs() if spec.meta.on_cli}
+        assert set(values) == cli_settings, cls.__name__
+        assert all(values[spec.name] != spec.default for spec in cls.specs() if spec.name in values)
+
+
+@pytest.mark.parametrize("cls, name", [(cls, name) for cls, values in OTHER.items() for name in values])
+def test_one_changed_setting_round_trips(cls, name):
+    spec = with_setting(cls, name, OTHER[cls][name])
+    line = train_command(spec, home="/data/my home")
+    assert parse(line) == spec, line
+    assert len(train_arguments(spec)) <= 4  # "train" and the one flag with its value(s)
+
+
+def test_everything_changed_at_once_round_trips_and_the_defaults_give_a_bare_line():
+    masking = MaskingConfig(**OTHER[MaskingConfig]).replace(mask_replace_prob=0.7, random_replace_prob=0.2)
+    spec = PretrainSpec(**OTHER[PretrainSpec], model=ModelSpec(**OTHER[ModelSpec]), masking=masking,
+                        train=TrainConfig(**OTHER[TrainConfig]))
+    line = train_command(spec)
+    assert "--split 70,20,10" in line
+    back = parse(line)
+    assert back.masking.mask_replace_prob == pytest.approx(0.7) and back.masking.random_replace_prob == \
+        pytest.approx(0.2)
+    assert replace(back, masking=spec.masking) == spec
+    assert train_command(PretrainSpec()) == "mlm-workbench train"
+    assert train_command(PretrainSpec(), home="/h") == "mlm-workbench --home /h train"
+
+
+def test_several_processes_give_torchrun_around_the_same_arguments():
+    spec = PretrainSpec(name="ddp run", train=TrainConfig(steps=40, batch_size=16, device="cpu"))
+    line = train_command(spec, home="/data/my home", nproc=4)
+    words = shlex.split(line)
+    assert words[:6] == [f"{HOME_ENV}=/data/my home", "torchrun", "--standalone", "--nproc-per-node=4", "-m",
+                         "workbench"]
+    assert words[6:] == train_arguments(spec)
+    assert spec_from_args(build_parser().parse_args(words[6:])) == spec

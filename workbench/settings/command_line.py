@@ -1,0 +1,71 @@
+"""The command line that trains what a `PretrainSpec` describes: the Train panel's "Copy command", and how the
+window starts a run on several processes (through the CLI's own `--nproc`).
+
+Each flag is made from the setting's metadata, as the CLI's flags are (`workbench.cli.settings_args`), and only
+for settings that differ from their defaults, so the line stays as short as what a person would type. Parsing it
+with the CLI gives back the same spec (tests/settings/test_command_line.py); the one approximation is `--split`,
+written in percent to six significant digits.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from workbench.paths import HOME_ENV
+from workbench.settings.base import Settings, Spec
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.pretrain import PretrainSpec
+
+PROGRAM = "mlm-workbench"
+
+
+def _value_words(spec: Spec, value: Any) -> list[str]:
+    if spec.kind is bool:  # a flag that switches the setting on, or off (negated, or --no-x when on by default)
+        if spec.meta.negated_flag:
+            return [spec.flag]
+        return [spec.flag] if value else [f"--no-{spec.flag.removeprefix('--')}"]
+    if spec.kind is tuple:
+        return [spec.flag, *(repr(float(number)) for number in value)]
+    return [spec.flag, repr(value) if isinstance(value, float) else str(value)]
+
+
+def setting_flags(config: Settings) -> list[str]:
+    """The flags that give `config`'s settings that differ from their defaults (those the command line takes)."""
+    words: list[str] = []
+    for spec in type(config).specs():
+        value = getattr(config, spec.name)
+        if spec.meta.on_cli and value != spec.default:
+            if value is None:  # no setting has a default that None would replace; a new one must say how
+                raise ValueError(f"{spec.flag} cannot be set back to None on the command line")
+            words += _value_words(spec, value)
+    return words
+
+
+def masking_flags(masking: MaskingConfig) -> list[str]:
+    """The masking flags, with the [MASK] / random / kept shares as `--split M,R,K` in percent."""
+    words = setting_flags(masking)
+    default = MaskingConfig()
+    if (masking.mask_replace_prob, masking.random_replace_prob) != (default.mask_replace_prob,
+                                                                      default.random_replace_prob):
+        shares = (masking.mask_replace_prob, masking.random_replace_prob, masking.keep_prob)
+        words += ["--split", ",".join(f"{share * 100:.6g}" for share in shares)]
+    return words
+
+
+def train_arguments(spec: PretrainSpec) -> list[str]:
+    """`train` and its flags: the arguments after the program's name."""
+    return ["train", *setting_flags(spec), *setting_flags(spec.model), *masking_flags(spec.masking),
+            *setting_flags(spec.train)]
+
+
+def train_command(spec: PretrainSpec, home: str | None = None, nproc: int = 1) -> str:
+    """The shell line that trains `spec` in the home `home`: `mlm-workbench train …` on one process, PyTorch's
+    own `torchrun --standalone --nproc-per-node N -m workbench train …` on several (its home in the
+    environment: torchrun reads every option-like word after the module)."""
+    arguments = train_arguments(spec)
+    if nproc > 1:
+        words = ["torchrun", "--standalone", f"--nproc-per-node={nproc}", "-m", "workbench", *arguments]
+        prefix = f"{HOME_ENV}={shlex.quote(home)} " if home else ""
+        return prefix + shlex.join(words)
+    return shlex.join([PROGRAM, *(["--home", home] if home else []), *arguments])

@@ -1,0 +1,23 @@
+"""How many processes train one run, and how long they wait for each other: `LaunchConfig` (the CLI's `--nproc`
+and `--dist-timeout`, the Train panel's "Processes"). Not part of a run's settings: a run trained on 4 processes
+resumes on 1, and the run row records the world size it ran with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.settings.base import Settings, setting
+
+DEFAULT_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class LaunchConfig(Settings):
+    section = "processes"
+
+    nproc: int = setting(1, "Train on this many processes at once, started by PyTorch's torchrun on this machine: "
+                         "data-parallel, one per GPU or on the CPU's cores; the batch is split between them.",
+                         "Processes", low=1, high=1024, metavar="N")
+    dist_timeout: float = setting(DEFAULT_TIMEOUT_S, "How long, in seconds, a process waits for the others in one "
+                                  "exchange before the run ends interrupted (a process died or hangs).",
+                                  "Process timeout (s)", low=1.0, high=86400.0, metavar="SECONDS", decimals=0)
