@@ -3,9 +3,10 @@ blocks, for tests/core/test_distributed_training.py (tiny, CPU, gloo) and gpu_ch
 (small, CUDA, NCCL):
 
     python -m torch.distributed.run --standalone --nproc-per-node N bench/ddp_rank.py OUT STEPS
-        [--device cpu] [--size tiny] [--precision fp32] [--resume CHECKPOINT]
+        [--device cpu] [--size tiny] [--precision fp32] [--resume CHECKPOINT] [--shard]
 
-Rank 0 writes OUT/result.json (status, step losses, tokens/s in all and per rank) and its checkpoints under
+Rank 0 writes OUT/result.json (status, step losses, tokens/s in all and per rank, the share of the weights it
+holds) and its checkpoints under
 OUT/run. Importable, so a one-process reference trains on exactly the same data and settings. Imports only
 workbench.core and torch (the GPU machine has no store or GUI dependencies)."""
 
@@ -71,8 +72,9 @@ class PlainTokenizer:
         return torch.ones_like(input_ids, dtype=torch.bool)
 
 
-def train(run_dir: Path, steps: int, resume_from: Path | None, world=None, size: str = "tiny", device: str = "cpu",
-          precision: str = "fp32") -> tuple[TrainResult, dict[int, float]]:
+def make_trainer(run_dir: Path, steps: int, world=None, size: str = "tiny", device: str = "cpu",
+                 precision: str = "fp32") -> tuple[Trainer, dict[int, float]]:
+    """The trainer, and the dict its step losses will fill."""
     torch.set_num_threads(1)
     model, n_blocks, seq_len, _ = SIZES[size]
     losses: dict[int, float] = {}
@@ -84,7 +86,19 @@ def train(run_dir: Path, steps: int, resume_from: Path | None, world=None, size:
     trainer = Trainer(model, train_config(steps, size, device, precision), MASKING,
                       RandomBlocks(n_blocks, seq_len, model.vocab_size), None, PlainTokenizer(model.vocab_size),
                       run_dir, listeners=[record], world=world)
+    return trainer, losses
+
+
+def train(run_dir: Path, steps: int, resume_from: Path | None, world=None, size: str = "tiny", device: str = "cpu",
+          precision: str = "fp32") -> tuple[TrainResult, dict[int, float]]:
+    trainer, losses = make_trainer(run_dir, steps, world, size, device, precision)
     return trainer.run(resume_from=resume_from), losses
+
+
+def held_share(model: torch.nn.Module) -> float:
+    """The share of the model's weights this process holds (1.0 unless sharded)."""
+    local = [p.to_local() if hasattr(p, "to_local") else p for p in model.parameters()]
+    return sum(p.numel() for p in local) / sum(p.numel() for p in model.parameters())
 
 
 def main() -> int:
@@ -97,18 +111,19 @@ def main() -> int:
     parser.add_argument("--size", choices=SIZES, default="tiny")
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--resume", type=Path)
+    parser.add_argument("--shard", action="store_true", help="the model sharded over the ranks (FSDP2)")
     args = parser.parse_args()
-    world = join_world(args.device, timeout_s=60)
+    world = join_world(args.device, timeout_s=60, shard=args.shard)
     try:
-        result, losses = train(args.out / "run", args.steps, args.resume, world, args.size, args.device,
-                               args.precision)
+        trainer, losses = make_trainer(args.out / "run", args.steps, world, args.size, args.device, args.precision)
+        result = trainer.run(resume_from=args.resume)
     finally:
         leave_world()
     if world.rank == 0:
         (args.out / "result.json").write_text(json.dumps({
             "status": result.status, "message": result.message, "losses": losses, "world_size": result.world_size,
             "backend": result.backend, "tokens_per_second": result.tokens_per_second,
-            "rank_tokens_per_second": result.rank_tokens_per_second}))
+            "rank_tokens_per_second": result.rank_tokens_per_second, "held_share": held_share(trainer.model)}))
     return 0 if result.status == "completed" else 1
 
 

@@ -17,7 +17,8 @@ recorded as skipped for time; loops inside a section also stop at its own budget
   levers       the engine's CPU-born levers (last layer at masked rows, sparse lookup gradient) on the device
   ddp          torch DDP tokens/s at 1 vs 2 GPUs (only with 2+ GPUs; --dry-run rehearses it on gloo)
   trainer_ddp  the engine's own data-parallel Trainer (what `train --nproc N` runs) under torchrun on NCCL:
-               1 process on one GPU, and 2 when there are 2 (bench/ddp_rank.py); --dry-run: 2 gloo ranks, CPU
+               1 process on one GPU, and 2 when there are 2 (bench/ddp_rank.py), then sharded (FSDP2, `--shard`)
+               on as many; --dry-run: 2 gloo ranks, CPU
 Sizes live in FULL_PLAN (about 3-4 minutes on an H200) and DRY_PLAN (--dry-run: the CPU, tiny shapes, every
 section end to end, for CI). Prints a table last and appends one JSON line to bench/results/gpu_check.jsonl.
 Imports only workbench.core, torch and its numeric deps, transformers (optional: the HF parts are skipped
@@ -947,13 +948,15 @@ def ddp_scaling(ctx: Context, backend: str) -> dict[str, Any]:
     return found
 
 
-def trainer_ddp_run(ctx: Context, nproc: int, device: str, size: str, precision: str, steps: int) -> dict:
-    """bench/ddp_rank.py on `nproc` processes under torchrun; its rank 0's result.json (raises on a failure)."""
-    out_dir = ctx.tmp / f"trainer-ddp-{nproc}"
+def trainer_ddp_run(ctx: Context, nproc: int, device: str, size: str, precision: str, steps: int,
+                    shard: bool = False) -> dict:
+    """bench/ddp_rank.py on `nproc` processes under torchrun (the model sharded with `shard`); its rank 0's
+    result.json (raises on a failure)."""
+    out_dir = ctx.tmp / f"trainer-{'fsdp2' if shard else 'ddp'}-{nproc}"
     out_dir.mkdir()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                str(ROOT / "bench" / "ddp_rank.py"), str(out_dir), str(steps), "--device", device, "--size", size,
-               "--precision", precision]
+               "--precision", precision] + (["--shard"] if shard else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=max(ctx.left(), 30))
     if done.returncode != 0:
         raise RuntimeError(f"{nproc}-process Trainer run exited {done.returncode}: {done.stderr[-2000:]}")
@@ -969,17 +972,19 @@ def check_trainer_ddp(ctx: Context, out: dict) -> str:
         runs, device, size, precision, steps = (2,), "cpu", "tiny", "fp32", 4
     else:
         runs, device, size, precision, steps = ((1, 2) if gpus >= 2 else (1,)), "cuda", "small", "bf16", 40
-    for nproc in runs:
-        found = out[f"nproc_{nproc}"] = trainer_ddp_run(ctx, nproc, device, size, precision, steps)
+    for key, nproc, shard in [*((f"nproc_{n}", n, False) for n in runs), ("sharded", runs[-1], True)]:
+        found = out[key] = trainer_ddp_run(ctx, nproc, device, size, precision, steps, shard)
         if not (found["status"] == "completed" and found["finite"] and found["world_size"] == nproc):
-            raise RuntimeError(f"the {nproc}-process run did not complete cleanly: {found}")
-    first, last = out[f"nproc_{runs[0]}"], out[f"nproc_{runs[-1]}"]
+            raise RuntimeError(f"the {nproc}-process {'sharded ' if shard else ''}run did not complete cleanly: "
+                               f"{found}")
+    first, last, sharded = out[f"nproc_{runs[0]}"], out[f"nproc_{runs[-1]}"], out["sharded"]
     if len(runs) == 2:
         out["scaling_efficiency"] = last["tokens_per_second"] / (2 * first["tokens_per_second"])
     out["verdict"] = "info"
     speeds = " -> ".join(f"{out[f'nproc_{n}']['tokens_per_second']:,.0f}" for n in runs)
     return (f"{last['backend']}, {'/'.join(map(str, runs))} process(es): {speeds} tok/s, loss {first['first_loss']:.2f}"
-            f" -> {first['last_loss']:.2f}")
+            f" -> {first['last_loss']:.2f}; sharded (FSDP2) on {runs[-1]}: {sharded['tokens_per_second']:,.0f} tok/s, "
+            f"loss -> {sharded['last_loss']:.2f}, rank 0 holds {sharded['held_share']:.0%} of the weights")
 
 
 def check_ddp(ctx: Context, out: dict) -> str:

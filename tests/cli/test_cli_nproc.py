@@ -121,6 +121,35 @@ def test_ctrl_c_stops_every_rank_and_a_killed_rank_ends_both_interrupted_then_on
     assert summary["world_size"] == 1
 
 
+@pytest.mark.slow
+def test_a_sharded_run_evaluates_saves_whole_checkpoints_and_resumes_on_one_process(tmp_path: Path, capsys) -> None:
+    home = tmp_path / "home"
+    child = cli(home, *TRAIN, "--steps", "8", "--checkpoint-every", "4", "--name", "s", "--nproc", "2", "--shard")
+    out, err = child.communicate(timeout=180)
+    assert child.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["status"] == "completed" and summary["backend"] == "gloo, sharded (FSDP2)"
+    with RunStore.open(home / "workbench.db") as store:
+        run = store.get_run("s")
+        assert [c.step for c in store.checkpoints(run.id)] == [4, 8]
+        val = store.metrics(run.id, "val_loss")  # the ranks evaluate together; rank 0 records
+        assert [p.step for p in val] == [4, 8] and all(0 < p.value < 20 for p in val)
+    assert main(["--home", str(home), "resume", "s", "--steps", "10", "--json"]) == 0  # one process, whole weights
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["status"] == "completed" and resumed["steps"] == 10 and resumed["world_size"] == 1
+
+
+def test_shard_is_refused_without_processes_and_for_fine_tuning(tmp_path: Path, capsys) -> None:
+    home = tmp_path / "home"
+    assert main(["--home", str(home), *TRAIN, "--steps", "2", "--shard"]) == 2
+    assert "--shard splits the model over several processes: add --nproc N" in capsys.readouterr().err
+    assert main(["--home", str(home), "finetune", "--task", "classify", "--train", "t.tsv", "--scratch", "tiny",
+                 "--shard", "--nproc", "2"]) == 2
+    assert "--shard is for pretraining" in capsys.readouterr().err
+    with RunStore.open(home / "workbench.db") as store:
+        assert store.list_runs() == []
+
+
 def test_nproc_is_refused_before_anything_starts_when_the_gpus_or_the_batch_do_not_fit(tmp_path: Path,
                                                                                        capsys) -> None:
     home = tmp_path / "home"

@@ -5,8 +5,10 @@ masks, so the curves are not expected to be identical)."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,45 @@ def test_two_processes_fine_tune_as_one_does(tmp_path: Path, capsys) -> None:
         got, want = curve(two, key), curve(one, key)
         assert [s for s, _ in got] == [s for s, _ in want]  # once per epoch, by rank 0
         assert [v for _, v in got] == pytest.approx([v for _, v in want], rel=0.15)
+
+
+def _stop_after_first_checkpoint(home: Path, child: subprocess.Popen, name: str) -> None:
+    """Ctrl-C the command once its run has saved a checkpoint; it ends `stopped` (a checkpoint at the stop)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and child.poll() is None:
+        if (home / "workbench.db").exists():
+            with RunStore.open(home / "workbench.db") as store:
+                run = store.get_run(name)
+                if run is not None and store.latest_checkpoint(run.id) is not None:
+                    break
+        time.sleep(0.5)
+    assert child.poll() is None, "the run ended before it could be stopped"
+    child.send_signal(signal.SIGINT)
+    child.communicate(timeout=120)
+    with RunStore.open(home / "workbench.db") as store:
+        assert store.get_run(name).status == "stopped"
+
+
+@pytest.mark.parametrize("first, then", [(2, 1), (1, 2)], ids=["2-then-1", "1-then-2"])
+def test_a_fine_tuning_run_resumes_on_another_number_of_processes(tmp_path: Path, capsys, first: int,
+                                                                   then: int) -> None:
+    train = write_subjects(tmp_path / "train.tsv", 480, seed=5, held_out=False)
+    validation = write_subjects(tmp_path / "validation.tsv", 20, seed=6, held_out=True)
+    home = home_with_tokenizer(tmp_path / "home")
+    args = ["--home", str(home), "finetune", "--task", "classify", "--train", str(train), "--validation",
+            str(validation), "--scratch", "seed-demo", "--epochs", "3", "--batch-size", "12", "--max-len", "24",
+            "--device", "cpu", "--name", "ft", "--json"]
+    launch = ["--nproc", str(first)] if first > 1 else []
+    child = subprocess.Popen([sys.executable, "-m", "workbench", *args, *launch], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    _stop_after_first_checkpoint(home, child, "ft")
+    resume = ["--home", str(home), "resume", "ft", "--json"] + (["--nproc", str(then)] if then > 1 else [])
+    done = subprocess.run([sys.executable, "-m", "workbench", *resume], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "completed" and summary["epochs"] == 3
+    with RunStore.open(home / "workbench.db") as store:
+        run = store.get_run("ft")
+        assert run.status == "completed"
+        assert [p.step for p in store.metrics(run.id, "val_loss")] == sorted({p.step for p in
+                                                                              store.metrics(run.id, "val_loss")})

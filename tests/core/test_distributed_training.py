@@ -6,7 +6,9 @@ so the curves agree up to floating-point summation order: a gradient summed over
 all-reduced is not bit-identical to one summed over the whole batch, and AdamW carries those last-bit
 differences forward. Dropout is off here (ranks cannot draw one process's dropout masks). Tolerance: 1e-4
 relative on every step's loss (the largest difference measured over 12 steps: 1.1e-7).
-A checkpoint holds the unwrapped model and the position in global batches, so each side resumes the other."""
+A checkpoint holds the unwrapped model and the position in global batches, so each side resumes the other. The same
+holds with the model sharded over the 2 ranks (FSDP2, `--shard`): its gradients are reduce-scattered instead of
+all-reduced, and its checkpoints are gathered whole, in the one-process format."""
 
 from __future__ import annotations
 
@@ -27,14 +29,19 @@ STEPS, RTOL = 12, 1e-4
 pytestmark = pytest.mark.slow  # torchrun and 2 processes: about 10 s a launch on an idle 2-core machine
 
 
-def two_ranks(out: Path, resume_from: Path | None = None) -> dict[int, float]:
-    """The worker on 2 gloo ranks under torchrun; rank 0's losses by step. A hang fails after 120 s."""
+def two_ranks(out: Path, resume_from: Path | None = None, shard: bool = False) -> dict[int, float]:
+    """The worker on 2 gloo ranks under torchrun (the model sharded with `shard`); rank 0's losses by step. A
+    hang fails after 120 s."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", str(WORKER),
-               str(out), str(STEPS)] + (["--resume", str(resume_from)] if resume_from else [])
+               str(out), str(STEPS)] + (["--resume", str(resume_from)] if resume_from else []) + \
+        (["--shard"] if shard else [])
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((out / "result.json").read_text())
     assert report["status"] == "completed"
+    # rank 0 holds every weight, or its half of each tensor and the whole of those with one row (a 1-row bias)
+    assert report["held_share"] == 1.0 if not shard else 0.5 <= report["held_share"] < 0.52
+    assert report["backend"] == ("gloo, sharded (FSDP2)" if shard else "gloo")
     return {int(step): loss for step, loss in report["losses"].items()}
 
 
@@ -53,9 +60,11 @@ def assert_same_curve(got: dict[int, float], want: dict[int, float], steps: rang
         assert got[step] == pytest.approx(want[step], rel=RTOL), f"step {step}"
 
 
-def test_two_ranks_match_one_process_and_their_checkpoint_resumes_on_one(reference, tmp_path: Path) -> None:
+@pytest.mark.parametrize("shard", [False, True], ids=["ddp", "fsdp2"])
+def test_two_ranks_match_one_process_and_their_checkpoint_resumes_on_one(reference, tmp_path: Path,
+                                                                          shard: bool) -> None:
     run_dir, want = reference
-    assert_same_curve(two_ranks(tmp_path), want, range(1, STEPS + 1))
+    assert_same_curve(two_ranks(tmp_path, shard=shard), want, range(1, STEPS + 1))
     # the 2-rank checkpoint at step 6 (written by rank 0 alone), resumed by one process
     saved = sorted(p.name for p in checkpoints_dir(tmp_path / "run").iterdir())
     assert saved == [checkpoint_name(6), checkpoint_name(12)]
@@ -65,7 +74,8 @@ def test_two_ranks_match_one_process_and_their_checkpoint_resumes_on_one(referen
     assert_same_curve(resumed, want, range(7, STEPS + 1))
 
 
-def test_a_one_process_checkpoint_resumes_on_two_ranks(reference, tmp_path: Path) -> None:
+@pytest.mark.parametrize("shard", [False, True], ids=["ddp", "fsdp2"])
+def test_a_one_process_checkpoint_resumes_on_two_ranks(reference, tmp_path: Path, shard: bool) -> None:
     run_dir, want = reference
-    resumed = two_ranks(tmp_path, checkpoints_dir(run_dir) / checkpoint_name(6))
+    resumed = two_ranks(tmp_path, checkpoints_dir(run_dir) / checkpoint_name(6), shard)
     assert_same_curve(resumed, want, range(7, STEPS + 1))

@@ -299,10 +299,14 @@ def test_copy_command_gives_the_line_that_trains_this_run(panel: TrainPanel, qtb
     words = shlex.split(line)
     assert words[:3] == ["mlm-workbench", "--home", str(panel.state.home)]
     assert spec_from_args(build_parser().parse_args(words[3:])) == panel.spec()
+    assert not panel.settings.shard.isEnabled()  # one process has nothing to share the model with
     panel.settings.processes.set_value(4)
+    assert panel.settings.shard.isEnabled()
+    panel.settings.shard.set_value(True)
     qtbot.mouseClick(panel.copy_button, Qt.MouseButton.LeftButton)
     words = shlex.split(QGuiApplication.clipboard().text())
     assert words[1:6] == ["torchrun", "--standalone", "--nproc-per-node=4", "-m", "workbench"]
+    assert words[-1] == "--shard"
     assert spec_from_args(build_parser().parse_args(words[6:])) == panel.spec()
 
 

@@ -9,9 +9,11 @@ from dataclasses import replace
 
 import pytest
 
+from workbench.cli.launch import launch_config
 from workbench.cli.main import build_parser
 from workbench.cli.train_cmd import spec_from_args
 from workbench.paths import HOME_ENV
+from workbench.settings.launch import LaunchConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
@@ -77,9 +79,11 @@ def test_everything_changed_at_once_round_trips_and_the_defaults_give_a_bare_lin
 
 def test_several_processes_give_torchrun_around_the_same_arguments():
     spec = PretrainSpec(name="ddp run", train=TrainConfig(steps=40, batch_size=16, device="cpu"))
-    line = train_command(spec, home="/data/my home", nproc=4)
+    launch = LaunchConfig(nproc=4, shard=True, dist_timeout=60.0)
+    line = train_command(spec, home="/data/my home", launch=launch)
     words = shlex.split(line)
     assert words[:6] == [f"{HOME_ENV}=/data/my home", "torchrun", "--standalone", "--nproc-per-node=4", "-m",
                          "workbench"]
-    assert words[6:] == train_arguments(spec)
-    assert spec_from_args(build_parser().parse_args(words[6:])) == spec
+    assert words[6:] == [*train_arguments(spec), "--dist-timeout", "60.0", "--shard"]
+    args = build_parser().parse_args(words[6:])
+    assert spec_from_args(args) == spec and launch_config(args) == launch.replace(nproc=1)

@@ -86,7 +86,12 @@ def _print_epoch(event: object) -> None:
                      f"val loss {fmt(event.val_loss)}  {shown}{'  *best*' if event.is_best else ''}")
 
 
+NO_SHARD = "--shard is for pretraining; fine-tuning gives each process a whole copy of the model"
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
+    if launch_config(args).shard:
+        raise UserError(NO_SHARD)
     if args.resume is not None:
         return cmd_resume_finetune(args)
     source = args.from_run or args.scratch or args.scratch_like
@@ -99,7 +104,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     if wants_launch(args):
         check_launch(spec.config.device, launch_config(args).nproc, spec.config.batch_size)
         return launch(args.argv, launch_config(args).nproc, args.home)
-    with joined_world(spec.config.device, launch_config(args).dist_timeout) as world:
+    with joined_world(spec.config.device, launch_config(args)) as world:
         if not world.is_writer:
             return follow(world)
         with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
@@ -114,7 +119,7 @@ def cmd_resume_finetune(args: argparse.Namespace) -> int:
             run = get_run(ws, _run_ref(args))
         check_launch(RESUME_DEVICE, launch_config(args).nproc, run.config["finetune"]["batch_size"])
         return launch(args.argv, launch_config(args).nproc, args.home)
-    with joined_world(RESUME_DEVICE, launch_config(args).dist_timeout) as world:
+    with joined_world(RESUME_DEVICE, launch_config(args)) as world:
         if not world.is_writer:
             return follow(world)
         return resume_finetune_as(args, world)
@@ -124,6 +129,8 @@ def resume_finetune_as(args: argparse.Namespace, world: Single) -> int:
     """Resume a fine-tuning run in this process, rank 0 of `world` (under torchrun) or alone."""
     if getattr(args, "steps", None) is not None:
         raise UserError("--steps extends pretraining runs; a fine-tuning run resumes to its own number of epochs")
+    if world.sharded:
+        raise UserError(NO_SHARD)
     with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop:
         run, result = resume_finetuning(ws, _run_ref(args), listeners=[_print_epoch], control=stop.control,
                                         world=world)

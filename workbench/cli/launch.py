@@ -23,6 +23,7 @@ from typing import Iterator
 from workbench.cli.control import STOP_SIGNALS, stop_on_signals
 from workbench.cli.settings_args import add_settings, given, settings_from_args
 from workbench.core.distributed import Single, join_world, launched_by_torchrun, leave_world
+from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import follow_finetuning
 from workbench.jobs.pretrain import follow_pretraining
 from workbench.paths import HOME_ENV, resolve_home
@@ -106,12 +107,15 @@ def launch(argv: list[str], nproc: int, home: str | None) -> int:
 
 
 @contextmanager
-def joined_world(device_name: str, timeout_s: float) -> Iterator[Single]:
-    """This process's world: a rank of torchrun's process group, or `Single` outside torchrun."""
+def joined_world(device_name: str, launch: LaunchConfig) -> Iterator[Single]:
+    """This process's world: a rank of torchrun's process group (sharded with --shard), or `Single` outside
+    torchrun."""
     if not launched_by_torchrun():
+        if launch.shard:
+            raise UserError("--shard splits the model over several processes: add --nproc N (N of 2 or more)")
         yield Single()
         return
-    world = join_world(device_name, timeout_s)
+    world = join_world(device_name, launch.dist_timeout, launch.shard)
     try:
         yield world
     finally:

@@ -65,7 +65,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         with open_workspace(args) as ws:
             check_start(ws, spec)
         return launch(args.argv, launch_config(args).nproc, args.home)
-    with joined_world(spec.train.device, launch_config(args).dist_timeout) as world:
+    with joined_world(spec.train.device, launch_config(args)) as world:
         if not world.is_writer:
             return follow(world)
         with open_workspace(args) as ws, stop_on_signals(signal_grace(world)) as stop, \
@@ -83,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     if launched_by_torchrun():  # a rank: only rank 0 may open the home (the others learn the run's kind from it)
-        with joined_world(RESUME_DEVICE, launch_config(args).dist_timeout) as world:
+        with joined_world(RESUME_DEVICE, launch_config(args)) as world:
             return _resume(args, world) if world.is_writer else follow(world)
     if wants_launch(args):
         with open_workspace(args) as ws:

@@ -24,12 +24,14 @@ import os
 import time
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from workbench.core.checkpoints import load_checkpoint
 from workbench.core.devices import DeviceError, resolve_device
 from workbench.core.training_types import TrainControl
 from workbench.settings.launch import DEFAULT_TIMEOUT_S
@@ -84,6 +86,7 @@ class Single:
 
     rank, world_size, backend = 0, 1, None
     is_writer = True
+    sharded = False  # each rank holds the whole model (rank 0 evaluates alone on it)
 
     def resolve_device(self, name: str) -> torch.device:
         return resolve_device(name)
@@ -105,6 +108,26 @@ class Single:
 
     def barrier(self) -> None:
         pass
+
+    def plain(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A value computed from the parameters (the gradient norm), as one ordinary tensor."""
+        return tensor
+
+    def all_finite(self, parameters: Iterable[torch.Tensor]) -> bool:
+        """Whether every weight is finite (each rank holds every weight)."""
+        return bool(torch.stack([p.detach().isfinite().all() for p in parameters]).all())
+
+    def saved_state(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[nn.Module | None, dict | None]:
+        """What a checkpoint saves: the whole model and the optimizer's state dict (None on ranks that don't
+        write)."""
+        return model, optimizer.state_dict()
+
+    def restore(self, checkpoint: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                device: torch.device) -> dict:
+        """Load a checkpoint's weights and optimizer state; the training state dict, for the rest."""
+        state = load_checkpoint(checkpoint, model, map_location=device)
+        optimizer.load_state_dict(state["optimizer"])
+        return state
 
     def gather(self, value: float) -> list[float]:
         return [value]
@@ -221,8 +244,9 @@ class DataParallel(Single):
             raise PeerLost(f"another process of this run is gone ({type(exc).__name__}: {exc})") from exc
 
 
-def join_world(device_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> DataParallel:
-    """Join the process group torchrun set up: NCCL on cuda:LOCAL_RANK, else gloo on the CPU."""
+def join_world(device_name: str, timeout_s: float = DEFAULT_TIMEOUT_S, shard: bool = False) -> DataParallel:
+    """Join the process group torchrun set up: NCCL on cuda:LOCAL_RANK, else gloo on the CPU; `shard`: the
+    model sharded over the ranks (FSDP2, `workbench.core.sharding`) instead of copied."""
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = resolve_device(device_name)
     if device.type == "mps":
@@ -234,9 +258,15 @@ def join_world(device_name: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> DataPa
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
         dist.init_process_group("nccl", timeout=timeout, device_id=device)
-        return DataParallel(device, "nccl", timeout)
-    dist.init_process_group("gloo", timeout=timeout)
-    return DataParallel(device, "gloo", timeout)
+        backend = "nccl"
+    else:
+        dist.init_process_group("gloo", timeout=timeout)
+        backend = "gloo"
+    if shard:
+        from workbench.core.sharding import Sharded  # FSDP2's modules load only for a sharded run
+
+        return Sharded(device, backend, timeout)
+    return DataParallel(device, backend, timeout)
 
 
 def leave_world() -> None:

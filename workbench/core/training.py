@@ -27,11 +27,11 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from workbench.core.checkpoints import (
     capture_rng_state,
     checkpoint_step,
-    load_checkpoint,
     remove_partial_saves,
     restore_rng_state,
     save_checkpoint,
@@ -113,6 +113,9 @@ class Trainer:
         self.control = control or TrainControl()
         self.device = self.world.resolve_device(train_config.device)
         self.precision = resolve_precision(train_config.precision, self.device)
+        if self.world.sharded and self.precision.use_grad_scaler:
+            raise ValueError("a sharded run (--shard) trains in fp32 or bf16: fp16's grad scaler is not supported "
+                             "with it")
         masker_args = (tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
         self.masker = Masker(masking_config, *masker_args)
         self.eval_masker = Masker(replace(masking_config, dynamic=False), *masker_args)
@@ -245,7 +248,7 @@ class Trainer:
             step_loss += loss.detach().float()
         world.sum_(step_loss)  # the global mean loss, the same on every rank (so are their decisions)
         self.scaler.unscale_(self.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf)
+        grad_norm = world.plain(torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or math.inf))
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -314,7 +317,7 @@ class Trainer:
                                       f"{self._train_loss:.4g} now", self.step)
 
     def _weights_finite(self) -> bool:
-        return bool(torch.stack([p.detach().isfinite().all() for p in self.model.parameters()]).all())
+        return self.world.all_finite(self.model.parameters())
 
     def _diverged_message(self, what: str, step: int) -> str:
         kept = f"the last good checkpoint is {self.last_checkpoint.name}" if self.last_checkpoint else \
@@ -374,10 +377,10 @@ class Trainer:
         return EvalEvent(self.step, loss, correct / n, math.exp(min(loss, 700.0)), unigram)
 
     def _evaluate(self) -> None:
-        if not self.world.is_writer:
-            return  # rank 0 evaluates on the unwrapped model; the others go on to the next step's agreement
-        event = self.evaluate()
-        if event is not None:
+        if not (self.world.is_writer or self.world.sharded):
+            return  # rank 0 evaluates on its whole model; the others go on to the next step's agreement
+        event = self.evaluate()  # a sharded model's forward needs every rank; rank 0 reports
+        if event is not None and self.world.is_writer:
             self._eval = event
             self._emit(event)
 
@@ -416,26 +419,26 @@ class Trainer:
 
     def _checkpoint(self) -> None:
         self.world.barrier()  # every rank has finished the step; only rank 0 writes
+        model, optimizer_state = self.world.saved_state(self.model, self.optimizer)  # sharded: gathered to rank 0
         if self.world.is_writer:
-            self._save()
+            self._save(model, optimizer_state)
         self._checkpointed_step = self.step
         self.world.barrier()
 
-    def _save(self) -> None:
+    def _save(self, model: nn.Module, optimizer_state: dict) -> None:
         state = {
             "step": self.step, "epoch": self.sampler.epoch, "cursor": self.sampler.cursor,
-            "elapsed": self._elapsed(), "optimizer": self.optimizer.state_dict(),
+            "elapsed": self._elapsed(), "optimizer": optimizer_state,
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "rng": capture_rng_state(),
         }
-        info = save_checkpoint(self.run_dir, self.model, state, self.checkpoint_config)
+        info = save_checkpoint(self.run_dir, model, state, self.checkpoint_config)
         # recorded first: a checkpoint the store never heard of is not one a resume can start from
         self._emit(CheckpointEvent(info.step, info.path, info.sha256, info.size, self._metrics(), info.state_sha256))
         self.last_checkpoint, self._checkpointed_step = info.path, self.step
 
     def _restore(self, checkpoint: Path) -> None:
-        state = load_checkpoint(checkpoint, self.model, map_location=self.device)
-        self.optimizer.load_state_dict(state["optimizer"])
+        state = self.world.restore(checkpoint, self.model, self.optimizer, self.device)
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.step = self._checkpointed_step = int(state["step"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from workbench.paths import HOME_ENV
 from workbench.settings.base import Settings, Spec
+from workbench.settings.launch import LaunchConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.pretrain import PretrainSpec
 
@@ -59,13 +60,19 @@ def train_arguments(spec: PretrainSpec) -> list[str]:
             *setting_flags(spec.train)]
 
 
-def train_command(spec: PretrainSpec, home: str | None = None, nproc: int = 1) -> str:
+def launch_flags(launch: LaunchConfig) -> list[str]:
+    """The flags of `launch` that each process reads (--shard, --dist-timeout): all but the number of processes,
+    which the launcher takes."""
+    return setting_flags(launch.replace(nproc=1))
+
+
+def train_command(spec: PretrainSpec, home: str | None = None, launch: LaunchConfig = LaunchConfig()) -> str:
     """The shell line that trains `spec` in the home `home`: `mlm-workbench train …` on one process, PyTorch's
     own `torchrun --standalone --nproc-per-node N -m workbench train …` on several (its home in the
     environment: torchrun reads every option-like word after the module)."""
-    arguments = train_arguments(spec)
-    if nproc > 1:
-        words = ["torchrun", "--standalone", f"--nproc-per-node={nproc}", "-m", "workbench", *arguments]
+    arguments = train_arguments(spec) + launch_flags(launch)
+    if launch.nproc > 1:
+        words = ["torchrun", "--standalone", f"--nproc-per-node={launch.nproc}", "-m", "workbench", *arguments]
         prefix = f"{HOME_ENV}={shlex.quote(home)} " if home else ""
         return prefix + shlex.join(words)
     return shlex.join([PROGRAM, *(["--home", home] if home else []), *arguments])

@@ -1,6 +1,6 @@
-"""How many processes train one run, and how long they wait for each other: `LaunchConfig` (the CLI's `--nproc`
-and `--dist-timeout`, the Train panel's "Processes"). Not part of a run's settings: a run trained on 4 processes
-resumes on 1, and the run row records the world size it ran with."""
+"""How many processes train one run, how long they wait for each other, and whether they share out the model:
+`LaunchConfig` (the CLI's `--nproc`, `--dist-timeout` and `--shard`; the Train panel's "Processes"). Not part of a
+run's settings: a run trained on 4 processes resumes on 1, and the run row records the world it ran with."""
 
 from __future__ import annotations
 
@@ -21,3 +21,6 @@ class LaunchConfig(Settings):
     dist_timeout: float = setting(DEFAULT_TIMEOUT_S, "How long, in seconds, a process waits for the others in one "
                                   "exchange before the run ends interrupted (a process died or hangs).",
                                   "Process timeout (s)", low=1.0, high=86400.0, metavar="SECONDS", decimals=0)
+    shard: bool = setting(False, "Split the model's weights, gradients and optimizer state over the processes "
+                          "(PyTorch's FSDP2) instead of giving each a whole copy: for models too big for one "
+                          "device; pretraining only.", "Shard the model")

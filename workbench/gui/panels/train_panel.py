@@ -25,7 +25,7 @@ from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import train_new, train_on_processes, train_resume
-from workbench.settings.command_line import train_arguments, train_command
+from workbench.settings.command_line import launch_flags, train_arguments, train_command
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
 from workbench.views.choices import current_tokenizer
@@ -139,7 +139,7 @@ class TrainPanel(QWidget):
     @Slot()
     def copy_command(self) -> str:
         """Put the command line of the run Start would train on the clipboard, and say so."""
-        line = train_command(self.spec(), str(self.state.home), self.settings.nproc())
+        line = train_command(self.spec(), str(self.state.home), self.settings.launch())
         QGuiApplication.clipboard().setText(line)
         self.controls.say(f"Copied: {line}")
         return line
@@ -152,11 +152,12 @@ class TrainPanel(QWidget):
         when that is not possible now."""
         if not self._can_launch():
             return False
-        spec, nproc = self.spec(), self.settings.nproc()
+        spec, launch = self.spec(), self.settings.launch()
         self.run_id = None
         self.curves.reset(name=spec.name or "this run")
-        if nproc > 1:
-            job = partial(train_on_processes, self.state.home, train_arguments(spec), nproc)
+        if launch.nproc > 1:
+            job = partial(train_on_processes, self.state.home, train_arguments(spec) + launch_flags(launch),
+                          launch.nproc)
         else:
             job = partial(train_new, self.state.home, spec)
         self._launch(ProcessTask("training", job))
@@ -186,9 +187,10 @@ class TrainPanel(QWidget):
             self.settings.apply(TrainConfig.from_dict(run.config["train"]))
         self.run_id = run_id
         self.curves.reset(history, name=run.name, run_id=run_id)
-        nproc = self.settings.nproc()
-        if nproc > 1:
-            job = partial(train_on_processes, self.state.home, ["resume", str(run_id)], nproc)
+        launch = self.settings.launch()
+        if launch.nproc > 1:
+            job = partial(train_on_processes, self.state.home, ["resume", str(run_id), *launch_flags(launch)],
+                          launch.nproc)
         else:
             job = partial(train_resume, self.state.home, run_id)
         self._launch(ProcessTask("training", job))

@@ -43,7 +43,11 @@ class TrainSettings(SettingsForm):
         self.layouts["Run"].insertRow(0, "Name", self.name)
         self.processes = SettingField(LaunchConfig.spec("nproc"))
         self.processes.set_value(default_processes())
-        self.layouts["Hardware"].addRow(self.processes.spec.meta.label, self.processes)
+        self.shard = SettingField(LaunchConfig.spec("shard"))
+        for field in (self.processes, self.shard):
+            self.layouts["Hardware"].addRow(field.spec.meta.label, field)
+        self.processes.changed.connect(self._processes_changed)
+        self._processes_changed()
         self.fields["device"].changed.connect(self._device_changed)
         self._device_changed()
 
@@ -52,9 +56,15 @@ class TrainSettings(SettingsForm):
         device = self.fields["device"].value()
         self.fields["precision"].set_choices(available_precisions(torch.device(device)) if device else ())
 
-    def nproc(self) -> int:
-        """How many processes train the run (1: the window's own training process; more: torchrun's)."""
-        return LaunchConfig(nproc=self.processes.value()).nproc
+    @Slot()
+    def _processes_changed(self) -> None:
+        self.shard.setEnabled(self.processes.value() > 1)  # one process has nothing to share the model with
+
+    def launch(self) -> LaunchConfig:
+        """How many processes train the run (1: the window's own training process; more: torchrun's), and
+        whether they shard the model."""
+        nproc = self.processes.value()
+        return LaunchConfig(nproc=nproc, shard=nproc > 1 and self.shard.value())
 
     def config(self) -> TrainConfig:
         return super().config()  # type: ignore[return-value]
