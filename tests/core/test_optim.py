@@ -84,3 +84,18 @@ def test_unknown_schedule():
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
     with pytest.raises(ValueError, match="linear, cosine, constant"):
         build_scheduler(optimizer, 0, 10, "step")
+
+
+def test_a_time_budget_schedule_decays_with_the_share_of_time_spent():
+    model = torch.nn.Linear(2, 2)
+    optimizer = build_optimizer(model, lr=1.0, weight_decay=0.0)
+    spent = [0.0]
+    scheduler = build_scheduler(optimizer, 2, 10, "linear", time_fraction=lambda: spent[0])
+    rates = [optimizer.param_groups[0]["lr"]]
+    for fraction in (0.1, 0.25, 0.5, 1.0, 1.5):  # the share spent when each next rate is set
+        optimizer.step()
+        spent[0] = fraction
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    # steps 0 and 1 warm up (0, 0.5), whatever the clock; then 1 - the share spent, never below 0
+    assert rates == pytest.approx([0.0, 0.5, 0.75, 0.5, 0.0, 0.0])

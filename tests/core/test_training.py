@@ -384,3 +384,23 @@ def test_sampler_resumes_mid_epoch_and_reshuffles_each_epoch():
     assert len(set(first_epoch)) == 9 and first_epoch != [i for indices, _ in batches[3:6] for i in indices]
     resumed = EpochSampler(10, 3, seed=4, epoch=1, cursor=6)
     assert resumed.next_batch() == batches[5]
+
+
+def test_a_time_budget_ends_the_run_and_the_learning_rate_decays_with_the_clock(corpus, tmp_path):
+    budget_s = 2.0
+    config = replace(FAST, steps=1_000_000, time_budget=budget_s / 60, eval_every=0, checkpoint_every=0,
+                     log_every=5)
+    events: list = []
+    started = time.perf_counter()
+    result = _trainer(corpus, tmp_path / "run", config, listeners=[events.append]).run()
+    took = time.perf_counter() - started
+    steps = _events(StepEvent, events)
+    assert result.status == "completed" and "in the 0.0333333-minute budget" in result.message
+    assert 20 < result.steps < 1_000_000 and budget_s <= steps[-1].elapsed < budget_s + 1.0 and took < budget_s + 5
+    assert result.last_checkpoint is not None  # saved at the end, as a run that reached its steps is
+    # warm-up by steps, then a linear decay by the share of the budget spent: the rate at a logged step is the
+    # peak times (1 - elapsed / budget), within the time one step takes
+    for event in steps[1:-1]:
+        assert event.lr == pytest.approx(FAST.lr * (1 - event.elapsed / budget_s), abs=FAST.lr * 0.1)
+    assert steps[-1].lr < FAST.lr * 0.1
+    assert all(e.total_steps >= e.step for e in steps) and steps[-1].eta == pytest.approx(0, abs=0.5)

@@ -283,6 +283,8 @@ def test_the_window_and_the_cli_build_the_same_run(panel: TrainPanel) -> None:
     argv = ["train", "--preset", "seed-demo", "--max-len", "32"]
     for spec in TrainConfig.specs():
         value = getattr(window.train, spec.name)
+        if value is None:  # left out: the setting's own default
+            continue
         argv += [spec.flag, *map(str, value)] if isinstance(value, tuple) else [spec.flag, str(value)]
     cli = spec_from_args(build_parser().parse_args(argv))
     assert window.masking.seed == window.train.seed == 7

@@ -129,13 +129,15 @@ class Trainer:
         self.world.decorrelate(train_config.seed)
         self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
                                          train_config.adam_betas, train_config.adam_eps)
+        self._elapsed_before, self._active_since = 0.0, time.perf_counter()
+        budget = train_config.time_budget
+        self._budget_s = None if budget is None else budget * 60.0
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
-                                         train_config.schedule)
+                                         train_config.schedule, self._time_fraction if budget else None)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_grad_scaler)
         self.sampler = EpochSampler(len(train_data), train_config.batch_size, train_config.seed)
 
         self.step, self.last_checkpoint, self._checkpointed_step = 0, None, -1
-        self._elapsed_before, self._active_since = 0.0, time.perf_counter()
         self._window = LossWindow(0.0)
         self._train_loss: float | None = None
         # A loss this far above what guessing by frequency costs, for BLOWN_UP_STEPS steps after warm-up, is a
@@ -188,14 +190,24 @@ class Trainer:
         self._window = LossWindow(self._elapsed())
         if self.step >= self.config.steps and self.val_data is not None:
             self._evaluate()  # resumed at the end: nothing to train, still report where the model is
-        while self.step < self.config.steps:
+        while self.step < self.config.steps and not self._out_of_time():
             if self._should_stop():
                 return self._stop()
             self._train_step()
-            diverged = self._end_of_step(final=self.step == self.config.steps)
+            diverged = self._end_of_step(final=self.step == self.config.steps or self._out_of_time())
             if diverged:
                 return "diverged", diverged
+        if self._budget_s is not None:
+            return "completed", f"completed {self.step} steps in the {self.config.time_budget:g}-minute budget"
         return "completed", f"completed {self.step} steps"
+
+    def _time_fraction(self) -> float:
+        """The share of the time budget spent (the budget run's progress)."""
+        return min(1.0, self._elapsed() / self._budget_s)
+
+    def _out_of_time(self) -> bool:
+        # the ranks agree (rank 0's clock): each rank's own clock could end it one step apart
+        return self._budget_s is not None and self.world.broadcast(self._elapsed() >= self._budget_s)
 
     def _should_stop(self) -> bool:
         paused, stopped = self.world.requests(self.control)  # asked of any rank, agreed by all
@@ -341,7 +353,11 @@ class Trainer:
         self._session_tokens += window.tokens
         self._session_seconds += seconds
         eta = (self.config.steps - self.step) * seconds / n_steps
-        self._emit(StepEvent(self.step, self.config.steps, self._train_loss, window.lr, window.tokens / seconds,
+        total = self.config.steps
+        if self._budget_s is not None:  # the end is the budget's, unless the step limit comes first
+            by_time = round(self.step / max(self._time_fraction(), 1e-9))
+            eta, total = min(eta, max(0.0, self._budget_s - now)), max(self.step, min(total, by_time))
+        self._emit(StepEvent(self.step, total, self._train_loss, window.lr, window.tokens / seconds,
                              now, eta, float(window.grad_norm)))
         self._window = LossWindow(self._elapsed())
 
@@ -397,6 +413,8 @@ class Trainer:
 
     def _start_message(self, resume_from: Path | None) -> str:
         where = f"{describe_device(self.device)}, {self.config.precision}"
+        if resume_from is None and self._budget_s is not None:
+            return f"training for {self.config.time_budget:g} minutes (at most {self.config.steps} steps) on {where}"
         if resume_from is None:
             return f"training {self.config.steps} steps on {where}"
         return f"resumed from {Path(resume_from).name} at step {self.step} of {self.config.steps} on {where}"

@@ -88,8 +88,9 @@ def _bounds(spec: Spec, limit: float) -> tuple[float, float]:
 
 
 def editor(spec: Spec, choices: Sequence[str] | None = None) -> QWidget:
-    """The bare widget for one setting, at its default (a None default shows the lowest value)."""
-    meta, default = spec.meta, spec.default
+    """The bare widget for one setting, at its default (a None default shows its suggested, else lowest, value)."""
+    meta = spec.meta
+    default = spec.default if spec.default is not None else meta.suggested
     if spec.kind is bool:
         widget: QWidget = QCheckBox()
         widget.setChecked(bool(default))

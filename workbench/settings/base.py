@@ -54,6 +54,7 @@ class Meta:
     pattern: str | None = None  # a regular expression an allowed string matches fully
     allowed: str = ""  # the allowed values in words, where a pattern or a rule says more than a range
     none: str = ""  # what None stands for, in words ("the preset's", "same as the learning rate")
+    suggested: float | None = None  # where a None default's editor starts when the user turns it on (else `low`)
     special: str = ""  # the word for the lowest value where it means something else ("off" for 0)
     widget_high: float | None = None  # the GUI's upper end where the setting itself has none (learning rates)
     log_scale: bool = False  # numbers spanning decades (learning rates): typed as 5e-4

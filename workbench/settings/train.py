@@ -73,3 +73,8 @@ class TrainConfig(Settings):
                              "gives the same run.")
     log_every: int = setting(10, "Steps between points on the training-loss curve.", "Log every", low=1,
                              high=100_000)
+    time_budget: float | None = setting(None, "Train for this many minutes of training time (pauses not counted): "
+                                        "the learning rate decays with the clock, as Cramming fits its schedule "
+                                        "to a budget, and Steps becomes an upper limit.", "Time budget (minutes)",
+                                        low=0.01, high=100_000.0, none="the step count", suggested=10.0,
+                                        metavar="MINUTES", decimals=2)

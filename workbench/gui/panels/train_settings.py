@@ -18,7 +18,7 @@ from workbench.settings.launch import LaunchConfig
 from workbench.settings.train import TrainConfig
 
 GROUPS = (
-    ("Run", ("steps", "batch_size", "seed")),
+    ("Run", ("steps", "time_budget", "batch_size", "seed")),
     ("Optimiser (AdamW)", ("lr", "warmup_steps", "schedule", "weight_decay", "grad_clip", "grad_accum")),
     ("Evaluation and saving", ("eval_every", "checkpoint_every", "log_every")),
     ("Hardware", ("device", "precision")),
