@@ -31,6 +31,7 @@ from workbench.jobs.checkpoint_check import resume_point
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
+from workbench.jobs.run_claim import RunBusy, claim_run
 from workbench.jobs.throughput import record_throughput
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
@@ -158,8 +159,9 @@ def start_pretraining(
         preset=spec.model.preset,
         device=device,
     )
-    result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None,
-                    world=world)
+    with claim_run(ws, run):
+        result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None,
+                        world=world)
     return ws.store.get_run(run.id), result
 
 
@@ -180,6 +182,14 @@ def resume_pretraining(
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
     ws.check_writable()
+    with claim_run(ws, run):  # before anything of the run changes: a second resume of it is refused here
+        result = _resume_claimed(ws, run, steps, listeners, control, progress, notify, world)
+    return ws.store.get_run(run.id), result
+
+
+def _resume_claimed(ws: Workspace, run: RunRecord, steps: int | None, listeners: Sequence[Listener],
+                    control: TrainControl | None, progress: Progress | None, notify: Callable[[str], None] | None,
+                    world: Single | None) -> TrainResult:
     checkpoint = resume_point(ws, run, notify)
     train_values = dict(run.config["train"])
     if steps is not None:
@@ -201,11 +211,10 @@ def resume_pretraining(
     ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
     if steps is not None:
         ws.store.update_run(run.id, config={**run.config, "train": train_config.to_dict()})
-    result = _train(
+    return _train(
         ws, run, model_config, masking, train_config, data, listeners, control, resume_from=Path(checkpoint.path),
         world=world,
     )
-    return ws.store.get_run(run.id), result
 
 
 def _train(
@@ -287,6 +296,10 @@ def delete_run(ws: Workspace, run_ref: str | int) -> RunRecord:
     run = get_run(ws, run_ref)
     if run.status in ("running", "paused"):
         raise UserError(f"run {run.name!r} is {run.status}; stop it before deleting it")
-    ws.store.delete_run(run.id)
-    shutil.rmtree(ws.layout.run_dir(run.id), ignore_errors=True)
+    try:
+        with claim_run(ws, run):  # a process that holds it (a resume starting) keeps it
+            ws.store.delete_run(run.id)
+            shutil.rmtree(ws.layout.run_dir(run.id), ignore_errors=True)
+    except RunBusy as busy:
+        raise UserError(f"{busy}; stop it before deleting it") from None
     return run
