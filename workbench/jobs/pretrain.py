@@ -39,7 +39,7 @@ from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
-from workbench.store.runstore import CorpusRecord, RunRecord, TokenizerRecord
+from workbench.store.runstore import CheckpointRecord, CorpusRecord, RunRecord, TokenizerRecord
 
 Listener = Callable[[object], None]
 # (stage, done, total or None): how long preparation steps tell a front end how far they are.
@@ -177,7 +177,8 @@ def resume_pretraining(
 ) -> tuple[RunRecord, TrainResult]:
     """Continue a run from its last intact checkpoint, exactly as if it had never stopped; `steps` may extend it (on
     any number of processes: checkpoints hold the unwrapped model and a data position in global batches). Newer
-    checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used."""
+    checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used. A run with
+    no checkpoint at all trains again from step 0."""
     run = get_run(ws, run_ref)
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
@@ -190,14 +191,15 @@ def resume_pretraining(
 def _resume_claimed(ws: Workspace, run: RunRecord, steps: int | None, listeners: Sequence[Listener],
                     control: TrainControl | None, progress: Progress | None, notify: Callable[[str], None] | None,
                     world: Single | None) -> TrainResult:
-    checkpoint = resume_point(ws, run, notify)
+    checkpoint = _resume_point_or_none(ws, run, notify)
+    start_step = 0 if checkpoint is None else checkpoint.step
     train_values = dict(run.config["train"])
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_dict(train_values)
-    if checkpoint.step >= train_config.steps:
+    if start_step >= train_config.steps:
         raise UserError(
-            f"run {run.name!r} already reached step {checkpoint.step} of {train_config.steps}; "
+            f"run {run.name!r} already reached step {start_step} of {train_config.steps}; "
             "pass --steps N with a larger N to train further"
         )
     data_config = run.config["data"]
@@ -208,13 +210,24 @@ def _resume_claimed(ws: Workspace, run: RunRecord, steps: int | None, listeners:
     data = prepare_data(ws, corpus, tokenizer_record, data_config["max_len"], data_config["val_fraction"], progress)
     model_config = BertConfig.from_dict(run.config["model"])
     masking = MaskingConfig.from_dict(run.config["masking"])
-    ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
+    ws.store.truncate_metrics(run.id, after_step=start_step)
     if steps is not None:
         ws.store.update_run(run.id, config={**run.config, "train": train_config.to_dict()})
     return _train(
-        ws, run, model_config, masking, train_config, data, listeners, control, resume_from=Path(checkpoint.path),
-        world=world,
+        ws, run, model_config, masking, train_config, data, listeners, control,
+        resume_from=None if checkpoint is None else Path(checkpoint.path), world=world,
     )
+
+
+def _resume_point_or_none(ws: Workspace, run: RunRecord, notify: Callable[[str], None] | None
+                          ) -> CheckpointRecord | None:
+    """Where a resume starts (`resume_point`), or None for a run that saved no checkpoint at all (killed before
+    its first one, or before training began): its recorded settings train it again from step 0."""
+    if ws.store.checkpoints(run.id):
+        return resume_point(ws, run, notify)
+    if notify is not None:
+        notify(f"run {run.name!r} has no checkpoint; training it from step 0 with its recorded settings")
+    return None
 
 
 def _train(
