@@ -251,10 +251,10 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     run = get_run(ws, run_ref)
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; this resumes fine-tuning runs")
-    if run.status in ("completed", "running", "paused", "queued"):
-        raise UserError(f"run {run.name!r} is {run.status}; only stopped, interrupted or failed runs resume")
     ws.check_writable()
     with claim_run(ws, run):  # before anything of the run changes: a second resume of it is refused here
+        if run.status in ("completed", "running", "paused", "queued"):
+            raise UserError(f"run {run.name!r} is {run.status}; only stopped, interrupted or failed runs resume")
         return _resume_claimed(ws, run, listeners, control, world)
 
 

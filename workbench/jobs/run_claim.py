@@ -48,7 +48,7 @@ def claim_run(ws: Workspace, run: RunRecord) -> Iterator[None]:
     except LockHeld as held:
         raise RunBusy(busy_message(run, held.pid or run.pid)) from None
     try:
-        ws.store.beat(run.id)  # the run's pid is ours from now on
+        ws.store.beat(run.id)  # at once: the run's last beat may be old, and it is about to be `running` again
         with _Heartbeat(ws, run.id):
             yield
     finally:

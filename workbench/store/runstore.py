@@ -365,8 +365,9 @@ class RunStore:
     def beat(self, run_id: int) -> None:
         """Say that this process still holds run `run_id` (its heartbeat, every few seconds: `jobs.run_claim`)."""
         with self._write() as session:
-            session.execute(update(Run).where(Run.id == run_id).values(
-                heartbeat_at=now_ms(), pid=os.getpid(), hostname=socket.gethostname()))
+            # Only the time: the pid and host are the run's own (creation, `running`), and a refused resume that
+            # held the run for a moment must not rewrite who trained it.
+            session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=now_ms()))
 
     def delete_run(self, run_id: int) -> None:
         """Delete a run's rows (metrics and checkpoints cascade); its files are the caller's to delete."""
