@@ -178,7 +178,7 @@ def resume_pretraining(
     """Continue a run from its last intact checkpoint, exactly as if it had never stopped; `steps` may extend it (on
     any number of processes: checkpoints hold the unwrapped model and a data position in global batches). Newer
     checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used. A run with
-    no checkpoint at all trains again from step 0."""
+    no checkpoint at all (interrupted or failed before its first) trains again from step 0."""
     run = get_run(ws, run_ref)
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
@@ -221,9 +221,10 @@ def _resume_claimed(ws: Workspace, run: RunRecord, steps: int | None, listeners:
 
 def _resume_point_or_none(ws: Workspace, run: RunRecord, notify: Callable[[str], None] | None
                           ) -> CheckpointRecord | None:
-    """Where a resume starts (`resume_point`), or None for a run that saved no checkpoint at all (killed before
-    its first one, or before training began): its recorded settings train it again from step 0."""
-    if ws.store.checkpoints(run.id):
+    """Where a resume starts (`resume_point`), or None for an interrupted or failed run that saved no checkpoint
+    at all (killed before its first one, or before training began): its recorded settings train it again from
+    step 0. A completed or stopped run always saved one; with none left (pruned) it is refused as before."""
+    if ws.store.checkpoints(run.id) or run.status not in ("interrupted", "failed"):
         return resume_point(ws, run, notify)
     if notify is not None:
         notify(f"run {run.name!r} has no checkpoint; training it from step 0 with its recorded settings")
