@@ -183,3 +183,25 @@ def test_the_torchrun_command_runs_the_same_command_without_the_launchers_own_op
     command = torchrun_command(["--home", "/h", "train", "--nproc", "2", "--steps=3", "--nproc=2", "--json"], 2)
     assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
     assert command[command.index("workbench") - 1:] == ["-m", "workbench", "train", "--steps=3", "--json"]
+
+
+@pytest.mark.slow
+def test_ranks_stop_with_a_checkpoint_when_the_launching_command_is_killed(tmp_path: Path) -> None:
+    """`kill -9` of `train --nproc 2` itself forwards no signal: the ranks notice their launcher is gone
+    (`jobs.parent_watch`), stop together at the next step with a checkpoint, and torchrun ends (issue 14 item 5)."""
+    from workbench.store.processes import pid_alive
+
+    home = tmp_path / "home"
+    child = cli(home, *TRAIN, "--steps", "100000", "--checkpoint-every", "3", "--name", "o", "--nproc", "2")
+    _wait_for_checkpoints(home, 0, child)
+    [torchrun] = _children(child.pid)
+    ranks = [_rank_pid(child.pid, rank) for rank in (0, 1)]
+    child.kill()
+    child.communicate(timeout=30)
+    deadline = time.monotonic() + 60
+    while any(pid_alive(pid) for pid in (torchrun, *ranks)):
+        assert time.monotonic() < deadline, "the ranks trained on without their launcher"
+        time.sleep(0.3)
+    with RunStore.open(home / "workbench.db") as store:
+        run = store.get_run("o")
+        assert run.status == "stopped" and store.latest_checkpoint(run.id).step == run.last_step

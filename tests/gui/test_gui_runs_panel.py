@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -305,3 +308,32 @@ def test_real_tiny_run(qtbot, env) -> None:
     fields = {model.child(i).text(0): model.child(i).text(1) for i in range(model.childCount())}
     assert fields["hidden_size"] == "100" and fields["vocab_size"] == str(tokenizer.vocab_size)
     assert not panel.toolbar.resume_button.isEnabled()  # completed
+
+
+HOLD_RUNNING = """
+import sys, time
+from workbench.store import RunStore
+with RunStore.open(sys.argv[1]) as store:
+    store.set_status(int(sys.argv[2]), "running")
+    store.beat(int(sys.argv[2]))
+print("running", flush=True)
+time.sleep(60)
+"""
+
+
+def test_poll_shows_a_killed_runs_process_as_interrupted(qtbot, env, runs) -> None:
+    """Issue 14 item 2: the panel's own poll shows it, with no command run and nothing written."""
+    state, _ = env
+    panel = make_panel(qtbot, env)
+    status = COLUMNS.index("Status")
+    trainer = subprocess.Popen([sys.executable, "-c", HOLD_RUNNING, str(state.store.db_path), str(runs["wide-lr"])],
+                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert trainer.stdout.readline().strip() == "running"
+        row = column(panel, NAME).index("wide-lr")
+        qtbot.waitUntil(lambda: panel.proxy.index(row, status).data() == "running", timeout=5000)
+    finally:
+        trainer.send_signal(signal.SIGKILL)
+        trainer.wait()
+    qtbot.waitUntil(lambda: panel.proxy.index(column(panel, NAME).index("wide-lr"), status).data() == "interrupted",
+                    timeout=15000)

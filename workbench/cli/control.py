@@ -1,7 +1,8 @@
 """How a command-line run is stopped: Ctrl-C, SIGTERM (a scheduler's or `kill`'s stop) and SIGHUP (the terminal
 closed) all set the run's `TrainControl`, so the trainer checkpoints and ends the run `stopped` (resumable); a
 second signal aborts at once. The command then exits 128 + the signal's number (130, 143, 129), as shells
-expect of a process a signal stopped. Shared by `train`, `resume` and `finetune`."""
+expect of a process a signal stopped. Shared by `train`, `resume` and `finetune`. A rank that `--nproc` started
+also stops so when the command that launched it is killed outright (`jobs.parent_watch`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Iterator
 
 from workbench.cli.output import stderr
 from workbench.core.training_types import TrainControl
+from workbench.jobs.parent_watch import launcher_pid, stop_when_parent_dies
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -49,7 +51,8 @@ def stop_on_signals(grace_s: float = 0.0) -> Iterator[StopRequest]:
 
     previous = {signum: signal.signal(signum, request_stop) for signum in STOP_SIGNALS}
     try:
-        yield request
+        with stop_when_parent_dies(request.control, launcher_pid()):
+            yield request
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

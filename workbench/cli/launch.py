@@ -25,10 +25,10 @@ from workbench.cli.settings_args import add_settings, given, settings_from_args
 from workbench.core.distributed import Single, join_world, launched_by_torchrun, leave_world
 from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import follow_finetuning
+from workbench.jobs.parent_watch import LAUNCHER_PID_ENV
 from workbench.jobs.pretrain import follow_pretraining
 from workbench.paths import HOME_ENV, resolve_home
 from workbench.settings.launch import LaunchConfig
-
 
 # The ranks of a resumed run choose their device before any of them may read the run (only rank 0 opens the home):
 # the GPUs when there are any, else the CPU. One process resumes on the run's own device.
@@ -87,7 +87,8 @@ def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
 
 def launch(argv: list[str], nproc: int, home: str | None) -> int:
     """Run the command under torchrun; forward stop signals to it; its exit code (128 + a forwarded signal's)."""
-    env = {**os.environ, HOME_ENV: str(resolve_home(home))}
+    # The ranks watch this process: killed outright (no signal to forward), it leaves them to stop by themselves.
+    env = {**os.environ, HOME_ENV: str(resolve_home(home)), LAUNCHER_PID_ENV: str(os.getpid())}
     child = subprocess.Popen(torchrun_command(argv, nproc), start_new_session=True, env=env)
     forwarded: list[int] = []
 

@@ -16,6 +16,7 @@ message is a tuple on one queue: ("event", event), ("progress", stage, done, tot
 
 from __future__ import annotations
 
+import os
 import signal
 import traceback
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.training_types import TrainControl, TrainResult
 from workbench.jobs.errors import one_line
+from workbench.jobs.parent_watch import stop_when_parent_dies
 from workbench.jobs.workspace import in_workspace
 
 GUI_TRAINING_THREADS = 1  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
@@ -56,16 +58,21 @@ class ChildTask:
 
 
 def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainControl) -> None:
-    """The child process' entry point: run `fn`, send its value or its error, then let the queue drain."""
+    """The child process' entry point: run `fn`, send its value or its error, then let the queue drain. A child
+    whose window is killed stops its run (checkpoint, `stopped`) and exits instead of training on alone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the app's terminal is the parent's to handle
-    try:
-        value = fn(ChildTask(queue, control))
-    except Exception as error:  # sent to the window, which shows it; the run's status is already recorded
-        queue.put(("failed", one_line(error), traceback.format_exc()))
-    else:
-        queue.put(("succeeded", value))
+    with stop_when_parent_dies(control, os.getppid()) as watch:
+        try:
+            value = fn(ChildTask(queue, control))
+        except Exception as error:  # sent to the window, which shows it; the run's status is already recorded
+            queue.put(("failed", one_line(error), traceback.format_exc()))
+        else:
+            queue.put(("succeeded", value))
     queue.close()
-    queue.join_thread()  # every message is written before the process exits
+    if watch is not None and watch.orphaned:
+        queue.cancel_join_thread()  # no one reads the queue now: exiting must not wait on its full pipe
+    else:
+        queue.join_thread()  # every message is written before the process exits
 
 
 def train_new(home: Path, spec: PretrainSpec, task: ChildTask) -> tuple[int, TrainResult]:

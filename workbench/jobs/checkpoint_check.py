@@ -85,6 +85,9 @@ def resume_point(ws: Workspace, run: RunRecord, notify: Callable[[str], None] | 
     if checkpoint is None:
         if damaged:
             raise DamagedCheckpoint(f"{damaged[0]}; run {run.name!r} has no intact checkpoint to resume from")
+        if (run.error or "").startswith("never started"):  # its process died before training began (liveness)
+            raise UserError(f"run {run.name!r} never started ({run.error.removeprefix('never started: ')}); "
+                            f"delete it (`runs delete {run.name}`) and start it again")
         raise UserError(f"run {run.name!r} has no checkpoint to resume from; start it again instead")
     if damaged and notify is not None:
         for line in damaged:

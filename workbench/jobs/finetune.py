@@ -40,6 +40,7 @@ from workbench.jobs.corpora import get_corpus
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import get_run, split_step
 from workbench.jobs.recorder import RunRecorder
+from workbench.jobs.run_claim import claim_run
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
 from workbench.settings.finetune import FinetuneConfig
@@ -234,11 +235,12 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
         preset=spec.scratch, parent_run_id=source.parent.id if source.parent else None,
         device=describe_device(resolve_device(config.device)),
     )
-    seed_everything(config.seed)
-    model = (from_pretraining(spec.task, source.checkpoint, len(labels) or 2) if source.checkpoint
-             else build_task_model(spec.task, source.model_config, len(labels) or 2))
-    return _train(ws, run, task, model, data, source.tokenizer.pad_id, listeners, control, resume_from=None,
-                  world=world)
+    with claim_run(ws, run):
+        seed_everything(config.seed)
+        model = (from_pretraining(spec.task, source.checkpoint, len(labels) or 2) if source.checkpoint
+                 else build_task_model(spec.task, source.model_config, len(labels) or 2))
+        return _train(ws, run, task, model, data, source.tokenizer.pad_id, listeners, control, resume_from=None,
+                      world=world)
 
 
 def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Listener] = (),
@@ -249,9 +251,15 @@ def resume_finetuning(ws: Workspace, run_ref: str | int, listeners: Sequence[Lis
     run = get_run(ws, run_ref)
     if run.kind != "finetune":
         raise UserError(f"run {run.name!r} is a {run.kind} run; this resumes fine-tuning runs")
-    if run.status in ("completed", "running", "paused", "queued"):
-        raise UserError(f"run {run.name!r} is {run.status}; only stopped, interrupted or failed runs resume")
     ws.check_writable()
+    with claim_run(ws, run):  # before anything of the run changes: a second resume of it is refused here
+        if run.status in ("completed", "running", "paused", "queued"):
+            raise UserError(f"run {run.name!r} is {run.status}; only stopped, interrupted or failed runs resume")
+        return _resume_claimed(ws, run, listeners, control, world)
+
+
+def _resume_claimed(ws: Workspace, run: RunRecord, listeners: Sequence[Listener], control: TrainControl | None,
+                    world: Single | None) -> tuple[RunRecord, FinetuneResult]:
     checkpoint = resume_point(ws, run)
     saved, spec = run.config, _saved_spec(run)
     config = spec.config

@@ -31,6 +31,7 @@ from workbench.jobs.checkpoint_check import resume_point
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
+from workbench.jobs.run_claim import RunBusy, claim_run
 from workbench.jobs.throughput import record_throughput
 from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
@@ -38,7 +39,7 @@ from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
-from workbench.store.runstore import CorpusRecord, RunRecord, TokenizerRecord
+from workbench.store.runstore import CheckpointRecord, CorpusRecord, RunRecord, TokenizerRecord
 
 Listener = Callable[[object], None]
 # (stage, done, total or None): how long preparation steps tell a front end how far they are.
@@ -158,8 +159,9 @@ def start_pretraining(
         preset=spec.model.preset,
         device=device,
     )
-    result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None,
-                    world=world)
+    with claim_run(ws, run):
+        result = _train(ws, run, model_config, spec.masking, spec.train, data, listeners, control, resume_from=None,
+                        world=world)
     return ws.store.get_run(run.id), result
 
 
@@ -175,19 +177,29 @@ def resume_pretraining(
 ) -> tuple[RunRecord, TrainResult]:
     """Continue a run from its last intact checkpoint, exactly as if it had never stopped; `steps` may extend it (on
     any number of processes: checkpoints hold the unwrapped model and a data position in global batches). Newer
-    checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used."""
+    checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used. A run with
+    no checkpoint at all (interrupted or failed before its first) trains again from step 0."""
     run = get_run(ws, run_ref)
     if run.kind != "pretrain":
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
     ws.check_writable()
-    checkpoint = resume_point(ws, run, notify)
+    with claim_run(ws, run):  # before anything of the run changes: a second resume of it is refused here
+        result = _resume_claimed(ws, run, steps, listeners, control, progress, notify, world)
+    return ws.store.get_run(run.id), result
+
+
+def _resume_claimed(ws: Workspace, run: RunRecord, steps: int | None, listeners: Sequence[Listener],
+                    control: TrainControl | None, progress: Progress | None, notify: Callable[[str], None] | None,
+                    world: Single | None) -> TrainResult:
+    checkpoint = _resume_point_or_none(ws, run, notify)
+    start_step = 0 if checkpoint is None else checkpoint.step
     train_values = dict(run.config["train"])
     if steps is not None:
         train_values["steps"] = steps
     train_config = TrainConfig.from_dict(train_values)
-    if checkpoint.step >= train_config.steps:
+    if start_step >= train_config.steps:
         raise UserError(
-            f"run {run.name!r} already reached step {checkpoint.step} of {train_config.steps}; "
+            f"run {run.name!r} already reached step {start_step} of {train_config.steps}; "
             "pass --steps N with a larger N to train further"
         )
     data_config = run.config["data"]
@@ -198,14 +210,25 @@ def resume_pretraining(
     data = prepare_data(ws, corpus, tokenizer_record, data_config["max_len"], data_config["val_fraction"], progress)
     model_config = BertConfig.from_dict(run.config["model"])
     masking = MaskingConfig.from_dict(run.config["masking"])
-    ws.store.truncate_metrics(run.id, after_step=checkpoint.step)
+    ws.store.truncate_metrics(run.id, after_step=start_step)
     if steps is not None:
         ws.store.update_run(run.id, config={**run.config, "train": train_config.to_dict()})
-    result = _train(
-        ws, run, model_config, masking, train_config, data, listeners, control, resume_from=Path(checkpoint.path),
-        world=world,
+    return _train(
+        ws, run, model_config, masking, train_config, data, listeners, control,
+        resume_from=None if checkpoint is None else Path(checkpoint.path), world=world,
     )
-    return ws.store.get_run(run.id), result
+
+
+def _resume_point_or_none(ws: Workspace, run: RunRecord, notify: Callable[[str], None] | None
+                          ) -> CheckpointRecord | None:
+    """Where a resume starts (`resume_point`), or None for an interrupted or failed run that saved no checkpoint
+    at all (killed before its first one, or before training began): its recorded settings train it again from
+    step 0. A completed or stopped run always saved one; with none left (pruned) it is refused as before."""
+    if ws.store.checkpoints(run.id) or run.status not in ("interrupted", "failed"):
+        return resume_point(ws, run, notify)
+    if notify is not None:
+        notify(f"run {run.name!r} has no checkpoint; training it from step 0 with its recorded settings")
+    return None
 
 
 def _train(
@@ -287,6 +310,10 @@ def delete_run(ws: Workspace, run_ref: str | int) -> RunRecord:
     run = get_run(ws, run_ref)
     if run.status in ("running", "paused"):
         raise UserError(f"run {run.name!r} is {run.status}; stop it before deleting it")
-    ws.store.delete_run(run.id)
-    shutil.rmtree(ws.layout.run_dir(run.id), ignore_errors=True)
+    try:
+        with claim_run(ws, run):  # a process that holds it (a resume starting) keeps it
+            ws.store.delete_run(run.id)
+            shutil.rmtree(ws.layout.run_dir(run.id), ignore_errors=True)
+    except RunBusy as busy:
+        raise UserError(f"{busy}; stop it before deleting it") from None
     return run

@@ -1,8 +1,9 @@
-"""Is a process still there? Used by `RunStore.mark_interrupted` to find runs whose process died.
+"""Is a process still there? Used by `store/liveness.py` to find runs whose process died.
 
 POSIX asks with signal 0; Windows asks the kernel for the exit code, because `os.kill(pid, 0)` would terminate
-the process there. A pid reused by an unrelated process reads as alive: a stale run then stays `running` until
-that process ends too, which is the safe mistake (a live run is never marked interrupted).
+the process there. On Linux a zombie (killed, not yet reaped by its parent, as a killed training child of a
+window is for a while) counts as gone. A pid reused by an unrelated process reads as alive; the run's stale
+heartbeat tells readers it is not (liveness `SILENT`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # exists, owned by someone else
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (comm) S ...": the state follows the last ")" (comm may hold spaces and parentheses)
+            return stat.read().rpartition(b")")[2].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False  # no /proc (macOS), or the process just went: signal 0 already said it was there
 
 
 def _windows_pid_alive(pid: int) -> bool:

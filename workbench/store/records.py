@@ -30,7 +30,7 @@ class StoreWriteError(StoreError):
 RUN_KINDS = ("pretrain", "finetune", "imported")  # what RunRecord.kind may be (imported: a Hugging Face model)
 RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "stopped", "interrupted", "diverged")
 MetricTuple = tuple[str, int, float, int]  # (key, step, value, wall_time_ms), as RunStore.log_metrics takes them
-_TIMESTAMPS = ("created_at", "started_at", "ended_at")  # integer milliseconds in the database
+_TIMESTAMPS = ("created_at", "started_at", "ended_at", "heartbeat_at")  # integer milliseconds in the database
 R = TypeVar("R")
 
 
@@ -117,6 +117,7 @@ class RunRecord(_Record):
     error: str | None
     last_step: int | None
     best_val_loss: float | None
+    heartbeat_at: datetime | None = None  # the training process' last beat (see store/liveness.py)
 
 
 @dataclass(frozen=True)

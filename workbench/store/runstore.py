@@ -9,6 +9,7 @@ batches while a training process writes (`metrics_writer.MetricsWriter` batches 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -28,6 +29,7 @@ from workbench.store.database import (
     unreadable_database,
     writer,
 )
+from workbench.store.liveness import ALIVE, ENDED, GONE, Holder, liveness, shown_status
 from workbench.store.probe_results import ProbeResultRecord, load_probe_results, save_probe_result
 from workbench.store.processes import pid_alive
 from workbench.store.queries import (
@@ -77,6 +79,21 @@ __all__ = [
     "StoreError",
     "TokenizerRecord",
 ]
+
+
+def _holder(row: Run) -> Holder:
+    return Holder(row.status, row.pid, row.hostname, row.heartbeat_at)
+
+
+def _shown_run(row: Run, host: str, now: int) -> RunRecord:
+    """The run as readers see it: a run whose process is gone or silent shows as ended (`store/liveness.py`)."""
+    record = record_from_row(RunRecord, row)
+    holder = _holder(row)
+    verdict = liveness(holder, now, host, pid_alive)
+    if verdict in (ALIVE, ENDED):
+        return record
+    status, error = shown_status(holder, verdict, now)
+    return dataclasses.replace(record, status=status, error=error)
 
 
 def _as_json(value: Any) -> Any:
@@ -250,7 +267,8 @@ class RunStore:
         parent_run_id: int | None = None,
         device: str | None = None,
     ) -> RunRecord:
-        """Record a new `queued` run; with no name it is called `run-<id>`."""
+        """Record a new `queued` run held by this process (its pid and host, so that a reader can tell a run whose
+        process died before training began); with no name it is called `run-<id>`."""
         if kind not in RUN_KINDS:
             raise StoreError(f"unknown run kind {kind!r}; expected one of {', '.join(RUN_KINDS)}")
         if name is not None:
@@ -268,6 +286,8 @@ class RunStore:
                 corpus_id=corpus_id,
                 tokenizer_id=tokenizer_id,
                 device=device,
+                pid=os.getpid(),
+                hostname=socket.gethostname(),
                 created_at=now_ms(),
                 tags=[],
             )
@@ -275,7 +295,7 @@ class RunStore:
             session.flush()  # assigns row.id, which names the run
             if name is None:
                 row.name = free_run_name(session, f"run-{row.id}")
-            return record_from_row(RunRecord, row)
+            return self._shown(row)
 
     def set_status(self, run_id: int, status: str, error: str | None = None) -> RunRecord:
         """Move a run to `status`; `error` replaces its error text (None clears it).
@@ -295,7 +315,7 @@ class RunStore:
                 row.started_at = row.started_at or now
                 row.pid = os.getpid()
                 row.hostname = socket.gethostname()
-            return record_from_row(RunRecord, row)
+            return self._shown(row)
 
     def update_run(
         self,
@@ -320,23 +340,34 @@ class RunStore:
             for field, value in {"tags": tags, "config": config}.items():
                 if value is not None:
                     setattr(row, field, _as_json(value))
-            return record_from_row(RunRecord, row)
+            return self._shown(row)
+
+    @staticmethod
+    def _shown(row: Run) -> RunRecord:
+        return _shown_run(row, socket.gethostname(), now_ms())
 
     def get_run(self, id_or_name: int | str) -> RunRecord | None:
-        """A run by id (7 or "7") or by name; None if there is none."""
+        """A run by id (7 or "7") or by name, as readers see it (`_shown_run`); None if there is none."""
         with self._read() as session:
             row = by_id_or_name(session, Run, id_or_name)
-            return None if row is None else record_from_row(RunRecord, row)
+            return None if row is None else self._shown(row)
 
     def list_runs(self, kind: str | None = None, status: str | None = None) -> list[RunRecord]:
-        """Runs, newest first, optionally of one kind and/or status."""
+        """Runs, newest first, optionally of one kind and/or (shown) status."""
         query = select(Run).order_by(Run.created_at.desc(), Run.id.desc())
         if kind is not None:
             query = query.where(Run.kind == kind)
-        if status is not None:
-            query = query.where(Run.status == status)
+        host, now = socket.gethostname(), now_ms()
         with self._read() as session:
-            return [record_from_row(RunRecord, row) for row in session.scalars(query)]
+            runs = [_shown_run(row, host, now) for row in session.scalars(query)]
+        return runs if status is None else [run for run in runs if run.status == status]
+
+    def beat(self, run_id: int) -> None:
+        """Say that this process still holds run `run_id` (its heartbeat, every few seconds: `jobs.run_claim`)."""
+        with self._write() as session:
+            # Only the time: the pid and host are the run's own (creation, `running`), and a refused resume that
+            # held the run for a moment must not rewrite who trained it.
+            session.execute(update(Run).where(Run.id == run_id).values(heartbeat_at=now_ms()))
 
     def delete_run(self, run_id: int) -> None:
         """Delete a run's rows (metrics and checkpoints cascade); its files are the caller's to delete."""
@@ -344,22 +375,23 @@ class RunStore:
             delete_one(session, Run, run_id, "run")
 
     def mark_interrupted(self) -> list[int]:
-        """Turn running/paused runs whose process is gone into `interrupted`; returns their ids.
+        """Write down what readers already show for runs whose process is gone: running/paused ones become
+        `interrupted` (resumable), queued ones `failed` ("never started"); returns their ids.
 
-        A process on another host cannot be checked from here, so its runs count as gone too: the database is a
-        local file that one machine uses at a time.
+        A process on another host cannot be asked, so its runs count as gone once their heartbeat is stale. A
+        process that is there but silent is left alone: it may still wake up and finish (`store/liveness.py`).
         """
-        host = socket.gethostname()
-        interrupted = []
+        host, now = socket.gethostname(), now_ms()
+        ended = []
         with self._write() as session:
             for row in session.scalars(select(Run).where(Run.status.in_(LIVE_STATUSES))):
-                if row.hostname == host and row.pid is not None and pid_alive(row.pid):
+                holder = _holder(row)
+                if liveness(holder, now, host, pid_alive) != GONE:
                     continue
-                row.error = f"its process (pid {row.pid} on {row.hostname}) ended while the run was {row.status}"
-                row.status = "interrupted"
-                row.ended_at = now_ms()
-                interrupted.append(row.id)
-        return interrupted
+                row.status, row.error = shown_status(holder, GONE, now)
+                row.ended_at = now
+                ended.append(row.id)
+        return ended
 
     # ---- metrics -------------------------------------------------------------------------------------------
 

@@ -38,8 +38,8 @@ NAMING_CONVENTION = {
 
 # A run in one of these has ended: it gets an ended_at and no longer needs a live process.
 TERMINAL_STATUSES = frozenset({"completed", "failed", "stopped", "interrupted", "diverged"})
-# A run in one of these claims a live process (its pid); mark_interrupted checks that claim.
-LIVE_STATUSES = frozenset({"running", "paused"})
+# A run in one of these claims a live process (its pid, and its heartbeat once claimed): `liveness` checks it.
+LIVE_STATUSES = frozenset({"queued", "running", "paused"})
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -107,6 +107,8 @@ class Run(Base):
     device: Mapped[str | None] = mapped_column(String(200))
     pid: Mapped[int | None] = mapped_column(Integer)
     hostname: Mapped[str | None] = mapped_column(String(255))
+    # When the training process last said it is alive (every few seconds while it holds the run; revision 0006).
+    heartbeat_at: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[int | None] = mapped_column(BigInteger)
     ended_at: Mapped[int | None] = mapped_column(BigInteger)
