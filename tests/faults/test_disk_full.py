@@ -96,3 +96,33 @@ def test_a_real_full_disk_stops_the_run_resumable(template_home: Path, small_tmp
     assert not [p for p in (home / "runs" / "run-00001" / "checkpoints").iterdir() if p.name.startswith(".")]
     with sqlite3.connect(home / "workbench.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_full_disk_at_a_fine_tuning_checkpoint_stops_it_with_the_last_one_intact(
+        run_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.samples.tasks import write_subjects
+
+    train = write_subjects(tmp_path / "train.tsv", 48, seed=5, held_out=False)
+    validation = write_subjects(tmp_path / "validation.tsv", 16, seed=6, held_out=True)
+    real_save = torch.save
+
+    def full_disk(obj: object, f: object) -> None:
+        if obj["epoch"] == 2:  # type: ignore[index]  # the second epoch's checkpoint
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(obj, f)
+
+    monkeypatch.setattr(checkpoints.torch, "save", full_disk)
+    args = ("finetune", "--task", "classify", "--train", str(train), "--validation", str(validation), "--from", RUN,
+            "--epochs", "3", "--batch-size", "16", "--device", "cpu", "--name", "ft")
+    code, _, err = cli(capsys, run_home, *args)
+    assert code == 2
+    line = one_error_line(err)
+    assert line.startswith("mlm-workbench: error: disk full while saving checkpoint step-") and \
+        line.endswith(f"; the run is stopped and {checkpoints.checkpoint_name(3)} is intact"), line
+    assert db_rows(run_home, "SELECT status FROM runs WHERE name = 'ft'") == [("stopped",)]
+    run_dir = run_home / "runs" / "run-00002" / "checkpoints"
+    assert [p.name for p in run_dir.iterdir()] == [checkpoints.checkpoint_name(3)]  # nothing half-written
+    monkeypatch.setattr(checkpoints.torch, "save", real_save)  # room again: it resumes from epoch 1's checkpoint
+    code, _, err = cli(capsys, run_home, "resume", "ft")
+    assert code == 0, err
+    assert db_rows(run_home, "SELECT status FROM runs WHERE name = 'ft'") == [("completed",)]

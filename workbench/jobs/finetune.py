@@ -33,6 +33,7 @@ from workbench.core.finetune.metrics import get_entities
 from workbench.core.finetune.qa import answers_outside_windows, default_doc_stride
 from workbench.core.finetune.tasks import ClassifyTask, QATask, TagTask
 from workbench.core.finetune.trainer import EpochEvent, FinetuneResult, FinetuneTrainer
+from workbench.core.storage import StorageError
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.core.training_types import TrainControl
 from workbench.jobs.checkpoint_check import resume_point, verified_path, verify
@@ -331,6 +332,8 @@ def _train(ws: Workspace, run: RunRecord, task, model: torch.nn.Module, data: _D
                               test_examples=data.test, test_features=data.test_features, world=world)
     try:
         result = trainer.run(resume_from=resume_from)
+    except StorageError as error:  # the run is recorded `stopped` and resumable; the front end shows one line
+        raise UserError(str(error)) from error
     finally:
         recorder.close()
     result.baselines, result.warnings = data.baselines, run_config.get("warnings", [])

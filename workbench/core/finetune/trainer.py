@@ -32,6 +32,7 @@ from workbench.core.epochs import EpochSampler
 from workbench.core.finetune.encoding import Feature, collate
 from workbench.core.finetune.tasks import epoch_rank
 from workbench.core.optim import build_scheduler, no_decay_parameter_names
+from workbench.core.storage import StorageError
 from workbench.core.training_types import CheckpointEvent, StatusEvent, StepEvent, TrainControl
 from workbench.settings.finetune import FinetuneConfig
 
@@ -127,8 +128,8 @@ class FinetuneTrainer:
         return {k: v.to(self.device) for k, v in collate(features, self.pad_id).items()}
 
     def run(self, resume_from: Path | None = None) -> FinetuneResult:
-        """Train all epochs (or until stopped / early-stopped), from a checkpoint when given; never raises,
-        failures give status `failed`."""
+        """Train all epochs (or until stopped / early-stopped), from a checkpoint when given; failures give status
+        `failed`. A disk that refuses a write raises `StorageError` after the run is reported `stopped`."""
         result = self.result
         try:
             if resume_from is not None:
@@ -138,6 +139,11 @@ class FinetuneTrainer:
             if (result.status == "completed" and self.test_features and result.best_checkpoint is not None
                     and self.world.is_writer):
                 result.test_metrics, result.test_details = self.score_best(self.test_examples, self.test_features)
+        except StorageError as error:  # the disk failed, not the run: stopped, what it saved is intact
+            kept = f"{result.last_checkpoint.name} is intact" if result.last_checkpoint else "no checkpoint was saved"
+            result.status, result.message = "stopped", f"{error}; the run is stopped and {kept}"
+            self._emit(StatusEvent(result.status, result.message))
+            raise StorageError(error.errno, result.message) from error
         except Exception as error:  # reported as a status, like pretraining; the caller shows the message
             lost = self.world.world_size > 1 and is_peer_failure(error)  # resumable from the last checkpoint
             result.status = "interrupted" if lost else "failed"
