@@ -157,3 +157,32 @@ def rank_heads_on_suite(
             progress(layer + 1, layers)
     effects.sort(key=lambda e: (-e.drop, -mrr_drops[e.layer, e.head]))
     return HeadRanking("precision_at_1", mode, intact["precision_at_1"], effects, [], [])
+
+
+@dataclass(frozen=True)
+class TokenChange:
+    token_id: int
+    token: str
+    intact: float  # probability with every head on
+    ablated: float  # with the chosen heads off
+
+
+@dataclass(frozen=True)
+class MaskChange:
+    position: int
+    tokens: list[TokenChange]  # the intact and the ablated top-k together, most probable when ablated first
+
+
+def compare_fill(model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, text_or_ids: str | Sequence[int],
+                 head_mask: HeadMask | None, top_k: int = 5) -> list[MaskChange]:
+    """At every mask, the tokens either model ranks in its top-k, with both probabilities."""
+    ids, positions, _, _ = prepare_masks(model, tokenizer, text_or_ids, top_k, None)
+    intact = mask_probabilities(model, ids, positions)  # (M, V)
+    ablated = mask_probabilities(model, ids, positions, head_mask)
+    changes = []
+    for row, position in enumerate(positions):
+        candidates = dict.fromkeys(ablated[row].topk(top_k).indices.tolist() + intact[row].topk(top_k).indices.tolist())
+        rows = [TokenChange(i, tokens_of(tokenizer, [i])[0], float(intact[row, i]), float(ablated[row, i]))
+                for i in candidates]
+        changes.append(MaskChange(position, sorted(rows, key=lambda t: -t.ablated)))
+    return changes
