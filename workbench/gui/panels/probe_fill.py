@@ -3,7 +3,9 @@ bars of probability, recomputed as the user types (debounced), side by side for 
 
 A double-click (or Ctrl+click) on a word of the text, or a click on a token in the strip below it, masks that
 word: all its pieces. "Fill in order" fills the most confident mask first and predicts the rest again, one
-step per row, which shows what independent predictions miss ("New Orleans" vs "Los Angeles").
+step per row, which shows what independent predictions miss ("New Orleans" vs "Los Angeles"). "By layer" applies
+the MLM head after every layer instead (`probe_lens`). With heads switched off in the Attention view, the bars
+are the ablated model's, each with a tick at the intact model's probability and the change written beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.probing import FillMaskResult, InOrderResult
 from workbench.core.probing.encoding import MASK_MARKER
 from workbench.gui.panels.probe_common import (
     Computation,
@@ -38,11 +39,23 @@ from workbench.gui.panels.probe_common import (
     show_message,
 )
 from workbench.gui.panels.probe_export import ExportButton, ExportTarget
+from workbench.gui.panels.probe_lens import LensChartWidget
+from workbench.views.lens_views import (
+    CHANGE_HEADER,
+    LENS_HEADER,
+    change_rows,
+    changes_for_models,
+    lens_charts,
+    lens_for_models,
+    lens_rows,
+)
 from workbench.views.probe_export import FILL_HEADER, file_stem, fill_mask_rows, write_csv
 from workbench.views.probe_views import fill_charts, fill_for_models, mask_word_at, parse_targets, text_tokens
 
 DEFAULT_TEXT = "the cow says [MASK] and the dog says [MASK]."
 BAR_COLOUR = QColor("#4c78a8")
+INTACT_COLOUR = QColor("#d62728")
+PLAIN, BY_LAYER, ABLATED = "plain", "by layer", "ablated"  # what the grid shows
 ROW_HEIGHT = 20
 LABEL_WIDTH = 110
 
@@ -50,10 +63,12 @@ LABEL_WIDTH = 110
 class ProbabilityBars(QWidget):
     """A title and one horizontal bar per candidate: the bar's length is its probability (0 to 100 %)."""
 
-    def __init__(self, title: str, rows: list[tuple[str, float]], parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, rows: list[tuple[str, float]], intact: list[float] | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = title
         self.rows = rows
+        self.intact = intact  # the intact model's probabilities of the same tokens, when heads are off
         self.setMinimumWidth(260)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setFixedHeight(ROW_HEIGHT * (len(rows) + 1) + 6)
@@ -77,8 +92,14 @@ class ProbabilityBars(QWidget):
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
             width = max(bar_space * probability, 2.0)
             painter.fillRect(QRectF(LABEL_WIDTH, y + 2, width, ROW_HEIGHT - 8), BAR_COLOUR)
-            painter.drawText(QRectF(LABEL_WIDTH + width + 4, y, 60, ROW_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter,
-                             f"{probability:.1%}")
+            text = f"{probability:.1%}"
+            if self.intact is not None:
+                intact = self.intact[row - 1]
+                painter.fillRect(QRectF(LABEL_WIDTH + bar_space * intact - 1, y, 3, ROW_HEIGHT - 4), INTACT_COLOUR)
+                text += f" ({(probability - intact) * 100:+.1f})"
+                width = max(width, bar_space * intact)
+            painter.drawText(QRectF(LABEL_WIDTH + width + 4, y, 90, ROW_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter,
+                             text)
 
 
 class MaskLineEdit(QLineEdit):
@@ -100,12 +121,14 @@ class FillMaskView(QWidget):
     def __init__(self, context: ProbeContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.results: list[FillMaskResult | InOrderResult] = []
+        self.results: list = []  # FillMaskResult | InOrderResult, LensResult or [MaskChange] per model
+        self.kind = PLAIN
         self.titles: list[str] = []  # the model of each result
         self.computation = Computation(context.runner, "fill-mask", self, self._show_results, self._show_error)
         self.debounce = debounce_timer(self, self.compute)
         self._build()
         context.models_changed.connect(self._on_models_changed)
+        context.ablation_changed.connect(self.compute)
 
     def _build(self) -> None:
         self.text = MaskLineEdit(DEFAULT_TEXT)
@@ -130,6 +153,15 @@ class FillMaskView(QWidget):
         self.in_order.setToolTip("Fill the mask the model is surest about first, then guess the others again "
                                  "with it in place, one step at a time.")
         self.in_order.toggled.connect(self._schedule)
+        self.by_layer = QCheckBox("By layer")
+        self.by_layer.setToolTip("Apply the model's MLM head after every layer, not only the last: the top-k and the "
+                                 "answer's rank and probability layer by layer show at which depth the answer forms.")
+        self.by_layer.toggled.connect(self._schedule)
+        self.answer = QLineEdit()
+        self.answer.setPlaceholderText("answer (default: the model's final guess)")
+        self.answer.setToolTip("By layer: the right word at each mask, comma-separated (one word serves every "
+                               "mask); without one, each mask follows what the full model predicts there.")
+        self.answer.textChanged.connect(self._schedule)
         self.strip = QLabel()
         self.strip.setWordWrap(True)
         self.strip.setToolTip("The tokens the model reads; click one to mask its whole word.")
@@ -141,12 +173,15 @@ class FillMaskView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
-        self.export_button = ExportButton([ExportTarget(
-            "predictions", self.grid_host, self._write_csv, lambda: file_stem("fill-mask", *self.titles[:1]),
-            lambda: bool(self.results))], self.status)
+        self.export_button = ExportButton([
+            ExportTarget("predictions", self.grid_host, self._write_csv,
+                         lambda: file_stem("fill-mask", *self.titles[:1]),
+                         lambda: bool(self.results) and self.kind != BY_LAYER),
+            ExportTarget("by layer", self.grid_host, self._write_csv, lambda: file_stem("by-layer", *self.titles[:1]),
+                         lambda: bool(self.results) and self.kind == BY_LAYER)], self.status)
         controls = QHBoxLayout()
         for widget in (self.insert_button, QLabel("Top k:"), self.top_k, QLabel("Targets:"), self.targets,
-                       self.in_order):
+                       self.in_order, self.by_layer, self.answer):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.export_button)
@@ -213,22 +248,39 @@ class FillMaskView(QWidget):
             return
         text, k = self.text.text(), self.top_k.value()
         targets, in_order = parse_targets(self.targets.text()), self.in_order.isChecked()
-        titles = [model_title(m) for m in models]
-        self.computation.request(lambda: (titles, fill_for_models(models, text, k, targets, in_order)))
+        answers, ablation = parse_targets(self.answer.text()), self.context.ablation
+        caption = ablation.caption()
+        titles = [model_title(m) + (f" · {caption}" if caption else "") for m in models]
+        if self.by_layer.isChecked():
+            self.computation.request(lambda: (BY_LAYER, titles, lens_for_models(models, text, k, answers, ablation)))
+        elif ablation.active and not in_order and not targets:
+            self.computation.request(lambda: (ABLATED, titles, changes_for_models(models, text, k, ablation)))
+        else:
+            self.computation.request(lambda: (PLAIN, titles, fill_for_models(models, text, k, targets, in_order)))
 
     @Slot(object)
-    def _show_results(self, computed: tuple[list[str], list]) -> None:
-        titles, results = computed
-        self.titles, self.results = titles, results
+    def _show_results(self, computed: tuple[str, list[str], list]) -> None:
+        self.kind, self.titles, self.results = computed
         self._clear_grid()
-        for column, (title, result) in enumerate(zip(titles, results)):
+        for column, (title, result) in enumerate(zip(self.titles, self.results)):
             header = QLabel(f"<b>{html.escape(title)}</b>")
+            header.setWordWrap(True)
             self.grid.addWidget(header, 0, column)
-            for row, (title, bars) in enumerate(fill_charts(result), start=1):
-                self.grid.addWidget(ProbabilityBars(title, bars), row, column)
-        notes = sorted({note for result in results for note in result.notes})
+            for row, widget in enumerate(self._charts(result), start=1):
+                self.grid.addWidget(widget, row, column)
+        notes = sorted({note for result in self.results for note in getattr(result, "notes", [])})
+        if self.context.ablation.active and self.kind == PLAIN:
+            notes.append("heads off apply to plain fill-mask only (not with targets or in order)")
         timing = f"computed in {self.computation.last_ms:.0f} ms" if self.computation.last_ms is not None else ""
         show_message(self.status, "; ".join([timing, *notes]).strip("; "))
+
+    def _charts(self, result) -> list[QWidget]:
+        if self.kind == BY_LAYER:
+            return [LensChartWidget(chart) for chart in lens_charts(result)]
+        if self.kind == ABLATED:
+            return [ProbabilityBars(f"[MASK] at {change.position}", [(t.token, t.ablated) for t in change.tokens],
+                                    [t.intact for t in change.tokens]) for change in result]
+        return [ProbabilityBars(title, bars) for title, bars in fill_charts(result)]
 
     @Slot(str)
     def _show_error(self, message: str) -> None:
@@ -237,6 +289,10 @@ class FillMaskView(QWidget):
         show_message(self.status, message, error=True)
 
     def _write_csv(self, path: Path) -> Path:
+        if self.kind == BY_LAYER:
+            return write_csv(path, LENS_HEADER, lens_rows(self.titles, self.results))
+        if self.kind == ABLATED:
+            return write_csv(path, CHANGE_HEADER, change_rows(self.titles, self.results, self.context.ablation))
         return write_csv(path, FILL_HEADER, fill_mask_rows(self.titles, self.results))
 
     def _clear_grid(self) -> None:
@@ -244,6 +300,15 @@ class FillMaskView(QWidget):
             widget = self.grid.takeAt(0).widget()
             if widget is not None:
                 widget.deleteLater()
+
+    def lens_displayed(self) -> list[list]:
+        """The By-layer charts shown, per model: their LensChart data."""
+        columns: dict[int, list] = {}
+        for index in range(self.grid.count()):
+            widget = self.grid.itemAt(index).widget()
+            if isinstance(widget, LensChartWidget):
+                columns.setdefault(self.grid.getItemPosition(index)[1], []).append(widget.chart)
+        return [columns[c] for c in sorted(columns)]
 
     def displayed(self) -> list[list[tuple[str, list[tuple[str, float]]]]]:
         """What the charts show, per model: (title, [(token, probability)]) per chart."""
