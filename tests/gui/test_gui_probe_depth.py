@@ -1,4 +1,5 @@
-"""The Probe panel's deeper views on a real tiny run: Fill-mask "By layer" shows the engine's lens and exports it;
+"""The Probe panel's deeper views on a real tiny run: Fill-mask "By layer" shows the engine's lens and exports it,
+on one checkpoint and over all of them;
 heads clicked off in the Attention view's grid change Fill-mask, Scoring and the maps to the ablated model's (the
 view says which heads and how) while the weights stay untouched; "Rank heads by importance" shows the engine's
 ranking and exports it as PNG, SVG and CSV."""
@@ -9,13 +10,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from probe_harness import TIMEOUT, engine_model, settle
+from probe_harness import RUN, TIMEOUT, engine_model, settle
 from PySide6.QtCore import QPoint, Qt
 from test_gui_probe_export import export_pictures, read_csv
 
 from workbench.core.probing.ablation import compare_fill, head_mask_for, rank_heads
 from workbench.core.probing.lens import layer_lens
-from workbench.views.lens_views import LENS_HEADER, RANKING_HEADER, lens_charts
+from workbench.jobs.probe_lens import lens_over_checkpoints
+from workbench.jobs.workspace import Workspace
+from workbench.views.lens_views import (
+    LENS_HEADER,
+    OVER_CHECKPOINTS_HEADER,
+    RANKING_HEADER,
+    lens_charts,
+    step_depth_tables,
+)
 
 TEXT = "the cow says [MASK]."
 
@@ -94,3 +103,21 @@ def test_rank_heads_shows_and_exports_the_engine_ranking(qtbot, probe_panel, tra
     assert [(int(r[1]), int(r[2])) for r in rows[1:]] == [(e.layer, e.head) for e in expected.heads]
     click_head(qtbot, controls.grid, 0, 1)  # the importance grid switches heads too
     assert probe_panel.context.ablation.heads == ((0, 1),) and controls.grid.off == {(0, 1)}
+
+
+def test_by_layer_over_checkpoints_shows_and_exports_rank_by_step(qtbot, probe_panel, trained_home: Path,
+                                                                   tmp_path: Path) -> None:
+    view = probe_panel.fill
+    view.text.setText(TEXT)
+    view.by_layer.setChecked(True)
+    view.over_button.click()
+    qtbot.waitUntil(lambda: bool(view.over), timeout=TIMEOUT)
+    with Workspace.open(str(trained_home)) as ws:
+        expected = step_depth_tables(lens_over_checkpoints(ws, RUN, TEXT, None, 5))
+    shown = [view.over_layout.itemAt(i).widget().table for i in range(view.over_layout.count())]
+    assert shown == expected and expected[0].steps == [10, 20]
+    export_pictures(view.export_button, "over checkpoints", tmp_path)
+    rows = read_csv(view.export_button.save("over checkpoints", "csv", tmp_path / "over"))
+    assert tuple(rows[0]) == OVER_CHECKPOINTS_HEADER and len(rows) == 1 + 2 * 3  # 2 steps x 3 depths
+    view.text.setText("the dog says [MASK].")  # another text: the old table goes
+    assert view.over == [] and view.over_layout.count() == 0

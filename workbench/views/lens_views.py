@@ -123,3 +123,37 @@ def ranking_rows(ranking: HeadRanking) -> list[tuple]:
     """RANKING_HEADER rows, largest drop first."""
     return [(rank, e.layer, e.head, ranking.metric, e.value, ranking.intact, e.drop, ranking.mode)
             for rank, e in enumerate(ranking.heads, start=1)]
+
+
+OVER_CHECKPOINTS_HEADER = ("step", "position", "answer", "depth", "layer", "answer_rank", "answer_probability")
+
+
+@dataclass(frozen=True)
+class StepDepthTable:
+    """One mask's answer over checkpoints (rows, oldest first) and depths (columns, embeddings first)."""
+
+    title: str
+    steps: list[int]
+    depths: list[str]
+    probabilities: list[list[float]]
+    ranks: list[list[int]]
+
+
+def step_depth_tables(lenses: Sequence[tuple[int, LensResult]]) -> list[StepDepthTable]:
+    """Per mask, the answer's probability and rank at every (step, depth): where and when the fact appears."""
+    if not lenses:
+        return []
+    tables = []
+    for index, mask in enumerate(lenses[-1][1].masks):
+        readings = [lens.masks[index].layers for _, lens in lenses]
+        tables.append(StepDepthTable(f"[MASK] at {mask.position}: {mask.answer} over checkpoints",
+                                     [step for step, _ in lenses], [depth_label(r.depth) for r in readings[-1]],
+                                     [[r.answer_probability for r in row] for row in readings],
+                                     [[r.answer_rank for r in row] for row in readings]))
+    return tables
+
+
+def over_checkpoint_rows(lenses: Sequence[tuple[int, LensResult]]) -> list[tuple]:
+    """OVER_CHECKPOINTS_HEADER rows: every step, mask and depth."""
+    return [(step, mask.position, mask.answer, r.depth, depth_label(r.depth), r.answer_rank, r.answer_probability)
+            for step, lens in lenses for mask in lens.masks for r in mask.layers]

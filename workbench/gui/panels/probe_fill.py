@@ -39,15 +39,20 @@ from workbench.gui.panels.probe_common import (
     show_message,
 )
 from workbench.gui.panels.probe_export import ExportButton, ExportTarget
-from workbench.gui.panels.probe_lens import LensChartWidget
+from workbench.gui.panels.probe_lens import LensChartWidget, StepDepthWidget
+from workbench.jobs.probe_lens import lens_over_checkpoints
+from workbench.jobs.workspace import in_workspace
 from workbench.views.lens_views import (
     CHANGE_HEADER,
     LENS_HEADER,
+    OVER_CHECKPOINTS_HEADER,
     change_rows,
     changes_for_models,
     lens_charts,
     lens_for_models,
     lens_rows,
+    over_checkpoint_rows,
+    step_depth_tables,
 )
 from workbench.views.probe_export import FILL_HEADER, file_stem, fill_mask_rows, write_csv
 from workbench.views.probe_views import fill_charts, fill_for_models, mask_word_at, parse_targets, text_tokens
@@ -125,6 +130,9 @@ class FillMaskView(QWidget):
         self.kind = PLAIN
         self.titles: list[str] = []  # the model of each result
         self.computation = Computation(context.runner, "fill-mask", self, self._show_results, self._show_error)
+        self.over: list = []  # (step, LensResult) over the primary run's checkpoints
+        self.over_computation = Computation(context.runner, "lens over checkpoints", self, self._show_over,
+                                            self._show_error)
         self.debounce = debounce_timer(self, self.compute)
         self._build()
         context.models_changed.connect(self._on_models_changed)
@@ -157,6 +165,10 @@ class FillMaskView(QWidget):
         self.by_layer.setToolTip("Apply the model's MLM head after every layer, not only the last: the top-k and the "
                                  "answer's rank and probability layer by layer show at which depth the answer forms.")
         self.by_layer.toggled.connect(self._schedule)
+        self.over_button = QPushButton("Over checkpoints")
+        self.over_button.setToolTip("By layer on every checkpoint of the run: the answer's rank by training step "
+                                    "and depth, so you see at which layer and at which step it appears.")
+        self.over_button.clicked.connect(self.compute_over_checkpoints)
         self.answer = QLineEdit()
         self.answer.setPlaceholderText("answer (default: the model's final guess)")
         self.answer.setToolTip("By layer: the right word at each mask, comma-separated (one word serves every "
@@ -170,18 +182,29 @@ class FillMaskView(QWidget):
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.over_host = QWidget()
+        self.over_layout = QVBoxLayout(self.over_host)
+        results = QWidget()
+        results_layout = QVBoxLayout(results)
+        results_layout.addWidget(self.grid_host)
+        results_layout.addWidget(self.over_host)
+        results_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.grid_host)
+        scroll.setWidget(results)
         self.export_button = ExportButton([
             ExportTarget("predictions", self.grid_host, self._write_csv,
                          lambda: file_stem("fill-mask", *self.titles[:1]),
                          lambda: bool(self.results) and self.kind != BY_LAYER),
             ExportTarget("by layer", self.grid_host, self._write_csv, lambda: file_stem("by-layer", *self.titles[:1]),
-                         lambda: bool(self.results) and self.kind == BY_LAYER)], self.status)
+                         lambda: bool(self.results) and self.kind == BY_LAYER),
+            ExportTarget("over checkpoints", self.over_host,
+                         lambda path: write_csv(path, OVER_CHECKPOINTS_HEADER, over_checkpoint_rows(self.over)),
+                         lambda: file_stem("by-layer-over-checkpoints", *self.titles[:1]), lambda: bool(self.over))],
+            self.status)
         controls = QHBoxLayout()
         for widget in (self.insert_button, QLabel("Top k:"), self.top_k, QLabel("Targets:"), self.targets,
-                       self.in_order, self.by_layer, self.answer):
+                       self.in_order, self.by_layer, self.answer, self.over_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.export_button)
@@ -212,6 +235,7 @@ class FillMaskView(QWidget):
     @Slot()
     def _on_text_changed(self) -> None:
         self._update_strip()
+        self._show_over([])  # those were for the old text
         self._schedule()
 
     @Slot()
@@ -273,6 +297,26 @@ class FillMaskView(QWidget):
             notes.append("heads off apply to plain fill-mask only (not with targets or in order)")
         timing = f"computed in {self.computation.last_ms:.0f} ms" if self.computation.last_ms is not None else ""
         show_message(self.status, "; ".join([timing, *notes]).strip("; "))
+
+    @Slot()
+    def compute_over_checkpoints(self) -> None:
+        model = self.context.primary
+        if model is None:
+            return
+        home, run_id, text = self.context.state.home, model.run_id, self.text.text()
+        answers, k = parse_targets(self.answer.text()), self.top_k.value()
+        show_message(self.status, "running the lens on every checkpoint ...")
+        self.over_computation.request(lambda: in_workspace(home, lens_over_checkpoints, run_id, text, answers, k))
+
+    @Slot(object)
+    def _show_over(self, lenses: list) -> None:
+        self.over = lenses
+        while self.over_layout.count():
+            self.over_layout.takeAt(0).widget().deleteLater()
+        for table in step_depth_tables(lenses):
+            self.over_layout.addWidget(StepDepthWidget(table))
+        if lenses:
+            show_message(self.status, f"{len(lenses)} checkpoints in {self.over_computation.last_ms:.0f} ms")
 
     def _charts(self, result) -> list[QWidget]:
         if self.kind == BY_LAYER:

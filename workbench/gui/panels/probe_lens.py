@@ -1,15 +1,18 @@
 """The Fill-mask view's "By layer" picture of one mask: a small table (depth, the answer's rank and probability,
 the head's top-k there) beside a line plot of the answer's probability by depth, embeddings first, so the depth
-at which the answer forms shows at a glance. Painted with QPainter, so it exports as PNG and as SVG vectors.
+at which the answer forms shows at a glance; and over every checkpoint of a run, the answer's rank by step and
+depth. Painted with QPainter, so they export as PNG and as SVG vectors.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from workbench.views.lens_views import LensChart
+from workbench.views.lens_views import LensChart, StepDepthTable
+from workbench.views.probe_views import heat_colours
 
 ROW = 18
 TABLE_COLUMNS = (("depth", 78), ("rank", 44), ("p(answer)", 70), ("top-k", 220))
@@ -72,3 +75,43 @@ class LensChartWidget(QWidget):
         for point, (_, rank, _, _) in zip(points, self.chart.rows):
             painter.setBrush(FIRST_COLOUR if rank == 1 else LINE_COLOUR)
             painter.drawEllipse(point, 3, 3)
+
+
+class StepDepthWidget(QWidget):
+    """Checkpoints (rows, oldest at the top) x depths (columns): the answer's probability as colour, its rank
+    written in each cell, so the cell where the answer first ranks first tells at which step and layer it appears."""
+
+    CELL_H = 22
+
+    def __init__(self, table: StepDepthTable, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = table
+        self.setFixedHeight(self.CELL_H * (len(table.steps) + 2) + 6)
+        self.setMinimumWidth(90 + 60 * len(table.depths))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setToolTip("The answer's probability (darker: higher) and rank (the number) at each checkpoint and depth.")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.white)
+        bold = self.font()
+        bold.setBold(True)
+        painter.setFont(bold)
+        painter.drawText(QRectF(0, 0, self.width(), self.CELL_H), Qt.AlignmentFlag.AlignVCenter, self.table.title)
+        painter.setFont(self.font())
+        left, top = 90, 2 * self.CELL_H
+        width = (self.width() - left) / max(len(self.table.depths), 1)
+        for column, depth in enumerate(self.table.depths):
+            painter.drawText(QRectF(left + column * width, self.CELL_H, width, self.CELL_H),
+                             Qt.AlignmentFlag.AlignCenter, depth)
+        colours = heat_colours(np.array(self.table.probabilities, dtype=np.float32), 1.0)  # (S, D, 3)
+        for row, step in enumerate(self.table.steps):
+            y = top + row * self.CELL_H
+            painter.setPen(Qt.GlobalColor.black)
+            painter.drawText(QRectF(0, y, left - 6, self.CELL_H), Qt.AlignmentFlag.AlignRight |
+                             Qt.AlignmentFlag.AlignVCenter, f"step {step:,}")
+            for column, (p, rank) in enumerate(zip(self.table.probabilities[row], self.table.ranks[row])):
+                box = QRectF(left + column * width + 1, y + 1, width - 2, self.CELL_H - 2)
+                painter.fillRect(box, QColor(*(int(c) for c in colours[row, column])))
+                painter.setPen(Qt.GlobalColor.white if p > 0.55 else Qt.GlobalColor.black)
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"#{rank}")
