@@ -6,7 +6,8 @@ weights) with a WordPiece tokenizer trained on the bundled sample corpus; the se
 encode to N pieces (16 and 32, with [CLS] and [SEP]), its middle word masked. Timed: `rank_heads` (each layer's
 12 heads as one batch, started from the intact hidden state entering that layer, zero and mean ablation) and,
 for reference, the direct way (144 fill-mask calls, each a full forward with one head off). Each call is one
-block; blocks where other processes used the CPU are re-run (up to 3 times) and reported. Target (issue 19):
+block, timed by the wall clock and by this process's CPU time, with what other processes used meanwhile: on
+shared cores the CPU time of a one-thread run (--threads 1) is what a quiet core would take. Target (issue 19):
 144 heads x 1 sentence in under 10 s on this CPU.
 
     python bench/rank_heads.py [--quick] [--threads N] [--rounds R]
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -74,12 +76,18 @@ def main() -> None:
             calls[f"direct: 144 forwards, {n_tokens} tokens"] = lambda: direct_way(model, ids, tokenizer.mask_id)
         for name, call in calls.items():
             call()  # warm-up
-            samples = [measure(call, retries=0 if args.quick else 3)[0] for _ in range(rounds)]
+            samples, cpu = [], []
+            for _ in range(rounds):
+                start = time.process_time()
+                samples.append(measure(call, retries=0)[0])
+                cpu.append(time.process_time() - start)
             seconds = [s.seconds for s in samples]
-            results[name] = {"median_s": statistics.median(seconds), "max_s": max(seconds), "rounds": len(seconds),
+            results[name] = {"median_s": statistics.median(seconds), "max_s": max(seconds),
+                             "median_cpu_s": statistics.median(cpu), "rounds": len(seconds),
                              "contamination": contamination(samples), "target_s": TARGET_S}
-            rows.append([name, statistics.median(seconds), max(seconds), contamination(samples)["max_other_cores"]])
-    print_table(["call (144 heads, 1 sentence)", "median s", "max s", "other cores busy (max)"], rows,
+            rows.append([name, statistics.median(seconds), statistics.median(cpu),
+                         contamination(samples)["max_other_cores"]])
+    print_table(["call (144 heads, 1 sentence)", "median wall s", "median CPU s", "other cores busy (max)"], rows,
                 title="Rank heads on a random-init base model")
     save_result("rank_heads", args, results, model="random-init base (12x768, 12 heads, vocab 30522)")
 

@@ -22,6 +22,7 @@ from workbench.views.lens_views import (
     LENS_HEADER,
     OVER_CHECKPOINTS_HEADER,
     RANKING_HEADER,
+    Ablation,
     lens_charts,
     step_depth_tables,
 )
@@ -121,3 +122,11 @@ def test_by_layer_over_checkpoints_shows_and_exports_rank_by_step(qtbot, probe_p
     assert tuple(rows[0]) == OVER_CHECKPOINTS_HEADER and len(rows) == 1 + 2 * 3  # 2 steps x 3 depths
     view.text.setText("the dog says [MASK].")  # another text: the old table goes
     assert view.over == [] and view.over_layout.count() == 0
+
+
+def test_heads_a_new_model_lacks_are_switched_on_again(qtbot, probe_panel) -> None:
+    context = probe_panel.context
+    context.set_ablation(Ablation(((0, 1), (7, 0)), "mean"))  # the seed-demo model has layers 0..1
+    context.set_models(list(context.models))
+    assert context.ablation == Ablation(((0, 1),), "mean")
+    assert "head 0.1 off" in probe_panel.attention.ablation.summary.text()

@@ -102,7 +102,7 @@ class ImportanceGrid(QWidget):
                 painter.fillRect(box, drop_colour(drop, largest) if drop is not None else QColor("#f4f4f4"))
                 painter.setPen(QPen(QColor("#cccccc"), 1))
                 painter.drawRect(box)
-                if drop is not None and size >= 34:
+                if drop is not None and size >= 30:
                     painter.setPen(Qt.GlobalColor.black)
                     painter.drawText(box, Qt.AlignmentFlag.AlignCenter, f"{drop:+.2f}")
                 if (layer, head) in self.off:
@@ -126,6 +126,7 @@ class AblationControls(QWidget):
         self.computation = Computation(context.runner, "rank heads", self, self._on_ranked, self._on_failed)
         self._build()
         context.ablation_changed.connect(self._show_ablation)
+        context.models_changed.connect(self._show_ablation)  # heads another model lacks were dropped
         self._show_ablation()
 
     def _build(self) -> None:

@@ -95,7 +95,7 @@ class AttentionView(QWidget):
         side.addWidget(self.thumbnails)
         side.addWidget(self.head_view)
         side.addWidget(self.ablation)
-        side.setSizes([260, 200, 300])
+        side.setSizes([220, 160, 380])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.heatmap)
         splitter.addWidget(side)

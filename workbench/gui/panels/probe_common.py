@@ -40,6 +40,10 @@ class ProbeContext(QObject):
 
     def set_models(self, models: list[ProbeModel]) -> None:
         self.models = list(models)
+        # Heads switched off stay off across checkpoints, but only those every model now loaded has.
+        heads = tuple(h for h in self.ablation.heads if all(
+            h[0] < m.model.config.num_hidden_layers and h[1] < m.model.config.num_attention_heads for m in models))
+        self.ablation = Ablation(heads, self.ablation.mode)
         self.models_changed.emit()
 
     def set_ablation(self, ablation: Ablation) -> None:

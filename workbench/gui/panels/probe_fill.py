@@ -101,9 +101,9 @@ class ProbabilityBars(QWidget):
             if self.intact is not None:
                 intact = self.intact[row - 1]
                 painter.fillRect(QRectF(LABEL_WIDTH + bar_space * intact - 1, y, 3, ROW_HEIGHT - 4), INTACT_COLOUR)
-                text += f" ({(probability - intact) * 100:+.1f})"
+                text += f" (intact {intact:.1%}, {(probability - intact) * 100:+.2f} points)"
                 width = max(width, bar_space * intact)
-            painter.drawText(QRectF(LABEL_WIDTH + width + 4, y, 90, ROW_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter,
+            painter.drawText(QRectF(LABEL_WIDTH + width + 4, y, 260, ROW_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter,
                              text)
 
 
@@ -165,6 +165,7 @@ class FillMaskView(QWidget):
         self.by_layer.setToolTip("Apply the model's MLM head after every layer, not only the last: the top-k and the "
                                  "answer's rank and probability layer by layer show at which depth the answer forms.")
         self.by_layer.toggled.connect(self._schedule)
+        self.by_layer.toggled.connect(self._on_by_layer)
         self.over_button = QPushButton("Over checkpoints")
         self.over_button.setToolTip("By layer on every checkpoint of the run: the answer's rank by training step "
                                     "and depth, so you see at which layer and at which step it appears.")
@@ -273,14 +274,14 @@ class FillMaskView(QWidget):
         text, k = self.text.text(), self.top_k.value()
         targets, in_order = parse_targets(self.targets.text()), self.in_order.isChecked()
         answers, ablation = parse_targets(self.answer.text()), self.context.ablation
-        caption = ablation.caption()
-        titles = [model_title(m) + (f" · {caption}" if caption else "") for m in models]
+        plain = [model_title(m) for m in models]
+        ablated = [f"{title} · {ablation.caption()}" if ablation.active else title for title in plain]
         if self.by_layer.isChecked():
-            self.computation.request(lambda: (BY_LAYER, titles, lens_for_models(models, text, k, answers, ablation)))
+            self.computation.request(lambda: (BY_LAYER, ablated, lens_for_models(models, text, k, answers, ablation)))
         elif ablation.active and not in_order and not targets:
-            self.computation.request(lambda: (ABLATED, titles, changes_for_models(models, text, k, ablation)))
-        else:
-            self.computation.request(lambda: (PLAIN, titles, fill_for_models(models, text, k, targets, in_order)))
+            self.computation.request(lambda: (ABLATED, ablated, changes_for_models(models, text, k, ablation)))
+        else:  # the intact model, titled so
+            self.computation.request(lambda: (PLAIN, plain, fill_for_models(models, text, k, targets, in_order)))
 
     @Slot(object)
     def _show_results(self, computed: tuple[str, list[str], list]) -> None:
@@ -294,9 +295,15 @@ class FillMaskView(QWidget):
                 self.grid.addWidget(widget, row, column)
         notes = sorted({note for result in self.results for note in getattr(result, "notes", [])})
         if self.context.ablation.active and self.kind == PLAIN:
-            notes.append("heads off apply to plain fill-mask only (not with targets or in order)")
+            notes.append("the intact model: switched-off heads apply to plain fill-mask and By layer, not with "
+                         "targets or in order")
         timing = f"computed in {self.computation.last_ms:.0f} ms" if self.computation.last_ms is not None else ""
         show_message(self.status, "; ".join([timing, *notes]).strip("; "))
+
+    @Slot(bool)
+    def _on_by_layer(self, on: bool) -> None:
+        if not on:
+            self._show_over([])  # the tables over checkpoints belong to the By-layer view
 
     @Slot()
     def compute_over_checkpoints(self) -> None:

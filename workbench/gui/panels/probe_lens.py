@@ -15,7 +15,7 @@ from workbench.views.lens_views import LensChart, StepDepthTable
 from workbench.views.probe_views import heat_colours
 
 ROW = 18
-TABLE_COLUMNS = (("depth", 78), ("rank", 44), ("p(answer)", 70), ("top-k", 220))
+TABLE_COLUMNS = (("depth", 92), ("rank", 44), ("p(answer)", 80), ("top-k", 220))
 PLOT_MIN_WIDTH = 180
 LINE_COLOUR = QColor("#4c78a8")
 FIRST_COLOUR = QColor("#2e7d32")  # a depth where the answer is ranked first
@@ -64,6 +64,8 @@ class LensChartWidget(QWidget):
         painter.setPen(QPen(QColor("#999999"), 1))
         painter.drawRect(box)
         painter.drawText(QRectF(box.left() + 2, box.top(), box.width(), ROW), Qt.AlignmentFlag.AlignTop, "p = 1")
+        painter.drawText(QRectF(box.left() + 2, box.bottom() - ROW, box.width(), ROW), Qt.AlignmentFlag.AlignBottom,
+                         "0")
         painter.drawText(QRectF(box.left() + 2, box.bottom() - ROW, box.width() - 4, ROW),
                          Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignRight, "depth →")
         if len(values) < 2 or box.width() <= 0:
