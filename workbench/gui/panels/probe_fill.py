@@ -319,7 +319,9 @@ class FillMaskView(QWidget):
     def _show_over(self, lenses: list) -> None:
         self.over = lenses
         while self.over_layout.count():
-            self.over_layout.takeAt(0).widget().deleteLater()
+            widget = self.over_layout.takeAt(0).widget()
+            widget.hide()  # gone from the picture now, not at the next event-loop turn
+            widget.deleteLater()
         for table in step_depth_tables(lenses):
             self.over_layout.addWidget(StepDepthWidget(table))
         if lenses:
