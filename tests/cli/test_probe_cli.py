@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import cli
 
 from workbench.cli.main import main
 from workbench.core.probing import fill_mask
@@ -40,16 +41,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         yield folder
     finally:
         torch.set_num_threads(threads)
-
-
-def cli(capsys: pytest.CaptureFixture, home: Path, *args: str, code: int = 0) -> str:
-    assert main(["--home", str(home), *args]) == code
-    captured = capsys.readouterr()
-    if code:
-        lines = captured.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("mlm-workbench: error: "), captured.err
-        return lines[0]
-    return captured.out
 
 
 def test_probe_lists_top_k_per_mask_as_a_direct_call_does(home: Path, capsys: pytest.CaptureFixture) -> None:

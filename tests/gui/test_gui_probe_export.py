@@ -115,7 +115,7 @@ def test_export_menu_dialog_and_errors(qtbot, probe_panel, tmp_path: Path, monke
     settle(qtbot, view.computation)
     qtbot.waitUntil(lambda: view.matrix is not None, timeout=TIMEOUT)
     actions = [a.text() for a in view.export_button.menu().actions() if not a.isSeparator()]
-    assert actions == [f"{label} as {kind}..." for label in ("Heatmap", "Head grid", "Head view")
+    assert actions == [f"{label} as {kind}..." for label in ("Heatmap", "Head grid", "Head view", "Head importance")
                        for kind in ("PNG", "SVG", "CSV")]
     asked: list[str] = []
 

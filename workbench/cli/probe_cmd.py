@@ -1,4 +1,5 @@
-"""`probe`, `score`, `attention`, `probe-suite`: ask a run's checkpoint what it has learned.
+"""`probe`, `score`, `attention`, `probe-suite`: ask a run's checkpoint what it has learned (`probe --by-layer`,
+`--ablate` and `rank-heads`: `probe_depth_cmd`).
 
 Each command loads the run's latest checkpoint (or `--checkpoint STEP`) and its tokenizer. `probe` lists the
 top-k tokens at every [MASK]; `score` ranks sentences by pseudo-log-likelihood; `attention` prints (or writes as
@@ -13,6 +14,14 @@ from pathlib import Path
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import fmt, print_json, print_table, stderr, stdout
+from workbench.cli.probe_depth_cmd import (
+    add_ablation_args,
+    add_lens_args,
+    cmd_by_layer,
+    head_mask_from,
+    print_fill_ablation,
+    print_score_ablation,
+)
 from workbench.core.probing import (
     PLL_METHODS,
     attention_maps,
@@ -35,6 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     probe.add_argument("--targets", metavar="W1,W2", help="list only these words (a word of several pieces: its first)")
     probe.add_argument("--in-order", action="store_true",
                        help="fill the most confident mask first, predict the others again, and so on")
+    add_lens_args(probe)
+    add_ablation_args(probe)
     add_json_flag(probe)
     probe.set_defaults(handler=cmd_probe)
 
@@ -44,6 +55,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _add_model_args(score)
     score.add_argument("--method", choices=PLL_METHODS, default="original",
                        help="original: mask one piece at a time; word-l2r: also mask the later pieces of its word")
+    add_ablation_args(score)
     add_json_flag(score)
     score.set_defaults(handler=cmd_score)
 
@@ -104,10 +116,17 @@ def _print_notes(notes: list[str], at_most: int = 3) -> None:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    if args.by_layer:
+        return cmd_by_layer(args)
+    if args.answers or args.all_checkpoints:
+        raise ValueError("--answers and --all-checkpoints go with --by-layer")
     probe = _load(args)
+    head_mask = head_mask_from(args, probe)
+    if head_mask is not None and not args.in_order:
+        return print_fill_ablation(args, probe, head_mask)
     targets = args.targets.split(",") if args.targets is not None else None
     fill = fill_in_order if args.in_order else fill_mask
-    result = fill(probe.model, probe.tokenizer, args.text, top_k=args.top_k, targets=targets)
+    result = fill(probe.model, probe.tokenizer, args.text, top_k=args.top_k, targets=targets, head_mask=head_mask)
     if args.json:
         print_json({**_source(probe), **result.to_dict()})
         return 0
@@ -127,6 +146,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     probe = _load(args)
+    head_mask = head_mask_from(args, probe)
+    if head_mask is not None:
+        return print_score_ablation(args, probe, head_mask)
     scores = score_sentences(probe.model, probe.tokenizer, args.sentences, args.method)
     if args.json:
         print_json({**_source(probe), "method": args.method, "sentences": [s.to_dict() for s in scores]})

@@ -12,6 +12,8 @@ is most of the head's compute and memory at 15% masking, and through the last la
 (every position is still a key and value there): the loss reads nothing else. `pre_layer_norm=True` moves
 each LayerNorm before its sub-block (same names: `attention.output.LayerNorm` then normalises the
 attention's input) and adds `bert.encoder.final_layer_norm`; the default is BERT's post-LN.
+A `HeadMask` switches attention heads off for probing (ablation) without touching a weight: HF's `head_mask`
+(a head's context vectors scaled by 0) or their mean over the sequence's real tokens.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +45,46 @@ class MaskedLMOutput:
     logits: torch.Tensor  # (N_selected, V) with labels, (B, T, V) without
     hidden_states: tuple[torch.Tensor, ...] | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
+
+
+HEAD_MASK_MODES = ("zero", "mean")
+
+
+@dataclass(frozen=True)
+class HeadMask:
+    """Attention heads switched off, for probing. `keep` is (L, A), or (B, L, A) for one choice per sequence:
+    1 where a head works as trained, 0 where it is off. "zero" scales an off head's context vectors (its output
+    before the layer's output projection) by `keep`, which is HF's `head_mask` (there it scales the attention
+    probabilities, the same by linearity); "mean" moves them towards their mean over the sequence's real tokens
+    instead (mean ablation: the head still adds its average, but nothing that depends on the position).
+    The attention probabilities returned with output_attentions are the head's own, unscaled."""
+
+    keep: torch.Tensor
+    mode: Literal["zero", "mean"] = "zero"
+
+    def __post_init__(self) -> None:
+        if self.mode not in HEAD_MASK_MODES:
+            raise ValueError(f"head mask mode must be one of {', '.join(HEAD_MASK_MODES)}; got {self.mode!r}")
+        if self.keep.dim() not in (2, 3):
+            raise ValueError(f"head mask must be (layers, heads) or (batch, layers, heads); "
+                             f"got {tuple(self.keep.shape)}")
+
+    def layer(self, index: int) -> torch.Tensor:
+        """Layer `index`'s keep factors as (B or 1, A, 1, 1), to scale a (B, A, T, hs) context."""
+        keep = self.keep if self.keep.dim() == 3 else self.keep[None]  # (B|1, L, A)
+        return keep[:, index, :, None, None]
+
+    def apply(self, index: int, context: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
+        """Layer `index`'s context (B, A, T, hs) with its off heads zeroed or replaced by their mean."""
+        keep = self.layer(index).to(context.dtype)
+        if self.mode == "zero":
+            return context * keep
+        if key_mask is None:
+            fill = context.mean(dim=2, keepdim=True)  # (B, A, 1, hs)
+        else:
+            real = key_mask.transpose(-1, -2).to(context.dtype)  # (B, 1, T, 1): 1 at real tokens
+            fill = (context * real).sum(dim=2, keepdim=True) / real.sum(dim=2, keepdim=True).clamp_min(1)
+        return torch.lerp(fill, context, keep)  # exact at both ends: a kept head's context is untouched
 
 
 class BertEmbeddings(nn.Module):
@@ -130,8 +173,8 @@ class BertSelfAttention(nn.Module):
         self.value = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = Dropout(config.attention_probs_dropout_prob)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
-                output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool = False,
+                head_mask: HeadMask | None = None, layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to, or None (no padding).
         Returns the context (B, T, H) and, if asked, the attention probabilities (B, A, T, T)."""
         B, T, H = x.shape
@@ -147,6 +190,8 @@ class BertSelfAttention(nn.Module):
             context = self.dropout(probs) @ v  # (B, A, T, hs)
         else:
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+        if head_mask is not None:
+            context = head_mask.apply(layer_index, context, key_mask)  # (B, A, T, hs)
         return context.transpose(1, 2).reshape(B, T, H), probs if output_attentions else None
 
     def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -191,10 +236,11 @@ class BertAttention(nn.Module):
         self.output = BertResidualOutput(config, config.hidden_size)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
-                rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                rows: torch.Tensor | None = None, head_mask: HeadMask | None = None,
+                layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, T, H). With `rows` ((B, T) bool), every position still serves as a key and value, but only
         the N selected ones go on: the output is (N, H), row-major."""
-        context, probs = self.self(self.output.normalize_input(x), key_mask, output_attentions)
+        context, probs = self.self(self.output.normalize_input(x), key_mask, output_attentions, head_mask, layer_index)
         if rows is not None:
             context, x = context[rows], x[rows]  # (N, H) each
         return self.output(context, x), probs
@@ -218,8 +264,9 @@ class BertLayer(nn.Module):
         self.output = BertResidualOutput(config, config.intermediate_size)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
-                rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, probs = self.attention(x, key_mask, output_attentions, rows)  # (B, T, H), or (N, H) with rows
+                rows: torch.Tensor | None = None, head_mask: HeadMask | None = None,
+                layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, probs = self.attention(x, key_mask, output_attentions, rows, head_mask, layer_index)  # (B, T, H) or (N, H)
         return self.output(self.intermediate(self.output.normalize_input(x)), x), probs
 
 
@@ -232,14 +279,17 @@ class BertEncoder(nn.Module):
             if config.pre_layer_norm else None
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
-                output_hidden_states: bool, rows: torch.Tensor | None = None) -> BaseModelOutput:
-        """With `rows` ((B, T) bool), the last layer computes its outputs only there: (N, H)."""
+                output_hidden_states: bool, rows: torch.Tensor | None = None, head_mask: HeadMask | None = None,
+                first_layer: int = 0) -> BaseModelOutput:
+        """With `rows` ((B, T) bool), the last layer computes its outputs only there: (N, H). With `first_layer`,
+        x is what enters that layer and the layers before it are skipped (hidden_states and attentions then
+        start there): head ablation reruns only the layers from the one whose head is off."""
         if rows is not None and output_hidden_states:
             raise ValueError("rows and output_hidden_states exclude each other: the last layer is partial")
         hidden_states, attentions = [x], []
         last = len(self.layer) - 1
-        for i, layer in enumerate(self.layer):
-            x, probs = layer(x, key_mask, output_attentions, rows if i == last else None)
+        for i in range(first_layer, len(self.layer)):
+            x, probs = self.layer[i](x, key_mask, output_attentions, rows if i == last else None, head_mask, i)
             hidden_states.append(x)
             attentions.append(probs)
         if self.final_layer_norm is not None:
@@ -259,7 +309,7 @@ class BertModel(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 output_attentions: bool = False, output_hidden_states: bool = False,
-                rows: torch.Tensor | None = None) -> BaseModelOutput:
+                rows: torch.Tensor | None = None, head_mask: HeadMask | None = None) -> BaseModelOutput:
         """input_ids: (B, T); attention_mask: (B, T), 1 for tokens, 0 for padding. last_hidden_state is
         (B, T, H), or (N, H) at the N positions where `rows` ((B, T) bool) is True, row-major."""
         key_mask = None if attention_mask is None else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
@@ -267,7 +317,7 @@ class BertModel(nn.Module):
                 and bool(key_mask.all()):  # (a data-dependent branch would break a compiled graph)
             key_mask = None  # packed blocks have no padding: no mask to build, and SDPA's fastest kernel
         x = self.embeddings(input_ids, token_type_ids, position_ids)
-        return self.encoder(x, key_mask, output_attentions, output_hidden_states, rows)
+        return self.encoder(x, key_mask, output_attentions, output_hidden_states, rows, head_mask)
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -337,7 +387,7 @@ class BertForMaskedLM(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 labels: torch.Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False) -> MaskedLMOutput:
+                output_hidden_states: bool = False, head_mask: HeadMask | None = None) -> MaskedLMOutput:
         """input_ids, attention_mask, token_type_ids, labels: (B, T); labels are -100 where nothing is
         predicted. With labels, logits are (N, V) for the N labelled positions in row-major order."""
         selected = None if labels is None else labels != -100  # (B, T)
@@ -346,7 +396,7 @@ class BertForMaskedLM(nn.Module):
         # layer's work at 15% masking (bench/levers.py), unless every position's hidden state is asked for.
         rows = None if output_hidden_states else selected
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
-                        output_hidden_states, rows)
+                        output_hidden_states, rows, head_mask)
         if selected is None:
             return MaskedLMOutput(None, self.cls(out.last_hidden_state), out.hidden_states, out.attentions)
         if rows is None:

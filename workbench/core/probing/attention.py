@@ -17,7 +17,7 @@ from typing import Sequence, TextIO
 
 import torch
 
-from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.modeling_bert import BertForMaskedLM, HeadMask
 from workbench.core.probing.encoding import ProbeInputError, encode_text, inference, model_device, tokens_of
 from workbench.core.tokenization import WorkbenchTokenizer
 
@@ -87,16 +87,18 @@ class AttentionMaps:
 
 
 def attention_maps(
-    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, text_or_ids: str | Sequence[int]
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, text_or_ids: str | Sequence[int],
+    head_mask: HeadMask | None = None,
 ) -> AttentionMaps:
-    """Run one text (or `[CLS] ... [SEP]` ids) and keep every layer's attention probabilities."""
+    """Run one text (or `[CLS] ... [SEP]` ids) and keep every layer's attention probabilities; with `head_mask`,
+    of the model with those heads off (a head's own map stays what it computes; later layers' maps change)."""
     if isinstance(text_or_ids, str):
         ids = encode_text(tokenizer, text_or_ids, model.config.max_length)
     else:
         ids = list(text_or_ids)
     input_ids = torch.tensor([ids], dtype=torch.long, device=model_device(model))  # (1, T)
     with inference(model):
-        out = model.bert(input_ids, torch.ones_like(input_ids), output_attentions=True)
+        out = model.bert(input_ids, torch.ones_like(input_ids), output_attentions=True, head_mask=head_mask)
     probs = torch.stack(out.attentions)[:, 0].float().cpu()  # (L, A, T, T)
     special = set(tokenizer.special_ids)
     return AttentionMaps(tokens_of(tokenizer, ids), ids, [i in special for i in ids], probs)

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import torch
 
-from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.modeling_bert import BertForMaskedLM, HeadMask
 from workbench.core.probing.encoding import (
     MASK_MARKER,
     ProbeInputError,
@@ -90,18 +90,20 @@ def resolve_targets(tokenizer: WorkbenchTokenizer, targets: Sequence[str]) -> tu
     return ids, notes
 
 
-def mask_probabilities(model: BertForMaskedLM, input_ids: Sequence[int], positions: Sequence[int]) -> torch.Tensor:
-    """Softmax over the vocabulary at `positions` (increasing) of one sequence: (len(positions), V), float32, CPU."""
+def mask_probabilities(model: BertForMaskedLM, input_ids: Sequence[int], positions: Sequence[int],
+                       head_mask: HeadMask | None = None) -> torch.Tensor:
+    """Softmax over the vocabulary at `positions` (increasing) of one sequence: (len(positions), V), float32, CPU;
+    with `head_mask`, of the model with those heads switched off."""
     ids = torch.tensor([list(input_ids)], dtype=torch.long, device=model_device(model))  # (1, T)
     selected = torch.zeros_like(ids, dtype=torch.bool)
     selected[0, list(positions)] = True
     with inference(model):
-        hidden = model.bert(ids, torch.ones_like(ids)).last_hidden_state  # (1, T, H)
+        hidden = model.bert(ids, torch.ones_like(ids), head_mask=head_mask).last_hidden_state  # (1, T, H)
         logits = model.logits_at(hidden, selected)  # (M, V), positions in increasing order
     return logits.float().softmax(dim=-1).cpu()
 
 
-def _top(
+def top_predictions(
     probs: torch.Tensor, candidates: torch.Tensor | None, k: int, tokenizer: WorkbenchTokenizer
 ) -> list[Prediction]:
     """The k most probable of `candidates` (all tokens if None); probs: (V,)."""
@@ -111,7 +113,7 @@ def _top(
     return [Prediction(int(i), tokens_of(tokenizer, [int(i)])[0], float(v)) for i, v in zip(ids, values)]
 
 
-def _prepare(model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, text_or_ids: str | Sequence[int], top_k: int,
+def prepare_masks(model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, text_or_ids: str | Sequence[int], top_k: int,
              targets: Sequence[str] | None) -> tuple[list[int], list[int], torch.Tensor | None, list[str]]:
     if top_k < 1:
         raise ProbeInputError(f"top-k must be at least 1; got {top_k}")
@@ -133,11 +135,13 @@ def fill_mask(
     text_or_ids: str | Sequence[int],
     top_k: int = 5,
     targets: Sequence[str] | None = None,
+    head_mask: HeadMask | None = None,
 ) -> FillMaskResult:
     """Top-k predictions at every mask of a text (or of `[CLS] ... [SEP]` ids), each mask independently."""
-    ids, positions, candidates, notes = _prepare(model, tokenizer, text_or_ids, top_k, targets)
-    probs = mask_probabilities(model, ids, positions)  # (M, V)
-    masks = [MaskPredictions(p, _top(probs[row], candidates, top_k, tokenizer)) for row, p in enumerate(positions)]
+    ids, positions, candidates, notes = prepare_masks(model, tokenizer, text_or_ids, top_k, targets)
+    probs = mask_probabilities(model, ids, positions, head_mask)  # (M, V)
+    masks = [MaskPredictions(p, top_predictions(probs[row], candidates, top_k, tokenizer))
+             for row, p in enumerate(positions)]
     return FillMaskResult(tokens_of(tokenizer, ids), ids, masks, notes)
 
 
@@ -147,18 +151,19 @@ def fill_in_order(
     text_or_ids: str | Sequence[int],
     top_k: int = 5,
     targets: Sequence[str] | None = None,
+    head_mask: HeadMask | None = None,
 ) -> InOrderResult:
     """Fill the most confident mask with its best token, predict the others again, repeat until none is left."""
-    ids, remaining, candidates, notes = _prepare(model, tokenizer, text_or_ids, top_k, targets)
+    ids, remaining, candidates, notes = prepare_masks(model, tokenizer, text_or_ids, top_k, targets)
     filled = list(ids)
     steps: list[FillStep] = []
     while remaining:
         # Positions are passed explicitly: a filled-in token may itself be the mask token.
-        probs = mask_probabilities(model, filled, remaining)  # (M, V)
+        probs = mask_probabilities(model, filled, remaining, head_mask)  # (M, V)
         pool = probs if candidates is None else probs[:, candidates]
         row = int(pool.max(dim=-1).values.argmax())
         position = remaining.pop(row)
-        ranked = _top(probs[row], candidates, top_k, tokenizer)
+        ranked = top_predictions(probs[row], candidates, top_k, tokenizer)
         filled[position] = ranked[0].token_id
         steps.append(FillStep(position, ranked[0], ranked))
     text = tokenizer.decode(filled[1:-1])

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import torch
 
-from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.modeling_bert import BertForMaskedLM, HeadMask
 from workbench.core.probing.encoding import (
     ProbeInputError,
     encode_text,
@@ -68,7 +68,8 @@ def pll_masks(tokenizer: WorkbenchTokenizer, input_ids: Sequence[int], method: s
 
 
 def token_log_probs(
-    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, input_ids: Sequence[int], method: str = "original"
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, input_ids: Sequence[int], method: str = "original",
+    head_mask: HeadMask | None = None,
 ) -> list[float]:
     """log P(original token) at every position between [CLS] and [SEP], from one batch of masked copies."""
     masks = pll_masks(tokenizer, input_ids, method)  # (N, T)
@@ -79,7 +80,8 @@ def token_log_probs(
     scored[torch.arange(N), torch.arange(1, T - 1)] = True  # one position per row, so rows stay in order
     device = model_device(model)
     with inference(model):
-        hidden = model.bert(batch.to(device), torch.ones_like(batch, device=device)).last_hidden_state  # (N, T, H)
+        hidden = model.bert(batch.to(device), torch.ones_like(batch, device=device),
+                            head_mask=head_mask).last_hidden_state  # (N, T, H)
         logits = model.logits_at(hidden, scored.to(device))  # (N, V)
     log_probs = logits.float().log_softmax(dim=-1).cpu()
     return log_probs[torch.arange(N), ids[1:-1]].tolist()
@@ -95,24 +97,26 @@ def _check_scorable(tokenizer: WorkbenchTokenizer, sentence: str, ids: list[int]
 
 
 def pseudo_log_likelihood(
-    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentence: str, method: str = "original"
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentence: str, method: str = "original",
+    head_mask: HeadMask | None = None,
 ) -> SentenceScore:
-    """PLL, pseudo-perplexity and per-token contributions of one sentence."""
+    """PLL, pseudo-perplexity and per-token contributions of one sentence (with `head_mask`'s heads off)."""
     ids = encode_text(tokenizer, sentence, model.config.max_length)
     _check_scorable(tokenizer, sentence, ids)
-    values = token_log_probs(model, tokenizer, ids, method)
+    values = token_log_probs(model, tokenizer, ids, method, head_mask)
     tokens = [TokenScore(p, t, lp) for p, t, lp in zip(range(1, len(ids) - 1), tokens_of(tokenizer, ids[1:-1]), values)]
     pll = sum(values)
     return SentenceScore(sentence, method, tokens, pll, math.exp(-pll / len(values)), rank=1)
 
 
 def score_sentences(
-    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentences: Sequence[str], method: str = "original"
+    model: BertForMaskedLM, tokenizer: WorkbenchTokenizer, sentences: Sequence[str], method: str = "original",
+    head_mask: HeadMask | None = None,
 ) -> list[SentenceScore]:
     """Score each sentence and rank them, highest PLL first (ties keep the given order)."""
     if not sentences:
         raise ProbeInputError("give at least one sentence to score")
-    scores = [pseudo_log_likelihood(model, tokenizer, s, method) for s in sentences]
+    scores = [pseudo_log_likelihood(model, tokenizer, s, method, head_mask) for s in sentences]
     ranked = sorted(scores, key=lambda s: -s.pll)
     return [SentenceScore(s.sentence, s.method, s.tokens, s.pll, s.pseudo_perplexity, rank)
             for rank, s in enumerate(ranked, start=1)]

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import torch
 
-from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.modeling_bert import BertForMaskedLM, HeadMask
 from workbench.core.probing.encoding import (
     MASK_MARKER,
     ProbeInputError,
@@ -204,8 +204,10 @@ def evaluate_suite(
     suite: ProbeSuite,
     top_k: int = DEFAULT_TOP_K,
     batch_size: int = 32,
+    head_mask: HeadMask | None = None,
 ) -> SuiteResult:
-    """Rank every item's answers at its mask, in padded batches; metrics overall and per group."""
+    """Rank every item's answers at its mask, in padded batches; metrics overall and per group
+    (with `head_mask`'s heads switched off)."""
     if top_k < 1:
         raise ProbeInputError(f"top-k must be at least 1; got {top_k}")
     encoded = _encode_items(model, tokenizer, suite)
@@ -217,7 +219,7 @@ def evaluate_suite(
         chunk = encoded[start:start + batch_size]
         input_ids, attention_mask = pad_batch(chunk, tokenizer.pad_id, device)  # (B, T)
         with inference(model):
-            hidden = model.bert(input_ids, attention_mask).last_hidden_state  # (B, T, H)
+            hidden = model.bert(input_ids, attention_mask, head_mask=head_mask).last_hidden_state  # (B, T, H)
             logits = model.logits_at(hidden, input_ids == tokenizer.mask_id).float().cpu()  # (B, V), one per row
         ranks += answer_ranks(logits, answer_ids[start:start + batch_size], tokenizer.special_ids)
         logits[:, tokenizer.special_ids] = -math.inf

@@ -2,7 +2,8 @@
 mean over heads, or attention rollout through the layers so far) with a hover read-out, every layer and head as
 thumbnails to pick from, and a bertviz-style head view. Special tokens can be hidden, in which case each row
 is renormalised over the remaining tokens (and the title says so). Each of the three pictures exports as PNG
-and SVG, with its numbers as CSV (the heatmap's matrix, every head's statistics, the head view's lines).
+and SVG, with its numbers as CSV (the heatmap's matrix, every head's statistics, the head view's lines). Heads
+can be switched off and ranked by importance (`probe_ablation`); the maps are then the ablated model's.
 
 The model runs once per text on a worker thread, which also shrinks every head's map to a thumbnail and
 computes the head-means and rollout (`prepare_attention`); picking a layer, head or aggregation only slices
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.probing import AttentionMatrix, attention_maps, head_statistics
+from workbench.core.probing.ablation import head_mask_for
+from workbench.gui.panels.probe_ablation import AblationControls
 from workbench.gui.panels.probe_common import (
     Computation,
     ProbeContext,
@@ -61,6 +64,7 @@ class AttentionView(QWidget):
         self.debounce = debounce_timer(self, self.compute)
         self._build()
         context.models_changed.connect(self.compute)
+        context.ablation_changed.connect(self.compute)
 
     def _build(self) -> None:
         self.text = QLineEdit(DEFAULT_TEXT)
@@ -84,12 +88,14 @@ class AttentionView(QWidget):
         self.heatmap = HeatmapWidget()
         self.heatmap.hovered.connect(self._on_hover)
         self.thumbnails = ThumbnailGrid()
-        self.thumbnails.picked.connect(self.pick)
+        self.thumbnails.picked.connect(self._on_head_clicked)
         self.head_view = HeadView()
+        self.ablation = AblationControls(self.context)
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.thumbnails)
         side.addWidget(self.head_view)
-        side.setSizes([300, 300])
+        side.addWidget(self.ablation)
+        side.setSizes([220, 160, 380])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.heatmap)
         splitter.addWidget(side)
@@ -110,9 +116,10 @@ class AttentionView(QWidget):
     @Slot()
     def compute(self) -> None:
         self.debounce.stop()
-        model, text = self.context.primary, self.text.text()
+        model, text, ablation = self.context.primary, self.text.text(), self.context.ablation
         if model is not None:
-            self.computation.request(lambda: prepare_attention(attention_maps(model.model, model.tokenizer, text)))
+            self.computation.request(lambda: prepare_attention(attention_maps(
+                model.model, model.tokenizer, text, head_mask_for(model.model, ablation.heads, ablation.mode))))
 
     @Slot(object)
     def _on_maps(self, display: AttentionDisplay) -> None:
@@ -124,7 +131,9 @@ class AttentionView(QWidget):
         """Show a newly computed input: its thumbnails, and the heatmap and head view of the chosen head."""
         self.display = display
         self._set_choices(display.maps.num_layers, display.maps.num_heads)
+        self.ablation.grid.set_shape(display.maps.num_layers, display.maps.num_heads)
         self.thumbnails.set_thumbnails(display.thumbnails[self.hide_special.isChecked()])
+        self.thumbnails.set_off(self.context.ablation.heads)
         self.redraw()
 
     @Slot(str)
@@ -153,6 +162,13 @@ class AttentionView(QWidget):
         return self.head.currentData() if self.head.currentData() is not None else MEAN
 
     @Slot(int, int)
+    def _on_head_clicked(self, layer: int, head: int) -> None:
+        if self.ablation.switch.isChecked():
+            self.ablation.toggle(layer, head)
+        else:
+            self.pick(layer, head)
+
+    @Slot(int, int)
     def pick(self, layer: int, head: int) -> None:
         self.layer.setValue(layer)
         self.head.setCurrentIndex(self.head.findData(head))
@@ -170,8 +186,10 @@ class AttentionView(QWidget):
         layer, head, hide = self.layer.value(), self.current_head(), self.hide_special.isChecked()
         self.matrix = self.display.matrix(layer, head, hide_special=hide)
         values = self.matrix.values.numpy()
+        caption = self.context.ablation.caption()
         title = (f"Layer {layer}, {self.head_name()} · darkest = {values.max():.2f}"
-                 + (" · special tokens hidden, rows renormalised" if hide else ""))
+                 + (" · special tokens hidden, rows renormalised" if hide else "")
+                 + (f" · {caption}" if caption else ""))
         self.heatmap.set_matrix(values, self.matrix.labels, title)
         self.head_view.set_matrix(values, self.matrix.labels)
         self.thumbnails.set_current((layer, head) if isinstance(head, int) else None)
@@ -200,6 +218,8 @@ class AttentionView(QWidget):
                          lambda path: save_head_stats_csv(head_statistics(self.display.maps), path),
                          lambda: file_stem("attention", "heads"), ready),
             ExportTarget("head view", self.head_view, self._write_head_view_csv, lambda: stem("lines"), ready),
+            ExportTarget("head importance", self.ablation.grid, self.ablation.write_ranking_csv,
+                         lambda: file_stem("attention", "head-importance"), lambda: self.ablation.ranking is not None),
         ]
 
     def _write_head_view_csv(self, path: Path) -> Path:

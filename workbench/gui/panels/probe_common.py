@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.probe import ProbeModel
+from workbench.views.lens_views import Ablation
 
 DEBOUNCE_MS = 250  # typing pauses this long before the model runs
 ERROR_STYLE = "color: #b00020;"
@@ -24,19 +25,31 @@ NOTE_STYLE = "color: #555555;"
 
 
 class ProbeContext(QObject):
-    """The shared choice of the panel: `models` is [] (nothing loaded), [model] or [model, comparison]."""
+    """The shared choice of the panel: `models` is [] (nothing loaded), [model] or [model, comparison]; and the
+    heads switched off in the Attention view, which Fill-mask and Scoring then use (the weights stay as they are)."""
 
     models_changed = Signal()
+    ablation_changed = Signal()
 
     def __init__(self, state: AppState, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.runner = runner
         self.models: list[ProbeModel] = []
+        self.ablation = Ablation()
 
     def set_models(self, models: list[ProbeModel]) -> None:
         self.models = list(models)
+        # Heads switched off stay off across checkpoints, but only those every model now loaded has.
+        heads = tuple(h for h in self.ablation.heads if all(
+            h[0] < m.model.config.num_hidden_layers and h[1] < m.model.config.num_attention_heads for m in models))
+        self.ablation = Ablation(heads, self.ablation.mode)
         self.models_changed.emit()
+
+    def set_ablation(self, ablation: Ablation) -> None:
+        if ablation != self.ablation:
+            self.ablation = ablation
+            self.ablation_changed.emit()
 
     @property
     def primary(self) -> ProbeModel | None:

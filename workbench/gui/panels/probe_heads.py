@@ -21,6 +21,7 @@ from workbench.views.probe_views import HEAT_HIGH, head_view_lines, heat_colours
 MARGIN = 6
 LINE_COLOUR = QColor(*HEAT_HIGH.astype(int))
 SELECTED_COLOUR = QColor("#e07b00")
+OFF_COLOUR = QColor("#d62728")  # a head switched off
 ANTIALIASED_LINES = 300  # more lines than this are drawn without antialiasing (several times faster)
 OPACITY_LEVELS = 64  # line opacities are rounded to this many steps, so lines share pens
 
@@ -127,6 +128,7 @@ class ThumbnailGrid(QWidget):
         self.shape = (0, 0, 0)  # layers, heads, cells per thumbnail side
         self.tiles: list[list[QImage]] = []  # [layer][head]
         self.current: tuple[int, int] | None = None
+        self.off: set[tuple[int, int]] = set()  # heads switched off, crossed out
         self.setMinimumSize(160, 120)
         self.setToolTip("Every layer (rows, first at the top) and head (columns). Click one to look at it closely.")
 
@@ -136,6 +138,10 @@ class ThumbnailGrid(QWidget):
         layers, heads, cells = rgb.shape[:3]
         self.shape = (layers, heads, cells)
         self.tiles = [[rgb_image(rgb[layer, head]) for head in range(heads)] for layer in range(layers)]
+        self.update()
+
+    def set_off(self, heads: tuple[tuple[int, int], ...]) -> None:
+        self.off = set(heads)
         self.update()
 
     def set_current(self, current: tuple[int, int] | None) -> None:
@@ -171,6 +177,12 @@ class ThumbnailGrid(QWidget):
                 box = QRectF(left + head * size + 1, top + layer * size + 1, size - 2, size - 2)
                 painter.drawImage(box, self.tiles[layer][head])
                 painter.drawRect(box)
+        painter.setPen(QPen(OFF_COLOUR, 2))
+        for layer, head in self.off:
+            if layer < layers and head < heads:
+                box = QRectF(left + head * size + 1, top + layer * size + 1, size - 2, size - 2)
+                painter.drawLine(box.topLeft(), box.bottomRight())
+                painter.drawLine(box.topRight(), box.bottomLeft())
         if self.current is not None:
             layer, head = self.current
             painter.setPen(QPen(SELECTED_COLOUR, 3))

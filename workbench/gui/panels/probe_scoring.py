@@ -1,7 +1,8 @@
 """The Scoring view: several sentences (one per line) ranked by pseudo-log-likelihood (Salazar et al. 2020: each
 token masked in turn, the log-probabilities of the originals summed) with their pseudo-perplexity, every token
 coloured by its contribution: green where the model expected it, red where it was surprised. With a second
-checkpoint chosen, both rankings stand side by side.
+checkpoint chosen, both rankings stand side by side. With heads switched off in the Attention view, the scores
+are the ablated model's, each with the intact model's PLL and the change.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from workbench.core.probing import PLL_METHODS, SentenceScore
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
 from workbench.gui.panels.probe_export import ExportButton, ExportTarget
+from workbench.views.lens_views import scores_for_models
 from workbench.views.probe_export import SCORING_HEADER, file_stem, scoring_rows, write_csv
 from workbench.views.probe_views import SURPRISING_LOG_PROB, contribution_colour, parse_lines, score_for_models
 
@@ -36,14 +38,18 @@ METHOD_TIPS = {
 }
 
 
-def score_html(model_name: str, scores: list[SentenceScore]) -> str:
-    """The ranked sentences of one model, each token on a background of its contribution's colour."""
+def score_html(model_name: str, scores: list[SentenceScore], intact: list[SentenceScore] | None = None) -> str:
+    """The ranked sentences of one model, each token on a background of its contribution's colour; with `intact`
+    (the same model's scores with every head on), each PLL's change from it."""
+    intact_pll = {s.sentence: s.pll for s in intact or []}
     parts = [f"<h4>{html.escape(model_name)}</h4>"]
     for score in scores:
         tokens = " ".join(
             f"<span style='background-color:{contribution_colour(t.log_prob)}'>&nbsp;{html.escape(t.token)}&nbsp;"
             f"</span><sub>{t.log_prob:.1f}</sub>" for t in score.tokens)
-        parts.append(f"<p><b>{score.rank}.</b> PLL <b>{score.pll:.2f}</b> · pseudo-perplexity "
+        change = (f" (intact {intact_pll[score.sentence]:.2f}, change "
+                  f"<b>{score.pll - intact_pll[score.sentence]:+.2f}</b>)") if score.sentence in intact_pll else ""
+        parts.append(f"<p><b>{score.rank}.</b> PLL <b>{score.pll:.2f}</b>{change} · pseudo-perplexity "
                      f"{score.pseudo_perplexity:.1f}<br>{tokens}</p>")
     return "".join(parts)
 
@@ -63,7 +69,9 @@ class ScoringView(QWidget):
         self.computation = Computation(context.runner, "scoring", self, self._show_scores, self._show_error)
         self._stale = False  # models changed while the view was hidden: score when it is shown
         self._build()
+        self.intact: list[list[SentenceScore]] | None = None  # with heads off: the intact model's scores
         context.models_changed.connect(self._on_models_changed)
+        context.ablation_changed.connect(self._on_models_changed)
 
     def _build(self) -> None:
         self.sentences = QPlainTextEdit(DEFAULT_SENTENCES)
@@ -123,18 +131,26 @@ class ScoringView(QWidget):
         if not sentences:
             show_message(self.status, "write one or more sentences, one per line", error=True)
             return
-        method, titles = self.method.currentData(), [model_title(m) for m in models]
+        method, ablation = self.method.currentData(), self.context.ablation
+        titles = [model_title(m) + (f" · {ablation.caption()}" if ablation.active else "") for m in models]
         show_message(self.status, "scoring ...")
-        self.computation.request(lambda: (titles, score_for_models(models, sentences, method)))
+
+        def work() -> tuple:
+            intact = score_for_models(models, sentences, method)
+            if not ablation.active:
+                return titles, intact, None
+            return titles, scores_for_models(models, sentences, method, ablation), intact
+
+        self.computation.request(work)
 
     @Slot(object)
-    def _show_scores(self, result: tuple[list[str], list[list[SentenceScore]]]) -> None:
-        titles, self.scores = result
-        self.titles = titles
+    def _show_scores(self, result: tuple) -> None:
+        self.titles, self.scores, self.intact = result
         for index, browser in enumerate(self.browsers):
-            browser.setVisible(index < len(titles))
-            if index < len(titles):
-                browser.setHtml(score_html(titles[index], self.scores[index]))
+            browser.setVisible(index < len(self.titles))
+            if index < len(self.titles):
+                intact = self.intact[index] if self.intact is not None else None
+                browser.setHtml(score_html(self.titles[index], self.scores[index], intact))
         show_message(self.status, f"scored in {self.computation.last_ms:.0f} ms")
 
     @Slot(str)
