@@ -284,7 +284,9 @@ def test_unigram_baseline_is_the_mean_over_the_static_masked_positions(corpus, t
     tokenizer, _, val, counts = corpus
     trainer = _trainer(corpus, tmp_path, replace(FAST, batch_size=5, eval_batches=3))
     metrics = trainer.evaluate()
-    masker = Masker(replace(MASKING, dynamic=False), tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
+    # the checks mask at the evaluation rate (15%), not the training rate (20% here)
+    masker = Masker(replace(MASKING, dynamic=False, mlm_probability=0.15), tokenizer.vocab_size, tokenizer.mask_id,
+                    tokenizer.special_ids)
     batch = val.get_batch(range(15))
     labels = masker(batch["input_ids"], batch["attention_mask"], None, torch.arange(15), epoch=7).labels
     targets = labels[labels != -100].numpy()
@@ -404,3 +406,25 @@ def test_a_time_budget_ends_the_run_and_the_learning_rate_decays_with_the_clock(
         assert event.lr == pytest.approx(FAST.lr * (1 - event.elapsed / budget_s), abs=FAST.lr * 0.1)
     assert steps[-1].lr < FAST.lr * 0.1
     assert all(e.total_steps >= e.step for e in steps) and steps[-1].eta == pytest.approx(0, abs=0.5)
+
+
+def test_a_mask_rate_schedule_masks_each_part_of_the_run_at_its_rate(corpus, tmp_path):
+    masking = replace(MASKING, strategy="token", rate_schedule="60,30,5")
+    trainer = _trainer(corpus, tmp_path, replace(FAST, steps=30, eval_every=0, checkpoint_every=0), masking=masking)
+    seen: dict[int, float] = {}
+    masked = trainer._masked
+
+    def count(data, indices, epoch, masker):
+        batch = masked(data, indices, epoch, masker)
+        if data is trainer.train_data:
+            original = torch.where(batch.labels != -100, batch.labels, batch.input_ids)
+            selectable = (batch.attention_mask.bool() & (original >= 5)).sum()  # ids 0-4 are the specials
+            seen[trainer.step] = float((batch.labels != -100).sum() / selectable)
+        return batch
+
+    trainer._masked = count
+    assert trainer.run().status == "completed"
+    for part, rate in enumerate((0.6, 0.3, 0.05)):
+        shares = [seen[step] for step in range(part * 10, part * 10 + 10)]
+        assert sum(shares) / len(shares) == pytest.approx(rate, abs=0.06), (part, shares)
+    assert trainer.eval_masker.config.mlm_probability == 0.15  # the checks keep one rate

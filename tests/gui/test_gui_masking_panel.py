@@ -193,3 +193,20 @@ def test_fresh_home_prepares_a_tokenizer_first(qtbot, home: Path) -> None:
         assert panel.preview.tokens[0] == "[CLS]"
     finally:
         _close(panel, runner, state)
+
+
+def test_a_rate_schedule_and_the_evaluation_rate_reach_the_run(opened, qtbot) -> None:
+    state, panel = opened
+    form = panel.form
+    assert state.masking.rate_schedule is None and not form.schedule_shape.isEnabled()
+    form.schedule.none_box.setChecked(False)
+    qtbot.keyClicks(form.schedule.editor, "30,15,5")
+    form.schedule_shape.setCurrentText("linear")
+    form.eval_rate.setValue(0.2)
+    assert (state.masking.rate_schedule, state.masking.schedule_shape) == ("30,15,5", "linear")
+    assert state.masking.eval_mlm_probability == 0.2 and form.schedule_shape.isEnabled()
+    form.schedule.editor.setText("90,5")  # out of range: said under the field, and no schedule reaches the run
+    assert state.masking.rate_schedule is None and form.schedule_error.isVisibleTo(form)
+    assert "from 1 to 80 percent" in form.schedule_error.text()
+    form.schedule.editor.setText("40,10")
+    assert state.masking.rate_schedule == "40,10" and not form.schedule_error.isVisibleTo(form)

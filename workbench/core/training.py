@@ -116,9 +116,11 @@ class Trainer:
         if self.world.sharded and self.precision.use_grad_scaler:
             raise ValueError("a sharded run (--shard) trains in fp32 or bf16: fp16's grad scaler is not supported "
                              "with it")
-        masker_args = (tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
-        self.masker = Masker(masking_config, *masker_args)
-        self.eval_masker = Masker(replace(masking_config, dynamic=False), *masker_args)
+        self._masker_args = (tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids)
+        self._training_masker: Masker | None = None  # at the rate of the latest step (a schedule changes it)
+        # the held-out checks mask at one fixed rate, whatever the training rate, so runs compare on one scale
+        self.eval_masker = Masker(replace(masking_config, dynamic=False,
+                                          mlm_probability=masking_config.eval_mlm_probability), *self._masker_args)
         self.unigram = None if unigram_counts is None else unigram_log_probs(unigram_counts, tokenizer.special_ids)
         self.checkpoint_config = {"model": model_config.to_dict(), "train": train_config.to_dict(),
                                   "masking": masking_config.to_dict(), **(extra_checkpoint_config or {})}
@@ -244,7 +246,7 @@ class Trainer:
         batches = []
         for _ in range(cfg.grad_accum):
             indices, epoch = self.sampler.next_batch()  # the global batch; this rank reads its share
-            batches.append(self._masked(self.train_data, world.shard(indices), epoch, self.masker))
+            batches.append(self._masked(self.train_data, world.shard(indices), epoch, self._masker()))
         counts = [int((b.labels != -100).sum()) for b in batches]
         local_tokens = sum(int(b.attention_mask.sum()) for b in batches)
         total, tokens = world.sum([sum(counts), local_tokens])  # over all ranks
@@ -271,6 +273,16 @@ class Trainer:
         self.step += 1
         self._rank_tokens += local_tokens
         self._window.add(self.step, step_loss, grad_norm.detach(), lr, int(tokens))
+
+    def _masker(self) -> Masker:
+        """The masker of this step's training rate (the schedule's, at the share of the run done)."""
+        done = self._time_fraction() if self._budget_s is not None else self.step / self.config.steps
+        rate = self.masking_config.rate_at(done)
+        if self.masking_config.rate_schedule is not None:
+            rate = round(rate, 3)  # a linear schedule moves in steps of 0.1%
+        if self._training_masker is None or self._training_masker.config.mlm_probability != rate:
+            self._training_masker = Masker(replace(self.masking_config, mlm_probability=rate), *self._masker_args)
+        return self._training_masker
 
     def _masked(self, data: BlockData, indices: list[int], epoch: int, masker: Masker) -> MaskedBatch:
         batch = data.get_batch(indices)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -94,6 +95,9 @@ def editor(spec: Spec, choices: Sequence[str] | None = None) -> QWidget:
     if spec.kind is bool:
         widget: QWidget = QCheckBox()
         widget.setChecked(bool(default))
+    elif spec.kind is str and choices is None and not meta.choices:  # free text (a pattern says what is allowed)
+        widget = QLineEdit(default or "")
+        widget.setPlaceholderText(meta.allowed)
     elif spec.kind is str:
         widget = QComboBox()
         widget.addItems(list(choices if choices is not None else meta.choices or ()))
@@ -123,6 +127,8 @@ def editor_value(widget: QWidget) -> Any:
         return widget.isChecked()
     if isinstance(widget, QComboBox):
         return widget.currentText()
+    if isinstance(widget, QLineEdit):
+        return widget.text().strip()
     return widget.value()
 
 
@@ -133,6 +139,8 @@ def set_editor_value(widget: QWidget, value: Any) -> None:
     elif isinstance(widget, QComboBox):
         if widget.findText(value) >= 0:
             widget.setCurrentText(value)
+    elif isinstance(widget, QLineEdit):
+        widget.setText(value)
     else:
         widget.setValue(value)
 
@@ -142,6 +150,8 @@ def changed_signal(widget: QWidget) -> Any:
         return widget.toggled
     if isinstance(widget, QComboBox):
         return widget.currentTextChanged
+    if isinstance(widget, QLineEdit):
+        return widget.textChanged
     return widget.valueChanged
 
 

@@ -10,6 +10,8 @@ from workbench.settings.base import SettingError, Settings, setting
 from workbench.settings.train import MAX_SEED
 
 STRATEGIES = ("token", "whole-word", "span")
+SCHEDULE_SHAPES = ("steps", "linear")
+RATES_PATTERN = r"\d+(\.\d+)?(,\d+(\.\d+)?)+"
 
 
 def span_length_probabilities(p: float, max_length: int) -> list[float]:
@@ -50,12 +52,45 @@ class MaskingConfig(Settings):
                             "masks each time)")
     seed: int = setting(0, "The seed of the masks; a run sets it to its own seed.", "Masking seed", low=0,
                         high=MAX_SEED, on_cli=False)
+    rate_schedule: str | None = setting(None, "The masking rate over training, in percent for equal parts of the "
+                                        "run: 30,15,5 masks 30% of the tokens in the first third, then 15%, then "
+                                        "5% (mmBERT's falling rate).", "Rate schedule", flag="--mask-rate-schedule",
+                                        pattern=RATES_PATTERN, allowed="percentages separated by commas, such as "
+                                        "30,15,5", none="the masking rate throughout", metavar="R1,R2,...")
+    schedule_shape: str = setting("steps", "steps: each rate holds for its part of the run; linear: the rate moves "
+                                  "straight from one to the next.", "Schedule shape", flag="--mask-rate-shape",
+                                  choices=SCHEDULE_SHAPES)
+    eval_mlm_probability: float = setting(0.15, "The masking rate of the held-out checks, whatever the training "
+                                          "rate, so that runs masked at different rates compare on one scale.",
+                                          "Evaluation rate", flag="--eval-mask-rate", low=0.01, high=0.8,
+                                          step=0.01)
 
     @property
     def keep_prob(self) -> float:
         return 1.0 - self.mask_replace_prob - self.random_replace_prob
 
+    def scheduled_rates(self) -> list[float]:
+        """The schedule's rates as fractions (the masking rate alone when there is no schedule)."""
+        if self.rate_schedule is None:
+            return [self.mlm_probability]
+        return [float(part) / 100.0 for part in self.rate_schedule.split(",")]
+
+    def rate_at(self, fraction: float) -> float:
+        """The training masking rate `fraction` (0 to 1) of the way through the run."""
+        rates = self.scheduled_rates()
+        if len(rates) == 1:
+            return rates[0]
+        fraction = min(1.0, max(0.0, fraction))
+        if self.schedule_shape == "steps":
+            return rates[min(int(fraction * len(rates)), len(rates) - 1)]
+        where = fraction * (len(rates) - 1)  # linear: through the rates at equal distances, the last at the end
+        low = min(int(where), len(rates) - 2)
+        return rates[low] + (where - low) * (rates[low + 1] - rates[low])
+
     def check(self) -> None:
+        bad = [rate for rate in self.scheduled_rates() if not 0.01 <= rate <= 0.8]
+        if self.rate_schedule is not None and bad:
+            raise SettingError("rate_schedule", f"rates must each be from 1 to 80 percent; got {self.rate_schedule}")
         if self.keep_prob < -1e-6:
             raise SettingError("mask_replace_prob", "must be at most 1 together with random_replace_prob (the rest "
                                f"is kept); got {self.mask_replace_prob} + {self.random_replace_prob}")

@@ -1,13 +1,14 @@
 """The Masking panel's settings: rate, the [MASK] / random / keep split that always sums to 100, strategy, span
-shape, static or dynamic. Ranges and tooltips come from `MaskingConfig`'s metadata; `changed` fires on every
-edit, `config()` reads the settings, `load()` shows one."""
+shape, static or dynamic, a rate schedule over training and the evaluation rate. Ranges and tooltips come from
+`MaskingConfig`'s metadata; `changed` fires on every edit, `config()` reads the settings, `load()` shows one."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QRadioButton, QSlider, QSpinBox
 
-from workbench.gui.settings_form import editor, tooltip
+from workbench.gui.settings_form import SettingField, editor, label_error, tooltip
+from workbench.settings.base import SettingError
 from workbench.settings.masking import MaskingConfig
 from workbench.views.masking_stats import rebalance_split
 
@@ -44,6 +45,19 @@ class MaskingForm(QGroupBox):
             dynamic_group.addButton(radio)
         form.addRow("Masks", self.dynamic_radio)
         form.addRow("", self.static_radio)
+        self.schedule = SettingField(MaskingConfig.spec("rate_schedule"))
+        self.schedule_shape, self.eval_rate = (editor(MaskingConfig.spec(n))
+                                               for n in ("schedule_shape", "eval_mlm_probability"))
+        self.schedule_error = QLabel()
+        self.schedule_error.setStyleSheet("color: #c0392b;")
+        self.schedule_error.hide()
+        for name, widget in (("rate_schedule", self.schedule), ("schedule_shape", self.schedule_shape),
+                             ("eval_mlm_probability", self.eval_rate)):
+            form.addRow(MaskingConfig.spec(name).meta.label, widget)
+        form.addRow("", self.schedule_error)
+        self.schedule.changed.connect(self._on_changed)
+        self.schedule_shape.currentTextChanged.connect(self._on_changed)
+        self.eval_rate.valueChanged.connect(self._on_changed)
         self.rate_slider.valueChanged.connect(self._on_changed)
         self.strategy_combo.currentTextChanged.connect(self._on_changed)
         self.span_p.valueChanged.connect(self._on_changed)
@@ -75,7 +89,8 @@ class MaskingForm(QGroupBox):
 
     def load(self, config: MaskingConfig) -> None:
         """Show `config` without announcing it (no `changed`)."""
-        widgets = [self.rate_slider, self.strategy_combo, self.span_p, self.span_max, self.static_radio]
+        widgets = [self.rate_slider, self.strategy_combo, self.span_p, self.span_max, self.static_radio,
+                   self.schedule, self.schedule_shape, self.eval_rate]
         for widget in widgets:
             widget.blockSignals(True)
         self.rate_slider.setValue(round(config.mlm_probability * 100))
@@ -85,6 +100,9 @@ class MaskingForm(QGroupBox):
         self.span_p.setValue(config.span_geometric_p)
         self.span_max.setValue(config.span_max_length)
         (self.dynamic_radio if config.dynamic else self.static_radio).setChecked(True)
+        self.schedule.set_value(config.rate_schedule)
+        self.schedule_shape.setCurrentText(config.schedule_shape)
+        self.eval_rate.setValue(config.eval_mlm_probability)
         for widget in widgets:
             widget.blockSignals(False)
         self._show()
@@ -95,13 +113,29 @@ class MaskingForm(QGroupBox):
             *self._split(), mlm_probability=self.rate_slider.value() / 100,
             strategy=self.strategy_combo.currentText(), span_geometric_p=round(self.span_p.value(), 4),
             span_max_length=self.span_max.value(), dynamic=self.dynamic_radio.isChecked(), seed=seed,
+            rate_schedule=self._schedule(), schedule_shape=self.schedule_shape.currentText(),
+            eval_mlm_probability=round(self.eval_rate.value(), 4),
         )
+
+    def _schedule(self) -> str | None:
+        """The schedule typed, if it is valid; else none, with the reason shown under it."""
+        typed = self.schedule.value()
+        try:
+            MaskingConfig(rate_schedule=typed or None)
+        except SettingError as error:
+            self.schedule_error.setText(f"{label_error(MaskingConfig, error)}: the run masks at the rate above "
+                                        "until this is fixed")
+            self.schedule_error.show()
+            return None
+        self.schedule_error.hide()
+        return typed or None
 
     def _show(self) -> None:
         self.rate_label.setText(f"{self.rate_slider.value()}%")
         is_span = self.strategy_combo.currentText() == "span"
         self.span_p.setEnabled(is_span)
         self.span_max.setEnabled(is_span)
+        self.schedule_shape.setEnabled(not self.schedule.is_none())
 
     @Slot(int)
     def _on_split_changed(self, value: int) -> None:
