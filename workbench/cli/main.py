@@ -11,7 +11,17 @@ import sys
 from typing import Callable, Sequence
 
 from workbench import __version__
-from workbench.cli import corpus_cmd, export_cmd, finetune_cmd, import_cmd, preview_cmd, probe_cmd, runs_cmd, train_cmd
+from workbench.cli import (
+    corpus_cmd,
+    export_cmd,
+    finetune_cmd,
+    import_cmd,
+    pair_suite_cmd,
+    preview_cmd,
+    probe_cmd,
+    runs_cmd,
+    train_cmd,
+)
 from workbench.paths import write_privately
 
 EXIT_USAGE = 2
@@ -36,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview_cmd.register(commands)
     finetune_cmd.register(commands)
     probe_cmd.register(commands)
+    pair_suite_cmd.register(commands)
     import_cmd.register(commands)
     export_cmd.register(commands)
     return parser
