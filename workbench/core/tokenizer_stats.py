@@ -46,6 +46,7 @@ class TokenizerStats:
     vocab_size: int  # without the special tokens
     unused_share: float  # share of the (non-special) vocabulary never used on this text
     longest: list[tuple[str, int]]  # the longest pieces used, with how often
+    unk_token: str  # how this tokenizer spells the unknown piece
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,6 +125,7 @@ def tokenizer_stats(name: str, tokenizer: WorkbenchTokenizer, units: Counter[str
         vocab_size=int(regular.sum()),
         unused_share=float((usage[regular] == 0).sum() / max(int(regular.sum()), 1)),
         longest=_longest(tokenizer, usage),
+        unk_token=tokenizer.special_tokens["unk"],
     )
 
 
