@@ -15,6 +15,7 @@ share of the vocabulary never used, and the longest pieces used.
 
 from __future__ import annotations
 
+import heapq
 import re
 from bisect import bisect_right
 from collections import Counter
@@ -88,6 +89,9 @@ def cut_units(tokenizer: WorkbenchTokenizer, units: Sequence[str]) -> list[list[
     encodings = tokenizer.tokenizer.encode_batch(list(units), add_special_tokens=False) if units else []
     cut = []
     for unit, encoding in zip(units, encodings):
+        if unit.isalnum() or len(unit) == 1:  # most units are one word (str.isalnum: C speed): all pieces its own
+            cut.append([encoding.ids])
+            continue
         starts = [m.start() for m in WORD_PATTERN.finditer(unit)]
         words: list[list[int]] = [[] for _ in starts]
         for token_id, (begin, _) in zip(encoding.ids, encoding.offsets):
@@ -132,8 +136,8 @@ def tokenizer_stats(name: str, tokenizer: WorkbenchTokenizer, units: Counter[str
 def _longest(tokenizer: WorkbenchTokenizer, usage: np.ndarray) -> list[tuple[str, int]]:
     used = [int(i) for i in np.flatnonzero(usage) if i not in tokenizer.special_ids]
     surfaces = {i: piece_surface(tokenizer, i) for i in used}
-    used.sort(key=lambda i: (-len(surfaces[i]), -usage[i], i))
-    return [(tokenizer.id_to_token(i), int(usage[i])) for i in used[:LONGEST]]
+    longest = heapq.nsmallest(LONGEST, used, key=lambda i: (-len(surfaces[i]), -usage[i], i))
+    return [(tokenizer.id_to_token(i), int(usage[i])) for i in longest]
 
 
 def piece_surface(tokenizer: WorkbenchTokenizer, token_id: int) -> str:
