@@ -1,21 +1,23 @@
-"""`score-suite` and `tokenizer compare` on a real tiny run: --json equals what the store records and a direct
-recomputation, a run's tokenizer can be named, bad input ends with one line and exit code 2."""
+"""`score-suite` and `tokenizer compare` on a real tiny run and on imported Hugging Face models: --json equals what
+the store records and a direct recomputation (for the imported ones, by `transformers` itself), a run's tokenizer
+can be named, bad input ends with one line and exit code 2."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/tiny_probe_run.py
-from tiny_probe_run import make_tiny_run  # noqa: E402
+import torch
+from hf_folders import make_hf_folder
+from tiny_probe_run import make_tiny_run
 
-from workbench.cli.main import main  # noqa: E402
-from workbench.core.probing import pseudo_log_likelihood  # noqa: E402
-from workbench.jobs.probe import load_probe_model  # noqa: E402
-from workbench.jobs.workspace import Workspace  # noqa: E402
+from workbench.cli.main import main
+from workbench.core.probing import pseudo_log_likelihood
+from workbench.jobs.interop import import_model
+from workbench.jobs.probe import load_probe_model
+from workbench.jobs.workspace import Workspace
 
 RUN = "tiny-lab"
 
@@ -78,3 +80,40 @@ def test_bad_input_ends_with_one_line_and_exit_code_2(home: Path, capsys: pytest
     assert "--sentences must be 0 or more" in cli(capsys, home, "tokenizer", "compare", "1", "--sentences", "-1",
                                                   code=2)
     assert "holds no words" in cli(capsys, home, "tokenizer", "compare", "1", "--text", "   ", code=2)
+
+
+def hf_pll(model, ids: list[int], mask_id: int) -> float:
+    """PLL by `transformers` itself: one forward pass per position, that token masked."""
+    total = 0.0
+    for position in range(1, len(ids) - 1):
+        masked = list(ids)
+        masked[position] = mask_id
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([masked])).logits[0, position]
+        total += float(logits.log_softmax(-1)[ids[position]])
+    return total
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta"])
+def test_imported_models_score_pairs_and_compare_tokenizers(home: Path, capsys: pytest.CaptureFixture,
+                                                            tmp_path: Path, family: str) -> None:
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path / family
+    hf_model = make_hf_folder(folder, family)
+    with Workspace.open(str(home)) as ws:
+        run = import_model(ws, folder, name=f"hf-{family}").name
+        probe = load_probe_model(ws, run)
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("good\tbad\tphenomenon\nThe cat sat on the mat.\tThe cat sit on the mat.\tagreement\n"
+                     "Paris is the capital of France.\tParis the is capital of France.\torder\n", encoding="utf-8")
+    out = json.loads(cli(capsys, home, "score-suite", run, str(pairs), "--json"))[0]
+    for item in out["items"]:
+        for key, sentence in (("pll_good", item["good"]), ("pll_bad", item["bad"])):
+            ids = [probe.tokenizer.cls_id, *probe.tokenizer.encode(sentence), probe.tokenizer.sep_id]
+            assert item[key] == pytest.approx(hf_pll(hf_model, ids, probe.tokenizer.mask_id), abs=1e-3)
+    text = "The quick brown fox jumps over the lazy dog."
+    lab = json.loads(cli(capsys, home, "tokenizer", "compare", f"run:{run}", "--text", text, "--json"))
+    pieces = [p for word in lab["sentences"][0]["pieces"][0] for p in word]
+    reference = transformers.AutoTokenizer.from_pretrained(folder)
+    assert pieces == reference.tokenize(" " + text)  # in running text, after a space
+    assert lab["tokenizers"][0]["pieces"] == len(pieces)

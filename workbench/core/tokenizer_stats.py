@@ -2,9 +2,11 @@
 
 Words are the same for every tokenizer, so the figures compare: runs of letters and digits, and each punctuation
 mark on its own (BERT's pre-tokenization, `WORD_PATTERN`). Text is cut at whitespace into units ("moo." is one
-unit of two words); each distinct unit is encoded alone, which for the workbench's tokenizers is exactly its cut
-in running text (their normalizers collapse whitespace, and every unit gets one space marker), and each piece
-belongs to the word in which it starts (offsets), so a word's pieces are those the tokenizer really makes there.
+unit of two words); each distinct unit is encoded alone after a space, which is exactly its cut in running text
+for the workbench's tokenizers (their normalizers collapse whitespace, and every unit gets one space marker) and
+for imported BERT and RoBERTa ones (RoBERTa's first word of a text, without a space before it, is the exception),
+and each piece belongs to the word in which it starts (offsets), so a word's pieces are those the tokenizer
+really makes there.
 
 Figures are counted over distinct units, each weighted by its count: a corpus is read once with `str.split`,
 its distinct units are encoded in one `encode_batch` call (Rust threads), and numpy sums, so a 10 MB corpus takes
@@ -85,8 +87,10 @@ def count_units(texts: Iterable[str]) -> Counter[str]:
 
 
 def cut_units(tokenizer: WorkbenchTokenizer, units: Sequence[str]) -> list[list[list[int]]]:
-    """Each unit's words as lists of piece ids: the unit encoded alone, each piece given to the word it starts in."""
-    encodings = tokenizer.tokenizer.encode_batch(list(units), add_special_tokens=False) if units else []
+    """Each unit's words as lists of piece ids: the unit encoded alone after one space (as it stands in running
+    text: an imported RoBERTa marks a word's start only after a space), each piece given to the word it starts in."""
+    spaced = [" " + unit for unit in units]
+    encodings = tokenizer.tokenizer.encode_batch(spaced, add_special_tokens=False) if units else []
     cut = []
     for unit, encoding in zip(units, encodings):
         if unit.isalnum() or len(unit) == 1:  # most units are one word (str.isalnum: C speed): all pieces its own
@@ -95,7 +99,7 @@ def cut_units(tokenizer: WorkbenchTokenizer, units: Sequence[str]) -> list[list[
         starts = [m.start() for m in WORD_PATTERN.finditer(unit)]
         words: list[list[int]] = [[] for _ in starts]
         for token_id, (begin, _) in zip(encoding.ids, encoding.offsets):
-            words[max(bisect_right(starts, begin) - 1, 0)].append(token_id)
+            words[max(bisect_right(starts, begin - 1) - 1, 0)].append(token_id)  # offsets count the space
         cut.append(words)
     return cut
 
