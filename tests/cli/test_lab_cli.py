@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 import torch
 from hf_folders import make_hf_folder
 from tiny_probe_run import make_tiny_run
