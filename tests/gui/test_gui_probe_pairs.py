@@ -8,10 +8,12 @@ import csv
 import os
 from pathlib import Path
 
+import pytest
 from probe_harness import RUN, engine_model
 from PySide6.QtCore import Qt
 from test_gui_probe_export import export_pictures
 
+from workbench.core.probing import pseudo_log_likelihood
 from workbench.core.probing.minimal_pairs import evaluate_pairs, load_pairs
 from workbench.jobs.pair_suites import default_pairs_path
 from workbench.jobs.workspace import Workspace
@@ -51,6 +53,15 @@ def test_pairs_on_every_checkpoint_are_stored_shown_and_exported(qtbot, probe_pa
     right = sum(r["outcome"] == "right" for r in pairs)
     assert right / 300 == metrics["overall"]["accuracy"]
     assert all((r["outcome"] == "right") == (float(r["margin"]) > 1e-4) for r in pairs)  # a tie is not right
+    probe_panel.primary.checkpoint.setCurrentIndex(probe_panel.primary.checkpoint.findData(10))
+    qtbot.waitUntil(lambda: probe_panel.context.primary.step == 10, timeout=20_000)
+    early = engine_model(trained_home, 10)
+    shown = [(view.pairs.item(row, 1).text(), float(view.pairs.item(row, 3).text())) for row in range(3)]
+    assert [good for good, _ in shown] == [pair.good for pair in suite.pairs[:3]]
+    for good, pll in shown:  # the step-10 scores now, not step 20's
+        assert pll == pytest.approx(pseudo_log_likelihood(early.model, early.tokenizer, good).pll, abs=2e-3)
+    probe_panel.primary.checkpoint.setCurrentIndex(probe_panel.primary.checkpoint.findData(20))
+    qtbot.waitUntil(lambda: probe_panel.context.primary.step == 20, timeout=20_000)
     if os.environ.get("LAB_SCREENSHOTS"):
         probe_panel.resize(1400, 850)
         probe_panel.grab().save(str(Path(os.environ["LAB_SCREENSHOTS"]) / "probe_pair_suites.png"))

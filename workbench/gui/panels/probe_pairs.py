@@ -53,8 +53,8 @@ class PairSuiteView(SuiteView):
     def _extra_pictures(self) -> list[QWidget]:
         self.pairs = QTableWidget(0, len(PAIR_ITEMS_HEADER))
         self.pairs.setHorizontalHeaderLabels(["phenomenon", "good", "bad", "PLL good", "PLL bad", "margin", "outcome"])
-        self.pairs.setToolTip("The pairs of the last evaluation (the latest checkpoint evaluated); click a header to "
-                              "sort, e.g. by margin to see the pairs the model gets most wrong.")
+        self.pairs.setToolTip("The pairs as the chosen checkpoint scored them in the last evaluation; click a header "
+                              "to sort, e.g. by margin to see the pairs the model gets most wrong.")
         self.pairs.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.pairs.verticalHeader().setVisible(False)
         self.pairs.setWordWrap(False)
@@ -105,8 +105,13 @@ class PairSuiteView(SuiteView):
         return write_csv(path, PAIR_ITEMS_HEADER, pair_item_rows(self._last_items() or []))
 
     def _last_items(self) -> list | None:
-        run = self.last_run
-        return run.results[-1][1].items if run is not None and run.results else None
+        """The pairs scored on the chosen checkpoint by the last evaluation (scores per pair are not stored)."""
+        model, run = self.context.primary, self.last_run
+        if model is None or run is None:
+            return None
+        versions = {r.suite_sha256 for r in self.results}
+        return next((result.items for record, result in run.results if record.run_id == model.run_id
+                     and record.checkpoint_step == model.step and record.suite_sha256 in versions), None)
 
     def show_stored(self) -> None:
         super().show_stored()
