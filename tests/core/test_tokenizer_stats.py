@@ -3,6 +3,7 @@ offsets), each piece given to the word it starts in, then counted one by one in 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
@@ -68,6 +69,11 @@ def test_every_figure_equals_a_direct_count(tokenizers, kind: str) -> None:
     assert stats.vocab_size == len(regular)
     assert stats.unused_share == pytest.approx(sum(i not in used for i in regular) / len(regular))
     uses = Counter(i for w in words for i in w)
+    assert stats.chars_per_piece == pytest.approx(sum(len(doc.replace(" ", "")) for doc in DOCS) / stats.pieces)
+    regular_uses = sum(uses[i] for i in regular)  # the unknown piece is a special: not in the distribution
+    frequencies = [uses[i] / regular_uses for i in regular if uses[i]]
+    renyi = math.log(sum(p ** 2.5 for p in frequencies)) / (1 - 2.5) / math.log(len(regular))
+    assert stats.renyi_efficiency == pytest.approx(renyi)
     assert all(uses[tokenizer.token_to_id(piece)] == count for piece, count in stats.longest)
     assert stats.word_types == len({m for doc in DOCS for m in re.findall(r"\w+|[^\w\s]", doc)})
 

@@ -43,10 +43,12 @@ def cmd_tokenizer_compare(args: argparse.Namespace) -> int:
 
 def _print(source: str, result: Comparison) -> None:
     rows = [(s.name, f"{s.words:,}", fmt(s.fertility, 3), *(fmt(v, 3) for v in s.split_shares.values()),
-             fmt(s.unk_rate, 4), fmt(s.unk_word_rate, 4), f"{s.vocab_size:,}", fmt(s.unused_share, 3))
+             fmt(s.unk_rate, 4), fmt(s.unk_word_rate, 4), f"{s.vocab_size:,}", fmt(s.unused_share, 3),
+             fmt(s.chars_per_piece, 2), fmt(s.renyi_efficiency, 3))
             for s in result.stats]
     print_table(f"Tokenizers on {source}", ("tokenizer", "words", "pieces/word", "1 piece", "2", "3", "4+",
-                                             "UNK/piece", "UNK/word", "vocab", "unused"), rows)
+                                             "UNK/piece", "UNK/word", "vocab", "unused", "chars/piece",
+                                             "Rényi eff."), rows)
     bins = [str(n) for n in range(1, HISTOGRAM_BINS)] + [f"{HISTOGRAM_BINS}+"]
     print_table("Words by number of pieces", ("tokenizer", *bins),
                 [(s.name, *(f"{c:,}" for c in s.histogram)) for s in result.stats])

@@ -14,9 +14,10 @@ from workbench.store.runstore import RunStore
 from workbench.views.probe_views import probe_runs
 
 FIGURES_HEADER = ("tokenizer", "words", "word_types", "pieces", "fertility", "share_1", "share_2", "share_3",
-                  "share_4_plus", "unk_rate", "unk_word_rate", "vocab_size", "unused_share", "longest_pieces")
+                  "share_4_plus", "unk_rate", "unk_word_rate", "vocab_size", "unused_share", "chars_per_piece",
+                  "renyi_efficiency", "longest_pieces")
 FIGURE_COLUMNS = ("tokenizer", "words", "pieces / word", "1 piece", "2", "3", "4+", "UNK / piece", "UNK / word",
-                  "vocabulary", "never used", "longest pieces")
+                  "vocabulary", "never used", "chars / piece", "Rényi eff.", "longest pieces")
 HISTOGRAM_HEADER = ("tokenizer", "pieces", "words", "share")
 OVERLAP_HEADER = ("a", "b", "shared", "jaccard")
 ALIGNMENT_HEADER = ("sentence", "word_index", "word", "tokenizer", "pieces")
@@ -42,13 +43,15 @@ def bin_labels() -> list[str]:
 def figures_rows(comparison: Comparison) -> list[tuple]:
     """The figures table as shown: one row per tokenizer (FIGURE_COLUMNS)."""
     return [(s.name, s.words, s.fertility, *s.split_shares.values(), s.unk_rate, s.unk_word_rate, s.vocab_size,
-             s.unused_share, "  ".join(piece for piece, _ in s.longest[:LONGEST_SHOWN]))
+             s.unused_share, s.chars_per_piece, s.renyi_efficiency,
+             "  ".join(piece for piece, _ in s.longest[:LONGEST_SHOWN]))
             for s in comparison.stats]
 
 
 def figures_csv_rows(comparison: Comparison) -> list[tuple]:
     return [(s.name, s.words, s.word_types, s.pieces, s.fertility, *s.split_shares.values(), s.unk_rate,
-             s.unk_word_rate, s.vocab_size, s.unused_share, " ".join(f"{p}:{n}" for p, n in s.longest))
+             s.unk_word_rate, s.vocab_size, s.unused_share, s.chars_per_piece, s.renyi_efficiency,
+             " ".join(f"{p}:{n}" for p, n in s.longest))
             for s in comparison.stats]
 
 
