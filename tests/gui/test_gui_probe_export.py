@@ -79,7 +79,7 @@ def test_attention_exports_heatmap_grid_and_head_view(qtbot, probe_panel, traine
 
 
 def test_scoring_suites_and_neighbours_export(qtbot, probe_panel, tmp_path: Path) -> None:
-    probe_panel.tabs.setCurrentWidget(probe_panel.scoring)
+    probe_panel.tabs.setCurrentWidget(probe_panel.scoring_tabs)
     probe_panel.scoring.compute()
     settle(qtbot, probe_panel.scoring.computation)
     export_pictures(probe_panel.scoring.export_button, "scores", tmp_path)

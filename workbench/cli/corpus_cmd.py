@@ -1,4 +1,4 @@
-"""`corpus add|list|stats` and `tokenizer train|list`: registering text and training tokenizers on it."""
+"""`corpus add|list|stats` and `tokenizer train|list|compare`: registering text and training tokenizers on it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import PreparationProgress, print_json, print_table, stderr
 from workbench.cli.settings_args import add_settings, settings_from_args
+from workbench.cli.tokenizer_lab_cmd import add_compare
 from workbench.core.corpus import CorpusOptions
 from workbench.jobs.corpora import add_corpus, get_corpus
 from workbench.jobs.tokenizers import train_tokenizer_for
@@ -33,7 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_json_flag(stats)
     stats.set_defaults(handler=cmd_corpus_stats)
 
-    tokenizer = commands.add_parser("tokenizer", help="train tokenizers on a corpus, list them")
+    tokenizer = commands.add_parser("tokenizer", help="train tokenizers on a corpus, list and compare them")
     sub = tokenizer.add_subparsers(dest="action", metavar="ACTION", required=True)
     train = sub.add_parser("train", help="train a tokenizer (HuggingFace tokenizers) on a corpus")
     train.add_argument("--corpus", help="corpus name (default: the bundled sample)")
@@ -43,6 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing = sub.add_parser("list", help="list trained tokenizers")
     add_json_flag(listing)
     listing.set_defaults(handler=cmd_tokenizer_list)
+    add_compare(sub)
 
 
 def cmd_corpus_add(args: argparse.Namespace) -> int:

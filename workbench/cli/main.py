@@ -16,6 +16,7 @@ from workbench.cli import (
     export_cmd,
     finetune_cmd,
     import_cmd,
+    pair_suite_cmd,
     preview_cmd,
     probe_cmd,
     probe_depth_cmd,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune_cmd.register(commands)
     probe_cmd.register(commands)
     probe_depth_cmd.register(commands)
+    pair_suite_cmd.register(commands)
     import_cmd.register(commands)
     export_cmd.register(commands)
     return parser

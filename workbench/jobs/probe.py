@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, TypeVar
 
 import safetensors.torch
 import torch
@@ -34,6 +34,17 @@ from workbench.store.runstore import CheckpointRecord, RunRecord
 
 DEFAULT_CACHE_SIZE = 4
 MASKED_LM_KINDS = ("pretrain", "imported")  # runs whose checkpoints hold a masked-LM head
+
+
+class SuiteScores(Protocol):
+    """What a suite's evaluation returns: its name, its version's sha256 and the metrics to store."""
+
+    suite_name: str
+    suite_sha256: str
+    metrics: dict
+
+
+Scored = TypeVar("Scored", bound=SuiteScores)
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,13 @@ def _tokenizer_dir(ws: Workspace, run: RunRecord, checkpoint_config: dict) -> Pa
     return folder
 
 
+def run_tokenizer(ws: Workspace, run_ref: str | int) -> WorkbenchTokenizer:
+    """The tokenizer a pretraining or imported run's latest checkpoint was trained (or imported) with."""
+    run = get_run(ws, run_ref)
+    checkpoint = resolve_checkpoint(ws, run)
+    return WorkbenchTokenizer.load(_tokenizer_dir(ws, run, read_checkpoint_config(Path(checkpoint.path))))
+
+
 def _load(ws: Workspace, run: RunRecord, checkpoint: CheckpointRecord, device: torch.device) -> ProbeModel:
     path = Path(checkpoint.path)
     if not path.is_dir():
@@ -147,6 +165,36 @@ def default_suite_path(ws: Workspace) -> Path:
     return ensure_cloze_suite(ws.home / "sample")
 
 
+def on_checkpoints(
+    ws: Workspace,
+    run_ref: str | int,
+    evaluate: Callable[[ProbeModel], Scored],
+    step: int | None = None,
+    all_checkpoints: bool = False,
+    device: str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[tuple[ProbeResultRecord, Scored]]:
+    """`evaluate` on the checkpoint at `step` (default latest) or on every checkpoint, oldest first, recording
+    each result's metrics in the store under its suite version; `progress(done, total)` after each checkpoint."""
+    run = get_run(ws, run_ref)
+    if all_checkpoints:
+        checkpoints = ws.store.checkpoints(run.id)
+        if not checkpoints:
+            raise UserError(f"run {run.name!r} has no checkpoint yet")
+    else:
+        checkpoints = [resolve_checkpoint(ws, run, step)]
+    cache = None if all_checkpoints else MODEL_CACHE
+    results = []
+    for done, checkpoint in enumerate(checkpoints, start=1):
+        result = evaluate(load_probe_model(ws, run.id, checkpoint.step, device, cache=cache))
+        record = ws.store.add_probe_result(run.id, checkpoint.step, result.suite_name, result.suite_sha256,
+                                           result.metrics)
+        results.append((record, result))
+        if progress is not None:
+            progress(done, len(checkpoints))
+    return results
+
+
 def run_probe_suite(
     ws: Workspace,
     run_ref: str | int,
@@ -157,26 +205,10 @@ def run_probe_suite(
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
 ) -> list[tuple[ProbeResultRecord, SuiteResult]]:
-    """Evaluate a suite on the checkpoint at `step` (default latest) or on every checkpoint, oldest first,
-    recording each result in the store; `progress(done, total)` after each checkpoint."""
-    run = get_run(ws, run_ref)
+    """Evaluate a cloze suite on one checkpoint or on every checkpoint (`on_checkpoints`)."""
     suite = load_suite(suite_path if suite_path is not None else default_suite_path(ws))
-    if all_checkpoints:
-        checkpoints = ws.store.checkpoints(run.id)
-        if not checkpoints:
-            raise UserError(f"run {run.name!r} has no checkpoint yet")
-    else:
-        checkpoints = [resolve_checkpoint(ws, run, step)]
-    cache = None if all_checkpoints else MODEL_CACHE
-    results = []
-    for done, checkpoint in enumerate(checkpoints, start=1):
-        probe = load_probe_model(ws, run.id, checkpoint.step, device, cache=cache)
-        result = evaluate_suite(probe.model, probe.tokenizer, suite, top_k=top_k)
-        record = ws.store.add_probe_result(run.id, checkpoint.step, suite.name, suite.sha256, result.metrics)
-        results.append((record, result))
-        if progress is not None:
-            progress(done, len(checkpoints))
-    return results
+    return on_checkpoints(ws, run_ref, lambda probe: evaluate_suite(probe.model, probe.tokenizer, suite, top_k=top_k),
+                          step, all_checkpoints, device, progress)
 
 
 def knowledge_series(

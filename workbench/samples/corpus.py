@@ -378,7 +378,7 @@ def sample_corpus_path() -> Path:
     return resources_dir() / CORPUS_FILENAME
 
 
-def _ensure(filename: str, fallback_dir: Path, write: Callable[[Path], Path]) -> Path:
+def ensure_file(filename: str, fallback_dir: Path, write: Callable[[Path], Path]) -> Path:
     bundled = resources_dir() / filename
     if bundled.is_file():
         return bundled
@@ -388,12 +388,12 @@ def _ensure(filename: str, fallback_dir: Path, write: Callable[[Path], Path]) ->
 
 def ensure_sample_corpus(fallback_dir: Path) -> Path:
     """The bundled corpus, or (no resources folder, e.g. a wheel install) one generated into `fallback_dir`."""
-    return _ensure(CORPUS_FILENAME, fallback_dir, write_sample_corpus)
+    return ensure_file(CORPUS_FILENAME, fallback_dir, write_sample_corpus)
 
 
 def ensure_cloze_suite(fallback_dir: Path) -> Path:
     """The bundled cloze suite, or one generated into `fallback_dir` when there is no resources folder."""
-    return _ensure(CLOZE_FILENAME, fallback_dir, write_cloze_suite)
+    return ensure_file(CLOZE_FILENAME, fallback_dir, write_cloze_suite)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from workbench.core.probing import (
     word_spans,
 )
 from workbench.core.probing.encoding import MASK_MARKER
-from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult
+from workbench.core.probing.suites import DEFAULT_TOP_K
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.jobs.probe import ProbeModel, load_probe_model, run_probe_suite
 from workbench.jobs.workspace import Workspace
@@ -227,8 +227,27 @@ class SuiteCancelled(Exception):
 
 @dataclass(frozen=True)
 class SuiteRun:
-    results: list[tuple[ProbeResultRecord, SuiteResult]]
+    results: list[tuple[ProbeResultRecord, Any]]  # (the stored record, the suite's result) per checkpoint
     cancelled: bool
+
+
+def cancellable(
+    job: Callable[[Callable[[int, int], None]], list],
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> SuiteRun:
+    """`job(report)` (a suite over checkpoints, reporting after each) stopped after the checkpoint in progress
+    once `cancelled()` is true; the results stored before that are read back from the store."""
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done, total)
+        if cancelled() and done < total:
+            raise SuiteCancelled
+
+    try:
+        return SuiteRun(job(report), False)
+    except SuiteCancelled:
+        return SuiteRun([], True)
 
 
 def run_suite_cancellable(
@@ -241,15 +260,6 @@ def run_suite_cancellable(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> SuiteRun:
-    """`run_probe_suite` that stops after the checkpoint in progress once `cancelled()` is true; the results
-    stored before that are read back from the store (the suite is identified by its sha256)."""
-    def report(done: int, total: int) -> None:
-        if progress is not None:
-            progress(done, total)
-        if cancelled() and done < total:
-            raise SuiteCancelled
-
-    try:
-        return SuiteRun(run_probe_suite(ws, run_id, suite_path, step, all_checkpoints, top_k, progress=report), False)
-    except SuiteCancelled:
-        return SuiteRun([], True)
+    """`run_probe_suite`, `cancellable`."""
+    return cancellable(lambda report: run_probe_suite(ws, run_id, suite_path, step, all_checkpoints, top_k,
+                                                      progress=report), progress, cancelled)

@@ -18,7 +18,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
@@ -75,18 +75,39 @@ class SuiteResult:
         return asdict(self)
 
 
-def load_suite(path: str | Path) -> ProbeSuite:
-    """Read and check a TSV or JSONL suite; errors name the file and line."""
+def read_suite_file(
+    path: str | Path, parse_tsv: Callable[[str, Path], list], parse_jsonl: Callable[[str, Path], list], what: str,
+    items_name: str,
+) -> tuple[Path, list, str]:
+    """(path, its items, the sha256 of its bytes) of a TSV or JSONL (`.jsonl`, `.json`) file; `what` names the
+    file and `items_name` its items in the messages."""
     path = Path(path)
     try:
         data = path.read_bytes()
         text = data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise ProbeInputError(f"cannot read the probe suite {path}: {error}") from error
-    items = _parse_jsonl(text, path) if path.suffix.lower() in (".jsonl", ".json") else _parse_tsv(text, path)
+        raise ProbeInputError(f"cannot read the {what} {path}: {error}") from error
+    items = parse_jsonl(text, path) if path.suffix.lower() in (".jsonl", ".json") else parse_tsv(text, path)
     if not items:
-        raise ProbeInputError(f"{path} holds no probe items")
-    return ProbeSuite(path.stem, hashlib.sha256(data).hexdigest(), items)
+        raise ProbeInputError(f"{path} holds no {items_name}")
+    return path, items, hashlib.sha256(data).hexdigest()
+
+
+def jsonl_records(text: str, path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of every non-blank line; a line that is not JSON is refused with its number."""
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield line, json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ProbeInputError(f"{path}:{line}: not a JSON object: {error.msg}") from error
+
+
+def load_suite(path: str | Path) -> ProbeSuite:
+    """Read and check a TSV or JSONL suite; errors name the file and line."""
+    path, items, sha256 = read_suite_file(path, _parse_tsv, _parse_jsonl, "probe suite", "probe items")
+    return ProbeSuite(path.stem, sha256, items)
 
 
 def _parse_tsv(text: str, path: Path) -> list[ProbeItem]:
@@ -109,13 +130,7 @@ def _parse_tsv(text: str, path: Path) -> list[ProbeItem]:
 
 def _parse_jsonl(text: str, path: Path) -> list[ProbeItem]:
     items = []
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ProbeInputError(f"{path}:{line}: not a JSON object: {error.msg}") from error
+    for line, record in jsonl_records(text, path):
         answers = record.get("answers") if isinstance(record, dict) else None
         if isinstance(answers, str):
             answers = answers.split("|")

@@ -1,6 +1,6 @@
 """The Probe panel: see what a trained model has learned. A run and one of its checkpoints (the latest by
 default), optionally a second checkpoint to compare side by side, and five views as tabs: Fill-mask,
-Attention, Scoring, Suites and Neighbours.
+Attention, Scoring (free sentences, and minimal-pair suites), Suites (cloze) and Neighbours.
 
 Models load on a worker thread from `workbench.jobs.probe`'s cache, so switching back to a checkpoint seen
 recently is instant. With no trained run yet, the panel says how to get one.
@@ -27,6 +27,7 @@ from workbench.gui.panels.probe_attention import AttentionView
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
 from workbench.gui.panels.probe_fill import FillMaskView
 from workbench.gui.panels.probe_neighbours import NeighboursView
+from workbench.gui.panels.probe_pairs import PairSuiteView
 from workbench.gui.panels.probe_scoring import ScoringView
 from workbench.gui.panels.probe_suite import SuiteView
 from workbench.gui.state import AppState
@@ -122,10 +123,14 @@ class ProbePanel(QWidget):
         self.fill = FillMaskView(self.context)
         self.attention = AttentionView(self.context)
         self.scoring = ScoringView(self.context)
+        self.pair_suites = PairSuiteView(self.context)
+        self.scoring_tabs = QTabWidget()  # Scoring: free sentences, and minimal-pair suites
+        self.scoring_tabs.addTab(self.scoring, "Sentences")
+        self.scoring_tabs.addTab(self.pair_suites, "Suites")
         self.suites = SuiteView(self.context)
         self.neighbours = NeighboursView(self.context)
         self.tabs = QTabWidget()
-        for view, title in ((self.fill, "Fill-mask"), (self.attention, "Attention"), (self.scoring, "Scoring"),
+        for view, title in ((self.fill, "Fill-mask"), (self.attention, "Attention"), (self.scoring_tabs, "Scoring"),
                             (self.suites, "Suites"), (self.neighbours, "Neighbours")):
             self.tabs.addTab(view, title)
         content = QWidget()

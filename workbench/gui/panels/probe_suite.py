@@ -8,6 +8,7 @@ and shown again when the run is chosen later.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
@@ -42,6 +43,13 @@ OVERALL = "overall"
 
 
 class SuiteView(QWidget):
+    """The cloze suites; the minimal-pair view (`probe_pairs.PairSuiteView`) overrides the hooks marked below."""
+
+    KIND = "suite"  # the export's label ("suite results") and file names
+    CHART_TITLE = "Knowledge during training"
+    PATH_TIP = ("A cloze test file: TSV with columns sentence, answers (joined by |) and group, or JSONL; each "
+                "sentence has one [MASK].")
+
     def __init__(self, context: ProbeContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
@@ -52,17 +60,12 @@ class SuiteView(QWidget):
         context.models_changed.connect(self.show_stored)
 
     def _build(self) -> None:
-        self.path = QLineEdit(str(default_suite_path(self.context.state.workspace)))
-        self.path.setToolTip("A cloze test file: TSV with columns sentence, answers (joined by |) and group, "
-                             "or JSONL; each sentence has one [MASK].")
+        self.path = QLineEdit(str(self._default_path()))
+        self.path.setToolTip(self.PATH_TIP)
         self.path.editingFinished.connect(self.show_stored)
         browse = QPushButton("Browse...")
         browse.setToolTip("Choose another suite file.")
         browse.clicked.connect(self._browse)
-        self.top_k = QSpinBox()
-        self.top_k.setRange(1, 100)
-        self.top_k.setValue(10)
-        self.top_k.setToolTip("An item counts for precision@k when a right answer is among the model's k best guesses.")
         self.evaluate_one = QPushButton("Evaluate this checkpoint")
         self.evaluate_one.setToolTip("Score the suite on the checkpoint chosen above and store the result.")
         self.evaluate_one.clicked.connect(lambda: self.evaluate(all_checkpoints=False))
@@ -81,7 +84,7 @@ class SuiteView(QWidget):
         self.scope.setToolTip("Plot the whole suite or one group of it.")
         self.scope.currentIndexChanged.connect(self._plot)
         top = QHBoxLayout()
-        for widget in (QLabel("Suite:"), self.path, browse, QLabel("k:"), self.top_k):
+        for widget in (QLabel("Suite:"), self.path, browse, *self._options()):
             top.addWidget(widget)
         actions = QHBoxLayout()
         for widget in (self.evaluate_one, self.evaluate_all, self.cancel, self.progress):
@@ -94,16 +97,16 @@ class SuiteView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.chart = MetricChart("Knowledge during training", "score")
+        self.chart = MetricChart(self.CHART_TITLE, "score")
         self.chart.getAxis("left").enableAutoSIPrefix(False)
         self.pictures = QSplitter()
         self.pictures.addWidget(self.table)
         self.pictures.addWidget(self.chart)
+        for widget in self._extra_pictures():
+            self.pictures.addWidget(widget)
         self.pictures.setSizes([450, 600])
         self.status = message_label()
-        self.export_button = ExportButton([ExportTarget(
-            "suite results", self.pictures, self._write_csv, self._file_stem, lambda: bool(self.results))],
-            self.status)
+        self.export_button = ExportButton(self._export_targets(), self.status)
         actions.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -125,9 +128,11 @@ class SuiteView(QWidget):
         model = self.context.primary
         if model is None or self.task is not None:
             return
-        home, run_id, step, path, k = (self.context.state.home, model.run_id, model.step, self.path.text().strip(),
-                                       self.top_k.value())
-        task = Task("probe suite", lambda task: _evaluate(task, home, run_id, path, step, all_checkpoints, k))
+        home, run_id, step, path = self.context.state.home, model.run_id, model.step, self.path.text().strip()
+        job = self._job(path or None, None if all_checkpoints else step, all_checkpoints)
+        task = Task(f"probe {self.KIND}", lambda task: in_workspace(
+            home, job, run_id, progress=lambda done, total: task.report("checkpoints", done, total),
+            cancelled=lambda: task.cancelled))
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_evaluated)
         task.failed.connect(self._on_failed)
@@ -161,7 +166,7 @@ class SuiteView(QWidget):
         if run.cancelled:
             show_message(self.status, "cancelled; the checkpoints evaluated before stay stored")
         else:
-            notes = run.results[-1][1].notes if run.results else []
+            notes = getattr(run.results[-1][1], "notes", []) if run.results else []
             steps = ", ".join(f"{record.checkpoint_step:,}" for record, _ in run.results)
             show_message(self.status, f"evaluated at step {steps}" + (f"; note: {notes[0]}" if notes else ""))
         self.show_stored()
@@ -182,7 +187,7 @@ class SuiteView(QWidget):
         if model is None:
             return []
         try:
-            sha = load_suite(self.path.text().strip()).sha256
+            sha = self._version(self.path.text().strip())
         except ProbeInputError as error:
             show_message(self.status, str(error), error=True)
             return []
@@ -199,7 +204,7 @@ class SuiteView(QWidget):
         chosen = self.scope.currentText()
         self.scope.blockSignals(True)
         self.scope.clear()
-        self.scope.addItems([OVERALL, *groups])
+        self.scope.addItems([*self._scopes(), *groups])
         self.scope.setCurrentIndex(max(self.scope.findText(chosen), 0))
         self.scope.blockSignals(False)
         self._plot()
@@ -207,9 +212,8 @@ class SuiteView(QWidget):
             show_message(self.status, f"step {model.step:,} has no result for this suite yet: press Evaluate")
 
     def _fill_table(self, metrics: dict | None) -> None:
-        rows = suite_table_rows(metrics) if metrics else []
-        k = metrics["k"] if metrics else self.top_k.value()
-        self.table.setHorizontalHeaderLabels([*COLUMNS[:3], f"precision@{k}", COLUMNS[4]])
+        rows = self._table_rows(metrics) if metrics else []
+        self.table.setHorizontalHeaderLabels(self._columns(metrics))
         self.table.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, value in enumerate(values):
@@ -219,23 +223,57 @@ class SuiteView(QWidget):
     @Slot()
     def _plot(self) -> None:
         self.chart.clear_curves()
-        group = None if self.scope.currentText() in ("", OVERALL) else self.scope.currentText()
-        for index, (name, steps, values) in enumerate(suite_curves(self.results, group)):
-            self.chart.add_curve(name, (steps, values), PALETTE[index], symbol=True)
+        for index, (name, steps, values) in enumerate(self._curves(self.scope.currentText())):
+            self.chart.add_curve(name, (steps, values), PALETTE[index % len(PALETTE)], symbol=True)
         self.chart.fit()
         self.chart.setYRange(0.0, 1.0, padding=0.03)  # scores are fractions: keep the whole scale in view
 
+    def _file_stem(self) -> str:
+        model = self.context.primary
+        return file_stem(self.KIND, Path(self.path.text().strip()).stem, model.run_name if model else None)
+
+    # ---- what a kind of suite changes (hooks) ----------------------------------------------------------------------
+
+    def _options(self) -> list[QWidget]:
+        """The suite's own settings, beside the file."""
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 100)
+        self.top_k.setValue(10)
+        self.top_k.setToolTip("An item counts for precision@k when a right answer is among the model's k best guesses.")
+        return [QLabel("k:"), self.top_k]
+
+    def _extra_pictures(self) -> list[QWidget]:
+        """More pictures beside the table and the chart."""
+        return []
+
+    def _default_path(self) -> Path:
+        return default_suite_path(self.context.state.workspace)
+
+    def _version(self, path: str) -> str:
+        """The sha256 its results are stored under."""
+        return load_suite(path).sha256
+
+    def _job(self, path: str | None, step: int | None, all_checkpoints: bool) -> Callable[..., SuiteRun]:
+        """What the worker runs in its own workspace: (ws, run_id, progress=, cancelled=) -> SuiteRun."""
+        k = self.top_k.value()
+        return lambda ws, run_id, **kw: run_suite_cancellable(ws, run_id, path, step, all_checkpoints, k, **kw)
+
+    def _columns(self, metrics: dict | None) -> list[str]:
+        k = metrics["k"] if metrics else self.top_k.value()
+        return [*COLUMNS[:3], f"precision@{k}", COLUMNS[4]]
+
+    def _table_rows(self, metrics: dict) -> list[tuple]:
+        return suite_table_rows(metrics)
+
+    def _scopes(self) -> list[str]:
+        return [OVERALL]
+
+    def _curves(self, scope: str) -> list[tuple[str, list[int], list[float]]]:
+        return suite_curves(self.results, None if scope in ("", OVERALL) else scope)
+
+    def _export_targets(self) -> list[ExportTarget]:
+        return [ExportTarget(f"{self.KIND} results", self.pictures, self._write_csv, self._file_stem,
+                             lambda: bool(self.results))]
 
     def _write_csv(self, path: Path) -> Path:
         return write_csv(path, SUITE_HEADER, suite_rows(self.results))
-
-    def _file_stem(self) -> str:
-        model = self.context.primary
-        return file_stem("suite", Path(self.path.text().strip()).stem, model.run_name if model else None)
-
-
-def _evaluate(task: Task, home: Path, run_id: int, path: str, step: int, all_checkpoints: bool, k: int) -> SuiteRun:
-    """Runs on a worker thread, with its own workspace."""
-    return in_workspace(home, run_suite_cancellable, run_id, path or None, None if all_checkpoints else step,
-                        all_checkpoints, k, progress=lambda done, total: task.report("checkpoints", done, total),
-                        cancelled=lambda: task.cancelled)

@@ -1,5 +1,6 @@
 """The Tokenizer panel: train a tokenizer on the current corpus, pick one of its tokenizers, browse the
-vocabulary (sortable by id or by how often each token occurs in the corpus) and watch typed text fall into pieces.
+vocabulary (sortable by id or by how often each token occurs in the corpus) and watch typed text fall into pieces;
+in the Lab tab (`tokenizer_lab`), compare tokenizers on a corpus or a pasted text.
 
 Training and frequency counting run as background tasks; loading a tokenizer and cutting the typed text are fast
 enough for the GUI thread. The training box is `tokenizer_train`, the vocabulary browser `tokenizer_vocab`, the
@@ -17,10 +18,12 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from workbench.gui.panels.tokenizer_lab import TokenizerLab
 from workbench.gui.panels.tokenizer_live import LiveBox
 from workbench.gui.panels.tokenizer_train import ERROR_STYLE, TrainTokenizerBox
 from workbench.gui.panels.tokenizer_vocab import VocabularyBox
@@ -33,8 +36,8 @@ from workbench.store.records import TokenizerRecord
 
 
 class TokenizerPanel(QWidget):
-    """The training box (`training`) and the tokenizer list on the left; the try-it box (`live`) and the
-    vocabulary (`vocabulary`) of the selected tokenizer on the right."""
+    """The training box (`training`) and the tokenizer list on the left; on the right, the try-it box (`live`)
+    and the vocabulary (`vocabulary`) of the selected tokenizer, and the lab (`lab`) in a second tab."""
 
     def __init__(self, state: AppState, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +48,7 @@ class TokenizerPanel(QWidget):
         self.training = TrainTokenizerBox(state, runner)
         self.live = LiveBox()
         self.vocabulary = VocabularyBox(state.home, runner)
+        self.lab = TokenizerLab(state, runner)
         self._build()
         state.corpus_changed.connect(self.refresh)
         state.corpora_changed.connect(self.refresh)
@@ -59,13 +63,16 @@ class TokenizerPanel(QWidget):
         left_widget = QWidget()
         left_widget.setLayout(left)
         left.setContentsMargins(0, 0, 0, 0)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.live)
-        right.addWidget(self.vocabulary)
-        right.setSizes([260, 480])
+        browse = QSplitter(Qt.Orientation.Vertical)
+        browse.addWidget(self.live)
+        browse.addWidget(self.vocabulary)
+        browse.setSizes([260, 480])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(browse, "Vocabulary")
+        self.tabs.addTab(self.lab, "Lab")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left_widget)
-        splitter.addWidget(right)
+        splitter.addWidget(self.tabs)
         splitter.setSizes([420, 680])
         QVBoxLayout(self).addWidget(splitter)
 
