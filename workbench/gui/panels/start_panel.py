@@ -21,10 +21,10 @@ COLUMNS = 3  # of shortcuts
 # (title, the one sentence that says what happens)
 CHOICES = (
     ("Watch a model learn",
-     "Quick start trains a tiny model on the bundled sample corpus: its loss curve moves within seconds."),
+     "Quick start trains a tiny model on the bundled sample corpus: watch its loss curve fall as it learns."),
     ("Ask a model to fill in the blanks",
-     "The Probe panel opens on a model that already knows the sample's facts (or on your newest imported "
-     "model): type a sentence with [MASK] and see its guesses."),
+     "The Probe panel opens on a small model already trained on the bundled sample corpus (or on your newest "
+     "imported model): type a sentence with [MASK] and see its guesses."),
     ("Train on your own text",
      "The Data panel opens where you add your own files as a corpus, the first step of training on them."),
 )
@@ -54,6 +54,7 @@ class StartPanel(QWidget):
         column.addWidget(self.shortcuts)
         column.addStretch(1)
         page = QWidget()
+        page.setMinimumWidth(640)
         page.setMaximumWidth(760)
         page.setLayout(column)
         layout = QVBoxLayout(self)
