@@ -10,7 +10,7 @@ every step with its validation scores and the cloze suite's precision@1. A model
 `MIN_PRECISION_AT_1` (issue 15's bar) on the bundled cloze suite is not written unless a lower
 `--min-precision` is given: the model shipped now is under that bar (see resources/README.md).
 
-    python -m workbench.jobs.demo_build --write --min-precision 0   # rebuild resources/demo_model/ (18 min here)
+    python -m workbench.jobs.demo_build --write --min-precision 0   # rebuild resources/demo_model/ (~8 min)
     python -m workbench.jobs.demo_build OUTDIR --min-precision 0    # build elsewhere (to compare with it)
 """
 
