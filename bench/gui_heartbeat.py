@@ -66,7 +66,7 @@ def make_window(home: Path, preset: str):
     from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QApplication
 
-    from workbench.gui.main_window import MainWindow
+    from workbench.gui.main_window import PANEL_INDEX, MainWindow
     from workbench.settings.model import ModelSpec
     from workbench.settings.train import TrainConfig
 
@@ -80,7 +80,7 @@ def make_window(home: Path, preset: str):
     train = window.train
     train.settings.apply(replace(TrainConfig(), steps=100_000, batch_size=8, eval_every=200, checkpoint_every=100_000,
                                  log_every=1, device="cpu"))  # a point per step: the most redrawing
-    window.show_panel(4)
+    window.show_panel(PANEL_INDEX["train"])
     app.processEvents()
     return app, window
 

@@ -35,7 +35,7 @@ def pretrain(home: Path, steps: int) -> None:
     torch.set_num_threads(1)
     train = TrainConfig(steps=steps, batch_size=32, lr=2e-3, warmup_steps=100, eval_every=100,
                         checkpoint_every=max(steps // 6, 1), log_every=10, device="cpu")
-    spec = PretrainSpec(model=ModelSpec(preset="seed-demo", max_position_embeddings=32), train=train, name="demo")
+    spec = PretrainSpec(model=ModelSpec(preset="seed-demo", max_position_embeddings=32), train=train, name="seed-demo")
     with Workspace(home) as ws:
         start_pretraining(ws, spec)
 
@@ -112,7 +112,7 @@ def main() -> None:
             window.runs.table.select_ids(finished[:1], finished[0])
             window.runs.tabs.setCurrentIndex(1)
         settle(app, 4)
-        path = OUT / f"{index + 1}-{title.lower().replace('-', '')}.png"
+        path = OUT / f"{index}-{title.lower().replace('-', '')}.png"  # 0-start.png, 1-data.png, ...
         window.grab().save(str(path))
         print(f"saved {path}")
     print(f"saved {save_open_hf_dialog(app, window)}")

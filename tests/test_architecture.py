@@ -26,7 +26,9 @@ def test_cli_and_core_do_not_load_qt() -> None:
 
 
 def test_the_window_paints_before_torch_loads() -> None:
-    """App start (issue 6): the main window's imports and the first panel leave torch for after the first paint."""
-    code = "import sys, workbench.gui.main_window; print('torch' in sys.modules)"
+    """App start (issue 6): the main window's imports and the first panels (start page, Data) leave torch for after
+    the first paint."""
+    code = ("import sys, workbench.gui.main_window, workbench.gui.panels.start_panel, workbench.gui.panels.data_panel; "
+            "print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -1,5 +1,6 @@
 """Every test here drives real widgets (pytest-qt): marked `gui`, so `-m "not gui"` runs the rest alone.
-The Probe panel's tests share `trained_home` (a tiny trained run, built once per module) and `probe_panel`."""
+The Probe panel's tests share `trained_home` (a tiny trained run, built once per module) and `probe_panel`; the
+main window's, `window` (shown, on a fresh home)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 from probe_harness import RUN, open_panel
 from tiny_probe_run import make_tiny_run
+
+from workbench.gui.main_window import MainWindow
 
 HERE = Path(__file__).parent
 
@@ -26,3 +29,14 @@ def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def probe_panel(qtbot, trained_home: Path):
     yield from open_panel(qtbot, trained_home)
+
+
+@pytest.fixture
+def window(qtbot, home: Path):
+    window = MainWindow(home)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.confirm_stop_running = lambda: True  # teardown of a failed test must not wait on a modal question
+    window.close()
+    window.deleteLater()

@@ -10,24 +10,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from workbench.gui.main_window import MainWindow
+from workbench.gui.main_window import PANEL_INDEX, PANELS, MainWindow
 from workbench.gui.workers import Task
 from workbench.jobs.workspace import Workspace
 from workbench.samples.corpus import generate_documents
 
 pytestmark = pytest.mark.slow
 WAIT = 120_000  # ms; the machine is small and may be busy
-
-
-@pytest.fixture
-def window(qtbot, home: Path):
-    window = MainWindow(home)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.confirm_stop_running = lambda: True  # teardown of a failed test must not wait on a modal question
-    window.close()
-    window.deleteLater()
 
 
 def click(qtbot, button) -> None:
@@ -52,29 +41,29 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     corpus_file = tmp_path / "animals.txt"
     corpus_file.write_text("\n\n".join(generate_documents(400, seed=5)) + "\n", encoding="utf-8")
 
-    window.show_panel(0)  # Data: the path a file dialog or a drop would give
+    window.show_panel(PANEL_INDEX["data"])  # Data: the path a file dialog or a drop would give
     window.data.add_paths([str(corpus_file)])
     qtbot.waitUntil(lambda: store.get_corpus("animals") is not None, timeout=WAIT)
     qtbot.waitUntil(lambda: window.state.corpus_name == "animals", timeout=WAIT)
 
-    window.show_panel(1)  # Tokenizer: a small WordPiece
+    window.show_panel(PANEL_INDEX["tokenizer"])  # Tokenizer: a small WordPiece
     window.tokenizer.training.vocab_size.setValue(300)
     click(qtbot, window.tokenizer.training.train_button)
     corpus_id = store.get_corpus("animals").id
     qtbot.waitUntil(lambda: bool(store.list_tokenizers(corpus_id=corpus_id)), timeout=WAIT)
 
-    window.show_panel(2)  # Masking: 20%, whole words
+    window.show_panel(PANEL_INDEX["masking"])  # Masking: 20%, whole words
     window.masking.form.rate_slider.setValue(20)
     window.masking.form.strategy_combo.setCurrentText("whole-word")
     assert window.state.masking.mlm_probability == pytest.approx(0.20)
     assert window.state.masking.strategy == "whole-word"
 
-    window.show_panel(3)  # Model: the smallest preset, short sequences
+    window.show_panel(PANEL_INDEX["model"])  # Model: the smallest preset, short sequences
     window.model.preset_combo.setCurrentText("seed-demo")
     window.model.spins["max_position_embeddings"].setValue(32)
     assert window.state.model_error is None and window.state.model.max_position_embeddings == 32
 
-    window.show_panel(4)  # Train
+    window.show_panel(PANEL_INDEX["train"])  # Train
     settings = window.train.settings
     settings.editor("steps").setValue(2000)
     settings.editor("batch_size").setValue(8)
@@ -103,7 +92,7 @@ def test_a_user_trains_watches_and_compares(qtbot, window: MainWindow, tmp_path:
     second = run_until_stopped(qtbot, window, min_points=5)
     assert second != first
 
-    window.show_panel(5)  # Runs: both runs with their status, compared on one chart
+    window.show_panel(PANEL_INDEX["runs"])  # Runs: both runs with their status, compared on one chart
     window.runs.refresh()
     names = {run.id: run.name for run in store.list_runs()}
     qtbot.waitUntil(lambda: window.runs.model.row_of(first) is not None, timeout=WAIT)
@@ -159,7 +148,7 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
     first.masking.form.rate_slider.setValue(25)
     first.model.preset_combo.setCurrentText("mini")
     first.train.settings.editor("steps").setValue(1234)
-    first.show_panel(3)
+    first.show_panel(PANEL_INDEX["model"])
     first.close()
 
     second = MainWindow(home)
@@ -178,11 +167,11 @@ def test_choices_and_recent_files_are_remembered(qtbot, home: Path, tmp_path: Pa
 
 def test_panels_are_built_after_the_first_paint(qtbot, home: Path) -> None:
     window = MainWindow(home)
-    assert window._built[0] is not None and window._built[1:] == [None] * 7  # only the panel shown first
+    assert window._built[0] is not None and window._built[1:] == [None] * 8  # only the panel shown first
     window.show()
     qtbot.waitUntil(lambda: all(panel is not None for panel in window._built), timeout=WAIT)
-    assert [window.stack.widget(i) for i in range(8)] == [panel for _, panel in window.panels]
-    assert window.stack.currentWidget() is window.data
+    assert [window.stack.widget(i) for i in range(len(PANELS))] == [panel for _, panel in window.panels]
+    assert window.stack.currentWidget() is window.start  # a fresh home opens on the start page
     window.close()
     window.deleteLater()
 

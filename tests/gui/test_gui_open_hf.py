@@ -1,7 +1,9 @@
 """"Open a Hugging Face model…" in the real main window, on a fake Hugging Face cache (HF_HOME) laid out as
 huggingface_hub lays it out, with tiny real models: the dialog lists the cache's models, opening one takes two
 clicks (select + Open, or a double-click) and the run appears in the Runs table and in the Probe panel's run
-picker, loaded; a bad folder shows the importer's one line (the CLI's) and leaves no run behind."""
+picker, loaded; a bad folder shows the importer's one line (the CLI's) and leaves no run behind. The window records
+the bundled demo model in its fresh home first, so the Probe panel is never empty there; its empty page (where
+there is no model at all) is tested on a panel of its own."""
 
 from __future__ import annotations
 
@@ -12,11 +14,14 @@ import pytest
 from hf_folders import cache_snapshot, make_bad_folder, make_hf_folder
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
+from shiboken6 import isValid
 
 from workbench.gui.main_window import PANEL_INDEX, MainWindow
 from workbench.gui.open_hf_dialog import BUTTON_TEXT, OpenHFDialog
+from workbench.gui.panels.probe_panel import ProbePanel
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
+from workbench.jobs.demo_model import find_demo_run
 from workbench.jobs.errors import UserError
 from workbench.jobs.interop import import_model
 from workbench.jobs.workspace import Workspace
@@ -54,6 +59,8 @@ def window(qtbot, home: Path, hf_home: Path):
     window = MainWindow(home)
     window.show()
     qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: getattr(find_demo_run(window.state.store), "status", "") == "completed",
+                    timeout=TIMEOUT)  # recorded with all its checkpoints
     yield window
     window.confirm_stop_running = lambda: True
     window.close()
@@ -81,12 +88,25 @@ def click_row(qtbot, dialog: OpenHFDialog, row: int, double: bool = False) -> No
         qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
-def test_the_probe_panel_opens_a_cached_model_in_two_clicks(qtbot, window: MainWindow) -> None:
-    window.show_panel(PANEL_INDEX["probe"])
-    probe = window.probe
+def test_the_empty_probe_page_links_to_the_dialog(qtbot, home: Path, hf_home: Path) -> None:
+    """Where there is no model at all (no run, no demo model recorded), the empty page offers the dialog."""
+    state, runner = AppState(home), TaskRunner()
+    probe = ProbePanel(state, runner)
+    qtbot.addWidget(probe)
     assert probe.stack.currentWidget() is probe.empty and "open a Hugging Face model" in probe.empty.text()
     probe.empty.linkActivated.emit("open-hf")  # the empty page's link opens the same dialog as the button
     dialog = probe.findChild(OpenHFDialog)
+    assert dialog is not None and dialog.isVisible() and rows(dialog)[0][0] == "tiny-org/tiny-bert"
+    dialog.reject()
+    runner.shutdown()
+    state.close()
+
+
+def test_the_probe_panel_opens_a_cached_model_in_two_clicks(qtbot, window: MainWindow) -> None:
+    window.show_panel(PANEL_INDEX["probe"])
+    probe = window.probe
+    assert probe.stack.currentIndex() == 1 and probe.primary.run.currentText().startswith("demo")
+    dialog = open_dialog(qtbot, probe)
     assert [row[:2] for row in rows(dialog)] == [["tiny-org/tiny-bert", "BertForMaskedLM"],
                                                  ["tiny-org/tiny-roberta", "RobertaForMaskedLM"],
                                                  ["answerdotai/ModernBERT-base", "ModernBertForMaskedLM"]]
@@ -97,7 +117,7 @@ def test_the_probe_panel_opens_a_cached_model_in_two_clicks(qtbot, window: MainW
     click_row(qtbot, dialog, 1)
     assert dialog.open_button.isEnabled() and dialog.message.text() == ""
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not isValid(dialog) or not dialog.isVisible(), timeout=TIMEOUT)  # closed, or deleted
     run = dialog.imported
     assert (run.name, run.kind, run.status) == ("tiny-roberta", "imported", "completed")
     assert probe.stack.currentIndex() == 1 and probe.primary.run.currentData() == run.id
@@ -128,9 +148,9 @@ def test_a_bad_folder_shows_the_importers_line_and_leaves_no_run(qtbot, window: 
     qtbot.waitUntil(lambda: dialog.task is None, timeout=TIMEOUT)
     assert dialog.isVisible() and dialog.message.text() == str(refused.value)
     assert "lack 16 keys" in dialog.message.text() and not dialog.busy.isVisible()
-    assert window.state.store.list_runs() == [] and window.runs.model.runs == []
-    runs_dir = window.state.home / "runs"
-    assert not runs_dir.exists() or not any(runs_dir.iterdir())
+    demo = find_demo_run(window.state.store)  # the only run, as before the refused import
+    assert window.state.store.list_runs() == [demo] and window.runs.model.runs == [demo]
+    assert [p.name for p in (window.state.home / "runs").iterdir()] == [f"run-{demo.id:05d}"]
     assert dialog.browse_button.isEnabled() and dialog.open_button.isEnabled()
     qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()

@@ -1,8 +1,10 @@
-"""The main window: a sidebar of panels in the order of the work, a status bar, quick start, safe closing.
+"""The main window: a start page and a sidebar of panels in the order of the work, a status bar, quick start, the
+bundled demo model recorded in the home, safe closing.
 
 Panels are built lazily: the one shown first before the window paints, the others one per event-loop turn
-right after (or at once when something asks for one). Most panels' modules import torch (1.5 s here), the
-Data panel's do not, so the window is on screen before torch loads (app start, issue 6).
+right after (or at once when something asks for one). Most panels' modules import torch (1.5 s here), the start
+page's and the Data panel's do not, so the window is on screen before torch loads (app start, issue 6). A fresh
+home (nothing of the user's yet) opens on the start page, any other on the panel shown when the window closed.
 """
 
 from __future__ import annotations
@@ -25,24 +27,28 @@ from PySide6.QtWidgets import (
 
 from workbench.gui.session import restore_choices, save_choices
 from workbench.gui.state import AppState
-from workbench.gui.workers import TaskRunner
+from workbench.gui.workers import Task, TaskRunner
+from workbench.jobs.workspace import in_workspace
 from workbench.settings.model import ModelSpec
 from workbench.settings.train import TrainConfig
+from workbench.views.start import is_fresh_home, model_to_ask
 
-# (sidebar title, attribute, module, class), in the order of the work
+# (sidebar title, attribute, module, class, what it is for), the start page, then in the order of the work; the
+# panel at index N is shown by Ctrl+N
 PANELS = (
-    ("Data", "data", "data_panel", "DataPanel"),
-    ("Tokenizer", "tokenizer", "tokenizer_panel", "TokenizerPanel"),
-    ("Masking", "masking", "masking_panel", "MaskingPanel"),
-    ("Model", "model", "model_panel", "ModelPanel"),
-    ("Train", "train", "train_panel", "TrainPanel"),
-    ("Runs", "runs", "runs_panel", "RunsPanel"),
-    ("Probe", "probe", "probe_panel", "ProbePanel"),
-    ("Fine-tune", "finetune", "finetune_panel", "FinetunePanel"),
+    ("Start", "start", "start_panel", "StartPanel", "What to do first, and the keyboard shortcuts"),
+    ("Data", "data", "data_panel", "DataPanel", "Corpora: add your text, see its statistics and problems"),
+    ("Tokenizer", "tokenizer", "tokenizer_panel", "TokenizerPanel", "Train a tokenizer, see its vocabulary"),
+    ("Masking", "masking", "masking_panel", "MaskingPanel", "Choose how tokens are hidden for the model to guess"),
+    ("Model", "model", "model_panel", "ModelPanel", "Choose the model's size and shape"),
+    ("Train", "train", "train_panel", "TrainPanel", "Pretrain and watch the loss curves"),
+    ("Runs", "runs", "runs_panel", "RunsPanel", "Every run: curves, compare, resume, export"),
+    ("Probe", "probe", "probe_panel", "ProbePanel", "Ask a model to fill in blanks, see its attention"),
+    ("Fine-tune", "finetune", "finetune_panel", "FinetunePanel", "Teach a pretrained model a task"),
 )
+QUICK_START_KEYS = "Ctrl+Shift+Q"
 
-
-PANEL_INDEX = {attribute: index for index, (_, attribute, _, _) in enumerate(PANELS)}
+PANEL_INDEX = {attribute: index for index, (_, attribute, *_) in enumerate(PANELS)}
 
 
 def _panel_property(index: int) -> property:
@@ -64,7 +70,8 @@ class _Body(QWidget):
 
 
 class MainWindow(QMainWindow):
-    data, tokenizer, masking, model, train, runs, probe, finetune = (_panel_property(i) for i in range(len(PANELS)))
+    start, data, tokenizer, masking, model, train, runs, probe, finetune = (_panel_property(i)
+                                                                            for i in range(len(PANELS)))
 
     def __init__(self, home: Path) -> None:
         super().__init__()
@@ -73,6 +80,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self._built: list[QWidget | None] = [None] * len(PANELS)
         self._train_settings: TrainConfig | None = None  # remembered settings, for the Train panel once built
+        self._closed = False
         self._build_body()
         self._build_toolbar()
         self._build_status_bar()
@@ -88,7 +96,7 @@ class MainWindow(QMainWindow):
         """The panel at `index`, built (and put in place of its placeholder) on first use."""
         built = self._built[index]
         if built is None:
-            _, _, module, name = PANELS[index]
+            _, _, module, name, _ = PANELS[index]
             panel_class = getattr(importlib.import_module(f"workbench.gui.panels.{module}"), name)
             built = self._built[index] = panel_class(self.state, self.runner)
             current = self.stack.currentIndex()
@@ -102,7 +110,12 @@ class MainWindow(QMainWindow):
 
     def _connect_panel(self, index: int, panel: QWidget) -> None:
         attribute = PANELS[index][1]
-        if attribute == "runs":
+        if attribute == "start":
+            panel.watch_requested.connect(self.quick_start)
+            panel.ask_requested.connect(self.ask_a_model)
+            panel.own_text_requested.connect(self.train_on_own_text)
+            panel.show_shortcuts(self.shortcut_rows())
+        elif attribute == "runs":
             panel.resume_requested.connect(self._resume_run)
         elif attribute == "train" and self._train_settings is not None:
             panel.settings.apply(self._train_settings)
@@ -111,7 +124,7 @@ class MainWindow(QMainWindow):
     def _build_next_panel(self) -> None:
         """Build one missing panel per event-loop turn, so the window answers between them."""
         missing = [i for i, panel in enumerate(self._built) if panel is None]
-        if missing:
+        if missing and not self._closed:  # a window closed within its first second has nothing more to build
             self.panel(missing[0])
             QTimer.singleShot(0, self._build_next_panel)
 
@@ -119,11 +132,12 @@ class MainWindow(QMainWindow):
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(130)
         self.stack = QStackedWidget()
-        for number, (title, *_) in enumerate(PANELS, start=1):
+        for index, (title, _, _, _, purpose) in enumerate(PANELS):
             self.sidebar.addItem(title)
+            self.sidebar.item(index).setToolTip(f"{purpose} ({self._panel_keys(index)})")
             self.stack.addWidget(QWidget())  # a placeholder until the panel is built
-            shortcut = QAction(self, shortcut=QKeySequence(f"Ctrl+{number}"))
-            shortcut.triggered.connect(lambda checked=False, n=number - 1: self.show_panel(n))
+            shortcut = QAction(self, shortcut=QKeySequence(self._panel_keys(index)))
+            shortcut.triggered.connect(lambda checked=False, n=index: self.show_panel(n))
             self.addAction(shortcut)
         self.sidebar.currentRowChanged.connect(self._show_row)
         body = _Body()
@@ -138,14 +152,25 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
-        quick = QAction("Quick start", self, shortcut=QKeySequence("Ctrl+Shift+Q"))
-        quick.setToolTip("Train a tokenizer and a tiny model on the bundled sample corpus, and watch it learn")
+        quick = QAction("Quick start", self, shortcut=QKeySequence(QUICK_START_KEYS))
+        quick.setToolTip("Train a tokenizer and a tiny model on the bundled sample corpus, and watch it learn "
+                         f"({QUICK_START_KEYS})")
         quick.triggered.connect(self.quick_start)
         toolbar.addAction(quick)
-        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        self.addAction(quit_action)
+        self.quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
         self.addToolBar(toolbar)
+
+    @staticmethod
+    def _panel_keys(index: int) -> str:
+        return f"Ctrl+{index}"
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, what they do) of every shortcut, as the start page lists them."""
+        quit_keys = self.quit_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        return ([(self._panel_keys(i), title) for i, (title, *_) in enumerate(PANELS)]
+                + [(QUICK_START_KEYS, "Quick start")] + ([(quit_keys, "Quit")] if quit_keys else []))
 
     def _build_status_bar(self) -> None:
         self.device_label = QLabel("training on: ...")
@@ -167,7 +192,22 @@ class MainWindow(QMainWindow):
 
         # what the window's training process works with, not this process' thread count
         self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
+        self._record_demo_model()
         self._build_next_panel()
+
+    def _record_demo_model(self) -> None:
+        """The bundled demo model becomes a run of this home (once; a copy of a few MB) on a worker thread."""
+        from workbench.jobs.demo_register import ensure_demo_run
+
+        home = self.state.home
+        task = Task("set up the demo model", lambda task: in_workspace(home, ensure_demo_run) is not None)
+        task.succeeded.connect(self._on_demo_recorded)
+        self.runner.start(task)
+
+    @Slot(object)
+    def _on_demo_recorded(self, recorded: bool) -> None:
+        if recorded:
+            self.state.runs_changed.emit()
 
     def show_panel(self, index: int) -> None:
         self.sidebar.setCurrentRow(index)
@@ -185,6 +225,22 @@ class MainWindow(QMainWindow):
         self.state.set_model(ModelSpec(preset="tiny", max_position_embeddings=64))
         self.show_panel(PANEL_INDEX["train"])
         self.train.quick_start()
+
+    @Slot()
+    def ask_a_model(self) -> None:
+        """The Probe panel on the user's newest imported model, else on the demo model."""
+        self.show_panel(PANEL_INDEX["probe"])
+        run = model_to_ask(self.state.store)
+        if run is not None:
+            self.probe.show_run(run.id)
+
+    @Slot()
+    def train_on_own_text(self) -> None:
+        """The Data panel's "Add a corpus" box, with what to do there."""
+        self.show_panel(PANEL_INDEX["data"])
+        self.data.adder.say("Add your text files (or a folder of them) with Add files… or by dropping them here: "
+                            "they become a corpus you can train a tokenizer and a model on.")
+        self.data.adder.add_files_button.setFocus()
 
     @Slot(int)
     def _resume_run(self, run_id: int) -> None:
@@ -222,7 +278,9 @@ class MainWindow(QMainWindow):
 
     def _restore_choices(self) -> None:
         self._train_settings, panel = restore_choices(self.state.settings, self.state)
-        self.show_panel(min(max(panel, 0), len(PANELS) - 1))
+        if is_fresh_home(self.state.store):
+            panel = "start"
+        self.show_panel(PANEL_INDEX.get(panel or "data", PANEL_INDEX["data"]))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if any(task.ask_before_closing for task in self.runner.running()) and not self.confirm_stop_running():
@@ -232,6 +290,7 @@ class MainWindow(QMainWindow):
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         train = self._built[PANEL_INDEX["train"]]
         settings = train.settings.config() if train is not None else self._train_settings or TrainConfig()
-        save_choices(self.state.settings, self.state, settings, self.sidebar.currentRow())
+        save_choices(self.state.settings, self.state, settings, PANELS[self.sidebar.currentRow()][1])
         self.state.close()
+        self._closed = True
         event.accept()

@@ -30,7 +30,7 @@ def _load(settings: QSettings, key: str) -> Any:
         return None
 
 
-def save_choices(settings: QSettings, state: AppState, train: TrainConfig, panel: int) -> None:
+def save_choices(settings: QSettings, state: AppState, train: TrainConfig, panel: str) -> None:
     settings.setValue("session/panel", json.dumps(panel))
     settings.setValue("session/corpus", json.dumps(state.corpus_name))
     settings.setValue("session/masking", json.dumps(state.masking.to_dict()))
@@ -38,8 +38,9 @@ def save_choices(settings: QSettings, state: AppState, train: TrainConfig, panel
     settings.setValue("session/train", json.dumps(train.to_dict()))
 
 
-def restore_choices(settings: QSettings, state: AppState) -> tuple[TrainConfig | None, int]:
-    """Put the remembered corpus, masking and model into `state`; the training settings and panel to show."""
+def restore_choices(settings: QSettings, state: AppState) -> tuple[TrainConfig | None, str | None]:
+    """Put the remembered corpus, masking and model into `state`; the training settings and the panel to show (its
+    name; None if none is remembered: an older version remembered a number)."""
     corpus = _load(settings, "session/corpus")
     if isinstance(corpus, str) and state.store.get_corpus(corpus) is not None:
         state.set_corpus(corpus)
@@ -55,7 +56,7 @@ def restore_choices(settings: QSettings, state: AppState) -> tuple[TrainConfig |
     except (TypeError, ValueError, KeyError):  # written by an older version: keep the defaults
         train = None
     panel = _load(settings, "session/panel")
-    return train, panel if isinstance(panel, int) else 0
+    return train, panel if isinstance(panel, str) else None
 
 
 def recent_paths(settings: QSettings) -> list[str]:

@@ -29,6 +29,8 @@ from workbench.core.training import Trainer
 from workbench.core.training_types import TrainControl, TrainResult
 from workbench.jobs.checkpoint_check import resume_point
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
+from workbench.jobs.demo_model import DEMO_RUN_NAME, is_demo_run
+from workbench.jobs.demo_register import ensure_demo_run
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.run_claim import RunBusy, claim_run
@@ -292,6 +294,8 @@ def _trainer(plan: dict, tokenizer: WorkbenchTokenizer, train: PackedBlocks, val
 
 def get_run(ws: Workspace, run_ref: str | int) -> RunRecord:
     run = ws.store.get_run(run_ref)
+    if run is None and run_ref == DEMO_RUN_NAME:  # the bundled demo model, recorded on first use
+        run = ensure_demo_run(ws)
     if run is None:
         raise UserError(f"no run {run_ref!r}; `runs list` shows the runs")
     return run
@@ -310,6 +314,8 @@ def delete_run(ws: Workspace, run_ref: str | int) -> RunRecord:
     run = get_run(ws, run_ref)
     if run.status in ("running", "paused"):
         raise UserError(f"run {run.name!r} is {run.status}; stop it before deleting it")
+    if is_demo_run(run):
+        raise UserError(f"run {run.name!r} is the bundled demo model; it is read-only and cannot be deleted")
     try:
         with claim_run(ws, run):  # a process that holds it (a resume starting) keeps it
             ws.store.delete_run(run.id)

@@ -27,6 +27,7 @@ from workbench.core.probing import (
 from workbench.core.probing.encoding import MASK_MARKER
 from workbench.core.probing.suites import DEFAULT_TOP_K
 from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.jobs.demo_model import is_demo_run
 from workbench.jobs.probe import ProbeModel, load_probe_model, run_probe_suite
 from workbench.jobs.workspace import Workspace
 from workbench.store.probe_results import ProbeResultRecord, metric_series
@@ -47,8 +48,10 @@ MODEL_KINDS = ("pretrain", "imported")  # runs whose checkpoints are masked-LM m
 
 
 def probe_runs(store: RunStore) -> list[RunRecord]:
-    """Pretraining and imported runs with at least one checkpoint, newest first: the runs a user can probe."""
-    return [run for run in store.list_runs() if run.kind in MODEL_KINDS and store.checkpoints(run.id)]
+    """Pretraining and imported runs with at least one checkpoint, newest first, the bundled demo model last: the
+    runs a user can probe; the first is the one the panel opens on (the demo only where the user has none)."""
+    runs = [run for run in store.list_runs() if run.kind in MODEL_KINDS and store.checkpoints(run.id)]
+    return sorted(runs, key=is_demo_run)  # stable: newest first within the user's runs
 
 
 def load_models(ws: Workspace, choices: Sequence[tuple[int, int]]) -> list[ProbeModel]:
