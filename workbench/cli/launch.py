@@ -22,6 +22,7 @@ from typing import Iterator
 
 from workbench.cli.control import STOP_SIGNALS, stop_on_signals
 from workbench.core.distributed import DEFAULT_TIMEOUT_S, Single, join_world, launched_by_torchrun, leave_world
+from workbench.jobs.errors import UserError
 from workbench.jobs.finetune import follow_finetuning
 from workbench.jobs.pretrain import follow_pretraining
 from workbench.paths import HOME_ENV, resolve_home
@@ -84,6 +85,9 @@ def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
 
 def launch(argv: list[str], nproc: int, home: str | None) -> int:
     """Run the command under torchrun; forward stop signals to it; its exit code (128 + a forwarded signal's)."""
+    if getattr(sys, "frozen", False):  # the packaged app's executable is no Python that torchrun could run
+        raise UserError(f"--nproc needs the workbench installed with pip (see the README); this packaged app "
+                        f"trains in one process: leave out --nproc {nproc}")
     env = {**os.environ, HOME_ENV: str(resolve_home(home))}
     child = subprocess.Popen(torchrun_command(argv, nproc), start_new_session=True, env=env)
     forwarded: list[int] = []

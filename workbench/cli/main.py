@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", metavar="DIR", help="home folder for the database, tokenizers, caches and runs "
                         "(default: $MLM_WORKBENCH_HOME, else the platform's user-data folder)")
     parser.add_argument("--version", action="version", version=f"mlm-workbench {__version__}")
+    parser.add_argument("--quick-start", action="store_true",
+                        help="open the window and start its Quick start at once: a tiny model trained on the sample "
+                        "corpus (the desktop launcher's Quick Start action)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     corpus_cmd.register(commands)
     train_cmd.register(commands)
@@ -47,10 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what `--nproc` hands to torchrun's processes
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is not None and args.quick_start:
+        parser.error("--quick-start opens the window: give it without a command")
     if handler is None:  # no command: the desktop app (Qt is imported only here)
         from workbench.gui.app import run_app
 
-        return run_app(args.home)
+        return run_app(args.home, quick_start=args.quick_start)
     return run_handler(handler, args)
 
 

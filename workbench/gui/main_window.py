@@ -8,6 +8,7 @@ Data panel's do not, so the window is on screen before torch loads (app start, i
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
@@ -42,6 +43,8 @@ PANELS = (
 )
 
 
+log = logging.getLogger(__name__)
+
 PANEL_INDEX = {attribute: index for index, (_, attribute, _, _) in enumerate(PANELS)}
 
 
@@ -66,8 +69,9 @@ class _Body(QWidget):
 class MainWindow(QMainWindow):
     data, tokenizer, masking, model, train, runs, probe, finetune = (_panel_property(i) for i in range(len(PANELS)))
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, quick_start: bool = False) -> None:
         super().__init__()
+        self._quick_start_when_painted = quick_start
         self.setWindowTitle("MLM Workbench")
         self.state = AppState(home, self)
         self.runner = TaskRunner(self)
@@ -162,12 +166,15 @@ class MainWindow(QMainWindow):
     @Slot()
     def _after_first_paint(self) -> None:
         """Queued after the first paint has finished: now torch may load (the device) and panels be built."""
+        log.info("window painted")  # packaging/smoke.sh times the app's start by this line
         from workbench.core.devices import describe_device, resolve_device
         from workbench.jobs.background import GUI_TRAINING_THREADS
 
         # what the window's training process works with, not this process' thread count
         self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
         self._build_next_panel()
+        if self._quick_start_when_painted:
+            self.quick_start()
 
     def show_panel(self, index: int) -> None:
         self.sidebar.setCurrentRow(index)
