@@ -211,3 +211,13 @@ def test_the_size_report_counts_every_file_once_in_its_part(tmp_path: Path) -> N
     assert parts["torch: other native libraries"] == 20 and parts["Qt: libraries"] == 50
     assert parts["resources/ (sample data, demo model, icons)"] == 4 and parts["everything else"] == 7
     assert sum(parts.values()) == sum(files.values())
+
+
+def test_the_packaged_app_says_what_to_do_instead_of_pip_for_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.core.onnx_export import OnnxExportError, require_onnx
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what the packaged app finds: it is not bundled
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(OnnxExportError, match=r"needs onnxruntime: the packaged app leaves them out; export with "
+                                              r"--format hf"):
+        require_onnx()
