@@ -120,6 +120,19 @@ def test_quick_start_puts_a_learning_curve_on_screen(qtbot, window: MainWindow) 
     assert run.status == "running" and run.preset == "tiny" and run.config["data"]["corpus"] == "sample"
 
 
+def test_the_quick_start_option_starts_training_once_the_window_is_painted(qtbot, home: Path) -> None:
+    """`mlm-workbench --quick-start`, the launcher's Quick Start action: the window first, then the training."""
+    window = MainWindow(home, quick_start=True)
+    assert "training" not in window.runner.activity()
+    window.show()
+    qtbot.waitUntil(lambda: "training" in window.runner.activity(), timeout=WAIT)
+    assert window.stack.currentWidget() is window.train
+    window.confirm_stop_running = lambda: True
+    window.close()
+    assert not window.runner.running()
+    window.deleteLater()
+
+
 def test_closing_during_a_run_asks_then_stops_with_a_checkpoint(qtbot, window: MainWindow) -> None:
     window.quick_start()
     qtbot.waitUntil(lambda: train_points(window) >= 2, timeout=WAIT)

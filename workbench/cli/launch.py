@@ -87,6 +87,9 @@ def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
 
 def launch(argv: list[str], nproc: int, home: str | None) -> int:
     """Run the command under torchrun; forward stop signals to it; its exit code (128 + a forwarded signal's)."""
+    if getattr(sys, "frozen", False):  # the packaged app's executable is no Python that torchrun could run
+        raise UserError(f"--nproc needs the workbench installed with pip (see the README); this packaged app "
+                        f"trains in one process: leave out --nproc {nproc}")
     # The ranks watch this process: killed outright (no signal to forward), it leaves them to stop by themselves.
     env = {**os.environ, HOME_ENV: str(resolve_home(home)), LAUNCHER_PID_ENV: str(os.getpid())}
     child = subprocess.Popen(torchrun_command(argv, nproc), start_new_session=True, env=env)

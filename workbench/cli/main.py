@@ -11,18 +11,6 @@ import sys
 from typing import Callable, Sequence
 
 from workbench import __version__
-from workbench.cli import (
-    corpus_cmd,
-    export_cmd,
-    finetune_cmd,
-    import_cmd,
-    pair_suite_cmd,
-    preview_cmd,
-    probe_cmd,
-    probe_depth_cmd,
-    runs_cmd,
-    train_cmd,
-)
 from workbench.paths import write_privately
 
 EXIT_USAGE = 2
@@ -35,10 +23,40 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="mlm-workbench", description=__doc__.splitlines()[0])
+def add_window_options(parser: argparse.ArgumentParser) -> None:
+    """The options that also apply with no command, when `mlm-workbench` opens the window."""
     parser.add_argument("--home", metavar="DIR", help="home folder for the database, tokenizers, caches and runs "
                         "(default: $MLM_WORKBENCH_HOME, else the platform's user-data folder)")
+    parser.add_argument("--quick-start", action="store_true",
+                        help="open the window and start its Quick start at once: a tiny model trained on the sample "
+                        "corpus (the desktop launcher's Quick Start action)")
+
+
+def window_options(argv: list[str]) -> argparse.Namespace | None:
+    """The window's options when `argv` asks for the window (no command, no --help or --version), else None."""
+    parser = OneLineParser(prog="mlm-workbench", add_help=False)
+    add_window_options(parser)
+    options, rest = parser.parse_known_args(argv)
+    return None if rest else options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # the commands' modules import torch (1.5 s or more): only here, so the window opens without waiting for it
+    from workbench.cli import (
+        corpus_cmd,
+        export_cmd,
+        finetune_cmd,
+        import_cmd,
+        pair_suite_cmd,
+        preview_cmd,
+        probe_cmd,
+        probe_depth_cmd,
+        runs_cmd,
+        train_cmd,
+    )
+
+    parser = OneLineParser(prog="mlm-workbench", description=__doc__.splitlines()[0])
+    add_window_options(parser)
     parser.add_argument("--version", action="version", version=f"mlm-workbench {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     corpus_cmd.register(commands)
@@ -56,15 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     write_privately()
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # what `--nproc` hands to torchrun's processes
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:  # no command: the desktop app (Qt is imported only here)
+    words = list(sys.argv[1:] if argv is None else argv)
+    window = window_options(words)
+    if window is not None:  # no command: the desktop app (Qt is imported only here)
         from workbench.gui.app import run_app
 
-        return run_app(args.home)
-    return run_handler(handler, args)
+        return run_app(window.home, quick_start=window.quick_start)
+    parser = build_parser()
+    args = parser.parse_args(words)
+    args.argv = words  # what `--nproc` hands to torchrun's processes
+    if args.quick_start:  # (every command sets a handler: an argv without one asked for the window above)
+        parser.error("--quick-start opens the window: give it without a command")
+    return run_handler(args.handler, args)
 
 
 def run_handler(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:

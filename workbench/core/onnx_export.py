@@ -21,6 +21,7 @@ import contextlib
 import io
 import logging
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,15 @@ def require_onnx() -> None:
 
     missing = [name for name in ("onnx", "onnxruntime", "onnxscript") if importlib.util.find_spec(name) is None]
     if missing:
-        raise OnnxExportError(f"ONNX export needs {', '.join(missing)}: {INSTALL_HINT}")
+        raise OnnxExportError(f"ONNX export needs {', '.join(missing)}: {install_hint()}")
+
+
+def install_hint() -> str:
+    """What to do without the ONNX packages: pip can add them to an install, not to the packaged app."""
+    if getattr(sys, "frozen", False):  # PyInstaller's app (packaging/): its folder is not a Python environment
+        return ("the packaged app leaves them out; export with --format hf (Hugging Face), or install the workbench "
+                f"with pip and then `{INSTALL_HINT}`")
+    return INSTALL_HINT
 
 
 class OnnxGraph(nn.Module):

@@ -8,7 +8,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from workbench.paths import HomeLayout, resolve_home
+from workbench.paths import HomeLayout, resolve_home, resources_dir
+
+ICON_SIZES = (16, 32, 48, 64, 128, 256)  # resources/icons/, drawn by packaging/make_icons.py
 
 NO_DISPLAY_MESSAGE = (
     "mlm-workbench: no display found. Run it in a desktop session, or without a screen use "
@@ -43,13 +45,19 @@ def install_exception_hook(window: object) -> None:
     sys.excepthook = hook
 
 
-def run_app(cli_home: str | None = None) -> int:
-    """Open the main window; returns the exit code."""
+def app_icon_files() -> list[Path]:
+    """The icon at each size it is drawn in; none in an install without resources/ (a wheel)."""
+    return [path for size in ICON_SIZES if (path := resources_dir() / "icons" / f"mlm-workbench-{size}.png").is_file()]
+
+
+def run_app(cli_home: str | None = None, quick_start: bool = False) -> int:
+    """Open the main window (and start its Quick start once it is painted, when asked); returns the exit code."""
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
     home = resolve_home(cli_home)
     setup_logging(HomeLayout(home).log_path)
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from workbench.gui.main_window import MainWindow
@@ -57,7 +65,12 @@ def run_app(cli_home: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MLM Workbench")
     app.setOrganizationName("mlm-workbench")
-    window = MainWindow(home)
+    app.setDesktopFileName("mlm-workbench")  # Wayland finds the launcher's icon and name by this
+    icon = QIcon()
+    for path in app_icon_files():
+        icon.addFile(str(path))
+    app.setWindowIcon(icon)
+    window = MainWindow(home, quick_start=quick_start)
     install_exception_hook(window)
     window.show()
     return app.exec()

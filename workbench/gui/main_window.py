@@ -10,6 +10,7 @@ home (nothing of the user's yet) opens on the start page, any other on the panel
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
@@ -48,6 +49,9 @@ PANELS = (
 )
 QUICK_START_KEYS = "Ctrl+Shift+Q"
 
+
+log = logging.getLogger(__name__)
+
 PANEL_INDEX = {attribute: index for index, (_, attribute, *_) in enumerate(PANELS)}
 
 
@@ -73,8 +77,9 @@ class MainWindow(QMainWindow):
     start, data, tokenizer, masking, model, train, runs, probe, finetune = (_panel_property(i)
                                                                             for i in range(len(PANELS)))
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, quick_start: bool = False) -> None:
         super().__init__()
+        self._quick_start_when_painted = quick_start
         self.setWindowTitle("MLM Workbench")
         self.state = AppState(home, self)
         self.runner = TaskRunner(self)
@@ -187,6 +192,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def _after_first_paint(self) -> None:
         """Queued after the first paint has finished: now torch may load (the device) and panels be built."""
+        log.info("window painted")  # packaging/smoke.sh times the app's start by this line
         from workbench.core.devices import describe_device, resolve_device
         from workbench.jobs.background import GUI_TRAINING_THREADS
 
@@ -194,6 +200,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
         self._record_demo_model()
         self._build_next_panel()
+        if self._quick_start_when_painted:
+            self.quick_start()
 
     def _record_demo_model(self) -> None:
         """The bundled demo model becomes a run of this home (once; a copy of a few MB) on a worker thread."""
