@@ -66,8 +66,8 @@ def main() -> None:
           f"unigram baseline {result.unigram_baseline_loss:.3f} ({'below' if beats else 'not below'}); "
           f"masked-token accuracy {result.val_accuracy:.1%}")
     print(f"question ({'not in' if question.unseen else 'also in'} the training text): {question.masked}")
-    print(f"  answer {question.answer!r}: rank {question.answer_rank}, p = {question.answer_probability:.3f} "
-          f"against the unigram guess's p = {question.unigram_probability:.4f} (its top word: "
+    print(f"  answer {question.answer!r}: rank {question.answer_rank}, p = {question.answer_probability:.2g} "
+          f"against the unigram guess's p = {question.unigram_probability:.2g} (its top word: "
           f"{question.unigram_guess!r}); the model's top 5: "
           + ", ".join(f"{word} {p:.2f}" for word, p in question.predictions))
     save_result("own_text", args, {

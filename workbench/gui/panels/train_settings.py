@@ -8,6 +8,8 @@ supports (`available_precisions`), so the form cannot ask for a run that fails o
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLineEdit, QWidget
@@ -46,6 +48,10 @@ class TrainSettings(SettingsForm):
         self.shard = SettingField(LaunchConfig.spec("shard"))
         for field in (self.processes, self.shard):
             self.layouts["Hardware"].addRow(field.spec.meta.label, field)
+        if getattr(sys, "frozen", False):  # torchrun cannot start the packaged app's executable as Python
+            self.processes.setEnabled(False)
+            self.processes.setToolTip("Several processes need the workbench installed with pip (see the README); "
+                                      "this packaged app trains in one.")
         self.processes.changed.connect(self._processes_changed)
         self._processes_changed()
         self.fields["device"].changed.connect(self._device_changed)
