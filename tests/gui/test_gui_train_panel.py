@@ -35,6 +35,7 @@ from workbench.gui.panels.train_panel import TrainPanel  # noqa: E402
 from workbench.gui.panels.train_settings import TrainSettings  # noqa: E402
 from workbench.gui.state import AppState  # noqa: E402
 from workbench.gui.workers import TaskRunner  # noqa: E402
+from workbench.jobs.background import training_threads  # noqa: E402
 from workbench.jobs.corpora import get_corpus  # noqa: E402
 from workbench.jobs.pretrain import prepare_data  # noqa: E402
 from workbench.jobs.tokenizers import train_tokenizer_for  # noqa: E402
@@ -324,3 +325,16 @@ def test_two_processes_are_supervised_like_one(panel: TrainPanel, qtbot) -> None
     run = panel.state.store.get_run(panel.run_id)
     assert run.status == "stopped" and run.config["processes"]["world_size"] == 2
     assert panel.state.store.latest_checkpoint(run.id).step == paused_at
+
+
+def test_the_training_process_uses_the_cpu_threads_chosen(panel: TrainPanel, qtbot) -> None:
+    """Issue 15 item 1: not a fixed one thread; all cores but one unless the user chooses."""
+    assert panel.settings.cpu_threads() is None  # the default: training_threads() decides
+    assert training_threads() == max(1, (os.cpu_count() or 1) - 1) and training_threads(3) == 3
+    panel.settings.threads.set_value(2)
+    assert panel.settings.cpu_threads() == 2
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    assert panel.state.store.get_run(panel.run_id).device.endswith("2 threads)")

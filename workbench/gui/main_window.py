@@ -163,10 +163,10 @@ class MainWindow(QMainWindow):
     def _after_first_paint(self) -> None:
         """Queued after the first paint has finished: now torch may load (the device) and panels be built."""
         from workbench.core.devices import describe_device, resolve_device
-        from workbench.jobs.background import GUI_TRAINING_THREADS
+        from workbench.jobs.background import training_threads
 
         # what the window's training process works with, not this process' thread count
-        self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
+        self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), training_threads())}")
         self._build_next_panel()
 
     def show_panel(self, index: int) -> None:

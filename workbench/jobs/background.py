@@ -16,6 +16,7 @@ message is a tuple on one queue: ("event", event), ("progress", stage, done, tot
 
 from __future__ import annotations
 
+import os
 import signal
 import traceback
 from pathlib import Path
@@ -25,7 +26,6 @@ from workbench.core.training_types import TrainControl, TrainResult
 from workbench.jobs.errors import one_line
 from workbench.jobs.workspace import in_workspace
 
-GUI_TRAINING_THREADS = 1  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
 
 if TYPE_CHECKING:  # pretrain imports torch; the window imports this module before torch loads
     from workbench.core.finetune.trainer import FinetuneResult
@@ -68,21 +68,29 @@ def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainCont
     queue.join_thread()  # every message is written before the process exits
 
 
-def train_new(home: Path, spec: PretrainSpec, task: ChildTask) -> tuple[int, TrainResult]:
-    """Start the pretraining run `spec` in the workspace at `home`: (run id, result)."""
+def training_threads(threads: int | None = None) -> int:
+    """The torch threads of the window's training process: `threads` when the user chose, else all cores but one.
+    The core left over is the window's: on 2 cores, two training threads beside the GUI ran at 2-54 steps/s
+    against a steady ~28 with one (docs/performance.md, "Training beside the window"); on a workstation a fixed
+    one thread would waste most of the machine."""
+    return threads or max(1, (os.cpu_count() or 1) - 1)
+
+
+def train_new(home: Path, spec: PretrainSpec, task: ChildTask, threads: int | None = None) -> tuple[int, TrainResult]:
+    """Start the pretraining run `spec` in the workspace at `home` on `threads` CPU threads: (run id, result)."""
     from workbench.jobs.pretrain import start_pretraining
 
-    _limit_threads()
+    _limit_threads(threads)
     run, result = in_workspace(home, start_pretraining, spec, listeners=[task.event.emit], control=task.control,
                                progress=task.report)
     return run.id, result
 
 
-def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainResult]:
-    """Continue run `run_id` from its last checkpoint: (run id, result)."""
+def train_resume(home: Path, run_id: int, task: ChildTask, threads: int | None = None) -> tuple[int, TrainResult]:
+    """Continue run `run_id` from its last checkpoint on `threads` CPU threads: (run id, result)."""
     from workbench.jobs.pretrain import resume_pretraining
 
-    _limit_threads()
+    _limit_threads(threads)
     run, result = in_workspace(home, resume_pretraining, run_id, listeners=[task.event.emit], control=task.control,
                                progress=task.report)
     return run.id, result
@@ -112,7 +120,7 @@ def finetune_resume(home: Path, run_id: int, task: ChildTask) -> Arms:
     return in_workspace(home, resume_arm, run_id, task.event.emit, task.control)
 
 
-def _limit_threads() -> None:
+def _limit_threads(threads: int | None = None) -> None:
     import torch
 
-    torch.set_num_threads(GUI_TRAINING_THREADS)
+    torch.set_num_threads(training_threads(threads))

@@ -1,6 +1,7 @@
-"""How many processes train one run, and how long they wait for each other: `LaunchConfig` (the CLI's `--nproc`
-and `--dist-timeout`, the Train panel's "Processes"). Not part of a run's settings: a run trained on 4 processes
-resumes on 1, and the run row records the world size it ran with."""
+"""How many processes train one run, how long they wait for each other, and the window's training threads:
+`LaunchConfig` (the CLI's `--nproc` and `--dist-timeout`, the Train panel's "Processes" and "CPU threads"). Not
+part of a run's settings: a run trained on 4 processes resumes on 1,
+and the run row records the world size it ran with."""
 
 from __future__ import annotations
 
@@ -21,3 +22,8 @@ class LaunchConfig(Settings):
     dist_timeout: float = setting(DEFAULT_TIMEOUT_S, "How long, in seconds, a process waits for the others in one "
                                   "exchange before the run ends interrupted (a process died or hangs).",
                                   "Process timeout (s)", low=1.0, high=86400.0, metavar="SECONDS", decimals=0)
+    threads: int | None = setting(None, "How many CPU threads the window's training process uses (a run on the "
+                                  "CPU). One core is left to the window by default, so the curves stay smooth; the "
+                                  "command line uses every core.", "CPU threads", low=1, high=1024,
+                                  none="all cores but one", on_cli=False,
+                                  window_only=True)

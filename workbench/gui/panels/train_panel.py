@@ -158,7 +158,7 @@ class TrainPanel(QWidget):
         if nproc > 1:
             job = partial(train_on_processes, self.state.home, train_arguments(spec), nproc)
         else:
-            job = partial(train_new, self.state.home, spec)
+            job = partial(train_new, self.state.home, spec, threads=self.settings.cpu_threads())
         self._launch(ProcessTask("training", job))
         return True
 
@@ -190,7 +190,7 @@ class TrainPanel(QWidget):
         if nproc > 1:
             job = partial(train_on_processes, self.state.home, ["resume", str(run_id)], nproc)
         else:
-            job = partial(train_resume, self.state.home, run_id)
+            job = partial(train_resume, self.state.home, run_id, threads=self.settings.cpu_threads())
         self._launch(ProcessTask("training", job))
         return True
 
