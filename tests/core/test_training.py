@@ -312,7 +312,7 @@ def test_configuration_errors_are_clear(corpus, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no CUDA device is available; available: .*cpu"):
             _trainer(corpus, tmp_path, replace(FAST, device="cuda"))
-    with pytest.raises(ValueError, match="fewer than batch_size=999"):
+    with pytest.raises(ValueError, match="fewer than the batch size of 999"):
         _trainer(corpus, tmp_path, replace(FAST, batch_size=999))
 
 

@@ -192,3 +192,18 @@ def test_the_base_model_follows_the_newest_finished_run_until_the_user_picks(qtb
     assert base.scratch.isChecked()
     runner.shutdown()
     state.close()
+
+
+def test_start_waits_for_a_training_file_that_can_be_read(qtbot, panel: FinetunePanel, tmp_path: Path) -> None:
+    """Issue 15 items 8 and 9: Start stayed enabled under "cannot be read", and the message said "[Errno 2]"."""
+    data = panel.form.data
+    assert panel.controls.start_button.isEnabled()
+    data.train.set_path(str(tmp_path / "missing.tsv"))
+    message = data.message.text()
+    assert "no such file or directory" in message and "Errno" not in message and "Browse" in message
+    assert not panel.controls.start_button.isEnabled() and not panel.start()
+    data.set_task("tag")  # a CoNLL file is checked too
+    data.train.set_path(str(tmp_path / "missing.conll"))
+    assert not panel.controls.start_button.isEnabled()
+    data.use_demo()
+    assert data.problem() == "" and panel.controls.start_button.isEnabled()

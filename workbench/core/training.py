@@ -453,8 +453,10 @@ def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_dat
         raise ValueError(f"batch_size={train_config.batch_size} does not split evenly over {world_size} processes "
                          "(it is the global batch; each process reads batch_size / processes blocks)")
     if len(train_data) < train_config.batch_size:
-        raise ValueError(f"train_data has {len(train_data)} blocks, fewer than batch_size={train_config.batch_size}; "
-                         "lower batch_size or add text")
+        blocks = len(train_data)
+        raise ValueError(f"The training text makes only {blocks} block{'' if blocks == 1 else 's'} of tokens, fewer "
+                         f"than the batch size of {train_config.batch_size}: lower the batch size, or add text to the "
+                         "corpus")
     if model_config.vocab_size < tokenizer.vocab_size:
         raise ValueError(f"model vocab_size={model_config.vocab_size} is smaller than the tokenizer's "
                          f"{tokenizer.vocab_size}")

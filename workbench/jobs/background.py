@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.training_types import TrainControl, TrainResult
-from workbench.jobs.errors import one_line
+from workbench.jobs.errors import BUG_DETAILS, expected, one_line
 from workbench.jobs.workspace import in_workspace
 
 
@@ -61,7 +61,7 @@ def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainCont
     try:
         value = fn(ChildTask(queue, control))
     except Exception as error:  # sent to the window, which shows it; the run's status is already recorded
-        queue.put(("failed", one_line(error), traceback.format_exc()))
+        queue.put(("failed", one_line(error), "" if expected(error) else BUG_DETAILS + traceback.format_exc()))
     else:
         queue.put(("succeeded", value))
     queue.close()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from workbench.core.devices import available_devices
 from workbench.core.finetune.data import DataError, preview_table
 from workbench.gui.settings_form import SettingsForm
+from workbench.jobs.errors import one_line
 from workbench.jobs.finetune import FinetuneSpec
 from workbench.samples.tasks import demo_paths
 from workbench.settings.finetune import FinetuneConfig, lr_for_size
@@ -78,7 +79,9 @@ class FileRow(QWidget):
 
 class DataGroup(QGroupBox):
     """Task, training, validation and test files, and for tables the text / pair / label columns with a
-    preview."""
+    preview. `checked` is emitted after each look at the training file (`problem()` says what is wrong)."""
+
+    checked = Signal()
 
     def __init__(self) -> None:
         super().__init__("Task and data")
@@ -153,15 +156,26 @@ class DataGroup(QGroupBox):
     @Slot()
     def _load_columns(self) -> None:
         self.message.clear()
-        path = self.train.path()
-        if self.task_name() != "classify" or not path:
-            return
         try:
-            columns, rows = preview_table(path, limit=6)
+            self._read_training_file()
         except (OSError, DataError) as error:
-            self.message.setText(f"Cannot read the training file: {error}")
+            self.message.setText(f"Cannot read the training file: {one_line(error)}. Choose another file with "
+                                 "Browse…" + ("" if self.task_name() == "qa" else ", or press Use the demo data."))
             self.preview.setRowCount(0)
+        self.checked.emit()
+
+    def problem(self) -> str:
+        """Why Start cannot use the training file ("" when it can, or when none is chosen yet)."""
+        return self.message.text()
+
+    def _read_training_file(self) -> None:
+        path = self.train.path()
+        if not path:
             return
+        if self.task_name() != "classify":
+            with open(path, "rb"):  # tagging and QA files are read when the run starts: here, only that they open
+                return
+        columns, rows = preview_table(path, limit=6)
         text, pair, label = guess_columns(columns)
         for combo, choice, optional in ((self.text_column, text, False), (self.pair_column, pair, True),
                                         (self.label_column, label, False)):
