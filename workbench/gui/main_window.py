@@ -220,6 +220,13 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def _say_closing(self) -> None:
+        """Stopping a run saves its checkpoint (a few seconds) while the window waits: say so before it does."""
+        self.statusBar().showMessage("Closing: stopping the work that runs; a training run saves its checkpoint "
+                                     "first (a few seconds)…")
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        self.statusBar().repaint()
+
     def _restore_choices(self) -> None:
         self._train_settings, panel = restore_choices(self.state.settings, self.state)
         self.show_panel(min(max(panel, 0), len(PANELS) - 1))
@@ -228,6 +235,8 @@ class MainWindow(QMainWindow):
         if any(task.ask_before_closing for task in self.runner.running()) and not self.confirm_stop_running():
             event.ignore()
             return
+        if self.runner.running():
+            self._say_closing()
         self.runner.shutdown()
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         train = self._built[PANEL_INDEX["train"]]
