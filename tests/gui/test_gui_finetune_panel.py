@@ -72,6 +72,8 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     assert [label.text for _, label in panel.curves.loss.legend.items] == ["from scratch"]
     confusion = panel.scores.confusion
     assert (confusion.rowCount(), confusion.columnCount()) == (3, 3)
+    assert confusion.verticalHeaderItem(0).text().startswith("true ")  # issue 15 item 14: which axis is which
+    assert confusion.horizontalHeaderItem(0).text().startswith("predicted ")
     total = sum(int(confusion.item(r, c).text()) for r in range(3) for c in range(3))
     assert total == 300  # every validation sentence once
     assert panel.scores.scores.rowCount() == 3

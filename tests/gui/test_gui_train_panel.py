@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (  # noqa: E402
 from workbench.cli.main import build_parser  # noqa: E402
 from workbench.cli.train_cmd import spec_from_args  # noqa: E402
 from workbench.core.devices import available_devices, available_precisions  # noqa: E402
-from workbench.core.training_types import EvalEvent, StepEvent  # noqa: E402
+from workbench.core.training_types import EvalEvent, StepEvent, TrainResult  # noqa: E402
 from workbench.gui.live_plots import LiveCurves  # noqa: E402
 from workbench.gui.panels.train_panel import TrainPanel  # noqa: E402
 from workbench.gui.panels.train_settings import TrainSettings  # noqa: E402
@@ -338,3 +338,20 @@ def test_the_training_process_uses_the_cpu_threads_chosen(panel: TrainPanel, qtb
     panel.stop()
     wait_until_idle(qtbot, panel)
     assert panel.state.store.get_run(panel.run_id).device.endswith("2 threads)")
+
+
+def test_status_lines_say_each_thing_once(panel: TrainPanel) -> None:
+    """Issue 15 item 14: "Training: training …", "Completed: completed …", "Paused (paused at step 40)", folder
+    names such as step-0000132."""
+    result = TrainResult("completed", 3000, 2.0, 3.1, 0.25, 22.2, 5.0, 1e4, None, "")
+    lines = [panel._phase_text("running", "3,000 steps on CPU (2 cores, 1 thread), fp32"),
+             panel._phase_text("paused", "paused at step 40"), panel._phase_text("completed", "", result),
+             panel._phase_text("stopped", "", replace(result, status="stopped", steps=132,
+                                                       last_checkpoint=Path("runs/1/step-0000132")))]
+    assert lines[:2] == ["Training: 3,000 steps on CPU (2 cores, 1 thread), fp32",
+                         "Paused at step 40. Press Resume to continue."]
+    assert lines[2].startswith("Completed 3,000 steps. Validation loss 3.100 (unigram baseline 5.000)")
+    assert lines[3].startswith("Stopped at step 132.")
+    for line in lines:
+        words = line.lower().replace(":", "").replace(".", "").split()
+        assert all(a != b for a, b in zip(words, words[1:])) and "step-0" not in line

@@ -192,7 +192,7 @@ class Trainer:
             diverged = self._end_of_step(final=self.step == self.config.steps)
             if diverged:
                 return "diverged", diverged
-        return "completed", f"completed {self.step} steps"
+        return "completed", ""  # the status and the step say it all ("completed: completed 3000 steps" did not)
 
     def _should_stop(self) -> bool:
         paused, stopped = self.world.requests(self.control)  # asked of any rank, agreed by all
@@ -214,7 +214,7 @@ class Trainer:
             self._log()
         if self._checkpointed_step != self.step and self._weights_finite():  # at step 0 too: a run stopped
             self._checkpoint()  # before its first step resumes
-        return "stopped", f"stopped at step {self.step}"
+        return "stopped", ""
 
     def _on_device(self, batch: MaskedBatch) -> dict[str, torch.Tensor | None]:
         """The model's inputs on the training device. A batch without padding (every packed block but the last)
@@ -395,8 +395,8 @@ class Trainer:
     def _start_message(self, resume_from: Path | None) -> str:
         where = f"{describe_device(self.device)}, {self.config.precision}"
         if resume_from is None:
-            return f"training {self.config.steps} steps on {where}"
-        return f"resumed from {Path(resume_from).name} at step {self.step} of {self.config.steps} on {where}"
+            return f"{self.config.steps:,} steps on {where}"
+        return f"resumed at step {self.step:,} of {self.config.steps:,} on {where}"
 
     def _result(self, status: str, message: str) -> TrainResult:
         ev = self._eval

@@ -214,4 +214,16 @@ def format_count(value: float) -> str:
 def progress_text(event: StepEvent) -> str:
     """One line under the progress bar: step, speed, time so far and time left."""
     return (f"step {event.step:,} of {event.total_steps:,} · {format_count(event.tokens_per_second)} tokens/s · "
-            f"{format_duration(event.elapsed)} so far · about {format_duration(event.eta)} left")
+            f"{format_duration(event.elapsed)} so far · {time_left(event.eta)}")
+
+
+def time_left(eta: float | None) -> str:
+    """"about 3 min 05 s left"; never "about 0 s left" or "about -- left"."""
+    if eta is None or not math.isfinite(eta):
+        return "time left: estimating"
+    return "finishing" if eta < 1 else f"about {format_duration(eta)} left"
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 document", "2,000 documents"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

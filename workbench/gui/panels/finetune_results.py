@@ -158,8 +158,8 @@ class ScoresView(QWidget):
         self.confusion.setVisible(bool(matrix))
         self.confusion.setRowCount(len(labels))
         self.confusion.setColumnCount(len(labels))
-        self.confusion.setHorizontalHeaderLabels([f"→ {label}" for label in labels])
-        self.confusion.setVerticalHeaderLabels(labels)
+        self.confusion.setHorizontalHeaderLabels([f"predicted {label}" for label in labels])
+        self.confusion.setVerticalHeaderLabels([f"true {label}" for label in labels])
         peak = max((max(row) for row in matrix), default=0)
         for r, row in enumerate(matrix):
             for c, count in enumerate(row):

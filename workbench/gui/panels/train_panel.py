@@ -29,7 +29,7 @@ from workbench.settings.command_line import train_arguments, train_command
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
 from workbench.views.choices import current_tokenizer
-from workbench.views.curves import load_curves, progress_text
+from workbench.views.curves import load_curves, plural, progress_text
 
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
@@ -254,8 +254,8 @@ class TrainPanel(QWidget):
     @Slot(str, int, object)
     def _on_progress(self, stage: str, done: int, total: object) -> None:
         if self.phase == "preparing":
-            amount = f"{done:,} of {total:,}" if total else f"{done:,}"
-            self.controls.set_phase("preparing", f"Preparing data: {stage} ({amount} documents)…")
+            amount = f"{done:,} of {plural(total, 'document')}" if total else plural(done, "document")
+            self.controls.set_phase("preparing", f"Preparing data: {stage} ({amount})…")
 
     @Slot(object)
     def _on_succeeded(self, value: object) -> None:
@@ -272,15 +272,18 @@ class TrainPanel(QWidget):
         if status == "running":
             return f"Training: {message}"
         if status == "paused":
-            return f"Paused ({message}). Press Resume to continue."
+            return f"{message[:1].upper()}{message[1:] or 'Paused'}. Press Resume to continue."
         if status == "stopped" and result is not None and result.last_checkpoint is not None:
-            return f"Stopped: {message}. A checkpoint is saved; the Runs panel can resume it."
-        if status == "completed" and result is not None and result.val_loss is not None:
+            return f"Stopped at step {result.steps:,}. A checkpoint is saved; the Runs panel can resume it."
+        if status == "completed" and result is not None:
+            done = f"Completed {plural(result.steps, 'step')}."
+            if result.val_loss is None:
+                return done
             baseline = result.unigram_baseline_loss
             versus = f" (unigram baseline {baseline:.3f})" if baseline is not None else ""
-            return (f"Completed: {message}. Validation loss {result.val_loss:.3f}{versus}, masked-token accuracy "
+            return (f"{done} Validation loss {result.val_loss:.3f}{versus}, masked-token accuracy "
                     f"{result.val_accuracy:.1%}.")
-        return f"{status.capitalize()}: {message}"
+        return status.capitalize() + (f": {message}" if message else ".")
 
     def _update_buttons(self) -> None:
         self.controls.update_buttons()
