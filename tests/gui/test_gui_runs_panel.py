@@ -225,8 +225,10 @@ def test_delete_asks_then_removes_run_and_folder(qtbot, env, runs, monkeypatch) 
     state.store.set_status(runs["wide-lr"], "running")  # a live run is refused, with a visible reason
     state.runs_changed.emit()
     click_run(qtbot, panel, "wide-lr")
+    monkeypatch.setattr(panel, "_confirm", lambda text: asked.append(text) or True)
     qtbot.mouseClick(panel.toolbar.delete_button, Qt.MouseButton.LeftButton)
-    assert "running" in panel.message.text() and state.store.get_run(runs["wide-lr"]) is not None
+    assert "running now: press Stop on the Train panel first" in panel.message.text()
+    assert len(asked) == 1 and state.store.get_run(runs["wide-lr"]) is not None  # warned first, not asked
 
 
 def test_export_writes_the_cli_csv_rows(qtbot, env, runs, monkeypatch, tmp_path) -> None:

@@ -124,8 +124,16 @@ def test_start_pause_resume_stop_and_resume_the_run(panel: TrainPanel, qtbot) ->
     run = store.get_run(panel.run_id)
     checkpoint = store.latest_checkpoint(run.id)
     assert run.status == "stopped" and checkpoint is not None and checkpoint.step == panel.curves.live.last_step
+    assert "Resume run" in panel.controls.status_label.text() and panel.controls.resume_button.isEnabled()
+    relaunched = TrainPanel(panel.state, TaskRunner())  # the next session's panel mentions the stopped run
+    qtbot.addWidget(relaunched)
+    assert relaunched.controls.status_label.text().startswith(f"Run {run.name!r} was stopped at step "
+                                                               f"{checkpoint.step:,}: press Resume run")
+    assert relaunched.controls.resume_button.isEnabled()
+    relaunched.ui_timer.stop()
 
-    assert panel.resume(run.id)  # the Runs panel's request: the earlier curve continues
+    qtbot.mouseClick(panel.controls.resume_button, Qt.MouseButton.LeftButton)  # the earlier curve continues
+    assert panel.task is not None and not panel.controls.resume_button.isEnabled()
     assert len(panel.curves.live["train_loss"]) == checkpoint.step
     qtbot.waitUntil(lambda: panel.curves.live.last_step > checkpoint.step, timeout=WAIT_MS)
     panel.stop()

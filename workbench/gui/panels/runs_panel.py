@@ -211,6 +211,11 @@ class RunsPanel(QWidget):
         runs = self.table.selected_runs()
         if not runs:
             return
+        live = [run for run in runs if run.status in ("running", "paused")]
+        if live:  # said before any question: a training run cannot be deleted under its own feet
+            self._show_error(f"Run {live[0].name!r} is {live[0].status} now: press Stop on the "
+                             f"{'Fine-tune' if live[0].kind == 'finetune' else 'Train'} panel first, then delete it.")
+            return
         names = ", ".join(repr(run.name) for run in runs)
         what = f"run {names}" if len(runs) == 1 else f"{len(runs)} runs ({names})"
         if not self._confirm(f"Delete {what}, with its metrics and checkpoint files? This cannot be undone."):

@@ -28,8 +28,10 @@ from workbench.jobs.background import train_new, train_on_processes, train_resum
 from workbench.settings.command_line import train_arguments, train_command
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
+from workbench.store.records import RunRecord
 from workbench.views.choices import current_tokenizer
 from workbench.views.curves import load_curves, plural, progress_text
+from workbench.views.run_compare import can_resume
 
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
@@ -70,7 +72,10 @@ class TrainPanel(QWidget):
             start_tip="Train a new model with these settings and the choices of the earlier panels.",
             stop_tip="Save a checkpoint and end the run; the Runs panel can resume it later.",
             pause_tip="Pause after the current step (Resume continues exactly where it paused).",
-            can_start=lambda: self.state.model_error is None)
+            resume_tip="Continue the last run, stopped or interrupted, from its last checkpoint.",
+            can_start=lambda: self.state.model_error is None, can_resume=lambda: self.resumable() is not None)
+        self.controls.resume_button.setText("Resume run")  # not the Pause button's "Resume" of a paused run
+        self.controls.resume_button.clicked.connect(self._resume_clicked)
         self.controls.start_button.clicked.connect(self.start)
         self.copy_button = QPushButton("Copy command")
         self.copy_button.setToolTip("Copy the command line that trains this run from a terminal or a script "
@@ -79,6 +84,7 @@ class TrainPanel(QWidget):
         self.controls.add_widget(self.copy_button)
         self.controls.changed.connect(self._enable_settings)
         self.controls.finished.connect(self._refresh_summary)  # the run may have trained the corpus' first tokenizer
+        self.state.runs_changed.connect(self.controls.update_buttons)  # a run stopped, resumed or deleted elsewhere
         self.detail_label = QLabel()
         self.eval_label = QLabel()
         right = QVBoxLayout()
@@ -97,6 +103,28 @@ class TrainPanel(QWidget):
         layout.addWidget(self.blocked)
         layout.addLayout(body, 1)
         self._update_buttons()
+        self._mention_stopped_run()
+
+    def resumable(self) -> RunRecord | None:
+        """The newest pretraining run, when it ended early (stopped or interrupted) with a checkpoint to resume."""
+        store = self.state.store
+        newest = next(iter(store.list_runs(kind="pretrain")), None)
+        return newest if newest is not None and can_resume(newest, store.latest_checkpoint(newest.id) is not None) \
+            else None
+
+    def _mention_stopped_run(self) -> None:
+        """After a relaunch: the run the user stopped last time is one click away."""
+        run = self.resumable()
+        if run is not None:
+            step = self.state.store.latest_checkpoint(run.id).step
+            self.controls.say(f"Run {run.name!r} was {run.status} at step {step:,}: press Resume run to continue "
+                              "it, or Start to train a new one.")
+
+    @Slot()
+    def _resume_clicked(self) -> None:
+        run = self.resumable()
+        if run is not None:
+            self.resume(run.id)
 
     # ---- what will be trained --------------------------------------------------------------------------
 
@@ -274,7 +302,7 @@ class TrainPanel(QWidget):
         if status == "paused":
             return f"{message[:1].upper()}{message[1:] or 'Paused'}. Press Resume to continue."
         if status == "stopped" and result is not None and result.last_checkpoint is not None:
-            return f"Stopped at step {result.steps:,}. A checkpoint is saved; the Runs panel can resume it."
+            return f"Stopped at step {result.steps:,}. A checkpoint is saved: press Resume run to continue."
         if status == "completed" and result is not None:
             done = f"Completed {plural(result.steps, 'step')}."
             if result.val_loss is None:
