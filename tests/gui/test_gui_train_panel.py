@@ -363,3 +363,22 @@ def test_status_lines_say_each_thing_once(panel: TrainPanel) -> None:
     for line in lines:
         words = line.lower().replace(":", "").replace(".", "").split()
         assert all(a != b for a, b in zip(words, words[1:])) and "step-0" not in line
+
+
+def test_the_header_describes_the_running_run_not_the_next(panel: TrainPanel, qtbot) -> None:
+    """Issue 15 item 4: changing the Model panel during a run changed the header of the run in progress."""
+    assert panel.summary.text().startswith("<b>Next run:</b>") and "seed-demo" in panel.summary.text()
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    panel.state.set_model(ModelSpec(preset="tiny", max_position_embeddings=48))  # the next run's choice
+    header = panel.summary.text()
+    assert header.startswith("<b>Training now:</b>") and "seed-demo" in header and "tiny" not in header
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    assert panel.summary.text().startswith("<b>Next run:</b>") and "tiny: 2 layers" in panel.summary.text()
+    run_id = panel.run_id
+    panel.resume(run_id)  # a resumed run's header is its own, from its record
+    header = panel.summary.text()
+    assert header.startswith("<b>Training now:</b>") and "seed-demo" in header and "max_len 32" in header
+    panel.stop()
+    wait_until_idle(qtbot, panel)

@@ -26,6 +26,7 @@ from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import train_new, train_on_processes, train_resume
 from workbench.settings.command_line import train_arguments, train_command
+from workbench.settings.masking import MaskingConfig
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
 from workbench.store.records import RunRecord
@@ -134,28 +135,39 @@ class TrainPanel(QWidget):
 
     @Slot()
     def _refresh_summary(self) -> None:
-        state, model, masking = self.state, self.state.model, self.state.masking
-        corpus = state.corpus_name or "sample (bundled)"
-        record = current_tokenizer(state.store, state.corpus_name, state.tokenizer_id)
-        if record is not None:
-            tokenizer = f"#{record.id} {record.type} {record.vocab_size:,}"
-        elif state.tokenizer_id is not None:
-            tokenizer = f"#{state.tokenizer_id} (not found)"
-        else:
-            tokenizer = "none yet: a WordPiece of 8,000 is trained first"
-        split = f"{masking.mask_replace_prob:.0%}/{masking.random_replace_prob:.0%}/{masking.keep_prob:.0%}"
-        arch = model.architecture()
-        self.summary.setText(
-            f"<b>Corpus</b> {corpus} · <b>Tokenizer</b> {tokenizer} · <b>Masking</b> {masking.strategy}, "
-            f"{masking.mlm_probability:.0%} ({split}), {'dynamic' if masking.dynamic else 'static'} · "
-            f"<b>Model</b> {model.preset}: {arch['num_hidden_layers']} layers, hidden {arch['hidden_size']}, "
-            f"{arch['num_attention_heads']} heads, FFN {arch['intermediate_size']}, max_len "
-            f"{model.max_position_embeddings}, {'pre-LN' if model.pre_layer_norm else 'post-LN'}")
+        """The header: while a run trains, that run's choices (set at launch); else what Start would train."""
+        state, model = self.state, self.state.model
+        if self.task is None:
+            arch = {**model.architecture(), "max_position_embeddings": model.max_position_embeddings,
+                    "pre_layer_norm": model.pre_layer_norm}
+            self.summary.setText("<b>Next run:</b> " + self._describe(state.corpus_name, state.tokenizer_id,
+                                                                      state.masking, model.preset, arch))
         error = state.model_error
         self.blocked.setText("" if error is None else f"Start is disabled: a model setting on the Model panel is not "
                              f"valid yet ({error}); fix the field marked there.")
         self.blocked.setVisible(error is not None)
         self._update_buttons()
+
+    def _show_training(self, corpus: str | None, tokenizer_id: int | None, masking: MaskingConfig, preset: str,
+                       arch: dict) -> None:
+        self.summary.setText("<b>Training now:</b> " + self._describe(corpus, tokenizer_id, masking, preset, arch))
+
+    def _describe(self, corpus_name: str | None, tokenizer_id: int | None, masking: MaskingConfig, preset: str,
+                  arch: dict) -> str:
+        corpus = corpus_name or "sample (bundled)"
+        record = current_tokenizer(self.state.store, corpus_name, tokenizer_id)
+        if record is not None:
+            tokenizer = f"#{record.id} {record.type} {record.vocab_size:,}"
+        elif tokenizer_id is not None:
+            tokenizer = f"#{tokenizer_id} (not found)"
+        else:
+            tokenizer = "none yet: a WordPiece of 8,000 is trained first"
+        split = f"{masking.mask_replace_prob:.0%}/{masking.random_replace_prob:.0%}/{masking.keep_prob:.0%}"
+        return (f"<b>Corpus</b> {corpus} · <b>Tokenizer</b> {tokenizer} · <b>Masking</b> {masking.strategy}, "
+                f"{masking.mlm_probability:.0%} ({split}), {'dynamic' if masking.dynamic else 'static'} · "
+                f"<b>Model</b> {preset}: {arch['num_hidden_layers']} layers, hidden {arch['hidden_size']}, "
+                f"{arch['num_attention_heads']} heads, FFN {arch['intermediate_size']}, max_len "
+                f"{arch['max_position_embeddings']}, {'pre-LN' if arch.get('pre_layer_norm') else 'post-LN'}")
 
     def spec(self) -> PretrainSpec:
         """The run the Start button would train (its masks take the run's seed: PretrainSpec)."""
@@ -182,6 +194,9 @@ class TrainPanel(QWidget):
             return False
         spec, nproc = self.spec(), self.settings.nproc()
         self.run_id = None
+        self._show_training(spec.corpus, spec.tokenizer_id, spec.masking, spec.model.preset,
+                            {**spec.model.architecture(), "max_position_embeddings": spec.model.max_position_embeddings,
+                             "pre_layer_norm": spec.model.pre_layer_norm})
         self.curves.reset(name=spec.name or "this run")
         if nproc > 1:
             job = partial(train_on_processes, self.state.home, train_arguments(spec), nproc)
@@ -214,6 +229,10 @@ class TrainPanel(QWidget):
             self.settings.apply(TrainConfig.from_dict(run.config["train"]))
         self.run_id = run_id
         self.curves.reset(history, name=run.name, run_id=run_id)
+        if {"model", "masking", "data"} <= run.config.keys():
+            self._show_training(run.config["data"].get("corpus"), run.tokenizer_id,
+                                MaskingConfig.from_dict(run.config["masking"]), run.preset or "custom",
+                                run.config["model"])
         nproc = self.settings.nproc()
         if nproc > 1:
             job = partial(train_on_processes, self.state.home, ["resume", str(run_id)], nproc)
