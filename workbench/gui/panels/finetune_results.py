@@ -134,6 +134,7 @@ class ScoresView(QWidget):
         for table in (self.confusion, self.scores):
             table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.scores.verticalHeader().setVisible(False)
+        self.scores.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # all five in view
         tables = QHBoxLayout()
         tables.addWidget(self.confusion, 1)
         tables.addWidget(self.scores, 1)
@@ -152,7 +153,6 @@ class ScoresView(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight if c else Qt.AlignmentFlag.AlignLeft)
                 self.scores.setItem(r, c, item)
-        self.scores.resizeColumnsToContents()
 
     def _show_confusion(self, labels: list[str], matrix: list[list[int]]) -> None:
         self.confusion.setVisible(bool(matrix))
