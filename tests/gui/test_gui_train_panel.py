@@ -32,6 +32,7 @@ from workbench.core.devices import available_devices, available_precisions  # no
 from workbench.core.training_types import EvalEvent, StepEvent, TrainResult  # noqa: E402
 from workbench.gui.live_plots import LiveCurves  # noqa: E402
 from workbench.gui.panels.train_panel import TrainPanel  # noqa: E402
+from workbench.gui.panels.tokenizer_panel import TokenizerPanel  # noqa: E402
 from workbench.gui.panels.train_settings import TrainSettings  # noqa: E402
 from workbench.gui.state import AppState  # noqa: E402
 from workbench.gui.workers import TaskRunner  # noqa: E402
@@ -382,3 +383,24 @@ def test_the_header_describes_the_running_run_not_the_next(panel: TrainPanel, qt
     assert header.startswith("<b>Training now:</b>") and "seed-demo" in header and "max_len 32" in header
     panel.stop()
     wait_until_idle(qtbot, panel)
+
+
+def test_a_tokenizer_the_run_trained_appears_on_the_tokenizer_panel(home: Path, qtbot) -> None:
+    """Issue 15 item 7: the first run on a corpus trains its tokenizer; the Tokenizer panel listed none."""
+    QStandardPaths.setTestModeEnabled(True)
+    state, runner = AppState(home), TaskRunner()
+    state.set_model(ModelSpec(preset="seed-demo", max_position_embeddings=32))
+    tokenizers = TokenizerPanel(state, runner)
+    panel = TrainPanel(state, runner)
+    host = Host(panel)
+    qtbot.addWidget(host)
+    qtbot.addWidget(tokenizers)
+    panel.settings.apply(TrainConfig(steps=5000, batch_size=8, eval_every=0, checkpoint_every=0, device="cpu"))
+    assert tokenizers.table.rowCount() == 0 and "none yet" in panel.summary.text()
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    assert tokenizers.table.rowCount() == 1 and tokenizers.table.item(0, 1).text() == "wordpiece"
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    runner.shutdown()
+    state.close()

@@ -294,6 +294,7 @@ class TrainPanel(QWidget):
                 self.curves.live_run_id = self.run_id
                 self.curves.set_live_name(running[0].name)
                 self.settings.name.clear()  # Start again should not collide with this run's name
+                self.state.tokenizers_changed.emit()  # preparing the run may have trained the corpus' first tokenizer
         if event.status in ("running", "paused") and self.phase != "stopping":
             self.controls.set_phase(event.status, self._phase_text(event.status, event.message))
             self.state.runs_changed.emit()  # the run's row changed status
