@@ -6,11 +6,13 @@ import csv
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QStandardPaths, Qt
+from PySide6.QtCore import QPoint, QPointF, QStandardPaths, Qt
 
 from workbench.gui.panels.runs_panel import RunsPanel
 from workbench.gui.panels.runs_table import COLUMNS
+from workbench.gui.run_charts import MetricChart
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.settings.model import ModelSpec
@@ -307,3 +309,21 @@ def test_real_tiny_run(qtbot, env) -> None:
     fields = {model.child(i).text(0): model.child(i).text(1) for i in range(model.childCount())}
     assert fields["hidden_size"] == "100" and fields["vocab_size"] == str(tokenizer.vocab_size)
     assert not panel.toolbar.resume_button.isEnabled()  # completed
+
+
+def test_a_chart_keeps_its_legend_off_the_curves_and_forgets_an_empty_run(qtbot) -> None:
+    """Issue 15 item 6: legends covered the curves; an empty chart kept the last run's ranges."""
+    chart = MetricChart("Loss", "cross-entropy")
+    qtbot.addWidget(chart)
+    chart.resize(500, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    steps = np.arange(1, 101, dtype=float)
+    chart.add_curve("train", (steps, np.full(100, 5.0)), "#1f77b4")  # flat: a legend at the top right covers it
+    chart.add_curve("validation", (steps, np.full(100, 4.0)), "#ff7f0e")
+    chart.fit()
+    top = chart.getPlotItem().vb.mapViewToScene(QPointF(100.0, 5.0)).y()
+    assert chart.legend.sceneBoundingRect().bottom() <= top
+    chart.clear_curves()
+    chart.fit()
+    assert chart.getPlotItem().viewRange() == [[0.0, 1.0], [0.0, 1.0]]

@@ -241,7 +241,7 @@ def test_hover_time_axis_log_scale_and_baseline(qtbot) -> None:
     curves.fit()
     assert curves.baseline.isVisible() and curves.baseline.value() == 5.0
     plot = curves.plots["train_loss"]
-    assert plot.viewRange()[0][1] >= 100  # the x range spans the whole run, not just the points so far
+    assert 50 <= plot.viewRange()[0][1] < 60  # the data's width, not the 100 planned steps (issue 15 item 6)
     scene_pos = plot.vb.mapViewToScene(QPointF(21.0, 5.0))
     curves.canvas.scene().sigMouseMoved.emit(scene_pos)
     assert curves.hover_label.text().startswith("Training loss at step 20 ")
@@ -404,3 +404,31 @@ def test_a_tokenizer_the_run_trained_appears_on_the_tokenizer_panel(home: Path, 
     wait_until_idle(qtbot, panel)
     runner.shutdown()
     state.close()
+
+
+def test_plots_keep_legend_and_baseline_label_clear_and_forget_the_last_run(qtbot) -> None:
+    """Issue 15 item 6: the legend covered the curve, the baseline's label was cut off once the model beat it,
+    and a new run kept the last one's crosshair, read-out and ranges."""
+    curves = LiveCurves()
+    qtbot.addWidget(curves)
+    curves.resize(900, 600)
+    curves.show()
+    qtbot.waitExposed(curves)
+    for step in range(1, 41):
+        curves.add_event(step_event(step, 6.0 - step / 40))  # flat: a legend at the top right would cover it
+    curves.add_event(EvalEvent(40, 3.0, 0.3, math.exp(3.0), 5.0))  # the model beats the unigram baseline
+    curves.fit()
+    qtbot.wait(50)  # the baseline's label takes its place after the view has changed
+    loss = curves.plots["train_loss"]
+    top_of_data = loss.vb.mapViewToScene(QPointF(1.0, 6.0 - 1 / 40)).y()
+    assert curves.legend.sceneBoundingRect().bottom() <= top_of_data
+    val = curves.plots["val_loss"]
+    assert val.vb.sceneBoundingRect().contains(curves.baseline.label.sceneBoundingRect())
+
+    curves.canvas.scene().sigMouseMoved.emit(loss.vb.mapViewToScene(QPointF(20.0, 5.0)))
+    assert curves.vlines["train_loss"].isVisible() and "step 20" in curves.hover_label.text()
+    curves.reset(name="next run")
+    curves.fit()
+    assert not any(vline.isVisible() for vline in curves.vlines.values())
+    assert "step 20" not in curves.hover_label.text()
+    assert loss.viewRange()[0] == pytest.approx([0.0, 1.0]) and val.viewRange()[1] == pytest.approx([0.0, 1.0])

@@ -177,6 +177,16 @@ def padded_range(arrays: Sequence[np.ndarray], log: bool = False, pad: float = 0
     return low - margin, high + margin
 
 
+HEADROOM_PX = 6  # between the highest point and a legend or a label above it
+
+
+def with_headroom(y_range: tuple[float, float], pixels: float, height: float) -> tuple[float, float]:
+    """`y_range` raised at the top so that `pixels` of a `height`-pixel view lie above the data (at most half)."""
+    low, high = y_range
+    share = min(pixels / height, 0.5) if height > 0 else 0.0
+    return low, high + (high - low) * share / (1.0 - share)
+
+
 def nearest_index(xs: np.ndarray, x: float) -> int | None:
     """Index of the value in the sorted `xs` nearest to `x`; None when `xs` is empty."""
     if len(xs) == 0:
