@@ -24,6 +24,7 @@ from workbench.gui.panels.runs_tabs import RunTabs
 from workbench.gui.panels.runs_toolbar import RunsToolbar
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
+from workbench.jobs.errors import one_line
 from workbench.jobs.metrics_csv import export_metrics_csv
 from workbench.jobs.runs import annotate_run, delete_runs
 from workbench.store.records import RunRecord, StoreError
@@ -241,7 +242,7 @@ class RunsPanel(QWidget):
         try:
             count = export_metrics_csv(self.state.store, [run.id for run in runs], path)
         except (OSError, StoreError) as error:
-            self._show_error(f"Could not export the metrics: {error}")
+            self._show_error(f"Could not export the metrics: {one_line(error)}. Choose another file or folder.")
             return
         self._info(f"Wrote {count:,} metric rows of {len(runs)} run{'s' if len(runs) > 1 else ''} to {path}.")
 
