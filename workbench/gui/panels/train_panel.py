@@ -27,6 +27,7 @@ from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import train_new, train_on_processes, train_resume
 from workbench.settings.command_line import train_arguments, train_command
 from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
 from workbench.store.records import RunRecord
@@ -37,6 +38,12 @@ from workbench.views.run_compare import can_resume
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
                           checkpoint_every=500, log_every=5)
+
+
+def _shape(model: ModelSpec) -> dict:
+    """The fields of a model the header names, as a recorded run's model config has them."""
+    return {**model.architecture(), "max_position_embeddings": model.max_position_embeddings,
+            "pre_layer_norm": model.pre_layer_norm}
 
 
 class TrainPanel(QWidget):
@@ -138,10 +145,8 @@ class TrainPanel(QWidget):
         """The header: while a run trains, that run's choices (set at launch); else what Start would train."""
         state, model = self.state, self.state.model
         if self.task is None:
-            arch = {**model.architecture(), "max_position_embeddings": model.max_position_embeddings,
-                    "pre_layer_norm": model.pre_layer_norm}
             self.summary.setText("<b>Next run:</b> " + self._describe(state.corpus_name, state.tokenizer_id,
-                                                                      state.masking, model.preset, arch))
+                                                                      state.masking, model.preset, _shape(model)))
         error = state.model_error
         self.blocked.setText("" if error is None else f"Start is disabled: a model setting on the Model panel is not "
                              f"valid yet ({error}); fix the field marked there.")
@@ -194,9 +199,7 @@ class TrainPanel(QWidget):
             return False
         spec, nproc = self.spec(), self.settings.nproc()
         self.run_id = None
-        self._show_training(spec.corpus, spec.tokenizer_id, spec.masking, spec.model.preset,
-                            {**spec.model.architecture(), "max_position_embeddings": spec.model.max_position_embeddings,
-                             "pre_layer_norm": spec.model.pre_layer_norm})
+        self._show_training(spec.corpus, spec.tokenizer_id, spec.masking, spec.model.preset, _shape(spec.model))
         self.curves.reset(name=spec.name or "this run")
         if nproc > 1:
             job = partial(train_on_processes, self.state.home, train_arguments(spec), nproc)
