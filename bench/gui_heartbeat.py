@@ -162,7 +162,7 @@ def main() -> None:
     threads = training_threads(args.train_threads)
     app, window = make_window(home, args.preset, threads)
     spec = window.train.spec()
-    tokens_per_step = spec.train.batch_size * spec.max_len
+    tokens_per_step = spec.train.batch_size * spec.model.max_position_embeddings
     gui_runs, headless_runs = [], []
     for r in range(args.rounds):
         order = ("gui", "headless") if r % 2 == 0 else ("headless", "gui")
@@ -180,7 +180,8 @@ def main() -> None:
     head_tps = [out.tokens_per_second(tokens_per_step) for _, out in headless_runs]
     ratios = [g / h for g, h in zip(gui_tps, head_tps)]
     results = {
-        "preset": args.preset, "batch_size": spec.train.batch_size, "max_len": spec.max_len, "train_threads": threads,
+        "preset": args.preset, "batch_size": spec.train.batch_size, "max_len": spec.model.max_position_embeddings,
+        "train_threads": threads,
         "heartbeats": len(late), "late_p50_ms": percentile(late, 50), "late_p99_ms": percentile(late, 99),
         "late_max_ms": max(late), "redraws_per_s": statistics.median(o["redraws_per_s"] for _, o in gui_runs),
         "new_points_per_s": statistics.median(o["points_per_s"] for _, o in gui_runs),
