@@ -71,8 +71,8 @@ def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainCont
 def training_threads(threads: int | None = None) -> int:
     """The torch threads of the window's training process: `threads` when the user chose, else all cores but one.
     The core left over is the window's: on 2 cores, two training threads beside the GUI ran at 2-54 steps/s
-    against a steady ~28 with one (docs/performance.md, "Training beside the window"); on a workstation a fixed
-    one thread would waste most of the machine."""
+    against a steady ~28 with one (docs/performance.md, "Threads of the window's training process"); on a
+    workstation a fixed one thread would waste most of the machine."""
     return threads or max(1, (os.cpu_count() or 1) - 1)
 
 
