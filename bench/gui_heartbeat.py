@@ -1,9 +1,11 @@
 """Does the GUI stay responsive while a model trains, and what does the GUI cost the training?
 
 The real main window (offscreen) trains a `small` model (L4/H256/A4, T128) on the bundled sample corpus from its
-Train panel, exactly as a user's Start would (the panel trains in a child process, one torch thread). Meanwhile a 10 ms QTimer on the GUI thread records how late each
-of its ticks fires (lateness = gap - 10 ms), the live curves' redraws are counted, and the run's training
-throughput is read from its StepEvents (tokens/s of the steps, evaluations and checkpoints excluded).
+Train panel, exactly as a user's Start would (the panel trains in a child process, on `--train-threads` torch
+threads: the panel's "CPU threads"; default all cores but one, as the window's own default). Meanwhile a 10 ms
+QTimer on the GUI thread records how late each of its ticks fires (lateness = gap - 10 ms), the live curves'
+redraws are counted, and the run's training throughput is read from its StepEvents (tokens/s of the steps,
+evaluations and checkpoints excluded).
 The same run (the Train panel's own `spec()`) is trained headless, as `mlm-workbench train` would, in blocks
 interleaved with the GUI blocks; each block records the other processes' CPU use (bench/common.py) and a
 contaminated block is re-run.
@@ -11,7 +13,7 @@ contaminated block is re-run.
 Targets (issues 3 and 6): heartbeat lateness p99 < 50 ms; curves redrawn >= 2 per second; GUI throughput within
 10% of headless (issue 3 says "not slowed by more than 5%").
 
-    python bench/gui_heartbeat.py [--quick] [--seconds S] [--rounds R]
+    python bench/gui_heartbeat.py [--quick] [--seconds S] [--rounds R] [--train-threads N]
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def _args():
     def extra(parser):
         parser.add_argument("--seconds", type=float, default=None, help="measured seconds per block")
         parser.add_argument("--preset", default="small")
+        parser.add_argument("--train-threads", type=int, default=None,
+                            help="torch threads of both trainings (default: all cores but one)")
     args = bench_args(__doc__.splitlines()[0], extra)
     args.seconds = args.seconds or (8.0 if args.quick else 30.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -62,7 +66,7 @@ class Throughput:
         return (self.last.step - self.first.step) * tokens_per_step / (self.last.elapsed - self.first.elapsed)
 
 
-def make_window(home: Path, preset: str):
+def make_window(home: Path, preset: str, threads: int):
     from PySide6.QtCore import QStandardPaths
     from PySide6.QtWidgets import QApplication
 
@@ -80,6 +84,7 @@ def make_window(home: Path, preset: str):
     train = window.train
     train.settings.apply(replace(TrainConfig(), steps=100_000, batch_size=8, eval_every=200, checkpoint_every=100_000,
                                  log_every=1, device="cpu"))  # a point per step: the most redrawing
+    train.settings.threads.set_value(threads)
     window.show_panel(PANEL_INDEX["train"])
     app.processEvents()
     return app, window
@@ -121,9 +126,9 @@ def gui_block(app, window, seconds: float) -> dict:
     return {"late_ms": late, "redraws_per_s": redraws / seconds, "points_per_s": points / seconds, "listener": listener}
 
 
-def headless_block(home: Path, spec, seconds: float) -> Throughput:
-    """The same spec through the engine on a thread of this process, one torch thread as the GUI's training
-    process uses, stopped after `seconds`; the window idles meanwhile."""
+def headless_block(home: Path, spec, seconds: float, threads: int) -> Throughput:
+    """The same spec through the engine on a thread of this process, on as many torch threads as the GUI's
+    training process, stopped after `seconds`; the window idles meanwhile."""
     import threading
 
     import torch
@@ -135,7 +140,7 @@ def headless_block(home: Path, spec, seconds: float) -> Throughput:
     listener, control = Throughput(), TrainControl()
 
     def work() -> None:
-        torch.set_num_threads(1)  # what the Train panel's worker does
+        torch.set_num_threads(threads)  # what the Train panel's training process does
         with Workspace(home) as ws:
             start_pretraining(ws, replace(spec, name=None), listeners=[listener], control=control)
 
@@ -152,9 +157,12 @@ def headless_block(home: Path, spec, seconds: float) -> Throughput:
 def main() -> None:
     args = _args()
     home = Path(tempfile.mkdtemp(prefix="mlm-bench-gui-"))
-    app, window = make_window(home, args.preset)
+    from workbench.jobs.background import training_threads
+
+    threads = training_threads(args.train_threads)
+    app, window = make_window(home, args.preset, threads)
     spec = window.train.spec()
-    tokens_per_step = spec.train.batch_size * spec.max_len
+    tokens_per_step = spec.train.batch_size * spec.model.max_position_embeddings
     gui_runs, headless_runs = [], []
     for r in range(args.rounds):
         order = ("gui", "headless") if r % 2 == 0 else ("headless", "gui")
@@ -163,7 +171,7 @@ def main() -> None:
                 sample, out = measure(lambda: gui_block(app, window, args.seconds), retries=2)
                 gui_runs.append((sample, out))
             else:
-                sample, out = measure(lambda: headless_block(home, spec, args.seconds), retries=2)
+                sample, out = measure(lambda: headless_block(home, spec, args.seconds, threads), retries=2)
                 headless_runs.append((sample, out))
     window.close()
 
@@ -172,7 +180,8 @@ def main() -> None:
     head_tps = [out.tokens_per_second(tokens_per_step) for _, out in headless_runs]
     ratios = [g / h for g, h in zip(gui_tps, head_tps)]
     results = {
-        "preset": args.preset, "batch_size": spec.train.batch_size, "max_len": spec.max_len,
+        "preset": args.preset, "batch_size": spec.train.batch_size, "max_len": spec.model.max_position_embeddings,
+        "train_threads": threads,
         "heartbeats": len(late), "late_p50_ms": percentile(late, 50), "late_p99_ms": percentile(late, 99),
         "late_max_ms": max(late), "redraws_per_s": statistics.median(o["redraws_per_s"] for _, o in gui_runs),
         "new_points_per_s": statistics.median(o["points_per_s"] for _, o in gui_runs),
@@ -189,7 +198,8 @@ def main() -> None:
         ["GUI tokens/s", results["gui_tokens_per_s"], ""],
         ["headless tokens/s", results["headless_tokens_per_s"], ""],
         ["GUI / headless throughput", results["gui_over_headless"], ">= 0.95 (issue 3), >= 0.90 (issue 6)"],
-    ], title=f"GUI responsiveness while `{args.preset}` trains ({args.rounds} rounds x {args.seconds:.0f} s)")
+    ], title=f"GUI responsiveness while `{args.preset}` trains on {threads} threads ({args.rounds} rounds x "
+       f"{args.seconds:.0f} s)")
     print(f"contamination: {results['contamination']}")
     save_result("gui_heartbeat", args, results)
 

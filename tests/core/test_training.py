@@ -147,7 +147,7 @@ def test_stop_from_a_listener_takes_effect_at_that_step(corpus, tmp_path):
     assert (result.status, result.steps) == ("stopped", 7)
     assert result.last_checkpoint.name == "step-0000007" and result.last_checkpoint.is_dir()
     assert max(e.step for e in _events(StepEvent, events)) == 7
-    assert events[-1] == StatusEvent("stopped", "stopped at step 7")
+    assert events[-1] == StatusEvent("stopped", "")  # the step is the result's; no "stopped: stopped at step 7"
 
 
 def test_pause_resume_and_stop_from_another_thread(corpus, tmp_path):
@@ -219,7 +219,7 @@ def test_stop_and_resume_reproduces_the_uninterrupted_run_exactly(corpus, tmp_pa
     assert split_losses == [e.loss for e in _events(StepEvent, whole)]
     assert file_sha256(resumed.last_checkpoint / "model.safetensors") == \
         file_sha256(full.last_checkpoint / "model.safetensors")
-    assert "resumed from step-0000020 at step 20" in _events(StatusEvent, second)[0].message
+    assert "resumed at step 20 of" in _events(StatusEvent, second)[0].message  # no folder names (issue 15)
 
 
 def test_divergence_keeps_the_last_good_checkpoint(corpus, tmp_path):
@@ -314,7 +314,7 @@ def test_configuration_errors_are_clear(corpus, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no CUDA device is available; available: .*cpu"):
             _trainer(corpus, tmp_path, replace(FAST, device="cuda"))
-    with pytest.raises(ValueError, match="fewer than batch_size=999"):
+    with pytest.raises(ValueError, match="fewer than the batch size of 999"):
         _trainer(corpus, tmp_path, replace(FAST, batch_size=999))
 
 

@@ -38,7 +38,7 @@ def panel(qtbot, home: Path):
     settings.editor("epochs").setValue(1)
     settings.editor("batch_size").setValue(64)
     settings.editor("max_len").setValue(24)
-    settings.editor("lr").setValue(1e-3)
+    settings.fields["lr"].set_value(1e-3)
     settings.editor("device").setCurrentText("cpu")
     yield widget
     runner.shutdown()
@@ -72,6 +72,8 @@ def test_classify_demo_from_scratch_scores_and_try_it(qtbot, panel: FinetunePane
     assert [label.text for _, label in panel.curves.loss.legend.items] == ["from scratch"]
     confusion = panel.scores.confusion
     assert (confusion.rowCount(), confusion.columnCount()) == (3, 3)
+    assert confusion.verticalHeaderItem(0).text().startswith("true ")  # issue 15 item 14: which axis is which
+    assert confusion.horizontalHeaderItem(0).text().startswith("predicted ")
     total = sum(int(confusion.item(r, c).text()) for r in range(3) for c in range(3))
     assert total == 300  # every validation sentence once
     assert panel.scores.scores.rowCount() == 3
@@ -165,3 +167,45 @@ def test_question_answering_settings_show_for_qa_only(qtbot, panel: FinetunePane
     assert config.no_answer == "allow" and config.doc_stride == 16
     form.data.set_task("tag")
     assert not box.isVisibleTo(form)
+
+
+def test_the_base_model_follows_the_newest_finished_run_until_the_user_picks(qtbot, tmp_path: Path) -> None:
+    """Issue 15 item 3: "From scratch" stayed selected after a pretrained run existed, and the choice stayed at
+    step 1,000 of a completed 3,000-step run."""
+    state, runner = AppState(tmp_path / "home"), TaskRunner()
+    panel = FinetunePanel(state, runner)
+    qtbot.addWidget(panel)
+    base, store = panel.form.base, state.store
+    assert base.scratch.isChecked() and not base.pretrained.isEnabled()
+    assert panel.form.settings.fields["lr"].none_box.text() == "use by the model's size: 0.0003"  # tiny
+    run = store.create_run("pre", "pretrain", {}, None, None, preset="base")
+    store.set_status(run.id, "running")
+    store.add_checkpoint(run.id, 1000, "/x/1000", "0" * 64, 1, metrics={"val_loss": 5.0})
+    state.runs_changed.emit()  # the run is training: its step 1,000 is all there is
+    assert base.pretrained.isChecked() and base.checkpoint.currentData() == f"{run.id}:1000"
+    for step, loss in ((2000, 4.0), (3000, 3.9)):
+        store.add_checkpoint(run.id, step, f"/x/{step}", "0" * 64, 1, metrics={"val_loss": loss})
+    store.set_status(run.id, "completed")
+    state.runs_changed.emit()
+    assert base.checkpoint.currentData() == f"{run.id}:3000"
+    assert panel.form.settings.fields["lr"].none_box.text() == "use by the model's size: 3e-05"  # base
+    base.scratch.click()  # the user's choice stays
+    state.runs_changed.emit()
+    assert base.scratch.isChecked()
+    runner.shutdown()
+    state.close()
+
+
+def test_start_waits_for_a_training_file_that_can_be_read(qtbot, panel: FinetunePanel, tmp_path: Path) -> None:
+    """Issue 15 items 8 and 9: Start stayed enabled under "cannot be read", and the message said "[Errno 2]"."""
+    data = panel.form.data
+    assert panel.controls.start_button.isEnabled()
+    data.train.set_path(str(tmp_path / "missing.tsv"))
+    message = data.message.text()
+    assert "no such file or directory" in message and "Errno" not in message and "Browse" in message
+    assert not panel.controls.start_button.isEnabled() and not panel.start()
+    data.set_task("tag")  # a CoNLL file is checked too
+    data.train.set_path(str(tmp_path / "missing.conll"))
+    assert not panel.controls.start_button.isEnabled()
+    data.use_demo()
+    assert data.problem() == "" and panel.controls.start_button.isEnabled()

@@ -147,6 +147,7 @@ def test_closing_during_a_run_asks_then_stops_with_a_checkpoint(qtbot, window: M
     window.confirm_stop_running = lambda: True  # "Stop and close"
     window.close()
     assert not window.isVisible() and not window.runner.running()
+    assert "saves its checkpoint" in window.statusBar().currentMessage()  # said while the window waited
     with Workspace(window.state.home) as ws:  # the database is consistent for the next start
         assert ws.store.get_run(run_id).status == "stopped"
         assert ws.store.latest_checkpoint(run_id) is not None

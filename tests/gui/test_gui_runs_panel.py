@@ -9,11 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QStandardPaths, Qt
+from PySide6.QtCore import QPoint, QPointF, QStandardPaths, Qt
 
 from workbench.gui.panels.runs_panel import RunsPanel
 from workbench.gui.panels.runs_table import COLUMNS
+from workbench.gui.run_charts import MetricChart
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.settings.model import ModelSpec
@@ -228,8 +230,10 @@ def test_delete_asks_then_removes_run_and_folder(qtbot, env, runs, monkeypatch) 
     state.store.set_status(runs["wide-lr"], "running")  # a live run is refused, with a visible reason
     state.runs_changed.emit()
     click_run(qtbot, panel, "wide-lr")
+    monkeypatch.setattr(panel, "_confirm", lambda text: asked.append(text) or True)
     qtbot.mouseClick(panel.toolbar.delete_button, Qt.MouseButton.LeftButton)
-    assert "running" in panel.message.text() and state.store.get_run(runs["wide-lr"]) is not None
+    assert "running now: press Stop on the Train panel first" in panel.message.text()
+    assert len(asked) == 1 and state.store.get_run(runs["wide-lr"]) is not None  # warned first, not asked
 
 
 def test_export_writes_the_cli_csv_rows(qtbot, env, runs, monkeypatch, tmp_path) -> None:
@@ -337,3 +341,21 @@ def test_poll_shows_a_killed_runs_process_as_interrupted(qtbot, env, runs) -> No
         trainer.wait()
     qtbot.waitUntil(lambda: panel.proxy.index(column(panel, NAME).index("wide-lr"), status).data() == "interrupted",
                     timeout=15000)
+
+
+def test_a_chart_keeps_its_legend_off_the_curves_and_forgets_an_empty_run(qtbot) -> None:
+    """Issue 15 item 6: legends covered the curves; an empty chart kept the last run's ranges."""
+    chart = MetricChart("Loss", "cross-entropy")
+    qtbot.addWidget(chart)
+    chart.resize(500, 300)
+    chart.show()
+    qtbot.waitExposed(chart)
+    steps = np.arange(1, 101, dtype=float)
+    chart.add_curve("train", (steps, np.full(100, 5.0)), "#1f77b4")  # flat: a legend at the top right covers it
+    chart.add_curve("validation", (steps, np.full(100, 4.0)), "#ff7f0e")
+    chart.fit()
+    top = chart.getPlotItem().vb.mapViewToScene(QPointF(100.0, 5.0)).y()
+    assert chart.legend.sceneBoundingRect().bottom() <= top
+    chart.clear_curves()
+    chart.fit()
+    assert chart.getPlotItem().viewRange() == [[0.0, 1.0], [0.0, 1.0]]

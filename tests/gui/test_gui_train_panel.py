@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (  # noqa: E402
 from workbench.cli.main import build_parser  # noqa: E402
 from workbench.cli.train_cmd import spec_from_args  # noqa: E402
 from workbench.core.devices import available_devices, available_precisions  # noqa: E402
-from workbench.core.training_types import EvalEvent, StepEvent  # noqa: E402
+from workbench.core.training_types import EvalEvent, StepEvent, TrainResult  # noqa: E402
 from workbench.gui.live_plots import LiveCurves  # noqa: E402
 from workbench.gui.panels.train_panel import TrainPanel  # noqa: E402
+from workbench.gui.panels.tokenizer_panel import TokenizerPanel  # noqa: E402
 from workbench.gui.panels.train_settings import TrainSettings  # noqa: E402
 from workbench.gui.state import AppState  # noqa: E402
 from workbench.gui.workers import TaskRunner  # noqa: E402
+from workbench.jobs.background import training_threads  # noqa: E402
 from workbench.jobs.corpora import get_corpus  # noqa: E402
 from workbench.jobs.pretrain import prepare_data  # noqa: E402
 from workbench.jobs.tokenizers import train_tokenizer_for  # noqa: E402
@@ -123,8 +125,16 @@ def test_start_pause_resume_stop_and_resume_the_run(panel: TrainPanel, qtbot) ->
     run = store.get_run(panel.run_id)
     checkpoint = store.latest_checkpoint(run.id)
     assert run.status == "stopped" and checkpoint is not None and checkpoint.step == panel.curves.live.last_step
+    assert "Resume run" in panel.controls.status_label.text() and panel.controls.resume_button.isEnabled()
+    relaunched = TrainPanel(panel.state, TaskRunner())  # the next session's panel mentions the stopped run
+    qtbot.addWidget(relaunched)
+    assert relaunched.controls.status_label.text().startswith(f"Run {run.name!r} was stopped at step "
+                                                               f"{checkpoint.step:,}: press Resume run")
+    assert relaunched.controls.resume_button.isEnabled()
+    relaunched.ui_timer.stop()
 
-    assert panel.resume(run.id)  # the Runs panel's request: the earlier curve continues
+    qtbot.mouseClick(panel.controls.resume_button, Qt.MouseButton.LeftButton)  # the earlier curve continues
+    assert panel.task is not None and not panel.controls.resume_button.isEnabled()
     assert len(panel.curves.live["train_loss"]) == checkpoint.step
     qtbot.waitUntil(lambda: panel.curves.live.last_step > checkpoint.step, timeout=WAIT_MS)
     panel.stop()
@@ -231,7 +241,7 @@ def test_hover_time_axis_log_scale_and_baseline(qtbot) -> None:
     curves.fit()
     assert curves.baseline.isVisible() and curves.baseline.value() == 5.0
     plot = curves.plots["train_loss"]
-    assert plot.viewRange()[0][1] >= 100  # the x range spans the whole run, not just the points so far
+    assert 50 <= plot.viewRange()[0][1] < 60  # the data's width, not the 100 planned steps (issue 15 item 6)
     scene_pos = plot.vb.mapViewToScene(QPointF(21.0, 5.0))
     curves.canvas.scene().sigMouseMoved.emit(scene_pos)
     assert curves.hover_label.text().startswith("Training loss at step 20 ")
@@ -330,3 +340,101 @@ def test_two_processes_are_supervised_like_one(panel: TrainPanel, qtbot) -> None
     run = panel.state.store.get_run(panel.run_id)
     assert run.status == "stopped" and run.config["processes"]["world_size"] == 2
     assert panel.state.store.latest_checkpoint(run.id).step == paused_at
+
+
+def test_the_training_process_uses_the_cpu_threads_chosen(panel: TrainPanel, qtbot) -> None:
+    """Issue 15 item 1: not a fixed one thread; all cores but one unless the user chooses."""
+    assert panel.settings.cpu_threads() is None  # the default: training_threads() decides
+    assert training_threads() == max(1, (os.cpu_count() or 1) - 1) and training_threads(3) == 3
+    panel.settings.threads.set_value(2)
+    assert panel.settings.cpu_threads() == 2
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    assert panel.state.store.get_run(panel.run_id).device.endswith("2 threads)")
+
+
+def test_status_lines_say_each_thing_once(panel: TrainPanel) -> None:
+    """Issue 15 item 14: "Training: training …", "Completed: completed …", "Paused (paused at step 40)", folder
+    names such as step-0000132."""
+    result = TrainResult("completed", 3000, 2.0, 3.1, 0.25, 22.2, 5.0, 1e4, None, "")
+    lines = [panel._phase_text("running", "3,000 steps on CPU (2 cores, 1 thread), fp32"),
+             panel._phase_text("paused", "paused at step 40"), panel._phase_text("completed", "", result),
+             panel._phase_text("stopped", "", replace(result, status="stopped", steps=132,
+                                                       last_checkpoint=Path("runs/1/step-0000132")))]
+    assert lines[:2] == ["Training: 3,000 steps on CPU (2 cores, 1 thread), fp32",
+                         "Paused at step 40. Press Resume to continue."]
+    assert lines[2].startswith("Completed 3,000 steps. Validation loss 3.100 (unigram baseline 5.000)")
+    assert lines[3].startswith("Stopped at step 132.")
+    for line in lines:
+        words = line.lower().replace(":", "").replace(".", "").split()
+        assert all(a != b for a, b in zip(words, words[1:])) and "step-0" not in line
+
+
+def test_the_header_describes_the_running_run_not_the_next(panel: TrainPanel, qtbot) -> None:
+    """Issue 15 item 4: changing the Model panel during a run changed the header of the run in progress."""
+    assert panel.summary.text().startswith("<b>Next run:</b>") and "seed-demo" in panel.summary.text()
+    qtbot.mouseClick(panel.controls.start_button, Qt.MouseButton.LeftButton)
+    panel.state.set_model(ModelSpec(preset="tiny", max_position_embeddings=48))  # the next run's choice
+    header = panel.summary.text()
+    assert header.startswith("<b>Training now:</b>") and "seed-demo" in header and "tiny" not in header
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    assert panel.summary.text().startswith("<b>Next run:</b>") and "tiny: 2 layers" in panel.summary.text()
+    run_id = panel.run_id
+    panel.resume(run_id)  # a resumed run's header is its own, from its record
+    header = panel.summary.text()
+    assert header.startswith("<b>Training now:</b>") and "seed-demo" in header and "max_len 32" in header
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+
+
+def test_a_tokenizer_the_run_trained_appears_on_the_tokenizer_panel(home: Path, qtbot) -> None:
+    """Issue 15 item 7: the first run on a corpus trains its tokenizer; the Tokenizer panel listed none."""
+    QStandardPaths.setTestModeEnabled(True)
+    state, runner = AppState(home), TaskRunner()
+    state.set_model(ModelSpec(preset="seed-demo", max_position_embeddings=32))
+    tokenizers = TokenizerPanel(state, runner)
+    panel = TrainPanel(state, runner)
+    host = Host(panel)
+    qtbot.addWidget(host)
+    qtbot.addWidget(tokenizers)
+    panel.settings.apply(TrainConfig(steps=5000, batch_size=8, eval_every=0, checkpoint_every=0, device="cpu"))
+    assert tokenizers.table.rowCount() == 0 and "none yet" in panel.summary.text()
+    assert panel.start()
+    qtbot.waitUntil(lambda: panel.phase == "running" and panel.run_id is not None, timeout=WAIT_MS)
+    assert tokenizers.table.rowCount() == 1 and tokenizers.table.item(0, 1).text() == "wordpiece"
+    panel.stop()
+    wait_until_idle(qtbot, panel)
+    runner.shutdown()
+    state.close()
+
+
+def test_plots_keep_legend_and_baseline_label_clear_and_forget_the_last_run(qtbot) -> None:
+    """Issue 15 item 6: the legend covered the curve, the baseline's label was cut off once the model beat it,
+    and a new run kept the last one's crosshair, read-out and ranges."""
+    curves = LiveCurves()
+    qtbot.addWidget(curves)
+    curves.resize(900, 600)
+    curves.show()
+    qtbot.waitExposed(curves)
+    for step in range(1, 41):
+        curves.add_event(step_event(step, 6.0 - step / 40))  # flat: a legend at the top right would cover it
+    curves.add_event(EvalEvent(40, 3.0, 0.3, math.exp(3.0), 5.0))  # the model beats the unigram baseline
+    curves.fit()
+    qtbot.wait(50)  # the baseline's label takes its place after the view has changed
+    loss = curves.plots["train_loss"]
+    top_of_data = loss.vb.mapViewToScene(QPointF(1.0, 6.0 - 1 / 40)).y()
+    assert curves.legend.sceneBoundingRect().bottom() <= top_of_data
+    val = curves.plots["val_loss"]
+    assert val.vb.sceneBoundingRect().contains(curves.baseline.label.sceneBoundingRect())
+
+    curves.canvas.scene().sigMouseMoved.emit(loss.vb.mapViewToScene(QPointF(20.0, 5.0)))
+    assert curves.vlines["train_loss"].isVisible() and "step 20" in curves.hover_label.text()
+    curves.reset(name="next run")
+    curves.fit()
+    assert not any(vline.isVisible() for vline in curves.vlines.values())
+    assert "step 20" not in curves.hover_label.text()
+    assert loss.viewRange()[0] == pytest.approx([0.0, 1.0]) and val.viewRange()[1] == pytest.approx([0.0, 1.0])

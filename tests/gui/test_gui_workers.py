@@ -60,12 +60,14 @@ def test_value_events_and_progress_come_back_in_order(qtbot) -> None:
     assert got.values == ["counted"] and got.failures == [] and got.done == [True]
 
 
-def test_an_error_in_the_child_fails_the_task_with_its_message_and_traceback(qtbot) -> None:
+def test_an_error_in_the_child_fails_the_task_with_its_message(qtbot) -> None:
+    """Bad input (a ValueError) is the user's to fix: its message, and no traceback under Show Details (issue 15
+    item 8; a bug's traceback: tests/jobs/test_errors.py)."""
     task, got, runner = run_task(qtbot, failing_job)
     qtbot.waitUntil(lambda: not runner.running(), timeout=WAIT_MS)
     (message, details), = got.failures
     assert message == "bad data in line 3"
-    assert "Traceback" in details and "ValueError" in details
+    assert details == ""
     assert got.values == [] and got.done == [True]
 
 

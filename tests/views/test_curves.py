@@ -18,7 +18,9 @@ from workbench.views.curves import (
     format_duration,
     nearest_index,
     padded_range,
+    plural,
     progress_text,
+    time_left,
 )
 
 
@@ -106,3 +108,10 @@ def test_words() -> None:
     assert [format_count(v) for v in (12, 1234, 2_500_000)] == ["12", "1.2k", "2.5M"]
     text = progress_text(StepEvent(120, 3000, 5.0, 1e-3, 12_345.0, 65.0, 1500.0, 1.0))
     assert text == "step 120 of 3,000 · 12.3k tokens/s · 1 min 05 s so far · about 25 min 00 s left"
+
+
+def test_no_zero_seconds_left_and_no_one_documents() -> None:
+    """Issue 15 item 14: "about 0 s left" and "1 documents"."""
+    assert [time_left(eta) for eta in (0.3, None, 61)] == ["finishing", "time left: estimating",
+                                                            "about 1 min 01 s left"]
+    assert [plural(n, "document") for n in (1, 2, 12000)] == ["1 document", "2 documents", "12,000 documents"]

@@ -151,3 +151,18 @@ def test_result_text_shows_validation_and_test_each_with_its_baseline() -> None:
     shown = summary_html("tag", {"baseline": alone, "finetune": FinetuneResult("failed", 0, 0, message="a < b")})
     assert shown.startswith("Fine-tune from the pretrained model: failed (a &lt; b)<br>Scratch baseline: ")
     assert shown.count("<br>") == 3
+
+
+def test_the_recommended_base_is_the_newest_finished_run_at_its_best_checkpoint(tmp_path: Path) -> None:
+    """Issue 15 item 3: not step 1,000 of a completed 3,000-step run, nor a stopped run beside a finished one."""
+    with RunStore.open(tmp_path / "db.sqlite") as store:
+        done = store.create_run("done", "pretrain", {}, None, None, preset="tiny")
+        for step, loss in ((1000, 5.0), (2000, 4.1), (3000, 4.3)):
+            store.add_checkpoint(done.id, step, f"/x/{step}", "0" * 64, 1, metrics={"val_loss": loss})
+        store.set_status(done.id, "running")
+        store.set_status(done.id, "completed")
+        stopped = store.create_run("stopped", "pretrain", {}, None, None, preset="tiny")  # newer, not finished
+        store.add_checkpoint(stopped.id, 500, "/x/s500", "0" * 64, 1)
+        models = base_models(store)
+    assert [m.reference for m in models if m.recommended] == [f"{done.id}:2000"]
+    assert next(m for m in models if m.recommended).label.endswith("recommended")

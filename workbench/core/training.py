@@ -200,8 +200,8 @@ class Trainer:
             if diverged:
                 return "diverged", diverged
         if self._budget_s is not None:
-            return "completed", f"completed {self.step} steps in the {self.config.time_budget:g}-minute budget"
-        return "completed", f"completed {self.step} steps"
+            return "completed", f"in the {self.config.time_budget:g}-minute budget"
+        return "completed", ""  # the status and the step say it all ("completed: completed 3000 steps" did not)
 
     def _time_fraction(self) -> float:
         """The share of the time budget spent (the budget run's progress)."""
@@ -231,7 +231,7 @@ class Trainer:
             self._log()
         if self._checkpointed_step != self.step and self._weights_finite():  # at step 0 too: a run stopped
             self._checkpoint()  # before its first step resumes
-        return "stopped", f"stopped at step {self.step}"
+        return "stopped", ""
 
     def _on_device(self, batch: MaskedBatch) -> dict[str, torch.Tensor | None]:
         """The model's inputs on the training device. A batch without padding (every packed block but the last)
@@ -428,8 +428,8 @@ class Trainer:
         if resume_from is None and self._budget_s is not None:
             return f"training for {self.config.time_budget:g} minutes (at most {self.config.steps} steps) on {where}"
         if resume_from is None:
-            return f"training {self.config.steps} steps on {where}"
-        return f"resumed from {Path(resume_from).name} at step {self.step} of {self.config.steps} on {where}"
+            return f"{self.config.steps:,} steps on {where}"
+        return f"resumed at step {self.step:,} of {self.config.steps:,} on {where}"
 
     def _result(self, status: str, message: str) -> TrainResult:
         ev = self._eval
@@ -486,8 +486,10 @@ def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_dat
         raise ValueError(f"batch_size={train_config.batch_size} does not split evenly over {world_size} processes "
                          "(it is the global batch; each process reads batch_size / processes blocks)")
     if len(train_data) < train_config.batch_size:
-        raise ValueError(f"train_data has {len(train_data)} blocks, fewer than batch_size={train_config.batch_size}; "
-                         "lower batch_size or add text")
+        blocks = len(train_data)
+        raise ValueError(f"The training text makes only {blocks} block{'' if blocks == 1 else 's'} of tokens, fewer "
+                         f"than the batch size of {train_config.batch_size}: lower the batch size, or add text to the "
+                         "corpus")
     if model_config.vocab_size < tokenizer.vocab_size:
         raise ValueError(f"model vocab_size={model_config.vocab_size} is smaller than the tokenizer's "
                          f"{tokenizer.vocab_size}")

@@ -32,7 +32,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.views.curves import Ema, RunCurves, format_duration, nearest_index, padded_range
+from workbench.views.curves import (
+    HEADROOM_PX,
+    Ema,
+    RunCurves,
+    format_duration,
+    nearest_index,
+    padded_range,
+    with_headroom,
+)
 
 # key, title, y-axis label
 PLOTS = (
@@ -47,6 +55,7 @@ OVERLAY_COLORS = ("#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c
 BASELINE_COLOR = "#555555"
 REDRAW_MS = 100  # at most 10 redraws a second
 RERANGE_S = 0.5
+HOVER_HINT = "Move the mouse over a plot to read its values."
 SYMBOL_LIMIT = 150  # evaluation points get dots while there are few of them (one point alone draws no line)
 
 
@@ -153,7 +162,7 @@ class LiveCurves(QWidget):
         self.controls.addStretch(1)
         self.controls.addWidget(self.compare_button)
         self.controls.addWidget(self.fit_button)
-        self.hover_label = QLabel("Move the mouse over a plot to read its values.")
+        self.hover_label = QLabel(HOVER_HINT)
         self.hover_label.setStyleSheet("color: #444;")
 
     def _build_plots(self) -> None:
@@ -212,6 +221,11 @@ class LiveCurves(QWidget):
         self._emas["live"] = Ema(self.smoothing.value())
         self.set_live_name(name)
         self._follow, self._range_pending, self._drawn = True, True, None
+        for vline in self.vlines.values():  # the last run's crosshair and read-out do not belong to this one
+            vline.setVisible(False)
+        self.hover_label.setText(HOVER_HINT)
+        for plot in self.plots.values():  # an empty plot shows no range of the last run's
+            plot.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.0)
 
     def set_live_name(self, name: str) -> None:
         label = self.legend.getLabel(self.live_items["train_loss"])
@@ -328,10 +342,7 @@ class LiveCurves(QWidget):
         everything = [self.live, *(o.curves for o in self.overlays)]
         x_max = max((float(c[key].x(axis)[-1]) for c in everything for key, _, _ in PLOTS if len(c[key])),
                     default=0.0)
-        if axis == "step" and self.live.total_steps:
-            x_max = max(x_max, float(self.live.total_steps))  # the whole run's width: the curve fills it
-        elif axis == "time" and self.live.eta is not None:
-            x_max = max(x_max, self.live.last_seconds + self.live.eta)
+        # The data's width, not the planned run's: the first 30 s of a long run fill the plot, not a sliver.
         if x_max > 0:
             self.plots["train_loss"].setXRange(0.0, x_max, padding=0.02)  # the other plots are linked
         for key, plot in self.plots.items():
@@ -340,7 +351,16 @@ class LiveCurves(QWidget):
                 arrays.append(np.array([self.live.baseline]))
             y_range = padded_range(arrays, log=log and key in LOSS_KEYS)
             if y_range is not None:
-                plot.setYRange(*y_range, padding=0.0)
+                plot.setYRange(*with_headroom(y_range, self._above(key), plot.vb.height()), padding=0.0)
+
+    def _above(self, key: str) -> float:
+        """Pixels the plot `key` keeps free above its data: the legend's height (top right of the training loss)
+        or the unigram baseline's label (above its line, which is the top of the range once the model beats it)."""
+        if key == "train_loss":
+            return self.legend.boundingRect().height() + HEADROOM_PX
+        if key == "val_loss" and self.baseline.isVisible():
+            return self.baseline.label.boundingRect().height() + HEADROOM_PX
+        return 0.0
 
     # ---- interaction -----------------------------------------------------------------------------------
 

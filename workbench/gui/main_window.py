@@ -194,10 +194,10 @@ class MainWindow(QMainWindow):
         """Queued after the first paint has finished: now torch may load (the device) and panels be built."""
         log.info("window painted")  # packaging/smoke.sh times the app's start by this line
         from workbench.core.devices import describe_device, resolve_device
-        from workbench.jobs.background import GUI_TRAINING_THREADS
+        from workbench.jobs.background import training_threads
 
         # what the window's training process works with, not this process' thread count
-        self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), GUI_TRAINING_THREADS)}")
+        self.device_label.setText(f"training on: {describe_device(resolve_device('auto'), training_threads())}")
         self._record_demo_model()
         self._build_next_panel()
         if self._quick_start_when_painted:
@@ -284,6 +284,13 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def _say_closing(self) -> None:
+        """Stopping a run saves its checkpoint (a few seconds) while the window waits: say so before it does."""
+        self.statusBar().showMessage("Closing: stopping the work that runs; a training run saves its checkpoint "
+                                     "first (a few seconds)…")
+        self.setCursor(Qt.CursorShape.WaitCursor)
+        self.statusBar().repaint()
+
     def _restore_choices(self) -> None:
         self._train_settings, panel = restore_choices(self.state.settings, self.state)
         if is_fresh_home(self.state.store):
@@ -294,6 +301,8 @@ class MainWindow(QMainWindow):
         if any(task.ask_before_closing for task in self.runner.running()) and not self.confirm_stop_running():
             event.ignore()
             return
+        if self.runner.running():
+            self._say_closing()
         self.runner.shutdown()
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         train = self._built[PANEL_INDEX["train"]]

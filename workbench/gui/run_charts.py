@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from workbench.views.curves import RunCurves, Series
+from workbench.views.curves import HEADROOM_PX, RunCurves, Series, padded_range, with_headroom
 
 # Tableau 10: distinct on white and in most colour-vision deficiencies; later runs get generated hues.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -88,8 +88,14 @@ class MetricChart(pg.PlotWidget):
             if finite.any():
                 xs += [float(np.min(x)), float(np.max(x))]
                 ys += [float(np.min(y[finite])), float(np.max(y[finite]))]
-        if xs:
-            self.setRange(xRange=(min(xs), max(xs)), yRange=(min(ys), max(ys)), padding=0.05)
+        if not xs:  # nothing drawn: no range left over from the run shown before
+            self.setRange(xRange=(0.0, 1.0), yRange=(0.0, 1.0), padding=0.0)
+            return
+        y_range = padded_range([np.array(ys)])
+        legend = self.legend.boundingRect().height() + HEADROOM_PX if self._names else 0.0
+        self.setXRange(min(xs), max(xs), padding=0.02)
+        # the legend (top right) sits above the curves, not on them
+        self.setYRange(*with_headroom(y_range, legend, self.getPlotItem().vb.height()), padding=0.0)
 
 
 def by_step(series: Series) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from workbench.core.training_types import TrainControl
 from workbench.jobs.background import ChildTask, child_main
-from workbench.jobs.errors import one_line
+from workbench.jobs.errors import BUG_DETAILS, expected, one_line
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Task(QObject):
             self.failed.emit(error.message, error.details)
         except Exception as error:  # shown to the user; the window stays usable
             log.exception("task %s failed", self.name)
-            self.failed.emit(one_line(error), traceback.format_exc())
+            self.failed.emit(one_line(error), "" if expected(error) else BUG_DETAILS + traceback.format_exc())
         else:
             self.succeeded.emit(result)
         finally:

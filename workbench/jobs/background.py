@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.training_types import TrainControl, TrainResult
-from workbench.jobs.errors import one_line
+from workbench.jobs.errors import BUG_DETAILS, expected, one_line
 from workbench.jobs.parent_watch import stop_when_parent_dies
 from workbench.jobs.workspace import in_workspace
 
-GUI_TRAINING_THREADS = 1  # the other core is the window's; QT-NOTES: two threads next to a GUI are erratic
 
 if TYPE_CHECKING:  # pretrain imports torch; the window imports this module before torch loads
     from workbench.core.finetune.trainer import FinetuneResult
@@ -65,7 +64,7 @@ def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainCont
         try:
             value = fn(ChildTask(queue, control))
         except Exception as error:  # sent to the window, which shows it; the run's status is already recorded
-            queue.put(("failed", one_line(error), traceback.format_exc()))
+            queue.put(("failed", one_line(error), "" if expected(error) else BUG_DETAILS + traceback.format_exc()))
         else:
             queue.put(("succeeded", value))
     queue.close()
@@ -75,21 +74,29 @@ def child_main(fn: Callable[[ChildTask], object], queue: Any, control: TrainCont
         queue.join_thread()  # every message is written before the process exits
 
 
-def train_new(home: Path, spec: PretrainSpec, task: ChildTask) -> tuple[int, TrainResult]:
-    """Start the pretraining run `spec` in the workspace at `home`: (run id, result)."""
+def training_threads(threads: int | None = None) -> int:
+    """The torch threads of the window's training process: `threads` when the user chose, else all cores but one.
+    The core left over is the window's: on 2 cores, two training threads beside the GUI ran at 2-54 steps/s
+    against a steady ~28 with one (docs/performance.md, "Threads of the window's training process"); on a
+    workstation a fixed one thread would waste most of the machine."""
+    return threads or max(1, (os.cpu_count() or 1) - 1)
+
+
+def train_new(home: Path, spec: PretrainSpec, task: ChildTask, threads: int | None = None) -> tuple[int, TrainResult]:
+    """Start the pretraining run `spec` in the workspace at `home` on `threads` CPU threads: (run id, result)."""
     from workbench.jobs.pretrain import start_pretraining
 
-    _limit_threads()
+    _limit_threads(threads)
     run, result = in_workspace(home, start_pretraining, spec, listeners=[task.event.emit], control=task.control,
                                progress=task.report)
     return run.id, result
 
 
-def train_resume(home: Path, run_id: int, task: ChildTask) -> tuple[int, TrainResult]:
-    """Continue run `run_id` from its last checkpoint: (run id, result)."""
+def train_resume(home: Path, run_id: int, task: ChildTask, threads: int | None = None) -> tuple[int, TrainResult]:
+    """Continue run `run_id` from its last checkpoint on `threads` CPU threads: (run id, result)."""
     from workbench.jobs.pretrain import resume_pretraining
 
-    _limit_threads()
+    _limit_threads(threads)
     run, result = in_workspace(home, resume_pretraining, run_id, listeners=[task.event.emit], control=task.control,
                                progress=task.report)
     return run.id, result
@@ -119,7 +126,7 @@ def finetune_resume(home: Path, run_id: int, task: ChildTask) -> Arms:
     return in_workspace(home, resume_arm, run_id, task.event.emit, task.control)
 
 
-def _limit_threads() -> None:
+def _limit_threads(threads: int | None = None) -> None:
     import torch
 
-    torch.set_num_threads(GUI_TRAINING_THREADS)
+    torch.set_num_threads(training_threads(threads))

@@ -209,7 +209,8 @@ def start_finetuning(ws: Workspace, spec: FinetuneSpec, listeners: Sequence[List
     if spec.name is not None and ws.store.get_run(spec.name) is not None:
         raise UserError(f"a run named {spec.name!r} already exists; choose another --name")
     source = _resolve_source(ws, spec, spec.config.max_len)
-    config = replace(spec.config, max_len=min(spec.config.max_len, source.model_config.max_position_embeddings))
+    config = replace(spec.config.resolved(source.model_config.hidden_size),
+                     max_len=min(spec.config.max_len, source.model_config.max_position_embeddings))
     train, validation = _read_splits(spec, config.seed)
     # Labels of both parts: a rare tag or class may only occur in the validation part; its output stays unused.
     labels = _labels(spec.task, [*train, *validation])

@@ -63,6 +63,7 @@ class Meta:
     negated_flag: bool = False  # the CLI flag switches the setting off (--static-masking sets dynamic to False)
     cli_help: str = ""  # the CLI's help where the flag reads differently from the setting (negated flags)
     on_cli: bool = True  # False: the command line adds it itself (a composite such as --split) or not at all
+    window_only: bool = False  # a choice of the desktop window's (with on_cli False): the command line has none
     metavar: str | None = None
 
 

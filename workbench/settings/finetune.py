@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workbench.settings.base import Settings, setting
 from workbench.settings.model import MAX_POSITIONS, MIN_POSITIONS
 from workbench.settings.train import device_setting, seed_setting
 
 TASKS = ("classify", "tag", "qa")
+# The learning rate by the model's hidden size, largest model first: (smallest hidden size, lr). BERT's own
+# 3e-5 for base and large; 3e-4 for tiny to small, measured on SST-2 (bench/finetune_lr.py, docs/finetuning.md).
+LR_BY_SIZE = ((768, 3e-5), (512, 1e-4), (0, 3e-4))
+LR_BY_SIZE_TEXT = "3e-4 up to hidden size 256 (tiny, mini, small), 1e-4 for medium, 3e-5 for base and large"
 NO_ANSWER = ("auto", "allow", "forbid")
+
+
+def lr_for_size(hidden_size: int) -> float:
+    """The default fine-tuning learning rate of a model with this hidden size (LR_BY_SIZE)."""
+    return next(lr for smallest, lr in LR_BY_SIZE if hidden_size >= smallest)
 
 
 @dataclass(frozen=True)
@@ -18,9 +27,10 @@ class FinetuneConfig(Settings):
 
     task: str = setting("classify", "What the model learns: a label per text (classify), a tag per word (tag, "
                         "CoNLL), or the answer span of a question in a passage (qa, SQuAD).", "Task", choices=TASKS)
-    lr: float = setting(3e-5, "How big each update of the pretrained weights is: small values (2e-5 to 5e-5 for "
-                        "BERT-sized models; tiny models like 1e-4 to 1e-3).", "Learning rate", low=0.0,
-                        low_open=True, log_scale=True, widget_high=1.0)
+    lr: float | None = setting(None, "How big each update of the pretrained weights is. By the model's size: "
+                               f"{LR_BY_SIZE_TEXT}. BERT's 3e-5 leaves a tiny model at chance on SST-2 "
+                               "(docs/finetuning.md).", "Learning rate", low=0.0, low_open=True, log_scale=True,
+                               widget_high=1.0, none="by the model's size")
     head_lr: float | None = setting(None, "How big each update of the new output layer is; it starts from random "
                                     "weights, so a larger value can help.", "Head learning rate", low=0.0,
                                     low_open=True, log_scale=True, widget_high=1.0, none="the learning rate")
@@ -54,3 +64,7 @@ class FinetuneConfig(Settings):
                                "Gradient clip", low=0.0, high=1000.0, special="off", step=0.5, decimals=2)
     device: str = device_setting("Where the model trains: a GPU when this computer has one, else the CPU; auto "
                                  "picks the best there is.")
+
+    def resolved(self, hidden_size: int) -> FinetuneConfig:
+        """These settings with the learning rate a model of `hidden_size` gets when none was chosen."""
+        return self if self.lr is not None else replace(self, lr=lr_for_size(hidden_size))

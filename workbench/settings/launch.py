@@ -1,6 +1,7 @@
-"""How many processes train one run, how long they wait for each other, and whether they share out the model:
-`LaunchConfig` (the CLI's `--nproc`, `--dist-timeout` and `--shard`; the Train panel's "Processes"). Not part of a
-run's settings: a run trained on 4 processes resumes on 1, and the run row records the world it ran with."""
+"""How many processes train one run, how long they wait for each other, whether they share out the model,
+and the window's training threads: `LaunchConfig` (the CLI's `--nproc`, `--dist-timeout` and `--shard`; the
+Train panel's "Processes" and "CPU threads"). Not part of a run's settings: a run trained on 4 processes
+resumes on 1, and the run row records the world it ran with."""
 
 from __future__ import annotations
 
@@ -24,3 +25,8 @@ class LaunchConfig(Settings):
     shard: bool = setting(False, "Split the model's weights, gradients and optimizer state over the processes "
                           "(PyTorch's FSDP2) instead of giving each a whole copy: for models too big for one "
                           "device; pretraining only.", "Shard the model")
+    threads: int | None = setting(None, "How many CPU threads the window's training process uses (a run on the "
+                                  "CPU). One core is left to the window by default, so the curves stay smooth; the "
+                                  "command line uses every core.", "CPU threads", low=1, high=1024,
+                                  none="all cores but one", on_cli=False,
+                                  window_only=True)

@@ -42,7 +42,8 @@ def settings_table() -> str:
         for spec in cls.specs():
             if isinstance(spec.kind, type) and issubclass(spec.kind, Settings):
                 continue  # a nested group: its own rows
-            flag = f"`{spec.flag}`" if spec.meta.on_cli or spec.meta.flag else "(set by the run)"
+            flag = f"`{spec.flag}`" if spec.meta.on_cli or spec.meta.flag else \
+                "(window only)" if spec.meta.window_only else "(set by the run)"
             allowed = "" if spec.kind is str and spec.meta.choices is None and not spec.meta.allowed \
                 else describe_allowed(spec)
             lines.append(f"| `{spec.name}` | {flag} | {_cell(spec.meta.label)} | {_cell(format_default(spec))} | "

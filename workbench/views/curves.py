@@ -177,6 +177,16 @@ def padded_range(arrays: Sequence[np.ndarray], log: bool = False, pad: float = 0
     return low - margin, high + margin
 
 
+HEADROOM_PX = 6  # between the highest point and a legend or a label above it
+
+
+def with_headroom(y_range: tuple[float, float], pixels: float, height: float) -> tuple[float, float]:
+    """`y_range` raised at the top so that `pixels` of a `height`-pixel view lie above the data (at most half)."""
+    low, high = y_range
+    share = min(pixels / height, 0.5) if height > 0 else 0.0
+    return low, high + (high - low) * share / (1.0 - share)
+
+
 def nearest_index(xs: np.ndarray, x: float) -> int | None:
     """Index of the value in the sorted `xs` nearest to `x`; None when `xs` is empty."""
     if len(xs) == 0:
@@ -214,4 +224,16 @@ def format_count(value: float) -> str:
 def progress_text(event: StepEvent) -> str:
     """One line under the progress bar: step, speed, time so far and time left."""
     return (f"step {event.step:,} of {event.total_steps:,} · {format_count(event.tokens_per_second)} tokens/s · "
-            f"{format_duration(event.elapsed)} so far · about {format_duration(event.eta)} left")
+            f"{format_duration(event.elapsed)} so far · {time_left(event.eta)}")
+
+
+def time_left(eta: float | None) -> str:
+    """"about 3 min 05 s left"; never "about 0 s left" or "about -- left"."""
+    if eta is None or not math.isfinite(eta):
+        return "time left: estimating"
+    return "finishing" if eta < 1 else f"about {format_duration(eta)} left"
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 document", "2,000 documents"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -19,6 +19,8 @@ from workbench.core.training_types import StepEvent
 from workbench.jobs.finetune import predict
 from workbench.jobs.finetune_scores import score_lines
 from workbench.jobs.workspace import Workspace
+from workbench.settings.model import PRESETS
+from workbench.store.records import CheckpointRecord, RunRecord
 from workbench.store.runstore import RunStore
 from workbench.views.probe_views import probe_runs
 
@@ -32,22 +34,46 @@ ENTITY_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c9
 
 @dataclass(frozen=True)
 class BaseModel:
-    """A pretraining checkpoint to fine-tune: `reference` is what `FinetuneSpec.from_run` takes."""
+    """A pretraining checkpoint to fine-tune: `reference` is what `FinetuneSpec.from_run` takes; `recommended`:
+    the one a new fine-tune starts from unless the user picks another."""
 
     label: str
     reference: str
     run_id: int
     step: int
+    recommended: bool = False
+    hidden_size: int | None = None  # for the learning rate by the model's size; None: not known here
 
 
 def base_models(store: RunStore) -> list[BaseModel]:
-    """Every checkpoint of every pretraining or imported run, newest run first and its latest checkpoint first."""
+    """Every checkpoint of every pretraining or imported run, newest run first and its latest checkpoint first.
+    Recommended: the newest finished pretraining run (else finished import, else the newest run) at its best
+    checkpoint (the lowest validation loss recorded with a checkpoint, else its latest)."""
+    runs = probe_runs(store)
+    finished = [run for run in runs if run.status == "completed"]
+    chosen = next((run for run in finished if run.kind == "pretrain"), finished[0] if finished else
+                  runs[0] if runs else None)
     found = []
-    for run in probe_runs(store):
-        for checkpoint in reversed(store.checkpoints(run.id)):
-            found.append(BaseModel(f"{run.name} · step {checkpoint.step:,} ({run.preset or 'custom'}, {run.status})",
-                                   f"{run.id}:{checkpoint.step}", run.id, checkpoint.step))
+    for run in runs:
+        checkpoints = store.checkpoints(run.id)
+        best = _best_checkpoint(checkpoints) if run is chosen else None
+        for checkpoint in reversed(checkpoints):
+            recommended = checkpoint is best
+            found.append(BaseModel(f"{run.name} · step {checkpoint.step:,} ({run.preset or 'custom'}, {run.status})"
+                                   + (" · recommended" if recommended else ""),
+                                   f"{run.id}:{checkpoint.step}", run.id, checkpoint.step, recommended,
+                                   _hidden_size(run)))
     return found
+
+
+def _hidden_size(run: RunRecord) -> int | None:
+    model = run.config.get("model") if isinstance(run.config.get("model"), dict) else {}
+    return model.get("hidden_size") or PRESETS.get(run.preset or "", {}).get("hidden_size")
+
+
+def _best_checkpoint(checkpoints: Sequence[CheckpointRecord]) -> CheckpointRecord:
+    scored = [c for c in checkpoints if isinstance((c.metrics or {}).get("val_loss"), (int, float))]
+    return min(scored, key=lambda c: c.metrics["val_loss"]) if scored else checkpoints[-1]
 
 
 def guess_columns(columns: Sequence[str]) -> tuple[str, str | None, str]:

@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 from workbench.core.devices import available_devices
 from workbench.core.finetune.data import DataError, preview_table
 from workbench.gui.settings_form import SettingsForm
+from workbench.jobs.errors import one_line
 from workbench.jobs.finetune import FinetuneSpec
 from workbench.samples.tasks import demo_paths
-from workbench.settings.finetune import FinetuneConfig
+from workbench.settings.finetune import FinetuneConfig, lr_for_size
 from workbench.settings.model import PRESETS
 from workbench.views.finetune_view import TASK_TITLES, BaseModel, guess_columns
 
@@ -78,7 +79,9 @@ class FileRow(QWidget):
 
 class DataGroup(QGroupBox):
     """Task, training, validation and test files, and for tables the text / pair / label columns with a
-    preview."""
+    preview. `checked` is emitted after each look at the training file (`problem()` says what is wrong)."""
+
+    checked = Signal()
 
     def __init__(self) -> None:
         super().__init__("Task and data")
@@ -153,15 +156,26 @@ class DataGroup(QGroupBox):
     @Slot()
     def _load_columns(self) -> None:
         self.message.clear()
-        path = self.train.path()
-        if self.task_name() != "classify" or not path:
-            return
         try:
-            columns, rows = preview_table(path, limit=6)
+            self._read_training_file()
         except (OSError, DataError) as error:
-            self.message.setText(f"Cannot read the training file: {error}")
+            self.message.setText(f"Cannot read the training file: {one_line(error)}. Choose another file with "
+                                 "Browse…" + ("" if self.task_name() == "qa" else ", or press Use the demo data."))
             self.preview.setRowCount(0)
+        self.checked.emit()
+
+    def problem(self) -> str:
+        """Why Start cannot use the training file ("" when it can, or when none is chosen yet)."""
+        return self.message.text()
+
+    def _read_training_file(self) -> None:
+        path = self.train.path()
+        if not path:
             return
+        if self.task_name() != "classify":
+            with open(path, "rb"):  # tagging and QA files are read when the run starts: here, only that they open
+                return
+        columns, rows = preview_table(path, limit=6)
         text, pair, label = guess_columns(columns)
         for combo, choice, optional in ((self.text_column, text, False), (self.pair_column, pair, True),
                                         (self.label_column, label, False)):
@@ -211,29 +225,48 @@ class BaseModelGroup(QGroupBox):
         self.preset.setCurrentText("tiny")
         self.preset.setToolTip("Model size when starting from scratch (uses the newest tokenizer).")
         self.pretrained.toggled.connect(self._toggled)
+        self.user_chose = False  # until the user picks, refresh() follows the recommended checkpoint
+        self.models: dict[str, int | None] = {}  # reference -> hidden size
+        for signal in (self.pretrained.clicked, self.scratch.clicked, self.checkpoint.activated):
+            signal.connect(self._chosen)
         form = QFormLayout(self)
         form.addRow(self.pretrained, self.checkpoint)
         form.addRow(self.scratch, self.preset)
 
     def refresh(self, models: Sequence[BaseModel]) -> None:
-        """Offer these pretraining checkpoints (views.finetune_view.base_models), keeping the choice if it stays."""
-        current = self.checkpoint.currentData()
+        """Offer these pretraining checkpoints (views.finetune_view.base_models): the user's choice while it
+        stays, else the recommended one (a new finished run replaces an earlier recommendation)."""
+        current = self.checkpoint.currentData() if self.user_chose else None
+        self.models = {model.reference: model.hidden_size for model in models}
         self.checkpoint.clear()
         for model in models:
             self.checkpoint.addItem(model.label, model.reference)
-        if current is not None and self.checkpoint.findData(current) >= 0:
-            self.checkpoint.setCurrentIndex(self.checkpoint.findData(current))
+        pick = current if current is not None and self.checkpoint.findData(current) >= 0 else \
+            next((model.reference for model in models if model.recommended), None)
+        if pick is not None:
+            self.checkpoint.setCurrentIndex(self.checkpoint.findData(pick))
         has_runs = self.checkpoint.count() > 0
         self.pretrained.setEnabled(has_runs)
         if not has_runs:
             self.checkpoint.addItem("no pretraining run yet: train one on the Train panel")
-        (self.pretrained if has_runs and not self.scratch.isChecked() else self.scratch).setChecked(True)
+        keep_scratch = self.user_chose and self.scratch.isChecked()
+        (self.pretrained if has_runs and not keep_scratch else self.scratch).setChecked(True)
         self._toggled()
+
+    @Slot()
+    def _chosen(self) -> None:
+        self.user_chose = True
 
     @Slot()
     def _toggled(self) -> None:
         self.checkpoint.setEnabled(self.pretrained.isChecked())
         self.preset.setEnabled(self.scratch.isChecked())
+
+    def hidden_size(self) -> int | None:
+        """The hidden size of the model the run would start from, when known (for the learning rate's default)."""
+        if self.pretrained.isChecked():
+            return self.models.get(self.checkpoint.currentData())
+        return PRESETS[self.preset.currentText()]["hidden_size"]
 
     def source(self) -> dict[str, str | None]:
         if self.pretrained.isChecked() and self.checkpoint.currentData():
@@ -262,10 +295,10 @@ class SettingsGroup(SettingsForm):
 
     @Slot()
     def _follow_lr(self) -> None:
-        """While the head's rate is the model's, its box shows that rate."""
-        head = self.fields["head_lr"]
-        if head.is_none():
-            head.editor.setValue(self.fields["lr"].value())
+        """While the head's rate is the model's (and that one chosen), its box shows that rate."""
+        head, lr = self.fields["head_lr"], self.fields["lr"].value()
+        if head.is_none() and lr is not None:
+            head.editor.setValue(lr)
 
 
 class FinetuneForm(QWidget):
@@ -281,6 +314,17 @@ class FinetuneForm(QWidget):
         layout.addStretch(1)
         self.data.task.currentIndexChanged.connect(lambda: self.settings.show_task(self.data.task_name()))
         self.settings.show_task(self.data.task_name())
+        for signal in (self.base.pretrained.toggled, self.base.checkpoint.currentIndexChanged,
+                       self.base.preset.currentIndexChanged):
+            signal.connect(self.show_default_lr)
+        self.show_default_lr()
+
+    @Slot()
+    def show_default_lr(self) -> None:
+        """The learning rate's "by the model's size" box names the rate for the base model chosen."""
+        hidden = self.base.hidden_size()
+        box = self.settings.fields["lr"].none_box
+        box.setText("use by the model's size" + (f": {lr_for_size(hidden):g}" if hidden else ""))
 
     def spec(self) -> FinetuneSpec:
         task, train = self.data.task_name(), self.data.train.path()

@@ -60,13 +60,14 @@ class FinetunePanel(QWidget):
             start_tip="Fine-tune with these settings (and then the scratch baseline, if ticked).",
             stop_tip="Save a checkpoint and end the run; Resume continues it later.",
             resume_tip="Continue the stopped fine-tuning run from its checkpoint.",
-            can_resume=self._finetune_stopped)
+            can_resume=self._finetune_stopped, can_start=lambda: not self.form.data.problem())
         self.with_baseline = QCheckBox("with baseline")
         self.with_baseline.setChecked(True)
         self.with_baseline.setToolTip("After the fine-tune, train the same model from random weights with identical "
                                       "settings and data, and draw both: the gap is what pretraining buys.")
         self.controls.add_widget(self.with_baseline)
         self.controls.start_button.clicked.connect(self.start)
+        self.form.data.checked.connect(self.controls.update_buttons)  # no Start while the file cannot be read
         self.controls.resume_button.clicked.connect(self._resume_clicked)
         self.controls.changed.connect(self._enable_form)
         self.controls.finished.connect(self.curves.fit)
@@ -99,7 +100,7 @@ class FinetunePanel(QWidget):
     @Slot()
     def start(self) -> bool:
         """Launch the fine-tune (and baseline); False with a message when the form is not ready."""
-        if self.task is not None:
+        if self.task is not None or self.form.data.problem():
             return False
         try:
             spec = self.form.spec()

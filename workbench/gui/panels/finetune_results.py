@@ -134,6 +134,7 @@ class ScoresView(QWidget):
         for table in (self.confusion, self.scores):
             table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.scores.verticalHeader().setVisible(False)
+        self.scores.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # all five in view
         tables = QHBoxLayout()
         tables.addWidget(self.confusion, 1)
         tables.addWidget(self.scores, 1)
@@ -152,14 +153,13 @@ class ScoresView(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight if c else Qt.AlignmentFlag.AlignLeft)
                 self.scores.setItem(r, c, item)
-        self.scores.resizeColumnsToContents()
 
     def _show_confusion(self, labels: list[str], matrix: list[list[int]]) -> None:
         self.confusion.setVisible(bool(matrix))
         self.confusion.setRowCount(len(labels))
         self.confusion.setColumnCount(len(labels))
-        self.confusion.setHorizontalHeaderLabels([f"→ {label}" for label in labels])
-        self.confusion.setVerticalHeaderLabels(labels)
+        self.confusion.setHorizontalHeaderLabels([f"predicted {label}" for label in labels])
+        self.confusion.setVerticalHeaderLabels([f"true {label}" for label in labels])
         peak = max((max(row) for row in matrix), default=0)
         for r, row in enumerate(matrix):
             for c, count in enumerate(row):

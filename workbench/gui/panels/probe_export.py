@@ -15,6 +15,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu, QToolButton, QWidget
 
 from workbench.gui.panels.probe_common import show_message
+from workbench.jobs.errors import one_line
 from workbench.views.probe_export import with_suffix
 
 FORMATS = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)", "csv": "CSV table (*.csv)"}
@@ -109,7 +110,7 @@ class ExportButton(QToolButton):
         try:
             written = self.export(label, kind, path)
         except (OSError, ValueError) as error:
-            show_message(self.status, f"export failed: {error}", error=True)
+            show_message(self.status, f"Could not save: {one_line(error)}. Choose another file or folder.", error=True)
             return None
         ExportButton.last_folder = str(written.parent)
         show_message(self.status, f"saved {written}")

@@ -50,10 +50,10 @@ class CheckpointPicker(QWidget):
         super().__init__(parent)
         self.run = QComboBox()
         self.run.setToolTip(run_tip)
-        self.run.setMinimumContentsLength(18)
+        self.run.setMinimumContentsLength(12)  # two pickers side by side fit 1280 px
         self.checkpoint = QComboBox()
         self.checkpoint.setToolTip("Which saved moment of the run's training to use; the latest is the default.")
-        self.checkpoint.setMinimumContentsLength(24)
+        self.checkpoint.setMinimumContentsLength(14)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.run, 1)

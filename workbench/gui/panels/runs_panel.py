@@ -24,6 +24,7 @@ from workbench.gui.panels.runs_tabs import RunTabs
 from workbench.gui.panels.runs_toolbar import RunsToolbar
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
+from workbench.jobs.errors import one_line
 from workbench.jobs.metrics_csv import export_metrics_csv
 from workbench.jobs.runs import annotate_run, delete_runs
 from workbench.store.records import RunRecord, StoreError
@@ -211,6 +212,11 @@ class RunsPanel(QWidget):
         runs = self.table.selected_runs()
         if not runs:
             return
+        live = [run for run in runs if run.status in ("running", "paused")]
+        if live:  # said before any question: a training run cannot be deleted under its own feet
+            self._show_error(f"Run {live[0].name!r} is {live[0].status} now: press Stop on the "
+                             f"{'Fine-tune' if live[0].kind == 'finetune' else 'Train'} panel first, then delete it.")
+            return
         names = ", ".join(repr(run.name) for run in runs)
         what = f"run {names}" if len(runs) == 1 else f"{len(runs)} runs ({names})"
         if not self._confirm(f"Delete {what}, with its metrics and checkpoint files? This cannot be undone."):
@@ -236,7 +242,7 @@ class RunsPanel(QWidget):
         try:
             count = export_metrics_csv(self.state.store, [run.id for run in runs], path)
         except (OSError, StoreError) as error:
-            self._show_error(f"Could not export the metrics: {error}")
+            self._show_error(f"Could not export the metrics: {one_line(error)}. Choose another file or folder.")
             return
         self._info(f"Wrote {count:,} metric rows of {len(runs)} run{'s' if len(runs) > 1 else ''} to {path}.")
 

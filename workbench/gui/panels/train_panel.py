@@ -26,14 +26,24 @@ from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import train_new, train_on_processes, train_resume
 from workbench.settings.command_line import launch_flags, train_arguments, train_command
+from workbench.settings.masking import MaskingConfig
+from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
+from workbench.store.records import RunRecord
 from workbench.views.choices import current_tokenizer
-from workbench.views.curves import load_curves, progress_text
+from workbench.views.curves import load_curves, plural, progress_text
+from workbench.views.run_compare import can_resume
 
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
 QUICK_START = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup_steps=50, eval_every=100,
                           checkpoint_every=500, log_every=5)
+
+
+def _shape(model: ModelSpec) -> dict:
+    """The fields of a model the header names, as a recorded run's model config has them."""
+    return {**model.architecture(), "max_position_embeddings": model.max_position_embeddings,
+            "pre_layer_norm": model.pre_layer_norm}
 
 
 class TrainPanel(QWidget):
@@ -70,7 +80,10 @@ class TrainPanel(QWidget):
             start_tip="Train a new model with these settings and the choices of the earlier panels.",
             stop_tip="Save a checkpoint and end the run; the Runs panel can resume it later.",
             pause_tip="Pause after the current step (Resume continues exactly where it paused).",
-            can_start=lambda: self.state.model_error is None)
+            resume_tip="Continue the last run, stopped or interrupted, from its last checkpoint.",
+            can_start=lambda: self.state.model_error is None, can_resume=lambda: self.resumable() is not None)
+        self.controls.resume_button.setText("Resume run")  # not the Pause button's "Resume" of a paused run
+        self.controls.resume_button.clicked.connect(self._resume_clicked)
         self.controls.start_button.clicked.connect(self.start)
         self.copy_button = QPushButton("Copy command")
         self.copy_button.setToolTip("Copy the command line that trains this run from a terminal or a script "
@@ -79,6 +92,7 @@ class TrainPanel(QWidget):
         self.controls.add_widget(self.copy_button)
         self.controls.changed.connect(self._enable_settings)
         self.controls.finished.connect(self._refresh_summary)  # the run may have trained the corpus' first tokenizer
+        self.state.runs_changed.connect(self.controls.update_buttons)  # a run stopped, resumed or deleted elsewhere
         self.detail_label = QLabel()
         self.eval_label = QLabel()
         right = QVBoxLayout()
@@ -97,6 +111,28 @@ class TrainPanel(QWidget):
         layout.addWidget(self.blocked)
         layout.addLayout(body, 1)
         self._update_buttons()
+        self._mention_stopped_run()
+
+    def resumable(self) -> RunRecord | None:
+        """The newest pretraining run, when it ended early (stopped or interrupted) with a checkpoint to resume."""
+        store = self.state.store
+        newest = next(iter(store.list_runs(kind="pretrain")), None)
+        return newest if newest is not None and can_resume(newest, store.latest_checkpoint(newest.id) is not None) \
+            else None
+
+    def _mention_stopped_run(self) -> None:
+        """After a relaunch: the run the user stopped last time is one click away."""
+        run = self.resumable()
+        if run is not None:
+            step = self.state.store.latest_checkpoint(run.id).step
+            self.controls.say(f"Run {run.name!r} was {run.status} at step {step:,}: press Resume run to continue "
+                              "it, or Start to train a new one.")
+
+    @Slot()
+    def _resume_clicked(self) -> None:
+        run = self.resumable()
+        if run is not None:
+            self.resume(run.id)
 
     # ---- what will be trained --------------------------------------------------------------------------
 
@@ -106,28 +142,37 @@ class TrainPanel(QWidget):
 
     @Slot()
     def _refresh_summary(self) -> None:
-        state, model, masking = self.state, self.state.model, self.state.masking
-        corpus = state.corpus_name or "sample (bundled)"
-        record = current_tokenizer(state.store, state.corpus_name, state.tokenizer_id)
-        if record is not None:
-            tokenizer = f"#{record.id} {record.type} {record.vocab_size:,}"
-        elif state.tokenizer_id is not None:
-            tokenizer = f"#{state.tokenizer_id} (not found)"
-        else:
-            tokenizer = "none yet: a WordPiece of 8,000 is trained first"
-        split = f"{masking.mask_replace_prob:.0%}/{masking.random_replace_prob:.0%}/{masking.keep_prob:.0%}"
-        arch = model.architecture()
-        self.summary.setText(
-            f"<b>Corpus</b> {corpus} · <b>Tokenizer</b> {tokenizer} · <b>Masking</b> {masking.strategy}, "
-            f"{masking.mlm_probability:.0%} ({split}), {'dynamic' if masking.dynamic else 'static'} · "
-            f"<b>Model</b> {model.preset}: {arch['num_hidden_layers']} layers, hidden {arch['hidden_size']}, "
-            f"{arch['num_attention_heads']} heads, FFN {arch['intermediate_size']}, max_len "
-            f"{model.max_position_embeddings}, {'pre-LN' if model.pre_layer_norm else 'post-LN'}")
+        """The header: while a run trains, that run's choices (set at launch); else what Start would train."""
+        state, model = self.state, self.state.model
+        if self.task is None:
+            self.summary.setText("<b>Next run:</b> " + self._describe(state.corpus_name, state.tokenizer_id,
+                                                                      state.masking, model.preset, _shape(model)))
         error = state.model_error
         self.blocked.setText("" if error is None else f"Start is disabled: a model setting on the Model panel is not "
                              f"valid yet ({error}); fix the field marked there.")
         self.blocked.setVisible(error is not None)
         self._update_buttons()
+
+    def _show_training(self, corpus: str | None, tokenizer_id: int | None, masking: MaskingConfig, preset: str,
+                       arch: dict) -> None:
+        self.summary.setText("<b>Training now:</b> " + self._describe(corpus, tokenizer_id, masking, preset, arch))
+
+    def _describe(self, corpus_name: str | None, tokenizer_id: int | None, masking: MaskingConfig, preset: str,
+                  arch: dict) -> str:
+        corpus = corpus_name or "sample (bundled)"
+        record = current_tokenizer(self.state.store, corpus_name, tokenizer_id)
+        if record is not None:
+            tokenizer = f"#{record.id} {record.type} {record.vocab_size:,}"
+        elif tokenizer_id is not None:
+            tokenizer = f"#{tokenizer_id} (not found)"
+        else:
+            tokenizer = "none yet: a WordPiece of 8,000 is trained first"
+        split = f"{masking.mask_replace_prob:.0%}/{masking.random_replace_prob:.0%}/{masking.keep_prob:.0%}"
+        return (f"<b>Corpus</b> {corpus} · <b>Tokenizer</b> {tokenizer} · <b>Masking</b> {masking.strategy}, "
+                f"{masking.mlm_probability:.0%} ({split}), {'dynamic' if masking.dynamic else 'static'} · "
+                f"<b>Model</b> {preset}: {arch['num_hidden_layers']} layers, hidden {arch['hidden_size']}, "
+                f"{arch['num_attention_heads']} heads, FFN {arch['intermediate_size']}, max_len "
+                f"{arch['max_position_embeddings']}, {'pre-LN' if arch.get('pre_layer_norm') else 'post-LN'}")
 
     def spec(self) -> PretrainSpec:
         """The run the Start button would train (its masks take the run's seed: PretrainSpec)."""
@@ -154,12 +199,13 @@ class TrainPanel(QWidget):
             return False
         spec, launch = self.spec(), self.settings.launch()
         self.run_id = None
+        self._show_training(spec.corpus, spec.tokenizer_id, spec.masking, spec.model.preset, _shape(spec.model))
         self.curves.reset(name=spec.name or "this run")
         if launch.nproc > 1:
             job = partial(train_on_processes, self.state.home, train_arguments(spec) + launch_flags(launch),
                           launch.nproc)
         else:
-            job = partial(train_new, self.state.home, spec)
+            job = partial(train_new, self.state.home, spec, threads=self.settings.cpu_threads())
         self._launch(ProcessTask("training", job))
         return True
 
@@ -187,12 +233,16 @@ class TrainPanel(QWidget):
             self.settings.apply(TrainConfig.from_dict(run.config["train"]))
         self.run_id = run_id
         self.curves.reset(history, name=run.name, run_id=run_id)
+        if {"model", "masking", "data"} <= run.config.keys():
+            self._show_training(run.config["data"].get("corpus"), run.tokenizer_id,
+                                MaskingConfig.from_dict(run.config["masking"]), run.preset or "custom",
+                                run.config["model"])
         launch = self.settings.launch()
         if launch.nproc > 1:
             job = partial(train_on_processes, self.state.home, ["resume", str(run_id), *launch_flags(launch)],
                           launch.nproc)
         else:
-            job = partial(train_resume, self.state.home, run_id)
+            job = partial(train_resume, self.state.home, run_id, threads=self.settings.cpu_threads())
         self._launch(ProcessTask("training", job))
         return True
 
@@ -249,6 +299,7 @@ class TrainPanel(QWidget):
                 self.curves.live_run_id = self.run_id
                 self.curves.set_live_name(running[0].name)
                 self.settings.name.clear()  # Start again should not collide with this run's name
+                self.state.tokenizers_changed.emit()  # preparing the run may have trained the corpus' first tokenizer
         if event.status in ("running", "paused") and self.phase != "stopping":
             self.controls.set_phase(event.status, self._phase_text(event.status, event.message))
             self.state.runs_changed.emit()  # the run's row changed status
@@ -256,8 +307,8 @@ class TrainPanel(QWidget):
     @Slot(str, int, object)
     def _on_progress(self, stage: str, done: int, total: object) -> None:
         if self.phase == "preparing":
-            amount = f"{done:,} of {total:,}" if total else f"{done:,}"
-            self.controls.set_phase("preparing", f"Preparing data: {stage} ({amount} documents)…")
+            amount = f"{done:,} of {plural(total, 'document')}" if total else plural(done, "document")
+            self.controls.set_phase("preparing", f"Preparing data: {stage} ({amount})…")
 
     @Slot(object)
     def _on_succeeded(self, value: object) -> None:
@@ -274,15 +325,18 @@ class TrainPanel(QWidget):
         if status == "running":
             return f"Training: {message}"
         if status == "paused":
-            return f"Paused ({message}). Press Resume to continue."
+            return f"{message[:1].upper()}{message[1:] or 'Paused'}. Press Resume to continue."
         if status == "stopped" and result is not None and result.last_checkpoint is not None:
-            return f"Stopped: {message}. A checkpoint is saved; the Runs panel can resume it."
-        if status == "completed" and result is not None and result.val_loss is not None:
+            return f"Stopped at step {result.steps:,}. A checkpoint is saved: press Resume run to continue."
+        if status == "completed" and result is not None:
+            done = f"Completed {plural(result.steps, 'step')}."
+            if result.val_loss is None:
+                return done
             baseline = result.unigram_baseline_loss
             versus = f" (unigram baseline {baseline:.3f})" if baseline is not None else ""
-            return (f"Completed: {message}. Validation loss {result.val_loss:.3f}{versus}, masked-token accuracy "
+            return (f"{done} Validation loss {result.val_loss:.3f}{versus}, masked-token accuracy "
                     f"{result.val_accuracy:.1%}.")
-        return f"{status.capitalize()}: {message}"
+        return status.capitalize() + (f": {message}" if message else ".")
 
     def _update_buttons(self) -> None:
         self.controls.update_buttons()

@@ -1,6 +1,6 @@
 """The Train panel's settings form: optimiser, schedule, batch, intervals, device and precision, made from
-`TrainConfig`'s metadata (`workbench.gui.settings_form`), plus the run's name and the number of processes
-(`LaunchConfig`: one per GPU on a machine with several, else one).
+`TrainConfig`'s metadata (`workbench.gui.settings_form`), plus the run's name, the number of processes
+(`LaunchConfig`: one per GPU on a machine with several, else one) and the training process' CPU threads.
 
 Devices are only those this machine has (`available_devices`), and precisions only those the chosen device
 supports (`available_precisions`), so the form cannot ask for a run that fails on start.
@@ -54,6 +54,8 @@ class TrainSettings(SettingsForm):
                                       "this packaged app trains in one.")
         self.processes.changed.connect(self._processes_changed)
         self._processes_changed()
+        self.threads = SettingField(LaunchConfig.spec("threads"))
+        self.layouts["Hardware"].addRow(self.threads.spec.meta.label, self.threads)
         self.fields["device"].changed.connect(self._device_changed)
         self._device_changed()
 
@@ -71,6 +73,10 @@ class TrainSettings(SettingsForm):
         whether they shard the model."""
         nproc = self.processes.value()
         return LaunchConfig(nproc=nproc, shard=nproc > 1 and self.shard.value())
+
+    def cpu_threads(self) -> int | None:
+        """The training process' torch threads as chosen (None: all cores but one, `training_threads`)."""
+        return LaunchConfig(threads=self.threads.value()).threads
 
     def config(self) -> TrainConfig:
         return super().config()  # type: ignore[return-value]
