@@ -3,6 +3,9 @@ signals a thread Task sends, and pause / stop through the shared control."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 
 import pytest
@@ -32,6 +35,18 @@ def pausing_job(task) -> str:
     task.event.emit("paused")
     task.control.wait_while_paused()
     return "stopped" if task.control.stopped.is_set() else "resumed"
+
+
+def pid_then_pause_job(task) -> None:
+    task.control.pause()
+    task.event.emit(os.getpid())
+    task.control.wait_while_paused()
+
+
+def stubborn_job(task) -> None:
+    task.event.emit("started")
+    while True:  # a child stuck where it never looks at its control
+        time.sleep(0.05)
 
 
 class Recorder:
@@ -86,3 +101,28 @@ def test_pause_resume_and_stop_reach_the_child(qtbot) -> None:
     qtbot.waitUntil(lambda: len(got.events) == 2, timeout=WAIT_MS)
     runner.shutdown()  # what closing the window does: stop, and wait for the child
     assert got.values == ["stopped"] and got.done == [True]
+
+
+def test_a_child_killed_while_paused_does_not_block_the_next_stop(qtbot) -> None:
+    """Stop after the paused child was killed (kill -9, out of memory) returns at once: with multiprocessing's
+    Condition it waited forever for the dead sleeper to wake, and the window hung on Stop or close."""
+    task, got, runner = run_task(qtbot, pid_then_pause_job)
+    qtbot.waitUntil(lambda: len(got.events) == 1, timeout=WAIT_MS)
+    time.sleep(0.2)  # the child is inside wait_while_paused
+    os.kill(got.events[0], signal.SIGKILL)
+    stopping = threading.Thread(target=task.control.stop, daemon=True)
+    stopping.start()
+    stopping.join(timeout=5)
+    assert not stopping.is_alive() and task.control.stopped.is_set()
+    qtbot.waitUntil(lambda: not runner.running(), timeout=WAIT_MS)
+    assert "ended unexpectedly" in got.failures[0][0]
+
+
+def test_closing_kills_a_child_that_does_not_stop_when_asked(qtbot) -> None:
+    task, got, runner = run_task(qtbot, stubborn_job)
+    qtbot.waitUntil(lambda: got.events == ["started"], timeout=WAIT_MS)
+    started = time.monotonic()
+    runner.shutdown(grace_ms=1_000)
+    assert time.monotonic() - started < 15
+    assert runner.running() == []
+    assert got.done == [True] and "ended unexpectedly" in got.failures[0][0]

@@ -7,7 +7,8 @@ torch is imported (app start, issue 6).
 
 from __future__ import annotations
 
-import threading
+import ctypes
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -73,35 +74,50 @@ class TrainResult:
     rank_tokens_per_second: tuple[float, ...] | None = None  # each rank's own, this session; None if unknown
 
 
+class Flag:
+    """An on/off flag with `threading.Event`'s `is_set` / `set` / `clear`, in shared memory when made with a
+    multiprocessing context. No lock, no condition: a process killed at any moment (kill -9 is in the fault suite)
+    cannot leave a held lock behind, nor a sleeper that multiprocessing's `Condition.notify` would wait for without
+    a timeout, which would hang the window at its next Stop or close."""
+
+    def __init__(self, sync: Any = None) -> None:
+        self._value = sync.RawValue(ctypes.c_bool, False) if sync is not None else _LocalBool()
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+    def set(self) -> None:
+        self._value.value = True
+
+    def clear(self) -> None:
+        self._value.value = False
+
+
+class _LocalBool:
+    value = False
+
+
 class TrainControl:
     """Thread- (or process-) safe pause / resume / stop; the loop looks at it before every step."""
 
-    def __init__(self, sync: Any = threading) -> None:
-        """`sync` makes the Events and the Condition: `threading`, or a multiprocessing context for a control
-        shared with a child process (pass it to the process when starting it)."""
-        self.paused = sync.Event()
-        self.stopped = sync.Event()
-        self._changed = sync.Condition()
+    POLL_S = 0.05  # how soon a paused loop notices resume or stop
 
-    def _set(self, event: threading.Event, on: bool) -> None:
-        with self._changed:
-            if on:
-                event.set()
-            else:
-                event.clear()
-            self._changed.notify_all()
+    def __init__(self, sync: Any = None) -> None:
+        """`sync`: None for a control shared by threads, or a multiprocessing context for one shared with a child
+        process (pass it to the process when starting it)."""
+        self.paused = Flag(sync)
+        self.stopped = Flag(sync)
 
     def pause(self) -> None:
-        self._set(self.paused, True)
+        self.paused.set()
 
     def resume(self) -> None:
-        self._set(self.paused, False)
+        self.paused.clear()
 
     def stop(self) -> None:
-        self._set(self.stopped, True)
+        self.stopped.set()
 
     def wait_while_paused(self) -> None:
-        """Sleep until resumed or stopped (woken at once by the methods above)."""
-        with self._changed:
-            while self.paused.is_set() and not self.stopped.is_set():
-                self._changed.wait(timeout=1.0)  # also notices the Events being set directly
+        """Sleep until resumed or stopped: polled, so that nothing blocks on a process that may be gone."""
+        while self.paused.is_set() and not self.stopped.is_set():
+            time.sleep(self.POLL_S)

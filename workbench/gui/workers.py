@@ -23,6 +23,10 @@ from workbench.jobs.errors import BUG_DETAILS, expected, one_line
 
 log = logging.getLogger(__name__)
 
+CLOSE_GRACE_MS = 120_000  # a run stopping on close saves its checkpoint: seconds, even for base on a slow disk
+KILLED_WAIT_MS = 10_000  # the relay notices a killed child within ProcessTask.POLL_S
+_LEFT_RUNNING: list[tuple[Task, QThread]] = []
+
 
 class Task(QObject):
     """`fn(task)` runs on a worker thread; it reports with `task.report(...)` / `task.event.emit(...)` and
@@ -92,16 +96,25 @@ class ProcessTask(Task):
         super().__init__(name, fn, ask_before_closing)
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe in a process running Qt threads
         self.control = TrainControl(self._context)
+        self._child: multiprocessing.Process | None = None
 
     def _call(self) -> object:
         messages = self._context.Queue()
         child = self._context.Process(target=child_main, args=(self._fn, messages, self.control),
                                       name=f"mlm-workbench {self.name}", daemon=True)
+        self._child = child
         child.start()
         try:
             return self._relay(messages, child)
         finally:
             child.join()
+
+    def kill(self) -> None:
+        """The last resort of a closing window: end a child that did not stop when asked. Its run is left as a
+        killed run is (resumable from its last checkpoint); the relay reports the child's end as a failure."""
+        if self._child is not None and self._child.is_alive():
+            log.error("the %s process (pid %s) did not stop when asked: killing it", self.name, self._child.pid)
+            self._child.kill()
 
     def _relay(self, messages: multiprocessing.Queue, child: multiprocessing.Process) -> object:
         """Re-emit the child's events and progress until its value (returned) or its failure (raised)."""
@@ -165,12 +178,19 @@ class TaskRunner(QObject):
         names = [task.name for task in self._threads]
         return ", ".join(names) if names else "idle"
 
-    def shutdown(self) -> None:
-        """Stop every task (a training run checkpoints first) and wait for the threads."""
+    def shutdown(self, grace_ms: int = CLOSE_GRACE_MS) -> None:
+        """Stop every task (a training run checkpoints first) and wait for the threads, `grace_ms` at most before
+        a child process that has not stopped is killed: closing the window must end."""
         self._closed = True
-        for task, thread in list(self._threads.items()):
+        for task in self._threads:  # all asked at once: they stop side by side
             task.cancel()
             task.control.resume()
+        for task, thread in list(self._threads.items()):
             thread.quit()
-            thread.wait()
+            if not thread.wait(grace_ms) and isinstance(task, ProcessTask):
+                task.kill()
+                thread.wait(KILLED_WAIT_MS)
+            if thread.isRunning():  # a computation on this thread that ignores cancel: it ends with the process
+                log.error("task %s did not end within %d ms of closing", task.name, grace_ms)
+                _LEFT_RUNNING.append((task, thread))  # a QThread destroyed while it runs aborts the process
         self._threads.clear()
