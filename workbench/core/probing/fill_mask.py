@@ -98,8 +98,10 @@ def mask_probabilities(model: BertForMaskedLM, input_ids: Sequence[int], positio
     selected = torch.zeros_like(ids, dtype=torch.bool)
     selected[0, list(positions)] = True
     with inference(model):
-        hidden = model.bert(ids, torch.ones_like(ids), head_mask=head_mask).last_hidden_state  # (1, T, H)
-        logits = model.logits_at(hidden, selected)  # (M, V), positions in increasing order
+        # the last layer's output projection and feed-forward run at the masked positions alone (`rows`), as
+        # in training: the same probabilities with about 6% less work for base (bench/inference.py)
+        hidden = model.bert(ids, rows=selected, head_mask=head_mask).last_hidden_state  # (M, H)
+        logits = model.cls(hidden)  # (M, V), positions in increasing order
     return logits.float().softmax(dim=-1).cpu()
 
 
