@@ -10,7 +10,7 @@ every step with its validation scores and the cloze suite's precision@1. A model
 `MIN_PRECISION_AT_1` (issue 15's bar) on the bundled cloze suite is not written unless a lower
 `--min-precision` is given: the model shipped now is under that bar (see resources/README.md).
 
-    python -m workbench.jobs.demo_build --write --min-precision 0   # rebuild resources/demo_model/ (~8 min)
+    python -m workbench.jobs.demo_build --write --min-precision 0   # rebuild resources/demo_model/ (~15 min on 2 quiet cores)
     python -m workbench.jobs.demo_build OUTDIR --min-precision 0    # build elsewhere (to compare with it)
 """
 
@@ -44,10 +44,11 @@ from workbench.settings.train import TrainConfig
 TOKENIZER = TokenizerConfig(type="wordpiece", vocab_size=1200)  # stops at 1,018: every word of the corpus whole
 SPEC = PretrainSpec(
     name="demo",
-    model=ModelSpec(preset="tiny", num_hidden_layers=2, hidden_size=96, num_attention_heads=2, intermediate_size=384,
+    # hidden 128 (not 96) and 8,000 steps (not 6,000): precision@1 0.82, not 0.75, in 4.9 of the 5 MB allowed
+    model=ModelSpec(preset="tiny", num_hidden_layers=2, hidden_size=128, num_attention_heads=2, intermediate_size=384,
                     max_position_embeddings=64, dropout=0.0),  # without dropout: precision@1 0.75, not 0.43
     masking=MaskingConfig(mlm_probability=0.25),
-    train=TrainConfig(steps=6000, batch_size=32, lr=3e-3, warmup_steps=600, eval_every=500, checkpoint_every=1500,
+    train=TrainConfig(steps=8000, batch_size=32, lr=3e-3, warmup_steps=800, eval_every=1000, checkpoint_every=2000,
                       device="cpu", seed=0),
 )
 MIN_PRECISION_AT_1 = 0.9
