@@ -46,6 +46,8 @@ def test_none_is_a_tick_box_in_the_settings_words(qtbot) -> None:
     qtbot.addWidget(form)
     head = form.fields["head_lr"]
     assert head.none_box.text() == "use the learning rate" and head.is_none() and not head.editor.isEnabled()
+    assert form.fields["lr"].none_box.text() == "use the rate for the model's size" and form.fields["lr"].is_none()
+    form.fields["lr"].none_box.setChecked(False)  # the user chooses the model's rate
     form.editor("lr").setValue(2e-4)
     assert head.editor.value() == pytest.approx(2e-4)  # while it is the model's rate, it shows that rate
     head.none_box.setChecked(False)

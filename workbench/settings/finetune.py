@@ -30,7 +30,7 @@ class FinetuneConfig(Settings):
     lr: float | None = setting(None, "How big each update of the pretrained weights is. By the model's size: "
                                f"{LR_BY_SIZE_TEXT}. BERT's 3e-5 leaves a tiny model at chance on SST-2 "
                                "(docs/finetuning.md).", "Learning rate", low=0.0, low_open=True, log_scale=True,
-                               widget_high=1.0, none="by the model's size")
+                               widget_high=1.0, none="the rate for the model's size")
     head_lr: float | None = setting(None, "How big each update of the new output layer is; it starts from random "
                                     "weights, so a larger value can help.", "Head learning rate", low=0.0,
                                     low_open=True, log_scale=True, widget_high=1.0, none="the learning rate")

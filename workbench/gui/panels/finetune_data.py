@@ -324,7 +324,7 @@ class FinetuneForm(QWidget):
         """The learning rate's "by the model's size" box names the rate for the base model chosen."""
         hidden = self.base.hidden_size()
         box = self.settings.fields["lr"].none_box
-        box.setText("use by the model's size" + (f": {lr_for_size(hidden):g}" if hidden else ""))
+        box.setText("use the rate for the model's size" + (f": {lr_for_size(hidden):g}" if hidden else ""))
 
     def spec(self) -> FinetuneSpec:
         task, train = self.data.task_name(), self.data.train.path()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -94,7 +95,7 @@ class AttentionView(QWidget):
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.thumbnails)
         side.addWidget(self.head_view)
-        side.addWidget(self.ablation)
+        side.addWidget(scrolled(self.ablation))  # its controls scroll rather than push the panel past 720 px
         side.setSizes([220, 160, 380])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.heatmap)
@@ -224,3 +225,13 @@ class AttentionView(QWidget):
 
     def _write_head_view_csv(self, path: Path) -> Path:
         return write_csv(path, HEAD_VIEW_HEADER, head_view_rows(self.head_view.labels, self.head_view.lines()))
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    """`widget` in a vertical scroll area as wide as the widget needs: it scrolls up and down, never sideways."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setMinimumWidth(widget.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+    return scroll
