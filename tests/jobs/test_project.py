@@ -33,8 +33,8 @@ SETTINGS = ProjectSettings(
 
 
 @pytest.fixture
-def saved(tmp_path: Path) -> tuple[Path, Setup, list[int]]:
-    """A lesson folder (corpus + project file) made in one home: (project path, set-up saved, ids of SENTENCE)."""
+def saved(tmp_path: Path) -> tuple[Path, list[int]]:
+    """A lesson folder (corpus + project file) made in one home: (project path, the tokenizer's ids of SENTENCE)."""
     lesson = tmp_path / "first" / "lesson"
     lesson.mkdir(parents=True)
     corpus = lesson / "animals.txt"
@@ -42,11 +42,10 @@ def saved(tmp_path: Path) -> tuple[Path, Setup, list[int]]:
     with Workspace(tmp_path / "first" / "home") as ws:
         add_corpus(ws, [corpus], "animals")
         record, _ = train_tokenizer_on(ws, "animals", TokenizerConfig(vocab_size=150, min_frequency=1))
-        setup = Setup("animals", record.id, SETTINGS)
-        path = save_project(ws, lesson / "lesson", setup)  # the suffix is added
+        path, outside = save_project(ws, lesson / "lesson", Setup("animals", record.id, SETTINGS))  # the suffix is added
         ids = load_tokenizer(record).encode(SENTENCE)
-    assert path == lesson / "lesson.mlmwb"
-    return path, setup, ids
+    assert path == lesson / "lesson.mlmwb" and outside == []
+    return path, ids
 
 
 def other_machine(tmp_path: Path, project: Path, with_corpus: bool = True) -> Path:
@@ -61,7 +60,7 @@ def other_machine(tmp_path: Path, project: Path, with_corpus: bool = True) -> Pa
 
 
 def test_a_project_opens_in_a_fresh_home_elsewhere(tmp_path: Path, saved) -> None:
-    project, setup, ids = saved
+    project, ids = saved
     data = json.loads(project.read_text(encoding="utf-8"))
     assert data["version"] == FORMAT_VERSION and [f["path"] for f in data["corpus"]["files"]] == ["animals.txt"]
     moved = other_machine(tmp_path, project)
@@ -82,7 +81,7 @@ def test_a_project_opens_in_a_fresh_home_elsewhere(tmp_path: Path, saved) -> Non
 
 
 def test_a_missing_corpus_file_is_named_and_the_rest_opens(tmp_path: Path, saved) -> None:
-    project, _, _ = saved
+    project, _ = saved
     moved = other_machine(tmp_path, project, with_corpus=False)
     with Workspace(tmp_path / "second" / "home") as ws:
         opened = open_project(ws, moved)
@@ -94,7 +93,7 @@ def test_a_missing_corpus_file_is_named_and_the_rest_opens(tmp_path: Path, saved
 
 
 def test_a_changed_corpus_file_is_named_and_used(tmp_path: Path, saved) -> None:
-    project, _, ids = saved
+    project, ids = saved
     moved = other_machine(tmp_path, project)
     with open(moved.parent / "animals.txt", "a", encoding="utf-8") as corpus:
         corpus.write("\nthe cat says meow.\n")
@@ -106,8 +105,25 @@ def test_a_changed_corpus_file_is_named_and_used(tmp_path: Path, saved) -> None:
         assert tokenizer.encode(SENTENCE) == ids
 
 
+def test_a_corpus_outside_the_project_folder_is_kept_by_its_path_and_found_beside_a_copy(tmp_path: Path) -> None:
+    corpus = tmp_path / "texts" / "animals.txt"
+    corpus.parent.mkdir()
+    corpus.write_text("\n\n".join(generate_documents(30, seed=4)) + "\n", encoding="utf-8")
+    (tmp_path / "lesson").mkdir()
+    with Workspace(tmp_path / "home") as ws:
+        add_corpus(ws, [corpus], "animals")
+        path, outside = save_project(ws, tmp_path / "lesson" / "a.mlmwb", Setup("animals", None, ProjectSettings()))
+    assert outside == [str(corpus)]
+    with Workspace(tmp_path / "home-2") as ws:  # same machine: found where it was
+        assert open_project(ws, path).setup.corpus_name == "animals"
+    shutil.move(corpus, path.parent / "animals.txt")  # copied beside the project, the original gone
+    with Workspace(tmp_path / "home-3") as ws:
+        opened = open_project(ws, path)
+        assert opened.notes == () and ws.store.get_corpus("animals").paths == [str(path.parent / "animals.txt")]
+
+
 def test_a_taken_corpus_name_gets_a_new_one(tmp_path: Path, saved) -> None:
-    project, _, _ = saved
+    project, _ = saved
     other = tmp_path / "other.txt"
     other.write_text("a different text entirely.\n", encoding="utf-8")
     with Workspace(tmp_path / "second" / "home") as ws:
@@ -119,7 +135,7 @@ def test_a_taken_corpus_name_gets_a_new_one(tmp_path: Path, saved) -> None:
 
 def test_the_bundled_sample_is_kept_by_name(tmp_path: Path, home: Path) -> None:
     with Workspace(home) as ws:
-        path = save_project(ws, tmp_path / "sample.mlmwb", Setup(None, None, ProjectSettings()))
+        path, _ = save_project(ws, tmp_path / "sample.mlmwb", Setup(None, None, ProjectSettings()))
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["corpus"]["sample"] is True and data["corpus"]["files"] == [] and data["tokenizer"] is None
     with Workspace(tmp_path / "fresh") as ws:
@@ -148,7 +164,7 @@ def test_a_file_this_version_cannot_read_is_refused_in_one_line(tmp_path: Path, 
 
 
 def test_a_refused_file_records_nothing(tmp_path: Path, saved) -> None:
-    project, _, _ = saved
+    project, _ = saved
     data = json.loads(project.read_text(encoding="utf-8"))
     data["version"] = FORMAT_VERSION + 1
     project.write_text(json.dumps(data), encoding="utf-8")
@@ -159,7 +175,7 @@ def test_a_refused_file_records_nothing(tmp_path: Path, saved) -> None:
 
 
 def test_a_damaged_tokenizer_is_left_out_with_a_note(tmp_path: Path, saved) -> None:
-    project, _, _ = saved
+    project, _ = saved
     data = json.loads(project.read_text(encoding="utf-8"))
     data["tokenizer"]["json"] = data["tokenizer"]["json"].replace('"vocab"', '"vocab" ', 1)  # still valid JSON
     project.write_text(json.dumps(data), encoding="utf-8")

@@ -8,9 +8,10 @@ user files at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from workbench.core.corpus import (
     CorpusOptions,

@@ -67,13 +67,14 @@ class OpenedProject:
     notes: tuple[str, ...]  # one line each: what could not be restored as saved, and what to do
 
 
-def save_project(ws: Workspace, path: str | Path, setup: Setup) -> Path:
-    """Write `setup` to `path` as a project file (".mlmwb" added when missing); the path written."""
+def save_project(ws: Workspace, path: str | Path, setup: Setup) -> tuple[Path, list[str]]:
+    """Write `setup` to `path` as a project file (".mlmwb" added when missing). Returns the path written and the
+    corpus files outside the project's folder: to take the project to another machine, copy them beside it."""
     path = Path(path).expanduser().absolute()
     corpus = get_corpus(ws, setup.corpus_name)
     project = Project(corpus=_corpus_ref(ws, corpus, path.parent),
                       tokenizer=_embedded_tokenizer(ws, corpus, setup.tokenizer_id), settings=setup.settings)
-    return write_project(path, project)
+    return write_project(path, project), [file.path for file in project.corpus.files if Path(file.path).is_absolute()]
 
 
 def _corpus_ref(ws: Workspace, corpus: CorpusRecord, project_dir: Path) -> CorpusRef:
@@ -104,11 +105,11 @@ def open_project(ws: Workspace, path: str | Path) -> OpenedProject:
     path = Path(path).expanduser().absolute()
     project = read_project(path)
     notes: list[str] = []
-    corpus = _open_corpus(ws, project.corpus, path, notes)
+    corpus = _open_corpus(ws, project.corpus, path, notes) or ensure_sample_registered(ws)  # the sample instead
     tokenizer = None
-    if corpus is not None and project.tokenizer is not None:
+    if project.tokenizer is not None and (corpus.name == SAMPLE_CORPUS_NAME) == project.corpus.sample:
         tokenizer = _open_tokenizer(ws, corpus, project.tokenizer, notes)
-    corpus_name = None if corpus is None or corpus.name == SAMPLE_CORPUS_NAME else corpus.name
+    corpus_name = None if corpus.name == SAMPLE_CORPUS_NAME else corpus.name
     setup = Setup(corpus_name, None if tokenizer is None else tokenizer.id, project.settings)
     return OpenedProject(path, setup, tuple(notes))
 

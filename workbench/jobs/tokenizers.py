@@ -10,8 +10,8 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
 from workbench.jobs.corpora import documents, get_corpus, rescan
