@@ -122,6 +122,18 @@ def test_a_corpus_outside_the_project_folder_is_kept_by_its_path_and_found_besid
         assert opened.notes == () and ws.store.get_corpus("animals").paths == [str(path.parent / "animals.txt")]
 
 
+def test_a_corpus_recorded_here_is_reused_only_while_its_files_are_where_it_was(tmp_path: Path, saved) -> None:
+    project, _ = saved
+    home = tmp_path / "first" / "home"
+    with Workspace(home) as ws:  # the presenter's own home: nothing new
+        assert open_project(ws, project).setup.corpus_name == "animals" and len(ws.store.list_corpora()) == 1
+    moved = other_machine(tmp_path, project)  # the recorded file is gone; the project's copy is elsewhere
+    with Workspace(home) as ws:
+        opened = open_project(ws, moved)
+        assert opened.setup.corpus_name == "animals-2"
+        assert ws.store.get_corpus("animals-2").paths == [str(moved.parent / "animals.txt")]
+
+
 def test_a_taken_corpus_name_gets_a_new_one(tmp_path: Path, saved) -> None:
     project, _ = saved
     other = tmp_path / "other.txt"

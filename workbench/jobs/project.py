@@ -133,8 +133,9 @@ def _open_corpus(ws: Workspace, ref: CorpusRef, path: Path, notes: list[str]) ->
         return None
     notes.extend(_changed_note(check) for check in checks if check.changed)
     if not any(check.changed for check in checks):
-        same = [c for c in ws.store.list_corpora() if c.content_hash == ref.content_hash and c.name != SAMPLE_CORPUS_NAME]
-        if same:  # opened here before, or added by hand: the same text under its name in this home
+        same = [c for c in ws.store.list_corpora() if c.content_hash == ref.content_hash
+                and c.name != SAMPLE_CORPUS_NAME and all(Path(p).exists() for p in c.paths)]
+        if same:  # opened here before, or added by hand: the same text, still where it was, under its name here
             return same[0]
     return _add_corpus(ws, ref, [str(check.found) for check in checks], options, notes)
 
