@@ -38,7 +38,7 @@ def test_the_entry_point_opens_the_window_before_torch_loads() -> None:
     """`mlm-workbench` with no command (the launcher's command) reaches the window without the CLI's commands,
     whose modules import torch; the packaged app's smoke test times the same start (packaging/smoke.py)."""
     code = ("import sys, workbench.gui.app as app, workbench.cli.main as cli; "
-            "app.run_app = lambda home, quick_start: print('torch' in sys.modules, home, quick_start) or 0; "
+            "app.run_app = lambda home, quick_start, project: print('torch' in sys.modules, home, quick_start) or 0; "
             "sys.exit(cli.main(['--home', 'H', '--quick-start']))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "H", "True"]

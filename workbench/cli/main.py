@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from workbench import __version__
+from workbench.cli import open_cmd
 from workbench.paths import write_privately
 
 EXIT_USAGE = 2
@@ -33,11 +34,36 @@ def add_window_options(parser: argparse.ArgumentParser) -> None:
 
 
 def window_options(argv: list[str]) -> argparse.Namespace | None:
-    """The window's options when `argv` asks for the window (no command, no --help or --version), else None."""
+    """The window's options when `argv` asks for the window (no command, or `open FILE` without --check or
+    --json; no --help or --version), else None. `project` is the file to open, or None."""
     parser = OneLineParser(prog="mlm-workbench", add_help=False)
     add_window_options(parser)
     options, rest = parser.parse_known_args(argv)
+    options.project = None
+    if rest[:1] == ["open"]:  # read here, not by build_parser, whose commands' modules import torch
+        opening = OneLineParser(prog="mlm-workbench open")
+        open_cmd.add_open_args(opening)
+        opened = opening.parse_args(rest[1:])
+        if opened.check or opened.json:
+            return None
+        options.project, rest = open_cmd.project_path(opened.project), []
     return None if rest else options
+
+
+def open_window(options: argparse.Namespace) -> int:
+    """The desktop app (Qt is imported only here), with the project to open once it is painted, if any."""
+    if options.project is not None:
+        if options.quick_start:
+            print("mlm-workbench: error: --quick-start and open each set up the window: give one of them",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        problem = open_cmd.unreadable(options.project)
+        if problem is not None:  # said here in one line, not in a window that opens for nothing
+            print(f"mlm-workbench: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    from workbench.gui.app import run_app
+
+    return run_app(options.home, quick_start=options.quick_start, project=options.project)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     pair_suite_cmd.register(commands)
     import_cmd.register(commands)
     export_cmd.register(commands)
+    open_cmd.register(commands)
     return parser
 
 
@@ -76,10 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_privately()
     words = list(sys.argv[1:] if argv is None else argv)
     window = window_options(words)
-    if window is not None:  # no command: the desktop app (Qt is imported only here)
-        from workbench.gui.app import run_app
-
-        return run_app(window.home, quick_start=window.quick_start)
+    if window is not None:
+        return open_window(window)
     parser = build_parser()
     args = parser.parse_args(words)
     args.argv = words  # what `--nproc` hands to torchrun's processes

@@ -214,7 +214,7 @@ class WorkbenchTokenizer:
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / TOKENIZER_FILE).write_text(self.tokenizer.to_str(), encoding="utf-8")
+        (directory / TOKENIZER_FILE).write_text(self.to_json(), encoding="utf-8")
         meta = {
             "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "special_tokens": self.special_tokens,
         }
@@ -229,9 +229,18 @@ class WorkbenchTokenizer:
         tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         return cls(tokenizer, TokenizerConfig.from_dict(meta["config"]), meta["special_tokens"])
 
+    @classmethod
+    def from_json(cls, text: str, config: TokenizerConfig, specials: dict[str, str]) -> WorkbenchTokenizer:
+        """A tokenizer from the text of its `tokenizer.json` (as `to_json` gives it), e.g. one carried in a file."""
+        return cls(Tokenizer.from_str(text), config, specials)
+
+    def to_json(self) -> str:
+        """The text of its `tokenizer.json`; the fingerprint is its sha256."""
+        return self.tokenizer.to_str()
+
     def fingerprint(self) -> str:
         """sha256 of the serialized tokenizer: equal fingerprints encode every text identically."""
-        return hashlib.sha256(self.tokenizer.to_str().encode("utf-8")).hexdigest()
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
 
     # ---- encoding ----------------------------------------------------------------------------------------
 

@@ -50,8 +50,9 @@ def app_icon_files() -> list[Path]:
     return [path for size in ICON_SIZES if (path := resources_dir() / "icons" / f"mlm-workbench-{size}.png").is_file()]
 
 
-def run_app(cli_home: str | None = None, quick_start: bool = False) -> int:
-    """Open the main window (and start its Quick start once it is painted, when asked); returns the exit code."""
+def run_app(cli_home: str | None = None, quick_start: bool = False, project: Path | None = None) -> int:
+    """Open the main window (and once it is painted, start its Quick start or open `project`, when asked); returns
+    the exit code."""
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
@@ -70,7 +71,7 @@ def run_app(cli_home: str | None = None, quick_start: bool = False) -> int:
     for path in app_icon_files():
         icon.addFile(str(path))
     app.setWindowIcon(icon)
-    window = MainWindow(home, quick_start=quick_start)
+    window = MainWindow(home, quick_start=quick_start, project=project)
     install_exception_hook(window)
     window.show()
     return app.exec()

@@ -1,5 +1,5 @@
 """The main window: a start page and a sidebar of panels in the order of the work, a status bar, quick start, the
-bundled demo model recorded in the home, safe closing.
+File menu of projects (`project_menu`), the bundled demo model recorded in the home, safe closing.
 
 Panels are built lazily: the one shown first before the window paints, the others one per event-loop turn
 right after (or at once when something asks for one). Most panels' modules import torch (1.5 s here), the start
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.project_menu import OPEN_KEYS, SAVE_KEYS, ProjectMenu
 from workbench.gui.session import restore_choices, save_choices
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
@@ -77,9 +78,10 @@ class MainWindow(QMainWindow):
     start, data, tokenizer, masking, model, train, runs, probe, finetune = (_panel_property(i)
                                                                             for i in range(len(PANELS)))
 
-    def __init__(self, home: Path, quick_start: bool = False) -> None:
+    def __init__(self, home: Path, quick_start: bool = False, project: Path | None = None) -> None:
         super().__init__()
         self._quick_start_when_painted = quick_start
+        self._project_when_painted = project  # `mlm-workbench open FILE`
         self.setWindowTitle("MLM Workbench")
         self.state = AppState(home, self)
         self.runner = TaskRunner(self)
@@ -166,6 +168,7 @@ class MainWindow(QMainWindow):
         self.quit_action.triggered.connect(self.close)
         self.addAction(self.quit_action)
         self.addToolBar(toolbar)
+        self.projects = ProjectMenu(self)  # the File menu
 
     @staticmethod
     def _panel_keys(index: int) -> str:
@@ -175,7 +178,8 @@ class MainWindow(QMainWindow):
         """(keys, what they do) of every shortcut, as the start page lists them."""
         quit_keys = self.quit_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         return ([(self._panel_keys(i), title) for i, (title, *_) in enumerate(PANELS)]
-                + [(QUICK_START_KEYS, "Quick start")] + ([(quit_keys, "Quit")] if quit_keys else []))
+                + [(QUICK_START_KEYS, "Quick start"), (OPEN_KEYS, "Open project"), (SAVE_KEYS, "Save project")]
+                + ([(quit_keys, "Quit")] if quit_keys else []))
 
     def _build_status_bar(self) -> None:
         self.device_label = QLabel("training on: ...")
@@ -202,6 +206,8 @@ class MainWindow(QMainWindow):
         self._build_next_panel()
         if self._quick_start_when_painted:
             self.quick_start()
+        if self._project_when_painted is not None:
+            self.projects.open_path(self._project_when_painted)
 
     def _record_demo_model(self) -> None:
         """The bundled demo model becomes a run of this home (once; a copy of a few MB) on a worker thread."""
@@ -219,6 +225,13 @@ class MainWindow(QMainWindow):
 
     def show_panel(self, index: int) -> None:
         self.sidebar.setCurrentRow(index)
+
+    def show_panel_named(self, name: str) -> None:
+        """The panel called `name` (an attribute in PANELS); an unknown name shows the Data panel."""
+        self.show_panel(PANEL_INDEX.get(name, PANEL_INDEX["data"]))
+
+    def current_panel_name(self) -> str:
+        return PANELS[self.sidebar.currentRow()][1]
 
     @Slot(int)
     def _show_row(self, index: int) -> None:
@@ -295,7 +308,7 @@ class MainWindow(QMainWindow):
         self._train_settings, panel = restore_choices(self.state.settings, self.state)
         if is_fresh_home(self.state.store):
             panel = "start"
-        self.show_panel(PANEL_INDEX.get(panel or "data", PANEL_INDEX["data"]))
+        self.show_panel_named(panel or "data")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if any(task.ask_before_closing for task in self.runner.running()) and not self.confirm_stop_running():
@@ -307,7 +320,7 @@ class MainWindow(QMainWindow):
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         train = self._built[PANEL_INDEX["train"]]
         settings = train.settings.config() if train is not None else self._train_settings or TrainConfig()
-        save_choices(self.state.settings, self.state, settings, PANELS[self.sidebar.currentRow()][1])
+        save_choices(self.state.settings, self.state, settings, self.current_panel_name())
         self.state.close()
         self._closed = True
         event.accept()

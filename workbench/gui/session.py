@@ -1,5 +1,5 @@
 """What the window remembers between starts (QSettings): the last panel, corpus, masking, model and training
-settings, and the recently added files.
+settings, the recently added files and the recently opened or saved projects.
 
 Values are stored as JSON text rather than QVariants so a settings file written by one Qt or Python version reads
 the same in another, and a damaged or outdated entry is simply ignored (the defaults stay).
@@ -19,6 +19,7 @@ from workbench.settings.model import ModelSpec
 from workbench.settings.train import TrainConfig
 
 RECENT_KEY = "recent/paths"
+RECENT_PROJECTS_KEY = "recent/projects"
 RECENT_LIMIT = 10
 
 
@@ -59,12 +60,13 @@ def restore_choices(settings: QSettings, state: AppState) -> tuple[TrainConfig |
     return train, panel if isinstance(panel, str) else None
 
 
-def recent_paths(settings: QSettings) -> list[str]:
-    """Recently added files and folders that still exist, newest first."""
-    paths = _load(settings, RECENT_KEY)
+def recent_paths(settings: QSettings, key: str = RECENT_KEY) -> list[str]:
+    """Recently added files and folders (or, with RECENT_PROJECTS_KEY, opened projects) that still exist, newest
+    first."""
+    paths = _load(settings, key)
     return [p for p in paths if isinstance(p, str) and Path(p).exists()] if isinstance(paths, list) else []
 
 
-def add_recent(settings: QSettings, paths: list[str]) -> None:
-    kept = [p for p in recent_paths(settings) if p not in paths]
-    settings.setValue(RECENT_KEY, json.dumps((list(paths) + kept)[:RECENT_LIMIT]))
+def add_recent(settings: QSettings, paths: list[str], key: str = RECENT_KEY) -> None:
+    kept = [p for p in recent_paths(settings, key) if p not in paths]
+    settings.setValue(key, json.dumps((list(paths) + kept)[:RECENT_LIMIT]))

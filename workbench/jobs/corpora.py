@@ -8,9 +8,10 @@ user files at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any
 
 from workbench.core.corpus import (
     CorpusOptions,
@@ -67,8 +68,13 @@ def free_corpus_name(store: RunStore, paths: Sequence[str | Path], wanted: str =
         if store.get_corpus(wanted.strip()) is not None:
             raise UserError(f"a corpus named {wanted.strip()!r} already exists; choose another name")
         return wanted.strip()
-    stem = Path(paths[0]).name.split(".")[0] if paths else ""
-    base = re.sub(r"\s+", "-", stem.strip()) or "corpus"
+    return unique_corpus_name(store, Path(paths[0]).name.split(".")[0] if paths else "")
+
+
+def unique_corpus_name(store: RunStore, wanted: str) -> str:
+    """`wanted` (spaces as dashes) when no corpus has it, else "wanted-2", "wanted-3" ...; an all-digit name gets
+    a "corpus-" prefix (the store refuses those), and the sample's name is never given."""
+    base = re.sub(r"\s+", "-", wanted.strip()) or "corpus"
     if base.isdigit():
         base = f"corpus-{base}"
     name, n = base, 1
@@ -116,7 +122,13 @@ def ensure_sample_registered(ws: Workspace) -> CorpusRecord:
 
 
 def corpus_options(record: CorpusRecord) -> CorpusOptions:
-    options = dict(record.options)
+    return options_from_dict(record.options)
+
+
+def options_from_dict(options: dict[str, Any]) -> CorpusOptions:
+    """CorpusOptions from their stored form (`asdict`, the extensions as a list); TypeError or ValueError when
+    a key or a value is not one of theirs."""
+    options = dict(options)
     options["extensions"] = tuple(options.get("extensions", CorpusOptions().extensions))
     return CorpusOptions(**options)
 

@@ -10,8 +10,8 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from workbench.core.tokenization import WorkbenchTokenizer, train_tokenizer
 from workbench.jobs.corpora import documents, get_corpus, rescan
@@ -57,16 +57,20 @@ def _train_and_record(
     ws: Workspace, corpus: CorpusRecord, config: TokenizerConfig, progress: Callable[[int], None] | None
 ) -> TokenizerRecord:
     scan = rescan(ws, corpus)
-    tokenizer = train_tokenizer(documents(corpus, scan), config, progress=progress)
+    return add_tokenizer_record(ws, corpus, train_tokenizer(documents(corpus, scan), config, progress=progress))
+
+
+def add_tokenizer_record(ws: Workspace, corpus: CorpusRecord, tokenizer: WorkbenchTokenizer) -> TokenizerRecord:
+    """Save a tokenizer's files in the home (content-addressed) and record it as trained on `corpus`."""
     folder = _save_content_addressed(tokenizer, ws.layout.tokenizers_dir)
     return ws.store.add_tokenizer(
         corpus_id=corpus.id,
-        type=config.type,
+        type=tokenizer.config.type,
         vocab_size=tokenizer.vocab_size,
-        lowercase=config.lowercase,
+        lowercase=tokenizer.config.lowercase,
         path=str(folder),
         fingerprint=tokenizer.fingerprint(),
-        config=config.to_dict(),
+        config=tokenizer.config.to_dict(),
     )
 
 
