@@ -74,7 +74,8 @@ def _rank_pid(launcher: int, rank: int) -> int:
 
 
 def _checkpoints(home: Path) -> int:
-    return len(list((home / "runs").rglob("step-*"))) if (home / "runs").exists() else 0
+    # Not rglob: it would walk into a `.tmp-step-*` folder that the writer renames away meanwhile.
+    return len(list((home / "runs").glob("*/checkpoints/step-*")))
 
 
 def _wait_for_checkpoints(home: Path, more_than: int, child: subprocess.Popen) -> None:
