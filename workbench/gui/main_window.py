@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
@@ -34,6 +36,10 @@ from workbench.jobs.workspace import in_workspace
 from workbench.settings.model import ModelSpec
 from workbench.settings.train import TrainConfig
 from workbench.views.start import is_fresh_home, model_to_ask
+
+if TYPE_CHECKING:
+    from workbench.core.training_types import TrainResult
+    from workbench.jobs.own_text import OwnTextPlan, Question
 
 # (sidebar title, attribute, module, class, what it is for), the start page, then in the order of the work; the
 # panel at index N is shown by Ctrl+N
@@ -87,6 +93,8 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self._built: list[QWidget | None] = [None] * len(PANELS)
         self._train_settings: TrainConfig | None = None  # remembered settings, for the Train panel once built
+        self.own_text_dialog: QWidget | None = None  # "Train on your own text", made when first asked for
+        self._asked_run: int | None = None  # the own-text run asked about its held-out sentence
         self._closed = False
         self._build_body()
         self._build_toolbar()
@@ -257,11 +265,61 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def train_on_own_text(self) -> None:
-        """The Data panel's "Add a corpus" box, with what to do there."""
-        self.show_panel(PANEL_INDEX["data"])
-        self.data.adder.say("Add your text files (or a folder of them) with Add files… or by dropping them here: "
-                            "they become a corpus you can train a tokenizer and a model on.")
-        self.data.adder.add_files_button.setFocus()
+        """The "Train on your own text" dialog (the same one again, with its text, when it was open before)."""
+        if self.own_text_dialog is None:
+            from workbench.gui.own_text_dialog import OwnTextDialog
+
+            self.own_text_dialog = OwnTextDialog(self.state, self._start_own_text, parent=self)
+        self.own_text_dialog.refresh_plan()
+        self.own_text_dialog.open()
+
+    def _start_own_text(self, text: str, plan: OwnTextPlan) -> bool:
+        """Train `plan` on `text` in the Train panel (live curves, Pause, Stop); when it completes, the Probe panel
+        asks the model about a held-out sentence. False when a run is already training (the panel says so)."""
+        from workbench.jobs.background import train_own_text_new
+        from workbench.jobs.own_text import duration_words
+
+        self.show_panel(PANEL_INDEX["train"])
+        task = self.train.train_planned(
+            plan.spec, partial(train_own_text_new, self.state.home, text, plan), plan.tokenizer,
+            f"Training on your own text for {duration_words(plan.spec.train.time_budget)}; then the Probe panel "
+            "asks your model about a sentence it did not train on. Stop ends it early (nothing is opened then).")
+        if task is None:
+            return False
+        task.succeeded.connect(self._on_own_text_trained)
+        return True
+
+    @Slot(object)
+    def _on_own_text_trained(self, value: tuple[int, TrainResult]) -> None:
+        """A completed own-text run: ask it about a held-out sentence on a worker thread (it loads the model)."""
+        from workbench.jobs.own_text import ask_run
+
+        run_id, result = value
+        self.state.corpora_changed.emit()  # the text became a corpus
+        self.state.tokenizers_changed.emit()
+        if result.status != "completed":  # stopped or failed: the Train panel says so
+            return
+        self.train.controls.say(f"{self.train.controls.status_label.text()} Now asking your model about a "
+                                "sentence it did not train on…")
+        home = self.state.home
+        self._asked_run = run_id
+        task = Task("ask the held-out question", lambda task: in_workspace(home, ask_run, run_id))
+        task.succeeded.connect(self._show_held_out_question)
+        task.failed.connect(self._on_question_failed)
+        self.runner.start(task)
+
+    @Slot(object)
+    def _show_held_out_question(self, question: Question) -> None:
+        self.show_panel(PANEL_INDEX["probe"])
+        self.probe.show_question(self._asked_run, question)
+
+    @Slot(str, str)
+    def _on_question_failed(self, message: str, details: str) -> None:
+        """The model is trained all the same: the Probe panel opens on it, with the reason there is no question."""
+        self.show_panel(PANEL_INDEX["probe"])
+        self.probe.show_run(self._asked_run)
+        self.show_error(f"Your model is trained, but it could not be asked about your text: {message}. Type a "
+                        "sentence with [MASK] in the Probe panel to ask it yourself.", details)
 
     @Slot(int)
     def _resume_run(self, run_id: int) -> None:

@@ -31,6 +31,7 @@ from workbench.jobs.workspace import in_workspace
 if TYPE_CHECKING:  # pretrain imports torch; the window imports this module before torch loads
     from workbench.core.finetune.trainer import FinetuneResult
     from workbench.jobs.finetune import FinetuneSpec
+    from workbench.jobs.own_text import OwnTextPlan
     from workbench.jobs.pretrain import PretrainSpec
 
     Arms = dict[str, tuple[int, FinetuneResult]]  # what the Fine-tune panel's jobs return
@@ -89,6 +90,24 @@ def train_new(home: Path, spec: PretrainSpec, task: ChildTask, threads: int | No
     _limit_threads(threads)
     run, result = in_workspace(home, start_pretraining, spec, listeners=[task.event.emit], control=task.control,
                                progress=task.report)
+    return run.id, result
+
+
+def train_own_text_new(home: Path, text: str, plan: OwnTextPlan, task: ChildTask,
+                       threads: int | None = None) -> tuple[int, TrainResult]:
+    """"Train on your own text": record `text` as the plan's corpus, then train the plan's tokenizer and run on
+    `threads` CPU threads: (run id, result)."""
+    from workbench.jobs.own_text import add_own_text, train_own_text
+
+    _limit_threads(threads)
+
+    def record_and_train(ws):
+        task.report("reading your text", 0, None)
+        corpus = add_own_text(ws, plan.spec.corpus, text=text)
+        return train_own_text(ws, corpus, plan, listeners=[task.event.emit], control=task.control,
+                              progress=task.report)
+
+    run, result = in_workspace(home, record_and_train)
     return run.id, result
 
 

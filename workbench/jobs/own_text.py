@@ -1,10 +1,12 @@
 """"Train on your own text": pasted text or a file in, a model that fills in blanks of that text out, with no
-setting to choose (issue 15). The window's start page and `bench/own_text.py` run the same three steps:
+setting to choose (issue 15). The window's "Train on your own text" dialog and `bench/own_text.py` run the same three
+steps:
 
 1. `add_own_text` records the text as a corpus (pasted text is kept as a file in the home);
-2. `plan_own_text` picks the tokenizer, model, length and training time from the text's size and the
-   machine's cores, each choice with its reason in plain words; `train_own_text` trains it for a time budget
-   (`TrainConfig.time_budget`), so it ends on time on any machine;
+2. `plan_own_text` picks the tokenizer, model, length and training time from the text's size and the machine's
+   cores, each choice with its reason in plain words (the window plans pasted text before it is a corpus, with
+   `plan_for_words`); `train_own_text` trains it for a time budget (`TrainConfig.time_budget`), so it ends on
+   time on any machine;
 3. `held_out_question` masks one word of a sentence the model never trained on (from the validation split) and
    asks the trained model, next to the unigram guess (the word's share of the training text): the check that the
    model learned more than word frequencies.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core.training_types import TrainResult
-from workbench.jobs.corpora import add_corpus_unique, rescan, split_documents
+from workbench.jobs.corpora import add_corpus_unique, get_corpus, rescan, split_documents
 from workbench.jobs.errors import UserError
 from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
@@ -52,7 +54,7 @@ class Question:
     answer_probability: float  # the model's
     answer_rank: int  # 1 = the model's first guess
     unigram_probability: float  # the word's share of the training tokens
-    unigram_guess: str  # the most common word of the training text
+    unigram_guess: str  # the most common word of the training text (punctuation is not a word)
     unseen: bool  # the training text does not hold the sentence word for word (it may, in repetitive text)
 
     @property
@@ -74,11 +76,23 @@ def add_own_text(ws: Workspace, name: str, text: str | None = None, path: str | 
     return add_corpus_unique(ws, [path], name)
 
 
+def text_words(text: str) -> tuple[int, int]:
+    """(words, different words) of `text`, counted as a corpus' statistics count them (whitespace-split,
+    case-sensitive), so a plan made from pasted text is the plan of the corpus it becomes."""
+    words = text.split()
+    return len(words), len(set(words))
+
+
 def plan_own_text(corpus: CorpusRecord, cores: int, minutes: float = DEFAULT_MINUTES) -> OwnTextPlan:
     """The tokenizer, model and training that fit this corpus and machine in `minutes` of training."""
-    words, unique = int(corpus.stats["words"]), int(corpus.stats["unique_words"])
+    return plan_for_words(corpus.name, int(corpus.stats["words"]), int(corpus.stats["unique_words"]), cores, minutes)
+
+
+def plan_for_words(name: str, words: int, unique: int, cores: int, minutes: float = DEFAULT_MINUTES) -> OwnTextPlan:
+    """The plan for a corpus called `name` of `words` words, `unique` of them different (the window plans pasted
+    text before it becomes a corpus)."""
     if words < MIN_WORDS:
-        raise UserError(f"{corpus.name!r} has {words:,} words; a model needs at least {MIN_WORDS:,} to learn more "
+        raise UserError(f"{name!r} has {words:,} words; a model needs at least {MIN_WORDS:,} to learn more "
                         "than the most common ones (a few pages of text)")
     vocab = min(8000, max(2000, round(unique / 4 / 500) * 500))
     preset = "mini" if cores >= 8 and words >= 2_000_000 else "tiny"
@@ -88,14 +102,19 @@ def plan_own_text(corpus: CorpusRecord, cores: int, minutes: float = DEFAULT_MIN
         f"The {preset} model: " + ("a bigger one pays off with this much text and these cores." if preset == "mini"
                                    else f"on {cores} cores a small model sees more text in the time than a big one."),
         f"Blocks of {MAX_LEN} tokens, about two sentences: short blocks train fastest.",
-        f"{minutes:g} minutes of training, with the learning rate falling as the time runs out, so the run ends on "
-        "time on any computer.",
+        f"{duration_words(minutes)} of training, with the learning rate falling as the time runs out, so the run ends "
+        "on time on any computer.",
     )
     train = TrainConfig(steps=MAX_STEPS, time_budget=minutes, batch_size=32, lr=1e-3, warmup_steps=100,
                         eval_every=100, eval_batches=10, checkpoint_every=0, log_every=10)
-    spec = PretrainSpec(corpus=corpus.name, name=f"{corpus.name} (own text)", train=train,
+    spec = PretrainSpec(corpus=name, name=f"{name} (own text)", train=train,
                         model=ModelSpec(preset=preset, max_position_embeddings=MAX_LEN))
     return OwnTextPlan(spec, TokenizerConfig(type="wordpiece", vocab_size=vocab), reasons)
+
+
+def duration_words(minutes: float) -> str:
+    """"6 seconds", "1 minute", "4.5 minutes"."""
+    return f"{minutes * 60:.0f} seconds" if minutes < 1 else f"{minutes:g} minute" + ("" if minutes == 1 else "s")
 
 
 def train_own_text(ws: Workspace, corpus: CorpusRecord, plan: OwnTextPlan, **training) -> tuple[RunRecord, TrainResult]:
@@ -104,7 +123,9 @@ def train_own_text(ws: Workspace, corpus: CorpusRecord, plan: OwnTextPlan, **tra
     from workbench.jobs.pretrain import start_pretraining  # torch loads here
     from workbench.jobs.tokenizers import train_tokenizer_for
 
-    tokenizer = train_tokenizer_for(ws, corpus, plan.tokenizer)
+    progress = training.get("progress")
+    tokenizer = train_tokenizer_for(ws, corpus, plan.tokenizer,
+                                    (lambda done: progress("training tokenizer", done, None)) if progress else None)
     return start_pretraining(ws, plan.spec.replace(tokenizer_id=tokenizer.id), **training)
 
 
@@ -163,4 +184,10 @@ def held_out_question(ws: Workspace, run: RunRecord, corpus: CorpusRecord) -> Qu
     rank = next(i for i, p in enumerate(ranked, 1) if p.token_id == answer_id)
     return Question(sentence, masked, tokenizer.id_to_token(answer_id), [(p.token, p.probability) for p in ranked[:5]],
                     ranked[rank - 1].probability, rank, float(counts[answer_id] / counts.sum()),
-                    tokenizer.id_to_token(order[0]), unseen)
+                    next(word for word in map(tokenizer.id_to_token, order) if word.isalpha()), unseen)
+
+
+def ask_run(ws: Workspace, run_id: int) -> Question:
+    """`held_out_question` for the run `run_id`, about the corpus it trained on (the window asks it so)."""
+    run = ws.store.get_run(run_id)
+    return held_out_question(ws, run, get_corpus(ws, run.config["data"]["corpus"]))

@@ -32,7 +32,9 @@ from workbench.gui.panels.probe_scoring import ScoringView
 from workbench.gui.panels.probe_suite import SuiteView
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
+from workbench.jobs.own_text import Question
 from workbench.jobs.workspace import in_workspace
+from workbench.views.own_text import question_html
 from workbench.views.probe_views import checkpoint_label, load_models, probe_runs
 
 EMPTY_TEXT = ("<h3>No trained model to probe yet</h3>"
@@ -138,6 +140,12 @@ class ProbePanel(QWidget):
         content_layout.setContentsMargins(0, 0, 0, 0)
         content_layout.addLayout(chooser)
         content_layout.addWidget(self.status)
+        self.question = QLabel()  # the held-out question of "Train on your own text", on its run
+        self.question.setWordWrap(True)
+        self.question.setStyleSheet("background: #eef4fb; padding: 6px; border-radius: 4px;")
+        self.question.hide()
+        self._question_run: int | None = None
+        content_layout.addWidget(self.question)
         content_layout.addWidget(self.tabs, 1)
         self.empty = QLabel(EMPTY_TEXT)
         self.empty.setWordWrap(True)
@@ -174,8 +182,23 @@ class ProbePanel(QWidget):
         self.refresh()
         self.primary.run.setCurrentIndex(max(self.primary.run.findData(run_id), 0))
 
+    def show_question(self, run_id: int, question: Question) -> None:
+        """Probe this run on its held-out question: the sentence with its word masked in Fill-mask, and what the
+        model gives the word beside the unigram guess above the tabs (while this run is the one probed)."""
+        self._question_run = run_id
+        self.question.setText(question_html(question))
+        self.show_run(run_id)
+        self.tabs.setCurrentWidget(self.fill)
+        self.fill.text.setText(question.masked)
+        self._show_question_of_run()
+
+    def _show_question_of_run(self) -> None:
+        run_id = self.primary.run.currentData()
+        self.question.setVisible(self._question_run is not None and run_id == self._question_run)
+
     @Slot()
     def _on_run_changed(self) -> None:
+        self._show_question_of_run()
         picker = self.primary if self.sender() is self.primary.run else self.secondary
         self._fill_checkpoints(picker, keep=False)
         self._load()

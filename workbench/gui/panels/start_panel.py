@@ -26,7 +26,8 @@ CHOICES = (
      "The Probe panel opens on a small model already trained on the bundled sample corpus (or on your newest "
      "imported model): type a sentence with [MASK] and see its guesses."),
     ("Train on your own text",
-     "The Data panel opens where you add your own files as a corpus, the first step of training on them."),
+     "Paste a text or open a file: the workbench picks a tokenizer and a model, trains for a few minutes, then "
+     "asks your model to fill in a word of your text."),
 )
 
 

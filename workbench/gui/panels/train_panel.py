@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
+from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
@@ -24,11 +25,12 @@ from workbench.gui.live_plots import LiveCurves
 from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
-from workbench.jobs.background import train_new, train_on_processes, train_resume
+from workbench.jobs.background import ChildTask, train_new, train_on_processes, train_resume
 from workbench.settings.command_line import launch_flags, train_arguments, train_command
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.tokenizer import TokenizerConfig
 from workbench.settings.train import TrainConfig
 from workbench.store.records import RunRecord
 from workbench.views.choices import current_tokenizer
@@ -154,14 +156,18 @@ class TrainPanel(QWidget):
         self._update_buttons()
 
     def _show_training(self, corpus: str | None, tokenizer_id: int | None, masking: MaskingConfig, preset: str,
-                       arch: dict) -> None:
-        self.summary.setText("<b>Training now:</b> " + self._describe(corpus, tokenizer_id, masking, preset, arch))
+                       arch: dict, planned: TokenizerConfig | None = None) -> None:
+        self.summary.setText("<b>Training now:</b> " + self._describe(corpus, tokenizer_id, masking, preset, arch,
+                                                                      planned))
 
     def _describe(self, corpus_name: str | None, tokenizer_id: int | None, masking: MaskingConfig, preset: str,
-                  arch: dict) -> str:
+                  arch: dict, planned: TokenizerConfig | None = None) -> str:
+        """The run's choices in one line; `planned`: the tokenizer its job trains first (else the default)."""
         corpus = corpus_name or "sample (bundled)"
         record = current_tokenizer(self.state.store, corpus_name, tokenizer_id)
-        if record is not None:
+        if planned is not None:
+            tokenizer = f"a {planned.type} of {planned.vocab_size:,}, trained first"
+        elif record is not None:
             tokenizer = f"#{record.id} {record.type} {record.vocab_size:,}"
         elif tokenizer_id is not None:
             tokenizer = f"#{tokenizer_id} (not found)"
@@ -198,16 +204,32 @@ class TrainPanel(QWidget):
         if not self._can_launch():
             return False
         spec, launch = self.spec(), self.settings.launch()
-        self.run_id = None
-        self._show_training(spec.corpus, spec.tokenizer_id, spec.masking, spec.model.preset, _shape(spec.model))
-        self.curves.reset(name=spec.name or "this run")
         if launch.nproc > 1:
             job = partial(train_on_processes, self.state.home, train_arguments(spec) + launch_flags(launch),
                           launch.nproc)
         else:
             job = partial(train_new, self.state.home, spec, threads=self.settings.cpu_threads())
-        self._launch(ProcessTask("training", job))
+        self._train(spec, job)
         return True
+
+    def train_planned(self, spec: PretrainSpec, job: Callable[[ChildTask], object], tokenizer: TokenizerConfig,
+                      start_text: str) -> Task | None:
+        """Train `spec` (whose tokenizer `tokenizer` the job trains first) with `job` in a child process, shown
+        and controlled here as Start's runs are: "Train on your own text" runs its plan so. The task, or None
+        (with the reason shown here) when a run is already training."""
+        if not self._can_launch(check_model=False):
+            return None
+        return self._train(spec, job, tokenizer, start_text)
+
+    def _train(self, spec: PretrainSpec, job: Callable[[ChildTask], object], tokenizer: TokenizerConfig | None = None,
+               start_text: str = "Preparing data…") -> Task:
+        self.run_id = None
+        self._show_training(spec.corpus, spec.tokenizer_id, spec.masking, spec.model.preset, _shape(spec.model),
+                            tokenizer)
+        self.curves.reset(name=spec.name or "this run")
+        task = ProcessTask("training", job)
+        self._launch(task, start_text)
+        return task
 
     def quick_start(self) -> bool:
         """Start at once with demo settings (the window has chosen the sample corpus and a tiny model)."""
@@ -255,14 +277,14 @@ class TrainPanel(QWidget):
             return False
         return True
 
-    def _launch(self, task: Task) -> None:
+    def _launch(self, task: Task, start_text: str = "Preparing data…") -> None:
         self._last_step = self._last_eval = self._shown = None
         self.detail_label.clear()
         self.eval_label.clear()
         task.event.connect(self._on_event)
         task.progress.connect(self._on_progress)
         task.succeeded.connect(self._on_succeeded)
-        self.controls.launch(task, "preparing", "Preparing data…")
+        self.controls.launch(task, "preparing", start_text)
 
     @Slot()
     def stop(self) -> None:
@@ -308,7 +330,8 @@ class TrainPanel(QWidget):
     def _on_progress(self, stage: str, done: int, total: object) -> None:
         if self.phase == "preparing":
             amount = f"{done:,} of {plural(total, 'document')}" if total else plural(done, "document")
-            self.controls.set_phase("preparing", f"Preparing data: {stage} ({amount})…")
+            self.controls.set_phase("preparing", f"Preparing data: {stage}" + (f" ({amount})…" if done or total
+                                                                                 else "…"))
 
     @Slot(object)
     def _on_succeeded(self, value: object) -> None:
