@@ -95,12 +95,13 @@ def test_ask_a_model_prefers_an_imported_model(qtbot, home: Path, tmp_path: Path
         window.deleteLater()
 
 
-def test_train_on_your_own_text_opens_the_add_corpus_box(qtbot, window: MainWindow) -> None:
+def test_train_on_your_own_text_opens_its_dialog(qtbot, window: MainWindow) -> None:
+    """The whole flow is tests/gui/test_gui_own_text.py's."""
     click(qtbot, window.start.own_text)
-    data = window.data
-    assert window.stack.currentWidget() is data
-    assert "Add files" in data.adder.message.text() and data.adder.message.text().count(".") == 1
-    assert data.adder.add_files_button.hasFocus()
+    dialog = window.own_text_dialog
+    assert dialog.isVisible() and dialog.focusWidget() is dialog.text and not dialog.start_button.isEnabled()
+    assert "Paste a text" in dialog.findChild(QLabel).text()
+    dialog.reject()
 
 
 def test_a_home_with_the_users_corpus_opens_on_the_remembered_panel(qtbot, home: Path, tmp_path: Path) -> None:

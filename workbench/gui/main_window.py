@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
             self.own_text_dialog = OwnTextDialog(self.state, self._start_own_text, parent=self)
         self.own_text_dialog.refresh_plan()
         self.own_text_dialog.open()
+        self.own_text_dialog.text.setFocus()
 
     def _start_own_text(self, text: str, plan: OwnTextPlan) -> bool:
         """Train `plan` on `text` in the Train panel (live curves, Pause, Stop); when it completes, the Probe panel
@@ -283,7 +284,8 @@ class MainWindow(QMainWindow):
         task = self.train.train_planned(
             plan.spec, partial(train_own_text_new, self.state.home, text, plan), plan.tokenizer,
             f"Training on your own text for {duration_words(plan.spec.train.time_budget)}; then the Probe panel "
-            "asks your model about a sentence it did not train on. Stop ends it early (nothing is opened then).")
+            "asks your model about a sentence it did not train on. Stop ends it early: your text stays in the Data "
+            "panel, the run in the Runs panel, to resume.")
         if task is None:
             return False
         task.succeeded.connect(self._on_own_text_trained)

@@ -145,6 +145,7 @@ class ProbePanel(QWidget):
         self.question.setStyleSheet("background: #eef4fb; padding: 6px; border-radius: 4px;")
         self.question.hide()
         self._question_run: int | None = None
+        self.held_out: Question | None = None  # that question, its answer and the unigram guess
         content_layout.addWidget(self.question)
         content_layout.addWidget(self.tabs, 1)
         self.empty = QLabel(EMPTY_TEXT)
@@ -185,7 +186,7 @@ class ProbePanel(QWidget):
     def show_question(self, run_id: int, question: Question) -> None:
         """Probe this run on its held-out question: the sentence with its word masked in Fill-mask, and what the
         model gives the word beside the unigram guess above the tabs (while this run is the one probed)."""
-        self._question_run = run_id
+        self._question_run, self.held_out = run_id, question
         self.question.setText(question_html(question))
         self.show_run(run_id)
         self.tabs.setCurrentWidget(self.fill)
