@@ -162,8 +162,9 @@ class OwnTextDialog(QDialog):
 
     @Slot()
     def start(self) -> None:
-        """Train the plan of the text as it is now (a late edit is planned first); the dialog closes when it
-        started."""
-        self.refresh_plan()
+        """Train the plan of the text as it is now (an edit still waiting for its plan is planned first); the
+        dialog closes when it started."""
+        if self._timer.isActive():
+            self.refresh_plan()
         if self.plan is not None and self._start(self.text.toPlainText(), self.plan):
             self.accept()
