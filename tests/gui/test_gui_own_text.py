@@ -15,6 +15,7 @@ from workbench.gui.own_text_dialog import OwnTextDialog
 from workbench.jobs.demo_model import find_demo_run
 from workbench.jobs.own_text import MIN_WORDS
 from workbench.samples.corpus import generate_documents
+from workbench.views.own_text import percent
 
 WAIT = 180_000  # ms: a spawned training process and a busy 2-core machine
 SCREEN = (1280, 720)
@@ -49,6 +50,7 @@ def test_own_text_trains_then_the_probe_panel_asks_a_held_out_question(qtbot, wi
     assert window.stack.currentWidget() is train and train.task is not None
     assert "your own text for 6 seconds" in train.controls.status_label.text()
     assert "wordpiece of 2,000" in train.summary.text()
+    assert train.settings.config().time_budget == 0.1  # the form shows the run's settings, as for a resumed run
     qtbot.waitUntil(lambda: len(train.curves.live["train_loss"]) >= 1, timeout=WAIT)  # the live curve
     probe = window.probe
     qtbot.waitUntil(lambda: window.stack.currentWidget() is probe and probe.held_out is not None, timeout=WAIT)
@@ -61,7 +63,8 @@ def test_own_text_trains_then_the_probe_panel_asks_a_held_out_question(qtbot, wi
     assert probe.fill.text.text() == question.masked and question.masked.count("[MASK]") == 1
     note = probe.question.text()
     assert probe.question.isVisible() and f"<b>{question.answer}</b>" in note
-    assert f"{question.answer_probability:.1%}" in note and f"{question.unigram_probability:.1%}" in note
+    assert percent(question.answer_probability) in note and percent(question.unigram_probability) in note
+    assert "0.0%" not in note
     assert f"“{question.unigram_guess}”" in note and question.unigram_guess.isalpha()
     # the Fill-mask view shows this model's own answer to the masked sentence: the question's top 5
     fill = probe.fill

@@ -27,6 +27,11 @@ def plan_text(plan: OwnTextPlan) -> str:
     return "\n".join(f"• {reason}" for reason in plan.reasons)
 
 
+def percent(p: float) -> str:
+    """"12.3%", or two significant digits below 0.1% ("0.021%"), so a small probability never reads as 0.0%."""
+    return f"{p:.1%}" if p >= 0.001 else f"{p * 100:.2g}%"
+
+
 def question_html(question: Question) -> str:
     """The held-out question's outcome: where the sentence comes from, then the model's probability of the hidden
     word against the unigram guess's (what guessing by word frequency alone gives it)."""
@@ -36,6 +41,6 @@ def question_html(question: Question) -> str:
                else "no better than guessing by word frequency yet: train longer or on more text")
     answer = html.escape(question.answer)
     return (f"<b>Your model's test:</b> {origin}, with the word <b>{answer}</b> hidden (below). The model gives "
-            f"<b>{answer}</b> {question.answer_probability:.1%} (its guess number {question.answer_rank:,}); "
-            f"guessing by word frequency alone gives it {question.unigram_probability:.1%} and always guesses "
+            f"<b>{answer}</b> {percent(question.answer_probability)} (its guess number {question.answer_rank:,}); "
+            f"guessing by word frequency alone gives it {percent(question.unigram_probability)} and always guesses "
             f"“{html.escape(question.unigram_guess)}”. The model is {verdict}.")

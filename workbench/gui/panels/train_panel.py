@@ -219,6 +219,7 @@ class TrainPanel(QWidget):
         (with the reason shown here) when a run is already training."""
         if not self._can_launch(check_model=False):
             return None
+        self.settings.apply(spec.train)  # the form shows the run's settings while it trains, as for a resumed run
         return self._train(spec, job, tokenizer, start_text)
 
     def _train(self, spec: PretrainSpec, job: Callable[[ChildTask], object], tokenizer: TokenizerConfig | None = None,
