@@ -135,7 +135,8 @@ class Trainer:
         budget = train_config.time_budget
         self._budget_s = None if budget is None else budget * 60.0
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
-                                         train_config.schedule, self._time_fraction if budget else None)
+                                         train_config.schedule, self._time_fraction if budget else None,
+                                         train_config.decay_fraction)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_grad_scaler)
         self.sampler = EpochSampler(len(train_data), train_config.batch_size, train_config.seed)
 
