@@ -66,13 +66,16 @@ def start_distillation(
     teacher_ref: str,
     spec: PretrainSpec,
     settings: DistillConfig,
+    chosen: Collection[str] = (),
     listeners: Sequence[Listener] = (),
     control: TrainControl | None = None,
     progress: Progress | None = None,
     world: Single | None = None,
 ) -> tuple[RunRecord, TrainResult]:
-    """Record a `distill` run of `spec` (see `student_spec`) learning from `teacher_ref`, and train it."""
+    """Record a `distill` run of `spec` learning from `teacher_ref`, and train it; the teacher's tokenizer, and its
+    data settings that `chosen` does not name (`student_spec`)."""
     teacher, checkpoint = find_teacher(ws, teacher_ref)
+    spec = student_spec(teacher, spec, chosen)
     longest = BertConfig.from_dict(teacher.config["model"]).max_length
     if spec.model.max_position_embeddings > longest:
         raise UserError(f"the student's blocks of {spec.model.max_position_embeddings} tokens are longer than its "
