@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import torch
 
 from workbench.core.checkpoints import file_sha256
 from workbench.core.model_config import count_parameters
@@ -26,6 +25,8 @@ from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.tokenizer import TokenizerConfig
 from workbench.settings.train import TrainConfig
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TEACHER_TRAIN = TrainConfig(steps=60, batch_size=16, lr=2e-3, warmup_steps=6, eval_every=30, checkpoint_every=30,
                             device="cpu", log_every=5)
 STUDENT_TRAIN = replace(TEACHER_TRAIN, steps=30, eval_every=15, checkpoint_every=15)
@@ -33,13 +34,6 @@ STUDENT = PretrainSpec(model=ModelSpec(preset="seed-demo", num_hidden_layers=1, 
                                        num_attention_heads=2, intermediate_size=64),
                        train=STUDENT_TRAIN)
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the tests share a few cores
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
