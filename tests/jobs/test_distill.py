@@ -17,6 +17,7 @@ from workbench.jobs.corpora import get_corpus
 from workbench.jobs.distill import start_distillation
 from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import resume_pretraining, start_pretraining
+from workbench.jobs.probe import load_probe_model
 from workbench.jobs.tokenizers import train_tokenizer_for
 from workbench.jobs.workspace import Workspace
 from workbench.settings.distill import DistillConfig
@@ -82,6 +83,7 @@ def test_a_student_learns_from_its_teacher_and_is_recorded_as_a_distill_run(ws: 
     assert speed["batch"] == [32, 32] and speed["device"] == "cpu"
     assert speed["student_tokens_per_second"] > 0 and speed["teacher_tokens_per_second"] > 0
     assert math.isfinite(result.val_loss) and ws.store.get_run(run.id).best_val_loss is not None
+    assert load_probe_model(ws, "student", cache=None).model.config == student  # probed like any masked LM
 
 
 def test_a_stopped_distill_run_resumes_exactly(ws: Workspace):
