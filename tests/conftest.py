@@ -45,3 +45,14 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread while a test trains: the tests share a few cores, and more threads only hand work off."""
+    import torch  # here, not at the top: most tests never load torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

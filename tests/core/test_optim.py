@@ -82,7 +82,7 @@ def test_constant_after_warmup_and_no_warmup():
 
 def test_unknown_schedule():
     optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
-    with pytest.raises(ValueError, match="linear, cosine, constant"):
+    with pytest.raises(ValueError, match="linear, cosine, constant, wsd, one-cycle"):
         build_scheduler(optimizer, 0, 10, "step")
 
 
@@ -99,3 +99,49 @@ def test_a_time_budget_schedule_decays_with_the_share_of_time_spent():
         rates.append(optimizer.param_groups[0]["lr"])
     # steps 0 and 1 warm up (0, 0.5), whatever the clock; then 1 - the share spent, never below 0
     assert rates == pytest.approx([0.0, 0.5, 0.75, 0.5, 0.0, 0.0])
+
+
+def test_wsd_warms_up_holds_the_peak_then_decays_over_the_last_fraction():
+    # 10 warm-up steps, then 100 more: the peak holds for 75 of them, the last 25 (0.25) fall linearly to 0
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = build_scheduler(optimizer, 10, 110, "wsd", decay_fraction=0.25)
+    lrs = []
+    for _ in range(112):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == 0.0 and lrs[5] == pytest.approx(0.5)
+    assert lrs[10:86] == [1.0] * 76
+    assert lrs[95] == pytest.approx(0.6) and lrs[105] == pytest.approx(0.2) and lrs[110] == pytest.approx(0.0)
+    assert lr_multiplier(50, 0, 100, "wsd") == 1.0 and lr_multiplier(90, 0, 100, "wsd") == pytest.approx(0.5)
+
+
+def test_one_cycle_is_cramming_triangle_and_ignores_warmup():
+    lrs = _lrs("one-cycle", warmup=7, total=20)
+    assert lrs[0] == 0.0 and lrs[5] == pytest.approx(0.5) and lrs[10] == pytest.approx(1.0)
+    assert lrs[15] == pytest.approx(0.5) and lrs[20] == pytest.approx(0.0) and lrs[21] == 0.0
+    assert lrs[:20] == _lrs("one-cycle", warmup=0, total=20)[:20]  # the rise is the warm-up
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    # the share spent when each rate is set: 0, 0.1, 0.25, 0.5, 0.9, 1.0; warm-up (2 steps) counts steps
+    ("one-cycle", [0.0, 0.2, 0.5, 1.0, 0.2, 0.0]),  # the triangle follows the clock from the start
+    ("wsd", [0.0, 0.5, 1.0, 1.0, 0.5, 0.0]),  # holds until 80% of the budget, then falls to 0 at its end
+])
+def test_new_schedules_follow_a_time_budget(schedule, expected):
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    spent = [0.0]
+    scheduler = build_scheduler(optimizer, 2, 1000, schedule, time_fraction=lambda: spent[0])
+    rates = [optimizer.param_groups[0]["lr"]]
+    for fraction in (0.1, 0.25, 0.5, 0.9, 1.0):
+        optimizer.step()
+        spent[0] = fraction
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates == pytest.approx(expected)
+
+
+def test_decay_fraction_must_be_a_share():
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])
+    with pytest.raises(ValueError, match="decay_fraction"):
+        build_scheduler(optimizer, 0, 10, "wsd", decay_fraction=0.0)

@@ -299,7 +299,7 @@ def test_unigram_baseline_is_the_mean_over_the_static_masked_positions(corpus, t
 
 def test_configuration_errors_are_clear(corpus, tmp_path):
     for bad, pattern in [({"steps": 0}, "steps must be an integer from 1 to"),
-                         ({"schedule": "step"}, "schedule must be one of linear, cosine, constant"),
+                         ({"schedule": "step"}, "schedule must be one of linear, cosine, constant, wsd, one-cycle"),
                          ({"precision": "int8"}, "precision must be one of fp32, bf16, fp16"),
                          ({"adam_betas": (0.9, 1.0)}, "adam_betas must be two numbers"),
                          ({"lr": 0.0}, "lr must be a number > 0"),
@@ -406,6 +406,15 @@ def test_a_time_budget_ends_the_run_and_the_learning_rate_decays_with_the_clock(
         assert event.lr == pytest.approx(FAST.lr * (1 - event.elapsed / budget_s), abs=FAST.lr * 0.1)
     assert steps[-1].lr < FAST.lr * 0.1
     assert all(e.total_steps >= e.step for e in steps) and steps[-1].eta == pytest.approx(0, abs=0.5)
+
+
+def test_the_wsd_schedule_and_its_decay_fraction_reach_the_optimizer(corpus, tmp_path):
+    config = replace(FAST, warmup_steps=0, schedule="wsd", decay_fraction=0.5, eval_every=0, checkpoint_every=0)
+    events: list = []
+    _trainer(corpus, tmp_path, config, listeners=[events.append]).run()
+    lrs = {e.step: e.lr for e in _events(StepEvent, events)}  # the rate of 0-based step `step - 1`
+    assert lrs[5] == lrs[11] == FAST.lr  # stable for the first half of 20 steps
+    assert lrs[16] == pytest.approx(FAST.lr * 0.5) and lrs[20] == pytest.approx(FAST.lr * 0.1)
 
 
 def test_a_mask_rate_schedule_masks_each_part_of_the_run_at_its_rate(corpus, tmp_path):

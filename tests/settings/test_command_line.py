@@ -29,7 +29,7 @@ OTHER = {
     MaskingConfig: {"mlm_probability": 0.3, "strategy": "span", "span_geometric_p": 0.35, "span_max_length": 4,
                     "dynamic": False, "rate_schedule": "30,15,5", "schedule_shape": "linear",
                     "eval_mlm_probability": 0.2},
-    TrainConfig: {"steps": 250, "batch_size": 12, "lr": 3e-4, "warmup_steps": 0, "schedule": "cosine",
+    TrainConfig: {"steps": 250, "batch_size": 12, "lr": 3e-4, "warmup_steps": 0, "schedule": "cosine", "decay_fraction": 0.1,
                   "weight_decay": 0.1, "adam_betas": (0.85, 0.98), "adam_eps": 1e-8, "grad_clip": 0.0,
                   "grad_accum": 4, "eval_every": 0, "eval_batches": 7, "checkpoint_every": 0, "device": "cpu",
                   "precision": "bf16", "seed": 2**40, "log_every": 1, "time_budget": 2.5},

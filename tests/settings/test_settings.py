@@ -14,6 +14,7 @@ from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.jobs.errors import UserError
 from workbench.settings import table
 from workbench.settings.base import SettingError, Settings, describe_allowed
+from workbench.settings.distill import DistillConfig
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig, ModelSpec
@@ -21,9 +22,9 @@ from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.tokenizer import TokenizerConfig
 from workbench.settings.train import TrainConfig
 
-GROUPS = (TrainConfig, MaskingConfig, ModelSpec, FinetuneConfig, TokenizerConfig, PretrainSpec)
+GROUPS = (TrainConfig, MaskingConfig, ModelSpec, FinetuneConfig, TokenizerConfig, PretrainSpec, DistillConfig)
 COMMANDS = {TrainConfig: ["train"], MaskingConfig: ["train"], ModelSpec: ["train"], PretrainSpec: ["train"],
-            FinetuneConfig: ["finetune"], TokenizerConfig: ["tokenizer", "train"]}
+            FinetuneConfig: ["finetune"], TokenizerConfig: ["tokenizer", "train"], DistillConfig: ["distill"]}
 
 
 def _flags(command: list[str]) -> set[str]:

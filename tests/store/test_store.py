@@ -189,7 +189,7 @@ def test_create_run_names_and_lookup(store: RunStore) -> None:
     with pytest.raises(StoreError, match="'run-1' already exists"):
         store.create_run("run-1", "pretrain", {}, corpus.id, None)
     with pytest.raises(StoreError, match="unknown run kind"):
-        store.create_run(None, "distill", {}, corpus.id, None)
+        store.create_run(None, "distilled", {}, corpus.id, None)
     with pytest.raises(StoreError, match="refused"):
         store.create_run(None, "pretrain", {}, 12345, None)  # no such corpus
 
@@ -222,7 +222,7 @@ def test_status_lifecycle(store: RunStore) -> None:
 
 def test_check_constraints_guard_status_and_kind(store: RunStore) -> None:
     run = store.create_run(None, "pretrain", {}, None, None)
-    for statement in ("UPDATE runs SET status = 'exploded'", "UPDATE runs SET kind = 'distill'"):
+    for statement in ("UPDATE runs SET status = 'exploded'", "UPDATE runs SET kind = 'distilled'"):
         with pytest.raises(IntegrityError, match="CHECK constraint failed"):
             with store._engine.begin() as conn:
                 conn.execute(text(statement + f" WHERE id = {run.id}"))

@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from workbench.core.model_config import count_parameters
 from workbench.jobs.metrics_csv import METRICS_CSV_HEADER, metrics_csv_rows, write_metrics_csv
+from workbench.settings.model import BertConfig
 from workbench.store.runstore import MetricPoint, RunStore
 from workbench.views.curves import load_curves
 from workbench.views.run_compare import (
@@ -163,3 +166,26 @@ def test_describe_run_shows_a_finetune_runs_scores_with_their_baselines(store: R
         "test: accuracy 0.8000 (majority class 0.6000), macro_f1 0.7000 (majority class 0.3750)"]
     unscored = store.create_run("ft2", "finetune", {"task": "classify", "data": {}}, None, None)
     assert len(describe_run(unscored).splitlines()) == 3
+
+
+def test_describe_run_shows_a_distill_run_beside_its_teacher(store: RunStore) -> None:
+    teacher_model = BertConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=256, max_position_embeddings=32)
+    student_model = replace(teacher_model, hidden_size=32, num_hidden_layers=1, intermediate_size=64)
+    teacher = store.create_run("big", "pretrain", {"model": teacher_model.to_dict()}, None, None)
+    distill = {"settings": {"temperature": 2.0, "alpha": 0.5},
+               "teacher": {"run_id": teacher.id, "name": "big", "step": 60, "checkpoint": "/x", "sha256": "0" * 64,
+                           "parameters": count_parameters(teacher_model), "val_loss": 4.25}}
+    run = store.create_run("small", "distill", {"model": student_model.to_dict(), "distill": distill}, None, None,
+                           parent_run_id=teacher.id)
+    student_size, teacher_size = count_parameters(student_model), count_parameters(teacher_model)
+    store.log_metrics(run.id, [("val_loss", 30, 4.5, 1)])
+    assert describe_run(store.get_run(run.id)).splitlines()[3:] == [
+        f"Teacher: run big (id {teacher.id}) at step 60 · temperature 2.0, alpha 0.5",
+        f"Size: {student_size:,} parameters, {student_size / teacher_size:.2g}x the teacher's {teacher_size:,}",
+        "Best val loss 4.5000 · the teacher's 4.2500 at its step 60"]
+    speed = {"student_tokens_per_second": 90_000.0, "teacher_tokens_per_second": 30_000.0, "batch": [32, 32],
+             "device": "cpu"}
+    run = store.update_run(run.id, config={**run.config, "distill": {**distill, "speed": speed}})
+    assert describe_run(run).splitlines()[5] == \
+        "Speed reading 32 x 32 tokens on cpu: 90,000 tokens/s, 3x the teacher's 30,000"

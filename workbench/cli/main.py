@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the commands' modules import torch (1.5 s or more): only here, so the window opens without waiting for it
     from workbench.cli import (
         corpus_cmd,
+        distill_cmd,
         export_cmd,
         finetune_cmd,
         import_cmd,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     corpus_cmd.register(commands)
     train_cmd.register(commands)
+    distill_cmd.register(commands)
     runs_cmd.register(commands)
     preview_cmd.register(commands)
     finetune_cmd.register(commands)

@@ -32,6 +32,7 @@ from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.train import TrainConfig
+from workbench.store.records import RunRecord
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -60,10 +61,18 @@ def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
 
 def cmd_train(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
+    return train_new_run(args, spec, lambda ws: check_start(ws, spec),
+                         lambda ws, **kwargs: start_pretraining(ws, spec, **kwargs))
+
+
+def train_new_run(args: argparse.Namespace, spec: PretrainSpec, check: Callable[[Workspace], object],
+                  start: Callable[..., tuple[RunRecord, TrainResult]]) -> int:
+    """Record and train a new run (`start(ws, listeners=, control=, progress=, world=)`), with a progress bar, on
+    `--nproc` processes through torchrun when asked (`check(ws)` refuses what it can before they start)."""
     if wants_launch(args):
         check_launch(spec.train.device, launch_config(args).nproc, spec.train.batch_size)
         with open_workspace(args) as ws:
-            check_start(ws, spec)
+            check(ws)
         return launch(args.argv, launch_config(args).nproc, args.home)
     with joined_world(spec.train.device, launch_config(args)) as world:
         if not world.is_writer:
@@ -73,8 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar = _LazyTrainingProgress(spec.train.steps)
             preparation = PreparationProgress()
             try:
-                run, result = start_pretraining(ws, spec, listeners=_listeners(bar, log), control=stop.control,
-                                                progress=preparation, world=world)
+                run, result = start(ws, listeners=_listeners(bar, log), control=stop.control, progress=preparation,
+                                    world=world)
             finally:
                 preparation.close()
                 bar.close()

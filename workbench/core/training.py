@@ -37,6 +37,7 @@ from workbench.core.checkpoints import (
     save_checkpoint,
 )
 from workbench.core.devices import describe_device, resolve_precision
+from workbench.core.distillation import Distiller
 from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler, seed_everything
 from workbench.core.loss_window import LossWindow
@@ -103,7 +104,7 @@ class Trainer:
                  train_data: BlockData, val_data: BlockData | None, tokenizer: MaskingTokenizer, run_dir: Path,
                  listeners: Sequence[Listener] = (), control: TrainControl | None = None,
                  unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None,
-                 world: Single | None = None) -> None:
+                 world: Single | None = None, distiller: Distiller | None = None) -> None:
         self.world = world or Single()
         _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config,
                       self.world.world_size)
@@ -128,6 +129,8 @@ class Trainer:
         seed_everything(train_config.seed)
         self.model = BertForMaskedLM(model_config).for_training(self.device)  # unwrapped: what is saved
         self.trained_model = self.world.wrap(self.model)
+        # distillation: the loss comes from a frozen teacher's predictions as well (core/distillation.py)
+        self.distiller = None if distiller is None else distiller.to(self.device)
         self.world.decorrelate(train_config.seed)
         self.optimizer = build_optimizer(self.model, train_config.lr, train_config.weight_decay,
                                          train_config.adam_betas, train_config.adam_eps)
@@ -135,7 +138,8 @@ class Trainer:
         budget = train_config.time_budget
         self._budget_s = None if budget is None else budget * 60.0
         self.scheduler = build_scheduler(self.optimizer, train_config.warmup_steps, train_config.steps,
-                                         train_config.schedule, self._time_fraction if budget else None)
+                                         train_config.schedule, self._time_fraction if budget else None,
+                                         train_config.decay_fraction)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_grad_scaler)
         self.sampler = EpochSampler(len(train_data), train_config.batch_size, train_config.seed)
 
@@ -254,10 +258,12 @@ class Trainer:
         step_loss = torch.zeros((), device=self.device)
         for i, (batch, count) in enumerate(zip(batches, counts)):
             with world.accumulating(self.trained_model, last=i == len(batches) - 1), self._autocast():
-                out = self.trained_model(**self._on_device(batch))
+                inputs = self._on_device(batch)
+                out = self.trained_model(**inputs)
+                batch_loss = out.loss if self.distiller is None else self.distiller.loss(out, inputs)
             # weight by masked tokens so accumulation (and the ranks together) equal one big batch's mean over
             # all masked tokens; DDP averages the ranks' gradients, hence the world size
-            loss = out.loss * (count / total)
+            loss = batch_loss * (count / total)
             self.scaler.scale(loss * world.world_size).backward()
             step_loss += loss.detach().float()
         world.sum_(step_loss)  # the global mean loss, the same on every rank (so are their decisions)

@@ -110,8 +110,9 @@ def _pretrained_source(ws: Workspace, reference: str) -> _Source:
     """A pretraining or imported run's checkpoint ("RUN" for its latest, "RUN:STEP"), config and tokenizer."""
     ref, step = split_step(ws, reference)
     run = get_run(ws, ref)
-    if run.kind not in ("pretrain", "imported"):
-        raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining or imported run")
+    if run.kind not in ("pretrain", "distill", "imported"):
+        raise UserError(f"run {run.name!r} is a {run.kind} run; --from takes a pretraining, distillation or imported "
+                        "run")
     checkpoints = ws.store.checkpoints(run.id)
     chosen = [c for c in checkpoints if c.step == step] if step is not None else checkpoints[-1:]
     if not chosen:

@@ -73,12 +73,23 @@ def _pretraining_lines(ws: Workspace, run: RunRecord, metrics: dict[str, float])
               f"The run reached step {_number(run.last_step or 0)} of {_number(train.get('steps', 0))}; batch size "
               f"{train.get('batch_size')}, learning rate {train.get('lr')} ({train.get('schedule')} schedule, "
               f"{train.get('warmup_steps')} warm-up steps), seed {train.get('seed')}, {train.get('precision')} on "
-              f"{run.device or 'an unknown device'}.", ""]
+              f"{run.device or 'an unknown device'}.", *_distillation_lines(config), ""]
     scores = [f"{k.replace('val_', 'validation ')} {_number(metrics[k])}"
               for k in ("val_loss", "val_accuracy", "val_perplexity") if metrics.get(k) is not None]
     lines += ["## Evaluation", "", "At the exported checkpoint: " + (", ".join(scores) + "." if scores
                                                                       else "no validation score was recorded.")]
     return lines
+
+
+def _distillation_lines(config: dict) -> list[str]:
+    """For a distill run: what it learned from (Hinton et al. 2015's soft targets, as DistilBERT)."""
+    if "distill" not in config:
+        return []
+    teacher, settings = config["distill"]["teacher"], config["distill"]["settings"]
+    return [f"Knowledge distillation: besides the true tokens, the model learned the predictions of run "
+            f"`{teacher['name']}` at step {teacher['step']} ({_number(teacher['parameters'])} parameters) at the "
+            f"masked positions, softened at temperature {settings['temperature']} with weight {settings['alpha']} "
+            f"(Hinton et al. 2015; DistilBERT, Sanh et al. 2019)."]
 
 
 def _imported_lines(run: RunRecord) -> list[str]:
@@ -119,12 +130,13 @@ def _intended_use(task: str | None) -> list[str]:
 def model_card(ws: Workspace, run: RunRecord, step: int, config: BertConfig, architecture: str, task: str | None,
                metrics: dict[str, float], verified: str, notes: Sequence[str], example: str) -> str:
     """The card's Markdown; `metrics` are the exported checkpoint's, `example` a fill-mask input for the usage."""
-    origin = {"pretrain": "trained from scratch", "imported": "imported", "finetune": "fine-tuned"}[run.kind]
+    origin = {"pretrain": "trained from scratch", "imported": "imported", "finetune": "fine-tuned",
+              "distill": "distilled from a larger model"}[run.kind]
     lines = ["---", "library_name: transformers", f"pipeline_tag: {PIPELINES[task]}", "tags:", "- mlm-workbench",
              f"- {architecture.split('For')[0].lower()}", "---", "", f"# {run.name}", "",
              f"A {architecture} {origin} with MLM Workbench {__version__}: run `{run.name}` (id {run.id}) at step "
              f"{step}.", "", *_model_lines(config, architecture)]
-    if run.kind == "pretrain":
+    if run.kind in ("pretrain", "distill"):
         lines += _pretraining_lines(ws, run, metrics)
     elif run.kind == "imported":
         lines += _imported_lines(run)

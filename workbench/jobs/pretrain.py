@@ -19,6 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from workbench.core.devices import describe_device, free_memory_bytes, resolve_device, resolve_precision
+from workbench.core.checkpoints import CheckpointError
+from workbench.core.distillation import Distiller
 from workbench.core.distributed import Single
 from workbench.core.model_config import estimate_training_memory
 from workbench.core.packing import PackedBlocks
@@ -31,6 +33,7 @@ from workbench.jobs.checkpoint_check import resume_point
 from workbench.jobs.corpora import get_corpus, rescan, split_documents
 from workbench.jobs.demo_model import DEMO_RUN_NAME, is_demo_run
 from workbench.jobs.demo_register import ensure_demo_run
+from workbench.jobs.distill_run import load_distiller, record_speeds
 from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.run_claim import RunBusy, claim_run
@@ -128,8 +131,10 @@ def start_pretraining(
     control: TrainControl | None = None,
     progress: Progress | None = None,
     world: Single | None = None,
+    distill: dict | None = None,
 ) -> tuple[RunRecord, TrainResult]:
-    """Validate, prepare data, record a new run and train it to the end (or until stopped)."""
+    """Validate, prepare data, record a new run and train it to the end (or until stopped). With `distill` (what
+    `jobs.distill` records of a teacher) the run is a `distill` run learning from that teacher, its parent."""
     corpus = check_start(ws, spec)
     ws.check_writable()
     tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
@@ -151,14 +156,17 @@ def start_pretraining(
             "val_blocks": len(data.val) if data.val is not None else 0,
         },
     }
+    if distill is not None:
+        config["distill"] = distill
     device = describe_device(resolve_device(spec.train.device))
     run = ws.store.create_run(
         name=spec.name,
-        kind="pretrain",
+        kind="pretrain" if distill is None else "distill",
         config=config,
         corpus_id=corpus.id,
         tokenizer_id=tokenizer_record.id,
         preset=spec.model.preset,
+        parent_run_id=None if distill is None else distill["teacher"]["run_id"],
         device=device,
     )
     with claim_run(ws, run):
@@ -182,7 +190,7 @@ def resume_pretraining(
     checkpoints that are damaged are skipped, and `notify` gets a line naming them and the one used. A run with
     no checkpoint at all (interrupted or failed before its first) trains again from step 0."""
     run = get_run(ws, run_ref)
-    if run.kind != "pretrain":
+    if run.kind not in ("pretrain", "distill"):
         raise UserError(f"run {run.name!r} is a {run.kind} run; `resume` continues pretraining runs")
     ws.check_writable()
     with claim_run(ws, run):  # before anything of the run changes: a second resume of it is refused here
@@ -254,17 +262,24 @@ def _train(
         "val_cache": None if data.val is None else str(data.val.cache.path), "unigram_counts": data.unigram_counts,
         "run_dir": str(ws.layout.run_dir(run.id)), "resume_from": None if resume_from is None else str(resume_from),
         "extra": {"run_id": run.id, "tokenizer_path": tokenizer_path},
+        "distill": run.config.get("distill"),  # a distillation's teacher and settings; None for pretraining
     }
+    try:
+        distiller = load_distiller(plan["distill"])  # before any rank starts: a missing teacher is said at once
+    except CheckpointError as error:
+        raise UserError(f"run {run.name!r} cannot train: {error}") from error
     world.share(plan)
     recorder = RunRecorder(ws.store, run.id)
     try:
-        result = _trainer(plan, data.tokenizer, data.train, data.val, [recorder, *listeners], control, world).run(
-            resume_from=resume_from)
+        result = _trainer(plan, data.tokenizer, data.train, data.val, [recorder, *listeners], control, world,
+                          distiller).run(resume_from=resume_from)
     except StorageError as error:  # the run is recorded `stopped` and resumable; the front end shows one line
         raise UserError(str(error)) from error
     finally:
         recorder.close()
     record_throughput(ws, run.id, result)
+    if distiller is not None:
+        record_speeds(ws, run.id, distiller.teacher, result)
     return result
 
 
@@ -277,18 +292,20 @@ def follow_pretraining(plan: dict, world: Single, control: TrainControl | None =
         return None if path is None else PackedBlocks(TokenCache(Path(path)), max_len, tokenizer.cls_id,
                                                       tokenizer.pad_id)
 
-    trainer = _trainer(plan, tokenizer, blocks(plan["train_cache"]), blocks(plan["val_cache"]), [], control, world)
+    trainer = _trainer(plan, tokenizer, blocks(plan["train_cache"]), blocks(plan["val_cache"]), [], control, world,
+                       load_distiller(plan.get("distill")))
     return trainer.run(resume_from=None if plan["resume_from"] is None else Path(plan["resume_from"]))
 
 
 def _trainer(plan: dict, tokenizer: WorkbenchTokenizer, train: PackedBlocks, val: PackedBlocks | None,
-             listeners: Sequence[Listener], control: TrainControl | None, world: Single) -> Trainer:
+             listeners: Sequence[Listener], control: TrainControl | None, world: Single,
+             distiller: Distiller | None) -> Trainer:
     """The same trainer on every rank, from the plan rank 0 shares."""
     return Trainer(
         BertConfig.from_dict(plan["model"]), TrainConfig.from_dict(plan["train"]),
         MaskingConfig.from_dict(plan["masking"]), train, val, tokenizer, Path(plan["run_dir"]),
         listeners=listeners, control=control, unigram_counts=plan["unigram_counts"],
-        extra_checkpoint_config=plan["extra"], world=world,
+        extra_checkpoint_config=plan["extra"], world=world, distiller=distiller,
     )
 
 

@@ -33,7 +33,7 @@ from workbench.store.probe_results import ProbeResultRecord, metric_series
 from workbench.store.runstore import CheckpointRecord, RunRecord
 
 DEFAULT_CACHE_SIZE = 4
-MASKED_LM_KINDS = ("pretrain", "imported")  # runs whose checkpoints hold a masked-LM head
+MASKED_LM_KINDS = ("pretrain", "imported", "distill")  # runs whose checkpoints hold a masked-LM head
 
 
 class SuiteScores(Protocol):

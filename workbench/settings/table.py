@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from workbench.settings.base import Settings, describe_allowed, format_default
+from workbench.settings.distill import DistillConfig
 from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.launch import LaunchConfig
 from workbench.settings.masking import MaskingConfig
@@ -22,8 +23,9 @@ END = "<!-- end of settings table -->"
 README = Path(__file__).resolve().parents[2] / "README.md"
 # (title with the commands that take it, settings class); PretrainSpec's nested groups have rows of their own
 GROUPS: tuple[tuple[str, type[Settings]], ...] = (
-    ("Data (`train`)", PretrainSpec), ("Model (`train`)", ModelSpec),
-    ("Masking (`train`, `mask-preview`)", MaskingConfig), ("Training (`train`)", TrainConfig),
+    ("Data (`train`, `distill`)", PretrainSpec), ("Model (`train`, `distill`)", ModelSpec),
+    ("Masking (`train`, `distill`, `mask-preview`)", MaskingConfig), ("Training (`train`, `distill`)", TrainConfig),
+    ("Distillation (`distill`)", DistillConfig),
     ("Tokenizer (`tokenizer train`)", TokenizerConfig), ("Fine-tuning (`finetune`)", FinetuneConfig),
     ("Processes (`train`, `resume`, `finetune`)", LaunchConfig),
 )

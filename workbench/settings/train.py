@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from workbench.settings.base import Settings, setting
 
 PRECISIONS = ("fp32", "bf16", "fp16")
-SCHEDULES = ("linear", "cosine", "constant")
+SCHEDULES = ("linear", "cosine", "constant", "wsd", "one-cycle")
+DECAY_FRACTION = 0.2  # warmup-stable-decay's final share, as in Hägele et al. 2024
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_WORDS = "auto, cpu, cuda, cuda:N or mps"
 MAX_STEPS = 10_000_000
@@ -41,9 +42,15 @@ class TrainConfig(Settings):
                         "and it learns slowly.", "Learning rate", low=0.0, low_open=True, log_scale=True,
                         widget_high=1.0)
     warmup_steps: int = setting(100, "Steps over which the learning rate climbs from 0 to its peak, which keeps the "
-                                "first updates gentle.", "Warm-up steps", flag="--warmup", low=0, high=MAX_STEPS)
-    schedule: str = setting("linear", "How the learning rate falls to 0 after warm-up: linear, cosine, or constant "
-                            "(stays at the peak).", "Schedule", choices=SCHEDULES)
+                                "first updates gentle (one-cycle ignores it: its climb is the first half of the run).", "Warm-up steps", flag="--warmup", low=0, high=MAX_STEPS)
+    schedule: str = setting("linear", "How the learning rate moves: after warm-up it falls to 0 (linear, cosine), "
+                            "stays at the peak (constant), or stays then falls over the run's last part (wsd, "
+                            "warmup-stable-decay, MiniCPM 2024); one-cycle rises to the peak at half the run and falls "
+                            "back to 0, with no separate warm-up (Cramming, Geiping & Goldstein 2022).", "Schedule",
+                            choices=SCHEDULES)
+    decay_fraction: float = setting(DECAY_FRACTION, "With the wsd schedule: the share of the run after warm-up (or "
+                                    "of the time budget) over which the learning rate falls from the peak to 0.",
+                                    "Decay fraction", low=0.0, low_open=True, high=1.0, step=0.05, decimals=2)
     weight_decay: float = setting(0.01, "Pulls weights gently towards zero to avoid overfitting (AdamW, not on "
                                   "biases and LayerNorm).", "Weight decay", low=0.0, high=1.0, step=0.01)
     adam_betas: tuple[float, float] = setting((0.9, 0.999), "AdamW's two averaging factors, of the gradient and of "

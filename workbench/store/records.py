@@ -27,7 +27,8 @@ class StoreWriteError(StoreError):
         self.problem, self.code = problem, code
 
 
-RUN_KINDS = ("pretrain", "finetune", "imported")  # what RunRecord.kind may be (imported: a Hugging Face model)
+RUN_KINDS = ("pretrain", "finetune", "imported", "distill")  # what RunRecord.kind may be (imported: a Hugging Face
+# model; distill: a student trained on a teacher run's predictions, the teacher its parent_run_id)
 RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "stopped", "interrupted", "diverged")
 MetricTuple = tuple[str, int, float, int]  # (key, step, value, wall_time_ms), as RunStore.log_metrics takes them
 _TIMESTAMPS = ("created_at", "started_at", "ended_at", "heartbeat_at")  # integer milliseconds in the database

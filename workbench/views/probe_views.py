@@ -44,7 +44,8 @@ METRIC_NAMES = {"precision_at_1": "precision@1", "precision_at_k": "precision@k"
 
 # ---- runs and checkpoints --------------------------------------------------------------------------------------
 
-MODEL_KINDS = ("pretrain", "imported")  # runs whose checkpoints are masked-LM models: trained here or imported
+MODEL_KINDS = ("pretrain", "imported", "distill")  # runs whose checkpoints are masked-LM models: trained here
+# (a distilled student too) or imported
 
 
 def probe_runs(store: RunStore) -> list[RunRecord]:

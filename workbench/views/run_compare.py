@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from workbench.core.model_config import count_parameters
 from workbench.jobs.finetune_scores import run_score_lines
+from workbench.settings.model import BertConfig
 from workbench.store.runstore import RunRecord
 
 # A stopped, interrupted or failed pretraining run can go on from its last checkpoint; a diverged one would
@@ -79,7 +81,7 @@ def format_value(value: Any) -> str:
 def can_resume(run: RunRecord, has_checkpoint: bool) -> bool:
     """Whether `resume` can continue this run: a pretraining or fine-tuning run that ended early and left a
     checkpoint."""
-    return run.kind in ("pretrain", "finetune") and run.status in RESUMABLE_STATUSES and has_checkpoint
+    return run.kind in ("pretrain", "finetune", "distill") and run.status in RESUMABLE_STATUSES and has_checkpoint
 
 
 def run_matches(run: RunRecord, text: str = "", status: str | None = None) -> bool:
@@ -137,9 +139,33 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
                      for key, value in (metrics or {}).items())
 
 
+def _times(value: float, teacher: float) -> str:
+    return f"{value / teacher:.2g}x" if teacher else "-"
+
+
+def distill_lines(run: RunRecord) -> list[str]:
+    """A distill run beside its teacher: which run taught it and how, the two sizes, the two inference speeds
+    (measured together at the end of training) and the two validation losses."""
+    entry = run.config.get("distill", {})
+    teacher, settings, speed = entry.get("teacher", {}), entry.get("settings", {}), entry.get("speed")
+    student_size = count_parameters(BertConfig.from_dict(run.config["model"]))
+    teacher_size = teacher.get("parameters", 0)
+    lines = [f"Teacher: run {teacher.get('name')} (id {teacher.get('run_id')}) at step {teacher.get('step')} · "
+             f"temperature {settings.get('temperature')}, alpha {settings.get('alpha')}",
+             f"Size: {student_size:,} parameters, {_times(student_size, teacher_size)} the teacher's {teacher_size:,}"]
+    if speed:
+        student_speed, teacher_speed = speed["student_tokens_per_second"], speed["teacher_tokens_per_second"]
+        lines.append(f"Speed reading {speed['batch'][0]} x {speed['batch'][1]} tokens on {speed['device']}: "
+                     f"{student_speed:,.0f} tokens/s, {_times(student_speed, teacher_speed)} the teacher's "
+                     f"{teacher_speed:,.0f}")
+    lines.append(f"Best val loss {loss_text(run.best_val_loss)} · the teacher's {loss_text(teacher.get('val_loss'))} "
+                 f"at its step {teacher.get('step')}")
+    return lines
+
+
 def describe_run(run: RunRecord) -> str:
     """A few lines about a run: what it is, what it trained on, when, its scores with their baselines (a
-    fine-tuning run), and why it ended if it failed."""
+    fine-tuning run), its teacher beside it (a distill run), and why it ended if it failed."""
     data = run.config.get("data", {})
     lines = [
         f"Run {run.id} · {run.kind} · {run.status} · preset {run.preset or '-'} · {run.device or 'device unknown'}",
@@ -150,6 +176,8 @@ def describe_run(run: RunRecord) -> str:
     ]
     if run.kind == "finetune":
         lines += run_score_lines(run.config)
+    if run.kind == "distill":
+        lines += distill_lines(run)
     if run.error:
         lines.append(f"Error: {run.error}")
     return "\n".join(lines)

@@ -21,7 +21,7 @@ from workbench.settings.train import TrainConfig
 
 GROUPS = (
     ("Run", ("steps", "time_budget", "batch_size", "seed")),
-    ("Optimiser (AdamW)", ("lr", "warmup_steps", "schedule", "weight_decay", "grad_clip", "grad_accum")),
+    ("Optimiser (AdamW)", ("lr", "warmup_steps", "schedule", "decay_fraction", "weight_decay", "grad_clip", "grad_accum")),
     ("Evaluation and saving", ("eval_every", "checkpoint_every", "log_every")),
     ("Hardware", ("device", "precision")),
 )
