@@ -47,10 +47,10 @@ def test_a_causal_model_never_reads_later_tokens():
         assert not torch.allclose(bidirectional(ids, mask).logits[:, :7], bidirectional(changed, mask).logits[:, :7])
 
 
-def test_next_token_labels_are_the_shifted_inputs_and_skip_padding():
-    ids = torch.tensor([[2, 10, 11, 12, 3], [2, 20, 21, 0, 0]])
-    batch = next_token_batch(ids, (ids != 0).long())
-    assert batch.labels.tolist() == [[10, 11, 12, 3, -100], [20, 21, -100, -100, -100]]
+def test_next_token_labels_are_the_shifted_word_pieces():
+    ids = torch.tensor([[2, 10, 11, 3, 12], [2, 20, 21, 0, 0]])  # 2 [CLS], 3 [SEP], 0 padding
+    batch = next_token_batch(ids, (ids != 0).long(), special_ids=[0, 1, 2, 3, 4])
+    assert batch.labels.tolist() == [[10, 11, -100, 12, -100], [20, 21, -100, -100, -100]]
     assert torch.equal(batch.input_ids, ids)
 
 

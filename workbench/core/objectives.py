@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -45,11 +46,14 @@ ELECTRA_FILE = "electra.safetensors"
 EVAL_SAMPLING_SEED = 0  # validation samples the generator from a fixed stream: numbers compare across steps
 
 
-def next_token_batch(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> MaskedBatch:
-    """A CLM batch: inputs unchanged, labels[:, t] = input_ids[:, t + 1] where that is a real token, -100 at the
-    last position and before padding. input_ids, attention_mask: (B, T)."""
+def next_token_batch(input_ids: torch.Tensor, attention_mask: torch.Tensor, special_ids: Sequence[int]) -> MaskedBatch:
+    """A CLM batch: inputs unchanged, labels[:, t] = input_ids[:, t + 1] where that is a word piece, -100 at the
+    last position and before padding or a special token ([SEP]): the tokens predicted are those MLM masks, so
+    the two losses (and the unigram baseline) count the same kind of token. input_ids, attention_mask: (B, T)."""
+    following = input_ids[:, 1:]
+    skip = (attention_mask[:, 1:] == 0) | torch.isin(following, torch.as_tensor(list(special_ids)))
     labels = torch.full_like(input_ids, -100)
-    labels[:, :-1] = input_ids[:, 1:].masked_fill(attention_mask[:, 1:] == 0, -100)
+    labels[:, :-1] = following.masked_fill(skip, -100)
     return MaskedBatch(input_ids, labels, attention_mask, torch.zeros_like(input_ids, dtype=torch.int8))
 
 

@@ -292,7 +292,7 @@ class Trainer:
         batch = data.get_batch(indices)
         input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]  # (B, T) each
         if self.objective.name == "clm":  # nothing is masked: every next token is a label
-            return next_token_batch(input_ids, attention_mask)
+            return next_token_batch(input_ids, attention_mask, self.tokenizer.special_ids)
         word_start = None if self.masking_config.strategy == "token" else self.tokenizer.word_start_mask(input_ids)
         return masker(input_ids, attention_mask, word_start, torch.tensor(indices, dtype=torch.long), epoch)
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from workbench.jobs.finetune_scores import run_score_lines
+from workbench.settings.train import LOSS_COUNTS
 from workbench.store.runstore import RunRecord
 
 # A stopped, interrupted or failed pretraining run can go on from its last checkpoint; a diverged one would
@@ -137,6 +138,25 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
                      for key, value in (metrics or {}).items())
 
 
+def run_objective(run: RunRecord) -> str:
+    """What a pretraining run learned: mlm, clm or electra (runs from before the setting trained mlm)."""
+    return run.config.get("train", {}).get("objective", "mlm")
+
+
+def comparison_label(run: RunRecord) -> str:
+    """A run's name in a comparison chart's legend, with its objective when that is not masked LM."""
+    objective = run_objective(run) if run.kind == "pretrain" else "mlm"
+    return run.name if objective == "mlm" else f"{run.name} ({objective})"
+
+
+def loss_notes(runs: list[RunRecord]) -> str:
+    """What each loss counts, for overlaid runs of more than one objective ("" when they share one)."""
+    objectives = list(dict.fromkeys(run_objective(run) for run in runs if run.kind == "pretrain"))
+    if len(objectives) < 2:
+        return ""
+    return " ".join(f"{objective.upper()}: {LOSS_COUNTS[objective]}." for objective in objectives)
+
+
 def describe_run(run: RunRecord) -> str:
     """A few lines about a run: what it is, what it trained on, when, its scores with their baselines (a
     fine-tuning run), and why it ended if it failed."""
@@ -148,6 +168,9 @@ def describe_run(run: RunRecord) -> str:
         f"Created {local_time(run.created_at)} · started {local_time(run.started_at)} · "
         f"ended {local_time(run.ended_at)}",
     ]
+    if run.kind == "pretrain":
+        objective = run_objective(run)
+        lines.append(f"Objective {objective} · {LOSS_COUNTS[objective]}")
     if run.kind == "finetune":
         lines += run_score_lines(run.config)
     if run.error:
