@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from workbench.jobs.finetune_scores import run_score_lines
 from workbench.settings.train import LOSS_COUNTS
+from workbench.views.curves import RunCurves, Series
 from workbench.store.runstore import RunRecord
 
 # A stopped, interrupted or failed pretraining run can go on from its last checkpoint; a diverged one would
@@ -143,10 +144,14 @@ def run_objective(run: RunRecord) -> str:
     return run.config.get("train", {}).get("objective", "mlm")
 
 
-def comparison_label(run: RunRecord) -> str:
-    """A run's name in a comparison chart's legend, with its objective when that is not masked LM."""
+def comparison_series(run: RunRecord, curves: RunCurves) -> tuple[str, RunCurves]:
+    """A run as the comparison chart draws it: its name, with its objective when that is not masked LM, and its
+    curves. An ELECTRA run keeps only its validation curve (the generator's masked-LM loss, comparable): its
+    training loss adds disc_weight x the discriminator's and would squeeze the other runs' curves flat."""
     objective = run_objective(run) if run.kind == "pretrain" else "mlm"
-    return run.name if objective == "mlm" else f"{run.name} ({objective})"
+    if objective == "electra":
+        curves.series["train_loss"] = Series()
+    return (run.name if objective == "mlm" else f"{run.name} ({objective})"), curves
 
 
 def loss_notes(runs: list[RunRecord]) -> str:

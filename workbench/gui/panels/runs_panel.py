@@ -29,7 +29,7 @@ from workbench.jobs.metrics_csv import export_metrics_csv
 from workbench.jobs.runs import annotate_run, delete_runs
 from workbench.store.records import RunRecord, StoreError
 from workbench.views.curves import RunCurves, load_curves
-from workbench.views.run_compare import can_resume, comparison_label, loss_notes, parse_tags
+from workbench.views.run_compare import can_resume, comparison_series, loss_notes, parse_tags
 
 POLL_MS = 2000
 
@@ -191,7 +191,7 @@ class RunsPanel(QWidget):
             self._show_error("Select two or more runs to compare them.")
             return
         try:
-            series = [(comparison_label(run), load_curves(self.state.store, run.id)) for run in runs]
+            series = [comparison_series(run, load_curves(self.state.store, run.id)) for run in runs]
         except StoreError as error:
             self._show_error(f"Could not read the metrics: {error}")
             return
