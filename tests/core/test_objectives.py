@@ -12,6 +12,7 @@ import torch
 from test_training import FAST, MODEL, _events, _trainer, corpus, one_thread, stop_and_resume  # noqa: F401
 
 from workbench.core.checkpoints import file_sha256, load_checkpoint, read_checkpoint_config
+from workbench.core.finetune.heads import from_pretraining
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.objectives import (
     ELECTRA_FILE,
@@ -98,6 +99,8 @@ def test_clm_records_next_token_accuracy_and_a_causal_checkpoint(corpus, tmp_pat
     assert 0 <= evaluation.val_accuracy <= 1 and evaluation.extra == {}
     saved = read_checkpoint_config(result.last_checkpoint)
     assert saved["model"]["is_decoder"] is True and saved["train"]["objective"] == "clm"
+    # fine-tuning reads both ways: a causal [CLS] at position 0 would see only itself
+    assert from_pretraining("classify", result.last_checkpoint, 2).config.is_decoder is False
 
 
 def test_electra_saves_the_discriminator_as_the_model_and_the_generator_beside_it(corpus, tmp_path):

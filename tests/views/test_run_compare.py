@@ -163,3 +163,10 @@ def test_describe_run_shows_a_finetune_runs_scores_with_their_baselines(store: R
         "test: accuracy 0.8000 (majority class 0.6000), macro_f1 0.7000 (majority class 0.3750)"]
     unscored = store.create_run("ft2", "finetune", {"task": "classify", "data": {}}, None, None)
     assert len(describe_run(unscored).splitlines()) == 3
+
+
+def test_describe_run_says_what_a_pretraining_runs_loss_counts(store: RunStore) -> None:
+    causal = store.create_run("causal", "pretrain", {"train": {"objective": "clm"}, "data": {}}, None, None)
+    assert describe_run(causal).splitlines()[3].startswith("Objective clm · val loss: cross-entropy per next token")
+    older = store.create_run("older", "pretrain", {"train": {}, "data": {}}, None, None)  # before the setting
+    assert describe_run(older).splitlines()[3].startswith("Objective mlm · val loss: cross-entropy per masked token")
