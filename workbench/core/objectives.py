@@ -20,6 +20,7 @@ the generator and the replaced-token head are saved beside it in `electra.safete
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -243,7 +244,7 @@ class Electra(Objective):
         return model.discriminator, {ELECTRA_FILE: model.electra}
 
     def chance_loss(self, token_loss: float) -> float:
-        return token_loss + self.config.disc_weight * float(torch.log(torch.tensor(2.0)))  # a coin flip per token
+        return token_loss + self.config.disc_weight * math.log(2.0)  # a coin flip per token
 
 
 OBJECTIVE_CLASSES = {cls.name: cls for cls in (Objective, CausalLM, Electra)}

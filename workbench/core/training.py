@@ -1,6 +1,7 @@
 """The pretraining loop: masked-LM steps, evaluation, checkpoints, events and cooperative control.
 
-`Trainer.run()` trains a `BertForMaskedLM` on packed blocks for `TrainConfig.steps` optimizer steps. Blocks
+`Trainer.run()` trains a `BertForMaskedLM` (by `TrainConfig.objective`: masked LM, causal LM, or an ELECTRA
+generator and discriminator; core/objectives.py) on packed blocks for `TrainConfig.steps` optimizer steps. Blocks
 come in a fresh seeded permutation each epoch and are masked on the CPU by a counter-based `Masker`, so the
 whole run is a function of its seed: a run stopped at step N and resumed from its checkpoint (weights,
 optimizer, scheduler, grad scaler, RNG states, data position) reproduces the uninterrupted loss curve.
