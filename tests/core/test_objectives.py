@@ -108,7 +108,8 @@ def test_electra_saves_the_discriminator_as_the_model_and_the_generator_beside_i
     events = []
     result = _trainer(corpus, tmp_path, replace(ELECTRA, steps=10), listeners=[events.append]).run()
     evaluation = _events(EvalEvent, events)[-1]
-    assert set(evaluation.extra) == {"disc_loss", "disc_accuracy"} and 0 <= evaluation.extra["disc_accuracy"] <= 1
+    assert set(evaluation.extra) == {"disc_loss", "disc_accuracy", "disc_majority_accuracy"}
+    assert 0 <= evaluation.extra["disc_accuracy"] <= 1 and 0.5 < evaluation.extra["disc_majority_accuracy"] < 1
     assert evaluation.val_loss > 0  # the generator's masked-LM loss, comparable with an MLM run's
     discriminator = BertForMaskedLM(MODEL)  # loads strictly, as fine-tuning and probing load a run's model
     load_checkpoint(result.last_checkpoint, discriminator)

@@ -264,10 +264,11 @@ def load_generator(checkpoint: Path, discriminator: BertForMaskedLM, generator_h
 
 
 class EvalTally:
-    """The discriminator's validation numbers summed over batches (nothing for the other objectives)."""
+    """The discriminator's validation numbers summed over batches (nothing for the other objectives): its loss and
+    accuracy per real token, and the accuracy of always answering "original"."""
 
     def __init__(self) -> None:
-        self.loss_sum, self.correct, self.count = 0.0, 0, 0
+        self.loss_sum, self.correct, self.count, self.replaced = 0.0, 0, 0, 0
 
     def add(self, out: object) -> None:
         if not isinstance(out, ElectraOutput):
@@ -276,8 +277,12 @@ class EvalTally:
         self.loss_sum += float(F.binary_cross_entropy_with_logits(logits, labels.float(), reduction="sum"))
         self.correct += int(((logits > 0).long() == labels).sum())
         self.count += labels.numel()
+        self.replaced += int(labels.sum())
 
     def metrics(self) -> dict[str, float]:
         if not self.count:
             return {}
-        return {"disc_loss": self.loss_sum / self.count, "disc_accuracy": self.correct / self.count}
+        # the accuracy of answering "original" everywhere, which a discriminator must beat to have learned anything
+        majority = 1.0 - self.replaced / self.count
+        return {"disc_loss": self.loss_sum / self.count, "disc_accuracy": self.correct / self.count,
+                "disc_majority_accuracy": majority}
