@@ -196,30 +196,36 @@ def test_pause_resume_and_stop_from_another_thread(corpus, tmp_path):
     assert result.last_checkpoint.name == f"step-{result.steps:07d}"
 
 
-def test_stop_and_resume_reproduces_the_uninterrupted_run_exactly(corpus, tmp_path):
-    config = replace(FAST, steps=40, checkpoint_every=0, eval_every=0)
-    assert MODEL.hidden_dropout_prob > 0  # dropout on: the torch RNG state must be restored too
+def stop_and_resume(corpus, tmp_path, config, at: int):
+    """A run of `config` whole, and the same run stopped at step `at` and resumed: (whole run's events, its result,
+    the split run's events, its result)."""
     whole = []
     full = _trainer(corpus, tmp_path / "whole", config, listeners=[whole.append]).run()
-
     first, control = [], TrainControl()
 
-    def stop_at_20(event):
+    def stop_there(event):
         first.append(event)
-        if isinstance(event, StepEvent) and event.step == 20:
+        if isinstance(event, StepEvent) and event.step == at:
             control.stop()
 
-    stopped = _trainer(corpus, tmp_path / "split", config, listeners=[stop_at_20], control=control).run()
-    assert stopped.steps == 20
+    stopped = _trainer(corpus, tmp_path / "split", config, listeners=[stop_there], control=control).run()
+    assert stopped.steps == at
     torch.manual_seed(123), random.seed(123), np.random.seed(123)  # whatever happens in between
     second = []
     resumed = _trainer(corpus, tmp_path / "split", config, listeners=[second.append]).run(stopped.last_checkpoint)
-    assert resumed.status == "completed" and resumed.steps == 40
-    split_losses = [e.loss for e in _events(StepEvent, first + second)]
-    assert split_losses == [e.loss for e in _events(StepEvent, whole)]
+    assert resumed.status == "completed" and resumed.steps == config.steps
+    assert [e.loss for e in _events(StepEvent, first + second)] == [e.loss for e in _events(StepEvent, whole)]
+    assert "resumed at step" in _events(StatusEvent, second)[0].message
+    return whole, full, first + second, resumed
+
+
+def test_stop_and_resume_reproduces_the_uninterrupted_run_exactly(corpus, tmp_path):
+    config = replace(FAST, steps=40, checkpoint_every=0, eval_every=0)
+    assert MODEL.hidden_dropout_prob > 0  # dropout on: the torch RNG state must be restored too
+    _, full, split, resumed = stop_and_resume(corpus, tmp_path, config, at=20)
     assert file_sha256(resumed.last_checkpoint / "model.safetensors") == \
         file_sha256(full.last_checkpoint / "model.safetensors")
-    assert "resumed at step 20 of" in _events(StatusEvent, second)[0].message  # no folder names (issue 15)
+    assert "resumed at step 20 of" in _events(StatusEvent, split)[-2].message  # no folder names (issue 15)
 
 
 def test_divergence_keeps_the_last_good_checkpoint(corpus, tmp_path):

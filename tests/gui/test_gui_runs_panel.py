@@ -268,6 +268,27 @@ def test_compare_draws_each_run_in_its_own_colour(qtbot, env, runs) -> None:
     assert len({item.opts["pen"].color().name() for item in training}) == 3
 
 
+def test_compare_overlays_objectives_with_what_each_loss_counts(qtbot, env, runs, tmp_path) -> None:
+    state, _ = env
+    for name, objective, val_start in (("causal", "clm", 4.4), ("replaced", "electra", 4.2)):
+        config = run_config()
+        config["train"]["objective"] = objective
+        run = state.store.create_run(name, "pretrain", config, None, None, preset="tiny", device="CPU")
+        log_curves(state.store, run.id, 100, val_start=val_start)
+        state.store.set_status(run.id, "completed")
+    panel = make_panel(qtbot, env)
+    select_runs(qtbot, panel, "baseline", "causal", "replaced")
+    qtbot.mouseClick(panel.toolbar.compare_button, Qt.MouseButton.LeftButton)
+    names = panel.tabs.compare_chart.curve_names()
+    assert "causal (clm) · validation" in names and "baseline · training" in names
+    # ELECTRA's training loss (generator + 50 x discriminator) is not on the masked-LM scale: validation only
+    assert [n for n in names if n.startswith("replaced")] == ["replaced (electra) · validation"]
+    text = panel.message.text()
+    assert "CLM: val loss: cross-entropy per next token" in text and "MLM: val loss: cross-entropy per masked" in text
+    panel.resize(1280, 720)
+    panel.grab().save(str(tmp_path / "runs-compare-objectives.png"))
+
+
 def test_poll_shows_a_running_runs_progress(qtbot, env, runs) -> None:
     state, _ = env
     panel = make_panel(qtbot, env)

@@ -65,6 +65,18 @@ def test_settings_the_form_does_not_show_survive_apply(qtbot) -> None:
     assert (config.adam_eps, config.eval_batches, config.steps) == (1e-8, 3, 12)
 
 
+def test_the_objective_is_chosen_in_the_form_and_the_generator_settings_are_electras(qtbot) -> None:
+    form = TrainSettings()
+    qtbot.addWidget(form)
+    assert form.config().objective == "mlm" and not form.fields["disc_weight"].isEnabled()
+    form.editor("objective").setCurrentText("electra")
+    form.editor("generator_hidden_size").setValue(0.5)
+    assert form.fields["generator_hidden_size"].isEnabled() and form.fields["disc_weight"].isEnabled()
+    assert (form.config().objective, form.config().generator_hidden_size) == ("electra", 0.5)
+    form.apply(TrainConfig(objective="clm"))  # a resumed CLM run's settings
+    assert form.config().objective == "clm" and not form.fields["generator_hidden_size"].isEnabled()
+
+
 def test_errors_use_the_fields_label() -> None:
     with pytest.raises(SettingError) as err:
         TrainConfig(warmup_steps=-1)

@@ -32,7 +32,8 @@ OTHER = {
     TrainConfig: {"steps": 250, "batch_size": 12, "lr": 3e-4, "warmup_steps": 0, "schedule": "cosine", "decay_fraction": 0.1,
                   "weight_decay": 0.1, "adam_betas": (0.85, 0.98), "adam_eps": 1e-8, "grad_clip": 0.0,
                   "grad_accum": 4, "eval_every": 0, "eval_batches": 7, "checkpoint_every": 0, "device": "cpu",
-                  "precision": "bf16", "seed": 2**40, "log_every": 1, "time_budget": 2.5},
+                  "precision": "bf16", "seed": 2**40, "log_every": 1, "time_budget": 2.5, "objective": "electra",
+                  "generator_hidden_size": 0.5, "disc_weight": 20.0},
 }
 NESTED = {ModelSpec: "model", MaskingConfig: "masking", TrainConfig: "train"}
 

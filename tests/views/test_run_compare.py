@@ -189,3 +189,10 @@ def test_describe_run_shows_a_distill_run_beside_its_teacher(store: RunStore) ->
     run = store.update_run(run.id, config={**run.config, "distill": {**distill, "speed": speed}})
     assert describe_run(run).splitlines()[5] == \
         "Speed reading 32 x 32 tokens on cpu: 90,000 tokens/s, 3x the teacher's 30,000"
+
+
+def test_describe_run_says_what_a_pretraining_runs_loss_counts(store: RunStore) -> None:
+    causal = store.create_run("causal", "pretrain", {"train": {"objective": "clm"}, "data": {}}, None, None)
+    assert describe_run(causal).splitlines()[3].startswith("Objective clm · val loss: cross-entropy per next token")
+    older = store.create_run("older", "pretrain", {"train": {}, "data": {}}, None, None)  # before the setting
+    assert describe_run(older).splitlines()[3].startswith("Objective mlm · val loss: cross-entropy per masked token")

@@ -25,8 +25,6 @@ from workbench.cli.probe_depth_cmd import (
 from workbench.core.probing import (
     PLL_METHODS,
     attention_maps,
-    fill_in_order,
-    fill_mask,
     score_sentences,
     write_matrix_csv,
 )
@@ -125,8 +123,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if head_mask is not None and not args.in_order:
         return print_fill_ablation(args, probe, head_mask)
     targets = args.targets.split(",") if args.targets is not None else None
-    fill = fill_in_order if args.in_order else fill_mask
-    result = fill(probe.model, probe.tokenizer, args.text, top_k=args.top_k, targets=targets, head_mask=head_mask)
+    result = probe.fill(args.text, args.top_k, targets, args.in_order, head_mask)
     if args.json:
         print_json({**_source(probe), **result.to_dict()})
         return 0

@@ -25,6 +25,7 @@ from workbench.cli.output import PreparationProgress, TrainingProgress, print_js
 from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.core.distributed import Single, check_launch, launched_by_torchrun
 from workbench.core.training_types import TrainResult
+from workbench.jobs.errors import UserError
 from workbench.jobs.pretrain import check_start, get_run, resume_pretraining, start_pretraining
 from workbench.jobs.supervised import EventLog, supervision
 from workbench.jobs.throughput import scaling_summary
@@ -71,6 +72,8 @@ def train_new_run(args: argparse.Namespace, spec: PretrainSpec, check: Callable[
     `--nproc` processes through torchrun when asked (`check(ws)` refuses what it can before they start)."""
     if wants_launch(args):
         check_launch(spec.train.device, launch_config(args).nproc, spec.train.batch_size)
+        if spec.train.objective == "electra" and launch_config(args).nproc > 1:
+            raise UserError("--objective electra trains in one process; leave out --nproc")
         with open_workspace(args) as ws:
             check(ws)
         return launch(args.argv, launch_config(args).nproc, args.home)

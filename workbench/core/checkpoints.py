@@ -20,7 +20,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import safetensors.torch
@@ -93,15 +93,18 @@ def _save_weights(model: nn.Module, path: Path) -> None:
         raise OSError(int(code[1]), os.strerror(int(code[1])), str(path)) from error
 
 
-def _write_files(folder: Path, model: nn.Module, training_state: dict, config: dict) -> None:
+def _write_files(folder: Path, model: nn.Module, training_state: dict, config: dict,
+                 companions: Mapping[str, nn.Module]) -> None:
     _save_weights(model, folder / MODEL_FILE)
+    for name, companion in companions.items():
+        _save_weights(companion, folder / name)
     # Through whole writes of our own: given a path (or a buffered file, whose short write surfaces later) torch's
     # writer reports a full disk as "RuntimeError: [enforce fail at inline_container.cc:672]"; here it is
     # OSError(ENOSPC), which names the problem.
     with open(folder / STATE_FILE, "wb", buffering=0) as f:
         torch.save(training_state, _WholeWrites(f))
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
-    for name in (MODEL_FILE, STATE_FILE, CONFIG_FILE):
+    for name in (MODEL_FILE, STATE_FILE, CONFIG_FILE, *companions):
         _fsync(folder / name)
     _fsync(folder)
 
@@ -122,15 +125,17 @@ class _WholeWrites:
         self.raw.flush()
 
 
-def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, config: dict) -> CheckpointInfo:
-    """Write `run_dir/checkpoints/step-NNNNNNN` (step from `training_state["step"]`) atomically.
+def save_checkpoint(run_dir: Path, model: nn.Module, training_state: dict, config: dict,
+                    companions: Mapping[str, nn.Module] | None = None) -> CheckpointInfo:
+    """Write `run_dir/checkpoints/step-NNNNNNN` (step from `training_state["step"]`) atomically. `companions`
+    are more weights saved beside the model, by file name (an ELECTRA run's generator).
 
     An existing checkpoint of the same step (a run resumed from an earlier one) is replaced. A full or read-only
     disk raises `StorageError` ("disk full while saving checkpoint step-40"), with nothing of this save left.
     """
     step = int(training_state["step"])
     try:
-        target = _save_atomically(run_dir, step, model, training_state, config)
+        target = _save_atomically(run_dir, step, model, training_state, config, companions or {})
     except (OSError, RuntimeError) as error:  # torch's writer may wrap our OSError in a RuntimeError as it closes
         storage = next((as_storage_error(e, f"saving checkpoint step-{step}") for e in _chain(error)
                         if storage_problem(e)), None)
@@ -149,7 +154,8 @@ def _chain(error: BaseException | None) -> list[BaseException]:
     return chain
 
 
-def _save_atomically(run_dir: Path, step: int, model: nn.Module, training_state: dict, config: dict) -> Path:
+def _save_atomically(run_dir: Path, step: int, model: nn.Module, training_state: dict, config: dict,
+                     companions: Mapping[str, nn.Module]) -> Path:
     parent = checkpoints_dir(run_dir)
     parent.mkdir(parents=True, exist_ok=True)
     remove_partial_saves(run_dir)
@@ -157,7 +163,7 @@ def _save_atomically(run_dir: Path, step: int, model: nn.Module, training_state:
     tmp = parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        _write_files(tmp, model, training_state, config)
+        _write_files(tmp, model, training_state, config, companions)
         if target.exists():
             # A folder cannot be renamed over a non-empty one: move the old one aside first.
             old = parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
@@ -196,6 +202,17 @@ def load_checkpoint(checkpoint: Path, model: nn.Module, map_location: str | torc
                               "loaded (it was not written by the workbench, or was changed since)") from error
     except (RuntimeError, EOFError) as error:  # a damaged or truncated zip archive
         raise CheckpointError(f"{checkpoint / STATE_FILE} cannot be read ({error})") from error
+
+
+def load_companion(checkpoint: Path, name: str, module: nn.Module, map_location: str | torch.device = "cpu") -> None:
+    """Load the weights file `name` saved beside a checkpoint's model (`save_checkpoint`'s companions), strictly."""
+    path = Path(checkpoint) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{checkpoint} lacks {name}")
+    try:
+        safetensors.torch.load_model(module, str(path), strict=True, device=str(map_location))
+    except safetensors.SafetensorError as error:
+        raise CheckpointError(f"{path} cannot be read ({error})") from error
 
 
 def remove_partial_saves(run_dir: Path) -> int:

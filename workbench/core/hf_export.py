@@ -72,6 +72,9 @@ class ExportPlan:
 
 def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str | None = None) -> ExportPlan:
     """The architecture for a model of `config` with a `tokenizer_type` tokenizer whose padding id is `pad_id`."""
+    if config.is_decoder:
+        raise HFExportError("a causal (CLM) model (is_decoder) does not export: Hugging Face's masked-LM classes "
+                            "read every token both ways")
     if config.pre_layer_norm:
         raise HFExportError("a pre-LN model (pre_layer_norm) has no Hugging Face BERT, RoBERTa or DistilBERT "
                             "equivalent; only post-LN models export")

@@ -9,7 +9,8 @@ or `output_attentions=True` it is computed explicitly. Dropout draws its random 
 PyTorch's CPU dropout (`Dropout`), and packed blocks without padding build no attention mask at all.
 With `labels`, only the positions to predict (labels != -100) go through the vocabulary projection, which
 is most of the head's compute and memory at 15% masking, and through the last layer after its attention
-(every position is still a key and value there): the loss reads nothing else. `pre_layer_norm=True` moves
+(every position is still a key and value there): the loss reads nothing else. `is_decoder=True` (HF's name) adds a causal mask: position t attends to positions 0..t only, for causal
+language modelling (CLM) on the same encoder. `pre_layer_norm=True` moves
 each LayerNorm before its sub-block (same names: `attention.output.LayerNorm` then normalises the
 attention's input) and adds `bert.encoder.final_layer_norm`; the default is BERT's post-LN.
 A `HeadMask` switches attention heads off for probing (ablation) without touching a weight: HF's `head_mask`
@@ -82,7 +83,8 @@ class HeadMask:
         if key_mask is None:
             fill = context.mean(dim=2, keepdim=True)  # (B, A, 1, hs)
         else:
-            real = key_mask.transpose(-1, -2).to(context.dtype)  # (B, 1, T, 1): 1 at real tokens
+            # the last query's row: a causal mask's last row allows every real token, as a padding mask's does
+            real = key_mask[..., -1:, :].transpose(-1, -2).to(context.dtype)  # (B, 1, T, 1): 1 at real tokens
             fill = (context * real).sum(dim=2, keepdim=True) / real.sum(dim=2, keepdim=True).clamp_min(1)
         return torch.lerp(fill, context, keep)  # exact at both ends: a kept head's context is untouched
 
@@ -175,7 +177,8 @@ class BertSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool = False,
                 head_mask: HeadMask | None = None, layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to, or None (no padding).
+        """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to, (B, 1, T, T) with a
+        causal mask, or None (no padding).
         Returns the context (B, T, H) and, if asked, the attention probabilities (B, A, T, T)."""
         B, T, H = x.shape
         q, k, v = self._project(x)  # (B, A, T, hs) each
@@ -305,6 +308,7 @@ class BertModel(nn.Module):
         super().__init__()
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
+        self.is_decoder = config.is_decoder
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
@@ -312,12 +316,23 @@ class BertModel(nn.Module):
                 rows: torch.Tensor | None = None, head_mask: HeadMask | None = None) -> BaseModelOutput:
         """input_ids: (B, T); attention_mask: (B, T), 1 for tokens, 0 for padding. last_hidden_state is
         (B, T, H), or (N, H) at the N positions where `rows` ((B, T) bool) is True, row-major."""
-        key_mask = None if attention_mask is None else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
-        if key_mask is not None and key_mask.device.type == "cpu" and not torch.compiler.is_compiling() \
-                and bool(key_mask.all()):  # (a data-dependent branch would break a compiled graph)
-            key_mask = None  # packed blocks have no padding: no mask to build, and SDPA's fastest kernel
         x = self.embeddings(input_ids, token_type_ids, position_ids)
+        key_mask = attention_key_mask(attention_mask, input_ids.shape[1], self.is_decoder, input_ids.device)
         return self.encoder(x, key_mask, output_attentions, output_hidden_states, rows, head_mask)
+
+
+def attention_key_mask(attention_mask: torch.Tensor | None, seq_len: int, is_decoder: bool,
+                       device: torch.device) -> torch.Tensor | None:
+    """What the encoder's attention may read: (B, 1, 1, T) True at real tokens, (B or 1, 1, T, T) with a causal
+    mask (query t reads keys 0..t), or None (every key, every query). attention_mask: (B, T), 1 for tokens."""
+    key_mask = None if attention_mask is None else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
+    if key_mask is not None and key_mask.device.type == "cpu" and not torch.compiler.is_compiling() \
+            and bool(key_mask.all()):  # (a data-dependent branch would break a compiled graph)
+        key_mask = None  # packed blocks have no padding: no mask to build, and SDPA's fastest kernel
+    if is_decoder:
+        causal = torch.ones(seq_len, seq_len, dtype=torch.bool, device=device).tril()[None, None]  # (1, 1, T, T)
+        key_mask = causal if key_mask is None else key_mask & causal  # (B, 1, T, T)
+    return key_mask
 
 
 class BertPredictionHeadTransform(nn.Module):

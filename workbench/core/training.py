@@ -1,6 +1,7 @@
 """The pretraining loop: masked-LM steps, evaluation, checkpoints, events and cooperative control.
 
-`Trainer.run()` trains a `BertForMaskedLM` on packed blocks for `TrainConfig.steps` optimizer steps. Blocks
+`Trainer.run()` trains a `BertForMaskedLM` (by `TrainConfig.objective`: masked LM, causal LM, or an ELECTRA
+generator and discriminator; core/objectives.py) on packed blocks for `TrainConfig.steps` optimizer steps. Blocks
 come in a fresh seeded permutation each epoch and are masked on the CPU by a counter-based `Masker`, so the
 whole run is a function of its seed: a run stopped at step N and resumed from its checkpoint (weights,
 optimizer, scheduler, grad scaler, RNG states, data position) reproduces the uninterrupted loss curve.
@@ -32,6 +33,7 @@ from torch import nn
 from workbench.core.checkpoints import (
     capture_rng_state,
     checkpoint_step,
+    load_companion,
     remove_partial_saves,
     restore_rng_state,
     save_checkpoint,
@@ -42,7 +44,7 @@ from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler, seed_everything
 from workbench.core.loss_window import LossWindow
 from workbench.core.masking import MaskedBatch, Masker
-from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.objectives import EvalTally, next_token_batch, objective_for
 from workbench.core.optim import build_optimizer, build_scheduler
 from workbench.core.storage import StorageError
 from workbench.core.training_types import (
@@ -98,7 +100,8 @@ def unigram_log_probs(counts: np.ndarray | Sequence[int], special_ids: Sequence[
 
 
 class Trainer:
-    """Pretrains a `BertForMaskedLM`; construct (validates, seeds, builds on the device), then `run()`."""
+    """Pretrains a `BertForMaskedLM` with the objective `train_config.objective` names (masked LM, causal LM or
+    ELECTRA: core/objectives.py); construct (validates, seeds, builds on the device), then `run()`."""
 
     def __init__(self, model_config: BertConfig, train_config: TrainConfig, masking_config: MaskingConfig,
                  train_data: BlockData, val_data: BlockData | None, tokenizer: MaskingTokenizer, run_dir: Path,
@@ -106,6 +109,9 @@ class Trainer:
                  unigram_counts: np.ndarray | None = None, extra_checkpoint_config: dict | None = None,
                  world: Single | None = None, distiller: Distiller | None = None) -> None:
         self.world = world or Single()
+        if distiller is not None and train_config.objective != "mlm":
+            raise ValueError(f"distillation teaches a masked LM at its masked positions; the objective "
+                             f"{train_config.objective!r} has no such positions: use --objective mlm")
         _check_inputs(model_config, train_config, train_data, tokenizer, unigram_counts, extra_checkpoint_config,
                       self.world.world_size)
         self.config, self.masking_config = train_config, masking_config
@@ -123,11 +129,13 @@ class Trainer:
         self.eval_masker = Masker(replace(masking_config, dynamic=False,
                                           mlm_probability=masking_config.eval_mlm_probability), *self._masker_args)
         self.unigram = None if unigram_counts is None else unigram_log_probs(unigram_counts, tokenizer.special_ids)
+        self.objective = objective_for(train_config)  # what the model learns (core/objectives.py)
+        model_config = self.objective.model_config(model_config)
         self.checkpoint_config = {"model": model_config.to_dict(), "train": train_config.to_dict(),
                                   "masking": masking_config.to_dict(), **(extra_checkpoint_config or {})}
 
         seed_everything(train_config.seed)
-        self.model = BertForMaskedLM(model_config).for_training(self.device)  # unwrapped: what is saved
+        self.model = self.objective.build_model(model_config).for_training(self.device)  # unwrapped
         self.trained_model = self.world.wrap(self.model)
         # distillation: the loss comes from a frozen teacher's predictions as well (core/distillation.py)
         self.distiller = None if distiller is None else distiller.to(self.device)
@@ -148,8 +156,8 @@ class Trainer:
         self._train_loss: float | None = None
         # A loss this far above what guessing by frequency costs, for BLOWN_UP_STEPS steps after warm-up, is a
         # divergence that stayed finite (--lr 50 once "completed" at a loss of 43,000).
-        self._loss_limit = BLOWN_UP_FACTOR * (unigram_entropy(self.unigram) if self.unigram is not None
-                                              else math.log(model_config.vocab_size))
+        self._loss_limit = BLOWN_UP_FACTOR * self.objective.chance_loss(
+            unigram_entropy(self.unigram) if self.unigram is not None else math.log(model_config.vocab_size))
         self._steps_above_limit = 0
         self._eval: EvalEvent | None = None
         self._session_tokens, self._session_seconds, self._rank_tokens = 0, 0.0, 0
@@ -293,6 +301,8 @@ class Trainer:
     def _masked(self, data: BlockData, indices: list[int], epoch: int, masker: Masker) -> MaskedBatch:
         batch = data.get_batch(indices)
         input_ids, attention_mask = batch["input_ids"], batch["attention_mask"]  # (B, T) each
+        if self.objective.name == "clm":  # nothing is masked: every next token is a label
+            return next_token_batch(input_ids, attention_mask, self.tokenizer.special_ids)
         word_start = None if self.masking_config.strategy == "token" else self.tokenizer.word_start_mask(input_ids)
         return masker(input_ids, attention_mask, word_start, torch.tensor(indices, dtype=torch.long), epoch)
 
@@ -387,6 +397,7 @@ class Trainer:
         size = self.config.batch_size
         limit = min(len(self.val_data), size * self.config.eval_batches)
         loss_sum, correct, n, unigram_sum = 0.0, 0, 0, 0.0
+        tally = EvalTally()  # ELECTRA's discriminator numbers
         self.model.eval()
         try:
             for start in range(0, limit, size):
@@ -395,7 +406,9 @@ class Trainer:
                 if targets.numel() == 0:
                     continue
                 with self._autocast():
-                    logits = self.model(**self._on_device(batch)).logits.float()  # (N, V)
+                    out = self.model(**self._on_device(batch))
+                logits = out.logits.float()  # (N, V)
+                tally.add(out)
                 on_device = targets.to(self.device)
                 loss_sum += float(F.cross_entropy(logits, on_device, reduction="sum"))
                 correct += int((logits.argmax(-1) == on_device).sum())
@@ -408,7 +421,7 @@ class Trainer:
             return None
         loss = loss_sum / n
         unigram = unigram_sum / n if self.unigram is not None else None
-        return EvalEvent(self.step, loss, correct / n, math.exp(min(loss, 700.0)), unigram)
+        return EvalEvent(self.step, loss, correct / n, math.exp(min(loss, 700.0)), unigram, tally.metrics())
 
     def _evaluate(self) -> None:
         if not (self.world.is_writer or self.world.sharded):
@@ -422,7 +435,7 @@ class Trainer:
         metrics = {"train_loss": self._train_loss}
         if self._eval is not None:
             metrics.update(val_loss=self._eval.val_loss, val_accuracy=self._eval.val_accuracy,
-                           val_perplexity=self._eval.val_perplexity)
+                           val_perplexity=self._eval.val_perplexity, **self._eval.extra)
         return {k: v for k, v in metrics.items() if v is not None}
 
     def _emit(self, event: Event) -> None:
@@ -468,13 +481,17 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "rng": capture_rng_state(),
         }
-        info = save_checkpoint(self.run_dir, model, state, self.checkpoint_config)
+        model, companions = self.objective.saved_parts(model)  # ELECTRA: the discriminator, the generator beside
+        info = save_checkpoint(self.run_dir, model, state, self.checkpoint_config, companions)
         # recorded first: a checkpoint the store never heard of is not one a resume can start from
         self._emit(CheckpointEvent(info.step, info.path, info.sha256, info.size, self._metrics(), info.state_sha256))
         self.last_checkpoint, self._checkpointed_step = info.path, self.step
 
     def _restore(self, checkpoint: Path) -> None:
-        state = self.world.restore(checkpoint, self.model, self.optimizer, self.device)
+        model, companions = self.objective.saved_parts(self.model)
+        for name, companion in companions.items():
+            load_companion(checkpoint, name, companion, self.device)
+        state = self.world.restore(checkpoint, model, self.optimizer, self.device)
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.step = self._checkpointed_step = int(state["step"])
@@ -496,6 +513,9 @@ def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_dat
         raise ValueError(f"The training text makes only {blocks} block{'' if blocks == 1 else 's'} of tokens, fewer "
                          f"than the batch size of {train_config.batch_size}: lower the batch size, or add text to the "
                          "corpus")
+    if train_config.objective == "electra" and world_size > 1:
+        raise ValueError("ELECTRA trains in one process: its discriminator's unused masked-LM head and the "
+                         "generator's sampling are not set up for data-parallel training")
     if model_config.vocab_size < tokenizer.vocab_size:
         raise ValueError(f"model vocab_size={model_config.vocab_size} is smaller than the tokenizer's "
                          f"{tokenizer.vocab_size}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 STATUSES = ("running", "paused", "completed", "stopped", "diverged", "failed", "interrupted")
 
@@ -35,6 +35,7 @@ class EvalEvent:
     val_accuracy: float
     val_perplexity: float
     unigram_baseline_loss: float | None  # None without unigram counts
+    extra: Mapping[str, float] = field(default_factory=dict)  # the objective's own (ELECTRA: disc_loss, ...)
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ def held_out_question(ws: Workspace, run: RunRecord, corpus: CorpusRecord) -> Qu
     sentence, answer, unseen = _pick(ws, corpus, val_fraction, tokenizer, set(order[:COMMON_WORDS]))
     masked = re.sub(rf"\b{answer}\b(?!.*\b{answer}\b)", tokenizer.mask_token, sentence)
     answer_id = tokenizer.encode(answer)[0]
-    probabilities = fill_mask(probe.model, tokenizer, masked, top_k=probe.model.config.vocab_size)
+    probabilities = fill_mask(probe.fill_model, tokenizer, masked, top_k=probe.model.config.vocab_size)
     ranked = probabilities.masks[0].predictions
     rank = next(i for i, p in enumerate(ranked, 1) if p.token_id == answer_id)
     return Question(sentence, masked, tokenizer.id_to_token(answer_id), [(p.token, p.probability) for p in ranked[:5]],

@@ -23,6 +23,7 @@ from workbench.core.checkpoints import CheckpointError
 from workbench.core.distillation import Distiller
 from workbench.core.distributed import Single
 from workbench.core.model_config import estimate_training_memory
+from workbench.core.objectives import objective_for
 from workbench.core.packing import PackedBlocks
 from workbench.core.storage import StorageError
 from workbench.core.token_cache import TokenCache, build_or_load_cache
@@ -139,7 +140,7 @@ def start_pretraining(
     ws.check_writable()
     tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
     tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
-    model_config = spec.model.config(tokenizer_record.vocab_size)
+    model_config = objective_for(spec.train).model_config(spec.model.config(tokenizer_record.vocab_size))
     check_memory(spec, model_config)
     data = prepare_data(ws, corpus, tokenizer_record, spec.model.max_position_embeddings, spec.val_fraction, progress)
     config = {

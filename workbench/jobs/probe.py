@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Protocol, TypeVar
+from typing import Callable, Protocol, Sequence, TypeVar
 
 import safetensors.torch
 import torch
 
 from workbench.core.checkpoints import MODEL_FILE, read_checkpoint_config
 from workbench.core.devices import resolve_device
-from workbench.core.modeling_bert import BertForMaskedLM
+from workbench.core.modeling_bert import BertForMaskedLM, HeadMask
+from workbench.core.objectives import ElectraGenerator, load_generator
+from workbench.core.probing.fill_mask import FillMaskResult, InOrderResult, fill_in_order, fill_mask
 from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult, evaluate_suite, load_suite
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.jobs.checkpoint_check import verify
@@ -34,6 +36,7 @@ from workbench.store.runstore import CheckpointRecord, RunRecord
 
 DEFAULT_CACHE_SIZE = 4
 MASKED_LM_KINDS = ("pretrain", "imported", "distill")  # runs whose checkpoints hold a masked-LM head
+GENERATOR_NOTE = "an ELECTRA run: fill-mask reads its generator (the discriminator predicts replaced tokens only)"
 
 
 class SuiteScores(Protocol):
@@ -58,9 +61,25 @@ class ProbeModel:
     step: int
     checkpoint_path: Path
     device: torch.device
+    generator: ElectraGenerator | None = None  # an ELECTRA run's: its masked LM (the model is the discriminator)
 
     def describe(self) -> str:
         return f"run {self.run_name!r} at step {self.step}"
+
+    @property
+    def fill_model(self) -> BertForMaskedLM | ElectraGenerator:
+        """What fill-mask reads: the model's masked-LM head, or an ELECTRA run's generator (its discriminator's
+        masked-LM head was never trained)."""
+        return self.model if self.generator is None else self.generator
+
+    def fill(self, text: str, top_k: int, targets: Sequence[str] | None = None, in_order: bool = False,
+             head_mask: HeadMask | None = None) -> FillMaskResult | InOrderResult:
+        """Fill-mask (or fill in order) on `fill_model`, with a note saying so when that is a generator."""
+        fill = fill_in_order if in_order else fill_mask
+        result = fill(self.fill_model, self.tokenizer, text, top_k=top_k, targets=targets, head_mask=head_mask)
+        if self.generator is None:
+            return result
+        return replace(result, notes=[GENERATOR_NOTE, *result.notes])
 
 
 class ModelCache:
@@ -137,7 +156,10 @@ def _load(ws: Workspace, run: RunRecord, checkpoint: CheckpointRecord, device: t
     # Weights only: load_checkpoint would also read the training state (optimizer moments, twice the weights).
     safetensors.torch.load_model(model, str(path / MODEL_FILE), strict=True, device=str(device))
     model.eval()
-    return ProbeModel(model, tokenizer, run.id, run.name, checkpoint.step, path, device)
+    train = config.get("train", {})
+    generator = load_generator(path, model, train["generator_hidden_size"], device) \
+        if train.get("objective") == "electra" else None
+    return ProbeModel(model, tokenizer, run.id, run.name, checkpoint.step, path, device, generator)
 
 
 def load_probe_model(
@@ -207,7 +229,8 @@ def run_probe_suite(
 ) -> list[tuple[ProbeResultRecord, SuiteResult]]:
     """Evaluate a cloze suite on one checkpoint or on every checkpoint (`on_checkpoints`)."""
     suite = load_suite(suite_path if suite_path is not None else default_suite_path(ws))
-    return on_checkpoints(ws, run_ref, lambda probe: evaluate_suite(probe.model, probe.tokenizer, suite, top_k=top_k),
+    return on_checkpoints(ws, run_ref, lambda probe: evaluate_suite(probe.fill_model, probe.tokenizer, suite,
+                                                                    top_k=top_k),
                           step, all_checkpoints, device, progress)
 
 

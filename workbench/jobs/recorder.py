@@ -36,6 +36,7 @@ class RunRecorder:
                 val_accuracy=event.val_accuracy,
                 val_perplexity=event.val_perplexity,
                 unigram_baseline_loss=event.unigram_baseline_loss,
+                **event.extra,
             )
             self._flush(event.step)  # evaluations are rare and users watch them: show them at once
         elif isinstance(event, CheckpointEvent):

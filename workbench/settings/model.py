@@ -76,6 +76,9 @@ class BertConfig(Settings):
     roberta_positions: bool = setting(False, "Position ids count only non-padding tokens and start after the padding "
                                       "id, as RoBERTa's do (so max length is max_position_embeddings - "
                                       "pad_token_id - 1).", "RoBERTa positions")
+    is_decoder: bool = setting(False, "Each token attends only to itself and the tokens before it (a causal mask), "
+                               "as a causal language model (CLM) reads; off, every token sees the whole sequence.",
+                               "Causal attention")
 
     @property
     def max_length(self) -> int:

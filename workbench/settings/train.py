@@ -14,6 +14,14 @@ DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 DEVICE_WORDS = "auto, cpu, cuda, cuda:N or mps"
 MAX_STEPS = 10_000_000
 MAX_SEED = 2**63 - 1
+OBJECTIVES = ("mlm", "clm", "electra")
+# What each objective's losses average over, for the Runs panel's note beside overlaid curves.
+LOSS_COUNTS = {
+    "mlm": "val loss: cross-entropy per masked token (fill-in-the-middle); accuracy: masked tokens guessed right",
+    "clm": "val loss: cross-entropy per next token (left context only); accuracy: next tokens guessed right",
+    "electra": "val loss: the generator's cross-entropy per masked token (comparable to MLM); train loss: generator "
+               "loss + disc_weight x the discriminator's replaced-token loss per token",
+}
 
 
 def is_valid_device_name(name: str) -> bool:
@@ -76,6 +84,17 @@ class TrainConfig(Settings):
     precision: str = setting("fp32", "Number format of the computation: fp32 is exact; bf16 and fp16 (CUDA, with a "
                              "gradient scaler) are faster on hardware that supports them.", "Precision",
                              choices=PRECISIONS)
+    objective: str = setting("mlm", "What the model learns to predict: mlm fills in masked tokens (BERT); clm "
+                             "predicts each next token with a causal mask (GPT-style, on the same encoder); electra "
+                             "trains a small generator to fill masks and the model to spot the replaced tokens "
+                             "(ELECTRA).", "Objective", choices=OBJECTIVES)
+    generator_hidden_size: float = setting(0.25, "ELECTRA: the generator's hidden size as a share of the "
+                                           "model's (the discriminator's); the paper found 1/4 to 1/2 best.",
+                                           "Generator size", low=0.0, low_open=True, high=1.0, step=0.05,
+                                           decimals=3)
+    disc_weight: float = setting(50.0, "ELECTRA: the weight of the discriminator's replaced-token loss against the "
+                                 "generator's masked-LM loss (lambda, 50 in the paper).", "Discriminator weight",
+                                 low=0.0, low_open=True, high=10_000.0, step=5.0)
     seed: int = seed_setting("Starting point of all randomness (weights, data order, dropout, masks): the same seed "
                              "gives the same run.")
     log_every: int = setting(10, "Steps between points on the training-loss curve.", "Log every", low=1,

@@ -19,8 +19,6 @@ from workbench.core.probing import (
     FillMaskResult,
     InOrderResult,
     SentenceScore,
-    fill_in_order,
-    fill_mask,
     score_sentences,
     word_spans,
 )
@@ -131,8 +129,7 @@ def parse_lines(text: str) -> list[str]:
 def fill_for_models(models: Sequence[ProbeModel], text: str, top_k: int, targets: Sequence[str] | None,
                     in_order: bool) -> list[FillMaskResult | InOrderResult]:
     """Fill-mask (or fill in order) of the same text on each model; a text too long for one model is refused."""
-    fill = fill_in_order if in_order else fill_mask
-    return [fill(p.model, p.tokenizer, text, top_k=top_k, targets=targets) for p in models]
+    return [p.fill(text, top_k, targets, in_order) for p in models]
 
 
 def score_for_models(models: Sequence[ProbeModel], sentences: Sequence[str], method: str) -> list[list[SentenceScore]]:

@@ -15,6 +15,10 @@ from typing import Any, Mapping
 from workbench.core.model_config import count_parameters
 from workbench.jobs.finetune_scores import run_score_lines
 from workbench.settings.model import BertConfig
+
+
+from workbench.settings.train import LOSS_COUNTS
+from workbench.views.curves import RunCurves, Series
 from workbench.store.runstore import RunRecord
 
 # A stopped, interrupted or failed pretraining run can go on from its last checkpoint; a diverged one would
@@ -163,6 +167,29 @@ def distill_lines(run: RunRecord) -> list[str]:
     return lines
 
 
+def run_objective(run: RunRecord) -> str:
+    """What a pretraining run learned: mlm, clm or electra (runs from before the setting trained mlm)."""
+    return run.config.get("train", {}).get("objective", "mlm")
+
+
+def comparison_series(run: RunRecord, curves: RunCurves) -> tuple[str, RunCurves]:
+    """A run as the comparison chart draws it: its name, with its objective when that is not masked LM, and its
+    curves. An ELECTRA run keeps only its validation curve (the generator's masked-LM loss, comparable): its
+    training loss adds disc_weight x the discriminator's and would squeeze the other runs' curves flat."""
+    objective = run_objective(run) if run.kind == "pretrain" else "mlm"
+    if objective == "electra":
+        curves.series["train_loss"] = Series()
+    return (run.name if objective == "mlm" else f"{run.name} ({objective})"), curves
+
+
+def loss_notes(runs: list[RunRecord]) -> str:
+    """What each loss counts, for overlaid runs of more than one objective ("" when they share one)."""
+    objectives = list(dict.fromkeys(run_objective(run) for run in runs if run.kind == "pretrain"))
+    if len(objectives) < 2:
+        return ""
+    return " ".join(f"{objective.upper()}: {LOSS_COUNTS[objective]}." for objective in objectives)
+
+
 def describe_run(run: RunRecord) -> str:
     """A few lines about a run: what it is, what it trained on, when, its scores with their baselines (a
     fine-tuning run), its teacher beside it (a distill run), and why it ended if it failed."""
@@ -174,6 +201,9 @@ def describe_run(run: RunRecord) -> str:
         f"Created {local_time(run.created_at)} · started {local_time(run.started_at)} · "
         f"ended {local_time(run.ended_at)}",
     ]
+    if run.kind == "pretrain":
+        objective = run_objective(run)
+        lines.append(f"Objective {objective} · {LOSS_COUNTS[objective]}")
     if run.kind == "finetune":
         lines += run_score_lines(run.config)
     if run.kind == "distill":

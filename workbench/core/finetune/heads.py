@@ -125,8 +125,9 @@ def build_task_model(task: str, config: BertConfig, num_labels: int) -> _TaskMod
 
 
 def pretraining_config(checkpoint: str | Path) -> BertConfig:
-    """The encoder config saved with a pretraining checkpoint."""
-    return BertConfig.from_dict(read_checkpoint_config(checkpoint)["model"])
+    """The encoder config saved with a pretraining checkpoint. A causal LM's (CLM) is fine-tuned reading both
+    ways: its [CLS] at position 0 would otherwise see only itself, leaving a classifier nothing to read."""
+    return BertConfig.from_dict({**read_checkpoint_config(checkpoint)["model"], "is_decoder": False})
 
 
 def from_pretraining(task: str, checkpoint: str | Path, num_labels: int) -> _TaskModel:

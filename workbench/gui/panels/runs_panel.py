@@ -29,7 +29,7 @@ from workbench.jobs.metrics_csv import export_metrics_csv
 from workbench.jobs.runs import annotate_run, delete_runs
 from workbench.store.records import RunRecord, StoreError
 from workbench.views.curves import RunCurves, load_curves
-from workbench.views.run_compare import can_resume, parse_tags
+from workbench.views.run_compare import can_resume, comparison_series, loss_notes, parse_tags
 
 POLL_MS = 2000
 
@@ -191,14 +191,14 @@ class RunsPanel(QWidget):
             self._show_error("Select two or more runs to compare them.")
             return
         try:
-            series = [(run.name, load_curves(self.state.store, run.id)) for run in runs]
+            series = [comparison_series(run, load_curves(self.state.store, run.id)) for run in runs]
         except StoreError as error:
             self._show_error(f"Could not read the metrics: {error}")
             return
         self.tabs.show_comparison(series)
         empty = [name for name, curves in series if not curves]
         self._info(f"No losses recorded yet for {', '.join(empty)}." if empty else
-                   f"Comparing {len(runs)} runs.")
+                   f"Comparing {len(runs)} runs. {loss_notes(runs)}".strip())
 
     @Slot()
     def resume_selected(self) -> None:

@@ -1,4 +1,4 @@
-"""The Train panel's settings form: optimiser, schedule, batch, intervals, device and precision, made from
+"""The Train panel's settings form: objective, optimiser, schedule, batch, intervals, device and precision, made from
 `TrainConfig`'s metadata (`workbench.gui.settings_form`), plus the run's name, the number of processes
 (`LaunchConfig`: one per GPU on a machine with several, else one) and the training process' CPU threads.
 
@@ -21,6 +21,7 @@ from workbench.settings.train import TrainConfig
 
 GROUPS = (
     ("Run", ("steps", "time_budget", "batch_size", "seed")),
+    ("Objective", ("objective", "generator_hidden_size", "disc_weight")),
     ("Optimiser (AdamW)", ("lr", "warmup_steps", "schedule", "decay_fraction", "weight_decay", "grad_clip", "grad_accum")),
     ("Evaluation and saving", ("eval_every", "checkpoint_every", "log_every")),
     ("Hardware", ("device", "precision")),
@@ -58,11 +59,19 @@ class TrainSettings(SettingsForm):
         self.layouts["Hardware"].addRow(self.threads.spec.meta.label, self.threads)
         self.fields["device"].changed.connect(self._device_changed)
         self._device_changed()
+        self.fields["objective"].changed.connect(self._objective_changed)
+        self._objective_changed()
 
     @Slot()
     def _device_changed(self) -> None:
         device = self.fields["device"].value()
         self.fields["precision"].set_choices(available_precisions(torch.device(device)) if device else ())
+
+    @Slot()
+    def _objective_changed(self) -> None:
+        electra = self.fields["objective"].value() == "electra"  # the generator's settings are ELECTRA's alone
+        for name in ("generator_hidden_size", "disc_weight"):
+            self.fields[name].setEnabled(electra)
 
     @Slot()
     def _processes_changed(self) -> None:

@@ -1,0 +1,65 @@
+"""`train --objective clm` and `--objective electra` end to end through the CLI: the run records its objective,
+the loss falls, validation has the objective's own numbers, a stopped run resumes, and fill-mask on an ELECTRA
+run reads its generator and says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_cli_e2e import cli, train_losses
+
+from workbench.store.runstore import RunStore
+
+pytestmark = pytest.mark.slow
+
+ARGS = ["train", "--preset", "tiny", "--steps", "80", "--batch-size", "16", "--max-len", "64", "--lr", "2e-3",
+        "--warmup", "10", "--eval-every", "40", "--checkpoint-every", "40", "--log-every", "1", "--seed", "3",
+        "--device", "cpu", "--json"]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    home = tmp_path_factory.mktemp("home")
+    tok = json.loads(cli(home, "tokenizer", "train", "--type", "wordpiece", "--vocab-size", "2000", "--json").stdout)
+    return home, tok["id"]
+
+
+def _metrics(home: Path, run_id: int, key: str) -> list[float]:
+    with RunStore.open(home / "workbench.db") as store:
+        return [p.value for p in store.metrics(run_id, key)]
+
+
+def test_clm_run_end_to_end(home: tuple[Path, int]) -> None:
+    home, tokenizer = home
+    summary = json.loads(cli(home, *ARGS, "--objective", "clm", "--name", "causal", "--tokenizer",
+                             str(tokenizer)).stdout)
+    assert summary["status"] == "completed" and summary["steps"] == 80
+    losses = list(train_losses(home, summary["run_id"]).values())
+    assert sum(losses[-10:]) < 0.8 * sum(losses[:10])
+    assert summary["val_loss"] < summary["unigram_baseline_loss"]  # per next token, below guessing by frequency
+    assert 0 < summary["val_accuracy"] < 1  # next-token accuracy
+    shown = json.loads(cli(home, "runs", "show", "causal", "--json").stdout)
+    assert shown["config"]["train"]["objective"] == "clm" and shown["config"]["model"]["is_decoder"] is True
+
+
+def test_electra_run_end_to_end_and_its_fill_mask_uses_the_generator(home: tuple[Path, int]) -> None:
+    home, tokenizer = home
+    summary = json.loads(cli(home, *ARGS, "--steps", "40", "--objective", "electra", "--generator-hidden-size",
+                             "0.25", "--disc-weight", "50", "--name", "replaced", "--tokenizer", str(tokenizer)).stdout)
+    assert summary["status"] == "completed"
+    run_id = summary["run_id"]
+    accuracy = _metrics(home, run_id, "disc_accuracy")
+    assert len(accuracy) == 1 and 0.5 < accuracy[0] <= 1  # most tokens are originals: above a coin flip
+    assert _metrics(home, run_id, "disc_loss") and summary["val_loss"] > 0  # the generator's masked-LM loss
+    filled = cli(home, "probe", "replaced", "the [MASK] of the city")
+    assert "fill-mask reads its generator" in filled.stderr
+    resumed = cli(home, "resume", "replaced", "--steps", "50", "--json")
+    assert json.loads(resumed.stdout)["steps"] == 50
+
+
+def test_electra_refuses_several_processes(home: tuple[Path, int]) -> None:
+    home, _ = home
+    result = cli(home, *ARGS, "--objective", "electra", "--nproc", "2", check=False)
+    assert result.returncode == 2 and "--objective electra trains in one process" in result.stderr
