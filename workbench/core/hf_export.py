@@ -75,6 +75,10 @@ def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str 
     if config.pre_layer_norm:
         raise HFExportError("a pre-LN model (pre_layer_norm) has no Hugging Face BERT, RoBERTa or DistilBERT "
                             "equivalent; only post-LN models export")
+    modern = non_bert_options(config)
+    if modern:
+        raise HFExportError(f"a model with {', '.join(modern)} has no Hugging Face BERT, RoBERTa or DistilBERT "
+                            f"equivalent")
     if config.type_vocab_size == 0 and task is None and not config.roberta_positions \
             and config.layer_norm_eps == DISTILBERT_EPS:
         return ExportPlan("distilbert", None, 0, config.pad_token_id)
@@ -83,6 +87,15 @@ def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str 
     if tokenizer_type == "bpe":
         return ExportPlan("roberta", task, pad_id + 1, pad_id)
     return ExportPlan("bert", task, 0, pad_id)
+
+
+def non_bert_options(config: BertConfig) -> list[str]:
+    """The architecture options of `config` that BERT's layout lacks, in words (none: a BERT-shaped model)."""
+    options = {"rotary positions": config.position_embedding_type != "absolute",
+               f"a {config.feed_forward} feed-forward": config.feed_forward != "mlp",
+               "no linear biases": not config.linear_bias, "no LayerNorm biases": not config.norm_bias,
+               "sliding-window attention": config.local_attention > 0}
+    return [words for words, present in options.items() if present]
 
 
 def _swap(name: str, prefixes: dict[str, str]) -> str:
