@@ -1,7 +1,8 @@
 """A Hugging Face `ModernBertForMaskedLM` folder read into our encoder: a tiny random model built offline with
 `transformers` (pre-LN without layer 0's attention norm, RoPE with two bases, GeGLU, no biases, sliding-window
 layers with a global one every third) gives the same logits as `transformers`, at full length (longer than the
-window) and padded, and its config.json maps onto our architecture options one to one."""
+window) and padded, and its config.json maps onto our architecture options one to one; our models in that layout
+export as `ModernBertForMaskedLM` and `transformers` reads the same logits from them."""
 
 from __future__ import annotations
 
@@ -90,3 +91,40 @@ def test_the_older_config_spelling_maps_alike(folder, tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes((path / "model.safetensors").read_bytes())
     ours = load_hf_model(tmp_path).model.config
     assert (ours.global_attn_every_n_layers, ours.rope_theta, ours.local_rope_theta) == (2, 50000.0, 2000.0)
+
+
+@pytest.mark.parametrize("changes", [dict(), dict(feed_forward="swiglu", linear_bias=True, local_attention=0)],
+                         ids=["modernbert", "swiglu-biases-all-global"])
+def test_our_modernbert_layout_exports_and_transformers_reads_the_same_logits(tmp_path: Path, changes) -> None:
+    from safetensors.torch import save_file
+
+    from workbench.core.hf_export import hf_config, hf_state_dict, plan_export
+    from workbench.core.modeling_bert import BertForMaskedLM
+    from workbench.settings.model import BertConfig
+
+    config = BertConfig(**{**dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=4, num_attention_heads=2,
+                                  intermediate_size=40, max_position_embeddings=LENGTH, type_vocab_size=0,
+                                  pre_layer_norm=True, first_attention_norm=False, position_embedding_type="rope",
+                                  rope_theta=160000.0, feed_forward="geglu", linear_bias=False, norm_bias=False,
+                                  local_attention=8, global_attn_every_n_layers=3, layer_norm_eps=1e-5,
+                                  initializer_range=0.2), **changes})
+    torch.manual_seed(3)
+    ours = BertForMaskedLM(config).eval()
+    with torch.no_grad():
+        for name, p in ours.named_parameters():
+            if "LayerNorm" in name or "layer_norm" in name or name.endswith("bias"):
+                p.add_(0.2 * torch.randn_like(p))
+    plan = plan_export(config, "bpe", 0)
+    assert plan.architecture == "ModernBertForMaskedLM"
+    (tmp_path / "config.json").write_text(json.dumps(hf_config(plan, config, bos_id=1, eos_id=2)))
+    save_file(hf_state_dict(plan, ours.state_dict()), str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    hf = transformers.ModernBertForMaskedLM.from_pretrained(tmp_path).eval()
+    ids = torch.randint(3, VOCAB, (2, LENGTH), generator=torch.Generator().manual_seed(4))
+    mask = torch.ones_like(ids)
+    mask[1, 30:] = 0
+    with torch.no_grad():
+        mine, theirs = ours(ids, mask).logits, hf(input_ids=ids, attention_mask=mask).logits
+        back = load_hf_model(tmp_path).model(ids, mask).logits
+    real = mask.bool()
+    assert (mine[real] - theirs[real]).abs().max().item() < TOLERANCE
+    assert torch.equal(back, mine)
