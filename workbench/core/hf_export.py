@@ -78,6 +78,9 @@ class ExportPlan:
 def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str | None = None) -> ExportPlan:
     """The architecture for a model of `config` with a `tokenizer_type` tokenizer whose padding id is `pad_id`."""
     if task is None and is_modernbert_layout(config):
+        if config.type_vocab_size:
+            raise HFExportError(f"a model in ModernBERT's layout exports as ModernBertForMaskedLM, which has no "
+                                f"segment embeddings; this one has {config.type_vocab_size} segment types")
         return ExportPlan("modernbert", None, 0, config.pad_token_id)
     if config.pre_layer_norm:
         raise HFExportError("a pre-LN model (pre_layer_norm) has no Hugging Face BERT, RoBERTa or DistilBERT "
@@ -97,11 +100,11 @@ def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str 
 
 
 def is_modernbert_layout(config: BertConfig) -> bool:
-    """Whether a masked LM of `config` is a ModernBERT: pre-LN without layer 0's attention norm, RoPE, a gated
-    feed-forward, no segments, linear biases all on or all off (ModernBERT's attention_bias, mlp_bias and
-    classifier_bias alike)."""
+    """Whether a masked LM of `config` has ModernBERT's layout: pre-LN without layer 0's attention norm, RoPE and
+    a gated feed-forward (its linear biases are all on or all off, as ModernBERT's attention_bias, mlp_bias and
+    classifier_bias may be)."""
     return (config.pre_layer_norm and not config.first_attention_norm and config.position_embedding_type == "rope"
-            and config.feed_forward != "mlp" and config.type_vocab_size == 0)
+            and config.feed_forward != "mlp")
 
 
 def non_bert_options(config: BertConfig) -> list[str]:

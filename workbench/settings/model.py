@@ -59,6 +59,8 @@ _LOCAL_ATTENTION = ("Sliding-window attention: a local layer's token sees only t
                     "positions away (ModernBERT's local_attention, 128); 0: every layer attends to the whole text.")
 _GLOBAL_EVERY = ("With a window: the first layer and every k-th after it attend to the whole text, the others "
                  "locally (ModernBERT's global_attn_every_n_layers, 3); 0: every layer is local.")
+_FIRST_NORM = ("Pre-LN only: off, the first layer reads the embeddings' LayerNorm output without a LayerNorm of "
+               "its own (ModernBERT's layout).")
 _PRE_LN = ("LayerNorm before each block, plus a final one (pre-LN): often steadier from scratch; off is the original "
            "BERT layout (post-LN).")
 
@@ -103,9 +105,7 @@ class BertConfig(Settings):
     norm_bias: bool = setting(True, "Biases (beta) in the LayerNorms.", "LayerNorm biases")
     local_attention: int = setting(0, _LOCAL_ATTENTION, "Local window", low=0, special="off")
     global_attn_every_n_layers: int = setting(3, _GLOBAL_EVERY, "Global every", low=0, special="never")
-    first_attention_norm: bool = setting(True, "Pre-LN only: off, the first layer reads the embeddings' LayerNorm "
-                                         "output without a LayerNorm of its own (ModernBERT's layout).",
-                                         "First attention LayerNorm")
+    first_attention_norm: bool = setting(True, _FIRST_NORM, "First attention LayerNorm")
 
     @property
     def max_length(self) -> int:
@@ -167,6 +167,7 @@ class ModelSpec(Settings):
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", flag="--max-len", low=MIN_POSITIONS,
                                            high=MAX_POSITIONS, step=8)
     pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln")
+    first_attention_norm: bool = setting(True, _FIRST_NORM, "First attention LayerNorm")
     dropout: float = setting(0.1, "While training, this share of the hidden values and of the attention weights is "
                              "zeroed at random (BERT's 0.1); 0 lets a small model learn a small corpus' facts "
                              "faster.", "Dropout", low=0.0, high=1.0, high_open=True)
@@ -209,7 +210,8 @@ class ModelSpec(Settings):
                           position_embedding_type=self.position_embedding_type, rope_theta=self.rope_theta,
                           local_rope_theta=self.local_rope_theta, feed_forward=self.feed_forward,
                           linear_bias=self.bias, norm_bias=self.bias, local_attention=self.local_attention,
-                          global_attn_every_n_layers=self.global_attn_every_n_layers)
+                          global_attn_every_n_layers=self.global_attn_every_n_layers,
+                          first_attention_norm=self.first_attention_norm or not self.pre_layer_norm)  # pre-LN only
 
     def check(self) -> None:
         self.config(vocab_size=max(self.max_position_embeddings, 1000))  # the shape's own rules, before any vocab

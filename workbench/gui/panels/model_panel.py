@@ -39,7 +39,8 @@ INVALID_STYLE = "QFrame#field { border: 2px solid #d62728; border-radius: 3px; }
 VALID_STYLE = "QFrame#field { border: 2px solid transparent; }"
 FIELDS = (*ARCHITECTURE, "max_position_embeddings")  # the ModelSpec fields with a spin box
 # the architecture options, a form row each: the settings shown side by side in it
-OPTION_ROWS = (("Positions", ("position_embedding_type", "rope_theta", "local_rope_theta")),
+OPTION_ROWS = (("", ("first_attention_norm",)),  # under Normalisation's pre-LN box
+               ("Positions", ("position_embedding_type", "rope_theta", "local_rope_theta")),
                ("Feed-forward", ("feed_forward", "glu_size")),
                ("Attention", ("local_attention", "global_attn_every_n_layers")),
                ("Biases", ("bias",)))
@@ -114,6 +115,7 @@ class ModelPanel(QWidget):
             row.layout().addStretch(1)
             form.addRow(title, row)
         self.options["bias"].setText("in linear layers and LayerNorms")
+        self.options["first_attention_norm"].setText("LayerNorm before the first layer's attention too")
         dropout_spec = BertConfig.spec("hidden_dropout_prob")
         dropout = QLabel(f"{dropout_spec.default} (fixed, as in BERT)")
         dropout.setToolTip(tooltip(dropout_spec))
@@ -245,6 +247,7 @@ class ModelPanel(QWidget):
 
     def _enable_options(self, values: dict[str, object]) -> None:
         """Settings that mean something only with another one: RoPE's bases, the GLU's size, the global rhythm."""
+        self.options["first_attention_norm"].setEnabled(bool(values["pre_layer_norm"]))
         rope = values["position_embedding_type"] == "rope"
         self.options["rope_theta"].setEnabled(rope)
         self.options["local_rope_theta"].setEnabled(rope and values["local_attention"] != 0)
