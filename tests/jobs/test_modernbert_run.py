@@ -1,7 +1,8 @@
 """A run trained here with ModernBERT's options (pre-LN without the first attention norm, RoPE, GeGLU, no
-biases, sliding-window layers) goes through the whole pipeline: pretraining completes and the probe model loads
-with those options from the run's config. Its export is refused with the reason: the run has segment embeddings
-(every run trained here has two), which ModernBertForMaskedLM lacks."""
+biases, sliding-window layers, no segment embeddings) goes through the whole pipeline: pretraining completes, the
+probe model loads with those options from the run's config, and `export_hf` writes a `ModernBertForMaskedLM`
+folder whose logits `transformers` reproduces. With segment embeddings (BERT's two) the export is refused with
+that reason."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from workbench.settings.train import TrainConfig
 MODERN = ModelSpec(preset="seed-demo", hidden_size=32, intermediate_size=48, max_position_embeddings=32,
                    pre_layer_norm=True, first_attention_norm=False, position_embedding_type="rope",
                    rope_theta=160000.0, feed_forward="geglu", bias=False, local_attention=8,
-                   global_attn_every_n_layers=2)
+                   global_attn_every_n_layers=2, type_vocab_size=0)
 
 
 def test_a_modernbert_style_run_trains_and_exports(tmp_path: Path) -> None:
@@ -47,5 +48,15 @@ def test_a_modernbert_style_run_trains_and_exports(tmp_path: Path) -> None:
         ids = torch.randint(5, config.vocab_size, (2, 32), generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             assert torch.isfinite(probe.model(ids).logits).all()
+        report = export_hf(ws, "modern", None, tmp_path / "out")
+        _, result = start_pretraining(ws, PretrainSpec(corpus="small", tokenizer_id=record.id, name="segments",
+                                                       model=MODERN.replace(type_vocab_size=2), train=train))
         with pytest.raises(UserError, match="no segment embeddings; this one has 2 segment types"):
-            export_hf(ws, "modern", None, tmp_path / "out")
+            export_hf(ws, "segments", None, tmp_path / "out2")
+    assert report.architecture == "ModernBertForMaskedLM"
+    transformers = pytest.importorskip("transformers")
+    hf, info = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path / "out", output_loading_info=True)
+    assert not any(info.values()), info
+    with torch.no_grad():
+        diff = (probe.model(ids).logits - hf.eval()(input_ids=ids).logits).abs().max().item()
+    assert diff < 1e-4

@@ -59,6 +59,8 @@ _LOCAL_ATTENTION = ("Sliding-window attention: a local layer's token sees only t
                     "positions away (ModernBERT's local_attention, 128); 0: every layer attends to the whole text.")
 _GLOBAL_EVERY = ("With a window: the first layer and every k-th after it attend to the whole text, the others "
                  "locally (ModernBERT's global_attn_every_n_layers, 3); 0: every layer is local.")
+_SEGMENTS = ("How many segment types (sentence A / B) the model tells apart; 0: no segment embeddings (DistilBERT, "
+             "ModernBERT).")
 _FIRST_NORM = ("Pre-LN only: off, the first layer reads the embeddings' LayerNorm output without a LayerNorm of "
                "its own (ModernBERT's layout).")
 _PRE_LN = ("LayerNorm before each block, plus a final one (pre-LN): often steadier from scratch; off is the original "
@@ -78,8 +80,7 @@ class BertConfig(Settings):
     num_attention_heads: int = setting(4, _HEADS, "Attention heads", low=1)
     intermediate_size: int = setting(1024, _FFN, "Feed-forward size", low=1)
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", low=MIN_POSITIONS)
-    type_vocab_size: int = setting(2, "How many segment types (sentence A / B) the model tells apart; 0: no segment "
-                                   "embeddings (DistilBERT).", "Segment types", low=0)
+    type_vocab_size: int = setting(2, _SEGMENTS, "Segment types", low=0)
     hidden_dropout_prob: float = setting(0.1, "While training, this share of values is zeroed at random to make the "
                                          "model generalise.", "Dropout", low=0.0, high=1.0, high_open=True)
     attention_probs_dropout_prob: float = setting(0.1, "Dropout on the attention weights while training.",
@@ -168,6 +169,7 @@ class ModelSpec(Settings):
                                            high=MAX_POSITIONS, step=8)
     pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln")
     first_attention_norm: bool = setting(True, _FIRST_NORM, "First attention LayerNorm")
+    type_vocab_size: int = setting(2, _SEGMENTS, "Segment types", flag="--segments", low=0, high=16)
     dropout: float = setting(0.1, "While training, this share of the hidden values and of the attention weights is "
                              "zeroed at random (BERT's 0.1); 0 lets a small model learn a small corpus' facts "
                              "faster.", "Dropout", low=0.0, high=1.0, high_open=True)
@@ -211,7 +213,8 @@ class ModelSpec(Settings):
                           local_rope_theta=self.local_rope_theta, feed_forward=self.feed_forward,
                           linear_bias=self.bias, norm_bias=self.bias, local_attention=self.local_attention,
                           global_attn_every_n_layers=self.global_attn_every_n_layers,
-                          first_attention_norm=self.first_attention_norm or not self.pre_layer_norm)  # pre-LN only
+                          first_attention_norm=self.first_attention_norm or not self.pre_layer_norm,  # pre-LN only
+                          type_vocab_size=self.type_vocab_size)
 
     def check(self) -> None:
         self.config(vocab_size=max(self.max_position_embeddings, 1000))  # the shape's own rules, before any vocab

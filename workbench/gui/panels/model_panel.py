@@ -39,11 +39,11 @@ INVALID_STYLE = "QFrame#field { border: 2px solid #d62728; border-radius: 3px; }
 VALID_STYLE = "QFrame#field { border: 2px solid transparent; }"
 FIELDS = (*ARCHITECTURE, "max_position_embeddings")  # the ModelSpec fields with a spin box
 # the architecture options, a form row each: the settings shown side by side in it
-OPTION_ROWS = (("", ("first_attention_norm",)),  # under Normalisation's pre-LN box
+OPTION_ROWS = (("Normalisation", ("first_attention_norm",)),  # after the pre-LN box
                ("Positions", ("position_embedding_type", "rope_theta", "local_rope_theta")),
                ("Feed-forward", ("feed_forward", "glu_size")),
                ("Attention", ("local_attention", "global_attn_every_n_layers")),
-               ("Biases", ("bias",)))
+               ("Biases", ("bias", "type_vocab_size")))
 MEMORY_PARTS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state", "optimizer (AdamW)"),
                 ("activations", "activations"), ("runtime", "runtime and allocator"), ("total", "total"))
 
@@ -99,13 +99,14 @@ class ModelPanel(QWidget):
             form.addRow(ModelSpec.spec(name).meta.label, row)
             self.spins[name], self.frames[name], self.hints[name] = spin, frame, hint
         self.pre_ln_check = editor(ModelSpec.spec("pre_layer_norm"))
-        self.pre_ln_check.setText("LayerNorm before each block (pre-LN)")
+        self.pre_ln_check.setText("LayerNorm before each block (pre-LN),")
         self.pre_ln_check.toggled.connect(self._on_field_changed)
-        form.addRow("Normalisation", self.pre_ln_check)
         self.options: dict[str, QWidget] = {}
         for title, names in OPTION_ROWS:
             row = QWidget()
             QHBoxLayout(row).setContentsMargins(0, 0, 0, 0)
+            if title == "Normalisation":
+                row.layout().addWidget(self.pre_ln_check)
             for k, name in enumerate(names):
                 widget = self.options[name] = editor(ModelSpec.spec(name))
                 changed_signal(widget).connect(self._on_field_changed)
@@ -115,7 +116,7 @@ class ModelPanel(QWidget):
             row.layout().addStretch(1)
             form.addRow(title, row)
         self.options["bias"].setText("in linear layers and LayerNorms")
-        self.options["first_attention_norm"].setText("LayerNorm before the first layer's attention too")
+        self.options["first_attention_norm"].setText("also before layer 1's attention")
         dropout_spec = BertConfig.spec("hidden_dropout_prob")
         dropout = QLabel(f"{dropout_spec.default} (fixed, as in BERT)")
         dropout.setToolTip(tooltip(dropout_spec))
