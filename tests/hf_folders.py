@@ -101,7 +101,7 @@ def make_bad_folder(source: Path, tmp_path: Path, case: str) -> Path:
     if case == "no-config":
         (folder / "config.json").unlink()
     elif case == "unsupported":
-        _edit_config(folder, architectures=["ModernBertForMaskedLM"], model_type="modernbert")
+        _edit_config(folder, architectures=["AlbertForMaskedLM"], model_type="albert")
     elif case == "vocab-size":
         _edit_config(folder, vocab_size=301)
     elif case == "missing-keys":
@@ -125,7 +125,7 @@ def make_bad_folder(source: Path, tmp_path: Path, case: str) -> Path:
 
 
 BAD_FOLDERS = {  # each broken folder and the words its refusal contains
-    "no-config": "has no config.json", "unsupported": "ModernBertForMaskedLM is not supported; the supported",
+    "no-config": "has no config.json", "unsupported": "AlbertForMaskedLM is not supported; the supported",
     "vocab-size": "vocab_size 301 but the word embeddings have 300 rows", "missing-keys": "lack 16 keys",
     "extra-keys": "keys the config does not: bert.encoder.layer.2.output.dense.weight",
     "truncated": "is truncated", "header-cap": "over the 100,000,000-byte cap",

@@ -107,6 +107,9 @@ def test_the_tied_decoder_is_stored_once(tmp_path: Path) -> None:
 def test_a_pre_ln_model_is_refused() -> None:
     with pytest.raises(HFExportError, match="pre-LN"):
         plan_export(BertConfig(vocab_size=99, pre_layer_norm=True), "wordpiece", 0)
+    with pytest.raises(HFExportError, match="rotary positions, a geglu feed-forward, no linear biases"):
+        plan_export(BertConfig(vocab_size=99, position_embedding_type="rope", feed_forward="geglu",
+                               linear_bias=False), "wordpiece", 0)
 
 
 @pytest.mark.parametrize("tokenizer_type", ["wordpiece", "bpe", "unigram", "char"])

@@ -153,14 +153,19 @@ def test_memory_estimate_attention_is_quadratic_in_seq_len_with_dropout_only():
 
 @pytest.mark.parametrize("dropout", [0.0, 0.1])
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-@pytest.mark.parametrize("pre_layer_norm, hidden_act", [(False, "gelu"), (True, "relu")])
-def test_memory_estimate_counts_what_autograd_saves(dropout, precision, pre_layer_norm, hidden_act):
+@pytest.mark.parametrize("shape", [
+    dict(pre_layer_norm=False, hidden_act="gelu"), dict(pre_layer_norm=True, hidden_act="relu"),
+    dict(pre_layer_norm=True, first_attention_norm=False, feed_forward="geglu", position_embedding_type="rope",
+         local_attention=8, global_attn_every_n_layers=2, linear_bias=False, norm_bias=False),  # ModernBERT's
+    dict(feed_forward="swiglu", local_attention=8, global_attn_every_n_layers=0),
+], ids=["post-ln-gelu", "pre-ln-relu", "modernbert", "swiglu-local"])
+def test_memory_estimate_counts_what_autograd_saves(dropout, precision, shape):
     """Activations equal the bytes autograd keeps for backward (one count per storage) plus the logits the
     caller holds and the two fp32 (N, V) gradients at the start of backward; under autocast the 16-bit
     weight copies it keeps are the estimate's extra weight bytes. Dropout off runs the fused attention."""
     config = BertConfig(vocab_size=300, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
                         intermediate_size=100, max_position_embeddings=64, hidden_dropout_prob=dropout,
-                        attention_probs_dropout_prob=dropout, pre_layer_norm=pre_layer_norm, hidden_act=hidden_act)
+                        attention_probs_dropout_prob=dropout, **shape)
     model = BertForMaskedLM(config).train()
     torch.manual_seed(0)
     ids = torch.randint(5, 300, (3, 40))

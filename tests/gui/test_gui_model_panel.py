@@ -138,3 +138,21 @@ def test_choices_from_elsewhere_are_shown_and_checked(qtbot, opened) -> None:
     assert panel.spins["num_attention_heads"].value() == 3 and "preset: 192" in panel.hints["hidden_size"].text()
     with pytest.raises(SettingError, match="num_attention_heads must divide the hidden size 200"):
         ModelSpec(preset="mini", hidden_size=200)  # 200 heads of 3 cannot even be sent
+
+
+def test_architecture_options_reach_the_spec_and_the_count(qtbot, opened) -> None:
+    state, panel = opened
+    assert not panel.options["rope_theta"].isEnabled() and not panel.options["glu_size"].isEnabled()
+    panel.options["position_embedding_type"].setCurrentText("rope")
+    panel.options["feed_forward"].setCurrentText("geglu")
+    panel.options["bias"].setChecked(False)
+    panel.options["local_attention"].setValue(64)
+    assert panel.options["rope_theta"].isEnabled() and panel.options["global_attn_every_n_layers"].isEnabled()
+    expected = ModelSpec(preset="tiny", max_position_embeddings=state.model.max_position_embeddings,
+                         position_embedding_type="rope", feed_forward="geglu", bias=False, local_attention=64)
+    assert state.model == expected
+    assert _params(panel) == count_parameters(expected.config(panel.vocab_size))
+    assert panel.options["rope_theta"].toolTip().startswith("RoPE only")
+    state.set_model(ModelSpec(preset="tiny", feed_forward="swiglu", glu_size="same-width"))
+    assert panel.options["feed_forward"].currentText() == "swiglu"
+    assert panel.options["glu_size"].currentText() == "same-width" and panel.options["bias"].isChecked()

@@ -40,14 +40,14 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture
 def hf_home(sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Hugging Face cache with a BERT, a RoBERTa and a ModernBERT (refused), found through HF_HOME."""
+    """A Hugging Face cache with a BERT, a RoBERTa and an ALBERT (refused), found through HF_HOME."""
     hf_home = tmp_path / "hf-home"
     cache_snapshot(hf_home / "hub", "tiny-org/tiny-bert", sources["bert"])
     cache_snapshot(hf_home / "hub", "tiny-org/tiny-roberta", sources["roberta"])
-    modern = cache_snapshot(hf_home / "hub", "answerdotai/ModernBERT-base", sources["bert"])
+    modern = cache_snapshot(hf_home / "hub", "albert/albert-base-v2", sources["bert"])
     config = json.loads((modern / "config.json").read_text())
     (modern / "config.json").unlink()
-    (modern / "config.json").write_text(json.dumps({**config, "architectures": ["ModernBertForMaskedLM"]}))
+    (modern / "config.json").write_text(json.dumps({**config, "architectures": ["AlbertForMaskedLM"]}))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HOME", str(hf_home))
@@ -109,11 +109,11 @@ def test_the_probe_panel_opens_a_cached_model_in_two_clicks(qtbot, window: MainW
     dialog = open_dialog(qtbot, probe)
     assert [row[:2] for row in rows(dialog)] == [["tiny-org/tiny-bert", "BertForMaskedLM"],
                                                  ["tiny-org/tiny-roberta", "RobertaForMaskedLM"],
-                                                 ["answerdotai/ModernBERT-base", "ModernBertForMaskedLM"]]
+                                                 ["albert/albert-base-v2", "AlbertForMaskedLM"]]
     assert all(row[2].endswith("k") and row[3].endswith("KB") for row in rows(dialog)[:2])
     click_row(qtbot, dialog, 2)  # the refused one says why and cannot be opened
     assert not dialog.open_button.isEnabled()
-    assert "ModernBertForMaskedLM is not supported" in dialog.message.text()
+    assert "AlbertForMaskedLM is not supported" in dialog.message.text()
     click_row(qtbot, dialog, 1)
     assert dialog.open_button.isEnabled() and dialog.message.text() == ""
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)

@@ -58,22 +58,22 @@ def test_refused_snapshots_come_last_with_the_importers_reason(sources, tmp_path
     hub = tmp_path / "hub"
     bert = sources["bert"][0]
     cache_snapshot(hub, "tiny-org/tiny-bert", bert)
-    modern = cache_snapshot(hub, "answerdotai/ModernBERT-base", bert)
+    modern = cache_snapshot(hub, "albert/albert-base-v2", bert)
     config = json.loads((modern / "config.json").read_text())
     (modern / "config.json").unlink()  # a symlink: write a file in its place, leaving the blob alone
-    (modern / "config.json").write_text(json.dumps({**config, "architectures": ["ModernBertForMaskedLM"]}))
+    (modern / "config.json").write_text(json.dumps({**config, "architectures": ["AlbertForMaskedLM"]}))
     only_h5 = tmp_path / "h5"
     shutil.copytree(bert, only_h5)
     (only_h5 / "model.safetensors").rename(only_h5 / "tf_model.h5")
     cache_snapshot(hub, "a-org/tf-only", only_h5)
     listed = list_cached_models(hub)
     assert [(m.name, m.openable) for m in listed] == [
-        ("tiny-org/tiny-bert", True), ("a-org/tf-only", False), ("answerdotai/ModernBERT-base", False)]
+        ("tiny-org/tiny-bert", True), ("a-org/tf-only", False), ("albert/albert-base-v2", False)]
     tf_only, modern_entry = listed[1:]
-    assert modern_entry.architecture == "ModernBertForMaskedLM" and modern_entry.parameters is None
-    assert modern_entry.problem == ("config.json: architecture ModernBertForMaskedLM is not supported; the supported "
+    assert modern_entry.architecture == "AlbertForMaskedLM" and modern_entry.parameters is None
+    assert modern_entry.problem == ("config.json: architecture AlbertForMaskedLM is not supported; the supported "
                                     "ones are BertForMaskedLM, RobertaForMaskedLM, XLMRobertaForMaskedLM, "
-                                    "CamembertForMaskedLM, DistilBertForMaskedLM")
+                                    "CamembertForMaskedLM, DistilBertForMaskedLM, ModernBertForMaskedLM")
     assert modern_entry.weights_bytes == blob_bytes(modern, "model.safetensors")
     assert tf_only.architecture == "BertForMaskedLM"
     assert tf_only.problem.startswith("the snapshot has no weights: expected model.safetensors")

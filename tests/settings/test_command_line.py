@@ -25,7 +25,10 @@ from workbench.settings.command_line import train_arguments, train_command
 OTHER = {
     PretrainSpec: {"corpus": "my corpus", "tokenizer_id": 3, "val_fraction": 0.05, "name": "it's \"mine\""},
     ModelSpec: {"preset": "mini", "num_hidden_layers": 3, "hidden_size": 96, "num_attention_heads": 4,
-                "intermediate_size": 200, "max_position_embeddings": 64, "pre_layer_norm": True, "dropout": 0.0},
+                "intermediate_size": 200, "max_position_embeddings": 64, "pre_layer_norm": True, "dropout": 0.0,
+                "position_embedding_type": "rope", "rope_theta": 160000.0, "local_rope_theta": 5000.0,
+                "feed_forward": "swiglu", "glu_size": "same-width", "bias": False, "local_attention": 32,
+                "global_attn_every_n_layers": 2, "first_attention_norm": False, "type_vocab_size": 0},
     MaskingConfig: {"mlm_probability": 0.3, "strategy": "span", "span_geometric_p": 0.35, "span_max_length": 4,
                     "dynamic": False, "rate_schedule": "30,15,5", "schedule_shape": "linear",
                     "eval_mlm_probability": 0.2},

@@ -2,7 +2,9 @@
 
 Which architecture a model goes out as (`plan_export`): a model without segment embeddings (an imported
 DistilBERT) as `DistilBertForMaskedLM`; a byte-level BPE tokenizer, or RoBERTa's position numbering, as
-`RobertaForMaskedLM`; everything else (WordPiece, Unigram, char) as `BertForMaskedLM`. A fine-tuned model goes
+`RobertaForMaskedLM`; everything else (WordPiece, Unigram, char) as `BertForMaskedLM`; a masked LM in
+ModernBERT's layout (pre-LN without layer 0's attention norm, RoPE, a gated feed-forward, no segments) as
+`ModernBertForMaskedLM`, its query, key and value stacked into `Wqkv`. A fine-tuned model goes
 out as `Bert|RobertaForSequenceClassification`, `...ForTokenClassification` or `...ForQuestionAnswering`
 (DistilBERT's classifier has a ReLU where ours has BERT's tanh pooler, so a fine-tuned DistilBERT goes out as
 BERT with a one-row, all-zero segment table: the same function). Pre-LN models have no equivalent and are
@@ -30,6 +32,8 @@ from workbench.core.hf_import import (
     CONFIG_FILE,
     DISTIL_LAYER,
     HEAD_NAMES,
+    MODERNBERT_GLU,
+    MODERNBERT_LAYER,
     bert_config,
     our_name,
     read_weights,
@@ -43,6 +47,7 @@ HF_CLASSES: dict[str, dict[str | None, str]] = {  # family -> task (None: the ma
     "roberta": {None: "RobertaForMaskedLM", "classify": "RobertaForSequenceClassification",
                 "tag": "RobertaForTokenClassification", "qa": "RobertaForQuestionAnswering"},
     "distilbert": {None: "DistilBertForMaskedLM"},
+    "modernbert": {None: "ModernBertForMaskedLM"},
 }
 # RoBERTa's classification head is our pooler (dense + tanh on the first token) and classifier, renamed.
 ROBERTA_CLASSIFIER = {"bert.pooler.dense": "classifier.dense", "classifier": "classifier.out_proj"}
@@ -75,9 +80,18 @@ def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str 
     if config.is_decoder:
         raise HFExportError("a causal (CLM) model (is_decoder) does not export: Hugging Face's masked-LM classes "
                             "read every token both ways")
+    if task is None and is_modernbert_layout(config):
+        if config.type_vocab_size:
+            raise HFExportError(f"a model in ModernBERT's layout exports as ModernBertForMaskedLM, which has no "
+                                f"segment embeddings; this one has {config.type_vocab_size} segment types")
+        return ExportPlan("modernbert", None, 0, config.pad_token_id)
     if config.pre_layer_norm:
         raise HFExportError("a pre-LN model (pre_layer_norm) has no Hugging Face BERT, RoBERTa or DistilBERT "
-                            "equivalent; only post-LN models export")
+                            "equivalent; only post-LN models (and ModernBERT's layout) export")
+    modern = non_bert_options(config)
+    if modern:
+        raise HFExportError(f"a model with {', '.join(modern)} has no Hugging Face BERT, RoBERTa or DistilBERT "
+                            f"equivalent")
     if config.type_vocab_size == 0 and task is None and not config.roberta_positions \
             and config.layer_norm_eps == DISTILBERT_EPS:
         return ExportPlan("distilbert", None, 0, config.pad_token_id)
@@ -86,6 +100,23 @@ def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str 
     if tokenizer_type == "bpe":
         return ExportPlan("roberta", task, pad_id + 1, pad_id)
     return ExportPlan("bert", task, 0, pad_id)
+
+
+def is_modernbert_layout(config: BertConfig) -> bool:
+    """Whether a masked LM of `config` has ModernBERT's layout: pre-LN without layer 0's attention norm, RoPE and
+    a gated feed-forward (its linear biases are all on or all off, as ModernBERT's attention_bias, mlp_bias and
+    classifier_bias may be)."""
+    return (config.pre_layer_norm and not config.first_attention_norm and config.position_embedding_type == "rope"
+            and config.feed_forward != "mlp")
+
+
+def non_bert_options(config: BertConfig) -> list[str]:
+    """The architecture options of `config` that BERT's layout lacks, in words (none: a BERT-shaped model)."""
+    options = {"rotary positions": config.position_embedding_type != "absolute",
+               f"a {config.feed_forward} feed-forward": config.feed_forward != "mlp",
+               "no linear biases": not config.linear_bias, "no LayerNorm biases": not config.norm_bias,
+               "sliding-window attention": config.local_attention > 0}
+    return [words for words, present in options.items() if present]
 
 
 def _swap(name: str, prefixes: dict[str, str]) -> str:
@@ -101,6 +132,10 @@ def hf_name(family: str, task: str | None, name: str) -> str:
     if family == "roberta" and task == "classify":
         name = _swap(name, ROBERTA_CLASSIFIER)
     name = _swap(name, {ours: hf for hf, ours in HEAD_NAMES.get(family, {}).items()})
+    if family == "modernbert":  # bert.encoder.layer.{i}.<part> -> model.layers.{i}.<ModernBERT part>
+        _, _, rest = name.partition("bert.encoder.layer.")
+        index, _, part = rest.partition(".")
+        return f"model.layers.{index}.{_swap(part, {v: k for k, v in MODERNBERT_LAYER.items()})}" if rest else name
     if family == "roberta":
         return _swap(name, {"bert": "roberta"})
     if family == "distilbert":
@@ -124,6 +159,8 @@ def hf_state_dict(plan: ExportPlan, state: dict[str, torch.Tensor]) -> dict[str,
     table where HF's BERT and RoBERTa need one and ours has none."""
     out = {hf_name(plan.family, plan.task, k): v.detach().cpu().contiguous()
            for k, v in state.items() if not k.startswith("cls.predictions.decoder.")}
+    if plan.family == "modernbert":
+        return fuse_qkv(out)
     positions = hf_name(plan.family, plan.task, POSITIONS)
     table = out[positions]  # (P, H)
     if plan.position_offset:
@@ -133,9 +170,41 @@ def hf_state_dict(plan: ExportPlan, state: dict[str, torch.Tensor]) -> dict[str,
     return out
 
 
+def fuse_qkv(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`attn.Wq`, `attn.Wk`, `attn.Wv` stacked into ModernBERT's `attn.Wqkv` (the inverse of `split_fused_qkv`)."""
+    out = {k: v for k, v in state.items() if ".attn.Wq." not in k and ".attn.Wk." not in k and ".attn.Wv." not in k}
+    for name in [k for k in state if ".attn.Wq." in k]:
+        parts = [state[name.replace(".attn.Wq.", f".attn.W{p}.")] for p in "qkv"]
+        out[name.replace(".attn.Wq.", ".attn.Wqkv.")] = torch.cat(parts).contiguous()
+    return out
+
+
+def modernbert_hf_config(config: BertConfig, bos_id: int | None, eos_id: int | None) -> dict[str, Any]:
+    """config.json of a ModernBertForMaskedLM for `config` (the inverse of `hf_import.modernbert_config`)."""
+    layer_types = ["sliding_attention" if config.is_local_layer(i) else "full_attention"
+                   for i in range(config.num_hidden_layers)]
+    glu = {ours: hf for hf, ours in MODERNBERT_GLU.items()}[config.feed_forward]
+    return {"architectures": ["ModernBertForMaskedLM"], "model_type": "modernbert", "vocab_size": config.vocab_size,
+            "hidden_size": config.hidden_size, "intermediate_size": config.intermediate_size,
+            "num_hidden_layers": config.num_hidden_layers, "num_attention_heads": config.num_attention_heads,
+            "hidden_activation": glu, "classifier_activation": config.hidden_act,
+            "max_position_embeddings": config.max_position_embeddings, "initializer_range": config.initializer_range,
+            "norm_eps": config.layer_norm_eps, "norm_bias": config.norm_bias, "attention_bias": config.linear_bias,
+            "mlp_bias": config.linear_bias, "classifier_bias": config.linear_bias, "decoder_bias": True,
+            "attention_dropout": config.attention_probs_dropout_prob, "mlp_dropout": config.hidden_dropout_prob,
+            "embedding_dropout": config.hidden_dropout_prob, "local_attention": max(config.local_attention, 2),
+            "layer_types": layer_types,
+            "rope_parameters": {"full_attention": {"rope_type": "default", "rope_theta": config.rope_theta},
+                                "sliding_attention": {"rope_type": "default", "rope_theta": config.local_rope_theta}},
+            "pad_token_id": config.pad_token_id, "bos_token_id": bos_id, "eos_token_id": eos_id,
+            "cls_token_id": bos_id, "sep_token_id": eos_id, "tie_word_embeddings": True, "dtype": "float32"}
+
+
 def hf_config(plan: ExportPlan, config: BertConfig, labels: Sequence[str] = (), bos_id: int | None = None,
               eos_id: int | None = None) -> dict[str, Any]:
     """config.json for the plan: HF's field names, with id2label / label2id for classification and tagging."""
+    if plan.family == "modernbert":
+        return modernbert_hf_config(config, bos_id, eos_id)
     common = {"architectures": [plan.architecture], "model_type": plan.family, "vocab_size": config.vocab_size,
               "max_position_embeddings": config.max_position_embeddings + plan.position_offset,
               "initializer_range": config.initializer_range, "pad_token_id": plan.pad_token_id,

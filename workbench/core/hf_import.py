@@ -1,8 +1,10 @@
 """A Hugging Face masked-LM folder read into the workbench's own encoder, without `transformers`.
 
-`BertForMaskedLM`, `RobertaForMaskedLM` (and `XLMRobertaForMaskedLM`) and `DistilBertForMaskedLM` map onto
-`BertForMaskedLM` here: their `config.json` becomes a `BertConfig` (RoBERTa: `roberta_positions`; DistilBERT:
-no segment embeddings) and their weight names become ours, one to one. Weights come from `model.safetensors`,
+`BertForMaskedLM`, `RobertaForMaskedLM` (and `XLMRobertaForMaskedLM`), `DistilBertForMaskedLM` and
+`ModernBertForMaskedLM` map onto `BertForMaskedLM` here: their `config.json` becomes a `BertConfig` (RoBERTa:
+`roberta_positions`; DistilBERT: no segment embeddings; ModernBERT: pre-LN without the first attention norm,
+RoPE, GeGLU, no biases, sliding-window layers) and their weight names become ours, one to one (ModernBERT's
+fused `Wqkv` is cut into query, key and value). Weights come from `model.safetensors`,
 sharded safetensors with `model.safetensors.index.json`, or `pytorch_model.bin` read with
 `torch.load(weights_only=True)` only: a pickle that needs more is refused, never run. Every problem is an
 `HFImportError` with one line that names the file and what is wrong.
@@ -32,13 +34,16 @@ SAFETENSORS_INDEX = "model.safetensors.index.json"
 PICKLE_FILE = "pytorch_model.bin"
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own cap on a header
 FAMILIES = {"BertForMaskedLM": "bert", "RobertaForMaskedLM": "roberta", "XLMRobertaForMaskedLM": "roberta",
-            "CamembertForMaskedLM": "roberta", "DistilBertForMaskedLM": "distilbert"}
+            "CamembertForMaskedLM": "roberta", "DistilBertForMaskedLM": "distilbert",
+            "ModernBertForMaskedLM": "modernbert"}
 MODEL_TYPES = {"bert": "BertForMaskedLM", "roberta": "RobertaForMaskedLM", "xlm-roberta": "XLMRobertaForMaskedLM",
-               "camembert": "CamembertForMaskedLM", "distilbert": "DistilBertForMaskedLM"}
+               "camembert": "CamembertForMaskedLM", "distilbert": "DistilBertForMaskedLM",
+               "modernbert": "ModernBertForMaskedLM"}
 # Weights HF itself drops when it loads a masked LM: buffers, the pooler and NSP head of BertForPreTraining
 # checkpoints, and the decoder tied to the embeddings.
 IGNORED = re.compile(r".*position_ids$|^(bert|roberta)\.pooler\..*|^cls\.seq_relationship\..*"
-                     r"|^cls\.predictions\.decoder\..*|^lm_head\.decoder\..*|^vocab_projector\.weight$")
+                     r"|^cls\.predictions\.decoder\..*|^lm_head\.decoder\..*|^vocab_projector\.weight$"
+                     r"|^decoder\.weight$")
 DISTIL_LAYER = {"attention.q_lin": "attention.self.query", "attention.k_lin": "attention.self.key",
                 "attention.v_lin": "attention.self.value", "attention.out_lin": "attention.output.dense",
                 "sa_layer_norm": "attention.output.LayerNorm", "ffn.lin1": "intermediate.dense",
@@ -48,7 +53,17 @@ HEAD_NAMES = {"roberta": {"lm_head.dense": "cls.predictions.transform.dense",
                           "lm_head.bias": "cls.predictions.bias"},
               "distilbert": {"vocab_transform": "cls.predictions.transform.dense",
                              "vocab_layer_norm": "cls.predictions.transform.LayerNorm",
-                             "vocab_projector.bias": "cls.predictions.bias"}}
+                             "vocab_projector.bias": "cls.predictions.bias"},
+              "modernbert": {"head.dense": "cls.predictions.transform.dense",
+                             "head.norm": "cls.predictions.transform.LayerNorm", "decoder.bias": "cls.predictions.bias",
+                             "model.embeddings.tok_embeddings": "bert.embeddings.word_embeddings",
+                             "model.embeddings.norm": "bert.embeddings.LayerNorm",
+                             "model.final_norm": "bert.encoder.final_layer_norm"}}
+MODERNBERT_LAYER = {"attn_norm": "attention.output.LayerNorm", "attn.Wq": "attention.self.query",
+                    "attn.Wk": "attention.self.key", "attn.Wv": "attention.self.value",
+                    "attn.Wo": "attention.output.dense", "mlp_norm": "output.LayerNorm", "mlp.Wi": "intermediate.dense",
+                    "mlp.Wo": "output.dense"}
+MODERNBERT_GLU = {"gelu": "geglu", "silu": "swiglu"}  # hidden_activation -> our gated feed-forward
 
 
 class HFImportError(ValueError):
@@ -61,7 +76,7 @@ class HFModel:
 
     model: BertForMaskedLM
     architecture: str
-    family: str  # bert | roberta | distilbert
+    family: str  # bert | roberta | distilbert | modernbert
     hf_config: dict[str, Any]
     weight_files: tuple[Path, ...]
     sha256: str  # of the weight files, in order
@@ -108,6 +123,8 @@ def bert_config(family: str, hf: dict[str, Any]) -> BertConfig:
                               attention_probs_dropout_prob=hf.get("attention_dropout", 0.1), layer_norm_eps=1e-12,
                               initializer_range=hf.get("initializer_range", 0.02),
                               pad_token_id=hf.get("pad_token_id") or 0, hidden_act=hf.get("activation", "gelu"))
+        if family == "modernbert":
+            return modernbert_config(hf)
         position_type = hf.get("position_embedding_type", "absolute")
         if position_type != "absolute":
             raise HFImportError(f"config.json: position_embedding_type {position_type!r} is not supported "
@@ -129,6 +146,65 @@ def bert_config(family: str, hf: dict[str, Any]) -> BertConfig:
         raise HFImportError(f"config.json: {error}") from None
 
 
+def modernbert_config(hf: dict[str, Any]) -> BertConfig:
+    """Our config for a ModernBERT config.json (old and new spellings of its attention pattern and RoPE bases)."""
+    layers = hf["num_hidden_layers"]
+    every = _global_every(hf, layers)
+    thetas = {"full_attention": hf.get("global_rope_theta", 160_000.0),
+              "sliding_attention": hf.get("local_rope_theta", 10_000.0)}
+    for kind, parameters in (hf.get("rope_parameters") or {}).items():
+        if parameters.get("rope_type", "default") != "default":
+            raise HFImportError(f"config.json: rope_type {parameters['rope_type']!r} is not supported (only default)")
+        thetas[kind] = parameters.get("rope_theta", thetas.get(kind))
+    linear_biases = {hf.get(key, False) for key in ("attention_bias", "mlp_bias", "classifier_bias")}
+    if len(linear_biases) > 1:
+        raise HFImportError("config.json: attention_bias, mlp_bias and classifier_bias differ; only all or none "
+                            "are supported")
+    if not hf.get("decoder_bias", True):
+        raise HFImportError("config.json: decoder_bias false is not supported (the decoder keeps its bias)")
+    activation = hf.get("hidden_activation", "gelu")
+    if activation not in MODERNBERT_GLU:
+        raise HFImportError(f"config.json: hidden_activation {activation!r} is not supported (gelu or silu)")
+    return BertConfig(vocab_size=hf["vocab_size"], hidden_size=hf["hidden_size"], num_hidden_layers=layers,
+                      num_attention_heads=hf["num_attention_heads"], intermediate_size=hf["intermediate_size"],
+                      max_position_embeddings=hf["max_position_embeddings"], type_vocab_size=0,
+                      hidden_dropout_prob=hf.get("mlp_dropout", 0.0),
+                      attention_probs_dropout_prob=hf.get("attention_dropout", 0.0),
+                      layer_norm_eps=hf.get("norm_eps", 1e-5), initializer_range=hf.get("initializer_range", 0.02),
+                      pad_token_id=hf.get("pad_token_id") or 0, pre_layer_norm=True, first_attention_norm=False,
+                      hidden_act=hf.get("classifier_activation", "gelu"), position_embedding_type="rope",
+                      rope_theta=float(thetas["full_attention"]), local_rope_theta=float(thetas["sliding_attention"]),
+                      feed_forward=MODERNBERT_GLU[activation], linear_bias=linear_biases.pop(),
+                      norm_bias=hf.get("norm_bias", False), local_attention=hf.get("local_attention", 128),
+                      global_attn_every_n_layers=every)
+
+
+def _global_every(hf: dict[str, Any], layers: int) -> int:
+    """global_attn_every_n_layers for a ModernBERT config: given, or read from `layer_types` (newer configs),
+    which must follow the rule "global where index % k == 0" for some k (0: none global)."""
+    types = hf.get("layer_types")
+    if types is None:
+        return hf.get("global_attn_every_n_layers", 3)
+    global_layers = [i for i, kind in enumerate(types) if kind == "full_attention"]
+    every = 0 if not global_layers else (global_layers[1] if len(global_layers) > 1 else layers)
+    expected = ["full_attention" if every and i % every == 0 else "sliding_attention" for i in range(layers)]
+    if list(types) != expected:
+        raise HFImportError("config.json: layer_types is not global every k-th layer from the first; not supported")
+    return every
+
+
+def split_fused_qkv(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """ModernBERT's `attn.Wqkv` ((3H, H): query rows, then key, then value) as `attn.Wq`, `attn.Wk`, `attn.Wv`."""
+    out = {}
+    for name, tensor in state.items():
+        if ".attn.Wqkv." in name:
+            for part, chunk in zip("qkv", tensor.chunk(3, dim=0)):
+                out[name.replace(".attn.Wqkv.", f".attn.W{part}.")] = chunk
+        else:
+            out[name] = tensor
+    return out
+
+
 def our_name(family: str, name: str) -> str:
     """Our parameter name for an HF one of `family` (old `gamma`/`beta` LayerNorm names included)."""
     name = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", name))
@@ -139,6 +215,10 @@ def our_name(family: str, name: str) -> str:
             return ours + name[len(hf_prefix):]
     if family == "roberta":
         return "bert." + name[len("roberta."):] if name.startswith("roberta.") else name
+    if family == "modernbert":
+        for hf_part, ours in MODERNBERT_LAYER.items():
+            name = re.sub(rf"^model\.layers\.(\d+)\.{re.escape(hf_part)}\.", rf"bert.encoder.layer.\1.{ours}.", name)
+        return name
     name = name.replace("distilbert.transformer.layer.", "bert.encoder.layer.").replace("distilbert.", "bert.")
     for hf_part, ours in DISTIL_LAYER.items():
         name = re.sub(rf"^(bert\.encoder\.layer\.\d+)\.{re.escape(hf_part)}\.", rf"\1.{ours}.", name)
@@ -224,6 +304,8 @@ def _listed(names: list[str]) -> str:
 
 def convert_state_dict(family: str, state: dict[str, torch.Tensor], model: BertForMaskedLM) -> dict[str, torch.Tensor]:
     """HF's tensors under our names, checked against `model`: missing or extra keys and wrong shapes refused."""
+    if family == "modernbert":
+        state = split_fused_qkv(state)
     ours = {our_name(family, k): v for k, v in state.items() if not IGNORED.match(k)}
     expected = {k: v for k, v in model.state_dict().items() if not k.startswith("cls.predictions.decoder.")}
     missing = sorted(set(expected) - set(ours))

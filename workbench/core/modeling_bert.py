@@ -15,6 +15,13 @@ each LayerNorm before its sub-block (same names: `attention.output.LayerNorm` th
 attention's input) and adds `bert.encoder.final_layer_norm`; the default is BERT's post-LN.
 A `HeadMask` switches attention heads off for probing (ablation) without touching a weight: HF's `head_mask`
 (a head's context vectors scaled by 0) or their mean over the sequence's real tokens.
+
+Architecture options (BertConfig; the defaults are BERT's, with BERT's names and shapes; docs/architecture-options.md
+has the formulas): rotary positions (`position_embedding_type="rope"`: no position table, queries and keys rotated
+by position, HF's rotate-half layout), a gated feed-forward (`feed_forward="geglu"|"swiglu"`: `intermediate.dense`
+makes 2 x I, the first half activated, the second its gate, as ModernBERT's `Wi`), no biases (`linear_bias`,
+`norm_bias`; the decoder's per-token bias stays), and sliding-window attention (`local_attention`, global every
+`global_attn_every_n_layers`-th layer, ModernBERT's rule).
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ from torch import nn
 from workbench.settings.model import BertConfig
 
 ACT2FN = {"gelu": F.gelu, "gelu_new": partial(F.gelu, approximate="tanh"), "relu": F.relu}  # gelu: exact erf
+GLU_ACTS = {"geglu": F.gelu, "swiglu": F.silu}  # the activation a gated feed-forward applies before its gate
+
+
+def linear(config: BertConfig, in_features: int, out_features: int) -> nn.Linear:
+    return nn.Linear(in_features, out_features, bias=config.linear_bias)
+
+
+def layer_norm(config: BertConfig) -> nn.LayerNorm:
+    return nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps, bias=config.norm_bias)
 
 
 @dataclass
@@ -91,15 +107,17 @@ class HeadMask:
 
 class BertEmbeddings(nn.Module):
     """Word + position (+ segment) embeddings. `type_vocab_size=0` has no segment embeddings (DistilBERT's
-    layout: token_type_ids are ignored); `roberta_positions` numbers positions as RoBERTa does."""
+    layout: token_type_ids are ignored); `roberta_positions` numbers positions as RoBERTa does; rotary
+    positions (RoPE) have no table here: attention rotates queries and keys instead."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size) \
+            if config.position_embedding_type == "absolute" else None
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size) \
             if config.type_vocab_size else None
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = layer_norm(config)
         self.dropout = Dropout(config.hidden_dropout_prob)
         self.padding_idx = config.pad_token_id if config.roberta_positions else None
         self.max_length = config.max_length
@@ -110,10 +128,12 @@ class BertEmbeddings(nn.Module):
         if seq_len > self.max_length:
             raise ValueError(f"sequence length {seq_len} exceeds the model's maximum length {self.max_length} "
                              f"(max_position_embeddings)")
-        if position_ids is None:
-            position_ids = torch.arange(seq_len, device=input_ids.device) if self.padding_idx is None \
-                else roberta_position_ids(input_ids, self.padding_idx)  # (T,) broadcasts over B, or (B, T)
-        x = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)  # (B, T, H)
+        x = self.word_embeddings(input_ids)  # (B, T, H)
+        if self.position_embeddings is not None:
+            if position_ids is None:
+                position_ids = torch.arange(seq_len, device=input_ids.device) if self.padding_idx is None \
+                    else roberta_position_ids(input_ids, self.padding_idx)  # (T,) broadcasts over B, or (B, T)
+            x = x + self.position_embeddings(position_ids)
         if self.token_type_embeddings is not None:
             if token_type_ids is None or self.token_type_embeddings.num_embeddings == 1:
                 # a one-segment model (RoBERTa) reads a pair as one segment, as its tokenizer's all-zero ids say
@@ -160,29 +180,74 @@ class Dropout(nn.Module):
         return x * mask.mul_(scale)
 
 
+class RotaryEmbedding(nn.Module):
+    """Rotary position embedding (RoPE, Su et al. 2021) in HF's rotate-half layout: dimension pair (j, j + hs/2)
+    of a head turns by the angle position * theta^(-2j/hs). A query at position m and a key at n then score
+    q R(m)^T R(n) k = q R(n - m) k: attention sees their distance, not where they are. No parameters; the
+    frequencies are a buffer outside the state dict."""
+
+    def __init__(self, head_size: int, theta: float) -> None:
+        super().__init__()
+        inv_freq = 1.0 / theta ** (torch.arange(0, head_size, 2, dtype=torch.float) / head_size)  # (hs/2,)
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, position_ids: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """q, k: (B, A, T, hs); position_ids: (T,) or (B, T). Both rotated, in their dtype (rotated in fp32)."""
+        angles = position_ids[..., None].float() * self.inv_freq  # (T, hs/2) or (B, T, hs/2)
+        angles = torch.cat((angles, angles), dim=-1)
+        if angles.dim() == 3:
+            angles = angles[:, None]  # (B, 1, T, hs): the same for every head
+        cos, sin = angles.cos(), angles.sin()
+        return _rotate(q, cos, sin), _rotate(k, cos, sin)
+
+
+def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x (..., hs) turned pair by pair: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), x1/x2 its two halves."""
+    x32 = x.float()
+    half = x.shape[-1] // 2
+    rotated_half = torch.cat((-x32[..., half:], x32[..., :half]), dim=-1)  # (-x2, x1)
+    return (x32 * cos + rotated_half * sin).to(x.dtype)
+
+
 class BertSelfAttention(nn.Module):
     """Multi-head self-attention: `F.scaled_dot_product_attention` (fused, no (T, T) matrix kept), with its own
     attention dropout on a GPU. Two cases run the explicit softmax instead: probabilities to return, and dropout
     on the CPU, where PyTorch's kernel would fall back to an unfused path anyway and the cheaper `Dropout` wins
     (on an H200 the explicit path made BERT-base bf16 training 0.74x Hugging Face's, bench/gpu_check.py)."""
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, index: int = 0) -> None:
         super().__init__()
         self.num_heads = config.num_attention_heads
         self.head_size = config.head_size
-        self.query = nn.Linear(config.hidden_size, config.hidden_size)
-        self.key = nn.Linear(config.hidden_size, config.hidden_size)
-        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.query = linear(config, config.hidden_size, config.hidden_size)
+        self.key = linear(config, config.hidden_size, config.hidden_size)
+        self.value = linear(config, config.hidden_size, config.hidden_size)
         self.dropout = Dropout(config.attention_probs_dropout_prob)
+        local = config.is_local_layer(index)
+        # a local layer's query sees keys at most `window` positions away on either side (ModernBERT's
+        # local_attention // 2); None: every key
+        self.window = config.local_attention // 2 if local else None
+        self.rotary = None if config.position_embedding_type != "rope" else \
+            RotaryEmbedding(self.head_size, config.local_rope_theta if local else config.rope_theta)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool = False,
-                head_mask: HeadMask | None = None, layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+                head_mask: HeadMask | None = None, layer_index: int = 0,
+                position_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to, (B, 1, T, T) with a
-        causal mask, or None (no padding).
+        causal mask, or None (no padding); position_ids: (T,) or (B, T), RoPE's positions (None: 0..T-1).
         Returns the context (B, T, H) and, if asked, the attention probabilities (B, A, T, T)."""
         B, T, H = x.shape
         q, k, v = self._project(x)  # (B, A, T, hs) each
-        bias = None if key_mask is None else additive_mask(key_mask, q.dtype)  # (B, 1, 1, T)
+        if self.rotary is not None:
+            position_ids = torch.arange(T, device=x.device) if position_ids is None else position_ids
+            q, k = self.rotary(q, k, position_ids)
+        mask = key_mask  # (B, 1, 1, T), (B|1, 1, T, T) causal, or None
+        if self.window is not None:
+            index = torch.arange(T, device=x.device)
+            band = (index[:, None] - index[None, :]).abs() <= self.window  # (T, T): query row, key column
+            mask = band if key_mask is None else key_mask & band  # (B|1, 1, T, T) as it broadcasts
+        bias = None if mask is None else additive_mask(mask, q.dtype)
         dropout = self.dropout.p if self.training else 0.0
         probs = None
         if output_attentions or (dropout > 0.0 and x.device.type == "cpu"):
@@ -216,16 +281,17 @@ class BertResidualOutput(nn.Module):
     """Projection back to hidden size, dropout, residual and LayerNorm: HF's BertSelfOutput
     (`attention.output`) and BertOutput (`output`), which differ only in the input width."""
 
-    def __init__(self, config: BertConfig, in_features: int) -> None:
+    def __init__(self, config: BertConfig, in_features: int, norm: bool = True) -> None:
         super().__init__()
-        self.dense = nn.Linear(in_features, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dense = linear(config, in_features, config.hidden_size)
+        # pre-LN only can go without (first_attention_norm=False: the embeddings' LayerNorm already normalised)
+        self.LayerNorm = layer_norm(config) if norm else None
         self.dropout = Dropout(config.hidden_dropout_prob)
         self.pre_layer_norm = config.pre_layer_norm
 
     def normalize_input(self, x: torch.Tensor) -> torch.Tensor:
         """What the sub-block reads: pre-LN normalises the residual stream here, post-LN passes it on."""
-        return self.LayerNorm(x) if self.pre_layer_norm else x
+        return self.LayerNorm(x) if self.pre_layer_norm and self.LayerNorm is not None else x
 
     def forward(self, h: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
         h = self.dropout(self.dense(h))  # (B, T, H)
@@ -233,57 +299,68 @@ class BertResidualOutput(nn.Module):
 
 
 class BertAttention(nn.Module):
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, index: int = 0) -> None:
         super().__init__()
-        self.self = BertSelfAttention(config)
-        self.output = BertResidualOutput(config, config.hidden_size)
+        self.self = BertSelfAttention(config, index)
+        self.output = BertResidualOutput(config, config.hidden_size, norm=index > 0 or config.first_attention_norm)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
                 rows: torch.Tensor | None = None, head_mask: HeadMask | None = None,
-                layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+                layer_index: int = 0, position_ids: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, T, H). With `rows` ((B, T) bool), every position still serves as a key and value, but only
         the N selected ones go on: the output is (N, H), row-major."""
-        context, probs = self.self(self.output.normalize_input(x), key_mask, output_attentions, head_mask, layer_index)
+        context, probs = self.self(self.output.normalize_input(x), key_mask, output_attentions, head_mask, layer_index,
+                                   position_ids)
         if rows is not None:
             context, x = context[rows], x[rows]  # (N, H) each
         return self.output(context, x), probs
 
 
 class BertIntermediate(nn.Module):
+    """The feed-forward's first half: act(x W) (BERT's MLP), or act(x W) * (x V) (GeGLU, SwiGLU), W and V the
+    two halves of one dense layer's output, as ModernBERT's `Wi`."""
+
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.intermediate_act_fn = ACT2FN[config.hidden_act]
+        self.gated = config.feed_forward != "mlp"
+        width = 2 * config.intermediate_size if self.gated else config.intermediate_size
+        self.dense = linear(config, config.hidden_size, width)
+        self.intermediate_act_fn = GLU_ACTS[config.feed_forward] if self.gated else ACT2FN[config.hidden_act]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.intermediate_act_fn(self.dense(x))  # (B, T, I)
+        if not self.gated:
+            return self.intermediate_act_fn(self.dense(x))  # (B, T, I)
+        h, gate = self.dense(x).chunk(2, dim=-1)  # (B, T, I) each
+        return self.intermediate_act_fn(h) * gate  # (B, T, I)
 
 
 class BertLayer(nn.Module):
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, index: int = 0) -> None:
         super().__init__()
-        self.attention = BertAttention(config)
+        self.attention = BertAttention(config, index)
         self.intermediate = BertIntermediate(config)
         self.output = BertResidualOutput(config, config.intermediate_size)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
                 rows: torch.Tensor | None = None, head_mask: HeadMask | None = None,
-                layer_index: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, probs = self.attention(x, key_mask, output_attentions, rows, head_mask, layer_index)  # (B, T, H) or (N, H)
+                layer_index: int = 0, position_ids: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, probs = self.attention(x, key_mask, output_attentions, rows, head_mask, layer_index,
+                                  position_ids)  # (B, T, H) or (N, H)
         return self.output(self.intermediate(self.output.normalize_input(x)), x), probs
 
 
 class BertEncoder(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+        self.layer = nn.ModuleList(BertLayer(config, i) for i in range(config.num_hidden_layers))
         # Pre-LN leaves the residual stream unnormalised; this normalises what the head reads.
-        self.final_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps) \
-            if config.pre_layer_norm else None
+        self.final_layer_norm = layer_norm(config) if config.pre_layer_norm else None
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool,
                 output_hidden_states: bool, rows: torch.Tensor | None = None, head_mask: HeadMask | None = None,
-                first_layer: int = 0) -> BaseModelOutput:
+                first_layer: int = 0, position_ids: torch.Tensor | None = None) -> BaseModelOutput:
         """With `rows` ((B, T) bool), the last layer computes its outputs only there: (N, H). With `first_layer`,
         x is what enters that layer and the layers before it are skipped (hidden_states and attentions then
         start there): head ablation reruns only the layers from the one whose head is off."""
@@ -292,7 +369,8 @@ class BertEncoder(nn.Module):
         hidden_states, attentions = [x], []
         last = len(self.layer) - 1
         for i in range(first_layer, len(self.layer)):
-            x, probs = self.layer[i](x, key_mask, output_attentions, rows if i == last else None, head_mask, i)
+            x, probs = self.layer[i](x, key_mask, output_attentions, rows if i == last else None, head_mask, i,
+                                     position_ids)
             hidden_states.append(x)
             attentions.append(probs)
         if self.final_layer_norm is not None:
@@ -318,7 +396,8 @@ class BertModel(nn.Module):
         (B, T, H), or (N, H) at the N positions where `rows` ((B, T) bool) is True, row-major."""
         x = self.embeddings(input_ids, token_type_ids, position_ids)
         key_mask = attention_key_mask(attention_mask, input_ids.shape[1], self.is_decoder, input_ids.device)
-        return self.encoder(x, key_mask, output_attentions, output_hidden_states, rows, head_mask)
+        return self.encoder(x, key_mask, output_attentions, output_hidden_states, rows, head_mask,
+                            position_ids=position_ids)
 
 
 def attention_key_mask(attention_mask: torch.Tensor | None, seq_len: int, is_decoder: bool,
@@ -338,9 +417,9 @@ def attention_key_mask(attention_mask: torch.Tensor | None, seq_len: int, is_dec
 class BertPredictionHeadTransform(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = linear(config, config.hidden_size, config.hidden_size)
         self.transform_act_fn = ACT2FN[config.hidden_act]
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.LayerNorm = layer_norm(config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.LayerNorm(self.transform_act_fn(self.dense(x)))
@@ -397,7 +476,8 @@ class BertForMaskedLM(nn.Module):
                 module.weight[module.padding_idx].zero_()
         if isinstance(module, nn.LayerNorm):
             nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,

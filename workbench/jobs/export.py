@@ -128,7 +128,7 @@ def _notes(plan: ExportPlan, source: _Source, tokenizer_class: str) -> list[str]
         notes.append(f"positions: Hugging Face RoBERTa numbers positions from pad_token_id + 1 = "
                      f"{plan.position_offset}; the run used 0..n-1, so the position table has {plan.position_offset} "
                      f"zero rows in front of the run's own (the same outputs)")
-    if plan.family != "distilbert" and config.type_vocab_size == 0:
+    if plan.family in ("bert", "roberta") and config.type_vocab_size == 0:
         notes.append("segments: the model has no segment embeddings; the export adds the one-row, all-zero table "
                      f"{plan.architecture} needs (the same outputs)")
     if plan.family == "roberta":
@@ -154,7 +154,7 @@ def _write(folder: Path, plan: ExportPlan, source: _Source) -> dict:
                                                            tokenizer.sep_id), indent=2), encoding="utf-8")
     safetensors.torch.save_file(hf_state_dict(plan, source.model.state_dict()), str(folder / SAFETENSORS_FILE),
                                 metadata={"format": "pt"})
-    files = tokenizer_files(tokenizer, config.max_length, plan.family != "distilbert", _pair_segment(config))
+    files = tokenizer_files(tokenizer, config.max_length, plan.family in ("bert", "roberta"), _pair_segment(config))
     for name, text in files.items():
         (folder / name).write_text(text, encoding="utf-8")
     return json.loads(files["tokenizer_config.json"])

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.model_config import count_parameters, estimate_training_memory
-from workbench.gui.settings_form import editor, label_error, tooltip
+from workbench.gui.settings_form import changed_signal, editor, editor_value, label_error, set_editor_value, tooltip
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.settings.base import SettingError
@@ -38,6 +38,12 @@ DEFAULT_VOCAB = 8000
 INVALID_STYLE = "QFrame#field { border: 2px solid #d62728; border-radius: 3px; }"
 VALID_STYLE = "QFrame#field { border: 2px solid transparent; }"
 FIELDS = (*ARCHITECTURE, "max_position_embeddings")  # the ModelSpec fields with a spin box
+# the architecture options, a form row each: the settings shown side by side in it
+OPTION_ROWS = (("Normalisation", ("first_attention_norm",)),  # after the pre-LN box
+               ("Positions", ("position_embedding_type", "rope_theta", "local_rope_theta")),
+               ("Feed-forward", ("feed_forward", "glu_size")),
+               ("Attention", ("local_attention", "global_attn_every_n_layers")),
+               ("Biases", ("bias", "type_vocab_size")))
 MEMORY_PARTS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state", "optimizer (AdamW)"),
                 ("activations", "activations"), ("runtime", "runtime and allocator"), ("total", "total"))
 
@@ -93,9 +99,24 @@ class ModelPanel(QWidget):
             form.addRow(ModelSpec.spec(name).meta.label, row)
             self.spins[name], self.frames[name], self.hints[name] = spin, frame, hint
         self.pre_ln_check = editor(ModelSpec.spec("pre_layer_norm"))
-        self.pre_ln_check.setText("LayerNorm before each block (pre-LN)")
+        self.pre_ln_check.setText("LayerNorm before each block (pre-LN),")
         self.pre_ln_check.toggled.connect(self._on_field_changed)
-        form.addRow("Normalisation", self.pre_ln_check)
+        self.options: dict[str, QWidget] = {}
+        for title, names in OPTION_ROWS:
+            row = QWidget()
+            QHBoxLayout(row).setContentsMargins(0, 0, 0, 0)
+            if title == "Normalisation":
+                row.layout().addWidget(self.pre_ln_check)
+            for k, name in enumerate(names):
+                widget = self.options[name] = editor(ModelSpec.spec(name))
+                changed_signal(widget).connect(self._on_field_changed)
+                if k:  # the first is named by the row
+                    row.layout().addWidget(QLabel(ModelSpec.spec(name).meta.label))
+                row.layout().addWidget(widget)
+            row.layout().addStretch(1)
+            form.addRow(title, row)
+        self.options["bias"].setText("in linear layers and LayerNorms")
+        self.options["first_attention_norm"].setText("also before layer 1's attention")
         dropout_spec = BertConfig.spec("hidden_dropout_prob")
         dropout = QLabel(f"{dropout_spec.default} (fixed, as in BERT)")
         dropout.setToolTip(tooltip(dropout_spec))
@@ -168,7 +189,7 @@ class ModelPanel(QWidget):
     # ---- choice <-> widgets -------------------------------------------------------------------------------
 
     def _load_spec(self, spec: ModelSpec) -> None:
-        widgets = [self.preset_combo, self.pre_ln_check, *self.spins.values()]
+        widgets = [self.preset_combo, self.pre_ln_check, *self.spins.values(), *self.options.values()]
         for widget in widgets:
             widget.blockSignals(True)
         self.preset_combo.setCurrentText(spec.preset)
@@ -176,6 +197,8 @@ class ModelPanel(QWidget):
             self.spins[name].setValue(value)
         self.spins["max_position_embeddings"].setValue(spec.max_position_embeddings)
         self.pre_ln_check.setChecked(spec.pre_layer_norm)
+        for name, widget in self.options.items():
+            set_editor_value(widget, getattr(spec, name))
         for widget in widgets:
             widget.blockSignals(False)
         self._validate()
@@ -186,7 +209,8 @@ class ModelPanel(QWidget):
         values: dict[str, object] = {name: None if self.spins[name].value() == PRESETS[preset][name]
                                      else self.spins[name].value() for name in ARCHITECTURE}
         return {**values, "preset": preset, "max_position_embeddings": self.spins["max_position_embeddings"].value(),
-                "pre_layer_norm": self.pre_ln_check.isChecked()}
+                "pre_layer_norm": self.pre_ln_check.isChecked(),
+                **{name: editor_value(widget) for name, widget in self.options.items()}}
 
     @Slot(str)
     def _on_preset(self, preset: str) -> None:
@@ -218,8 +242,18 @@ class ModelPanel(QWidget):
         except SettingError as error:
             spec, self.config, self.error = None, None, error
         self._show_marks(values)
+        self._enable_options(values)
         self._update_costs()
         return spec
+
+    def _enable_options(self, values: dict[str, object]) -> None:
+        """Settings that mean something only with another one: RoPE's bases, the GLU's size, the global rhythm."""
+        self.options["first_attention_norm"].setEnabled(bool(values["pre_layer_norm"]))
+        rope = values["position_embedding_type"] == "rope"
+        self.options["rope_theta"].setEnabled(rope)
+        self.options["local_rope_theta"].setEnabled(rope and values["local_attention"] != 0)
+        self.options["glu_size"].setEnabled(values["feed_forward"] != "mlp")
+        self.options["global_attn_every_n_layers"].setEnabled(values["local_attention"] != 0)
 
     def _show_marks(self, values: dict[str, object]) -> None:
         bad = self.error.field if self.error is not None else None
