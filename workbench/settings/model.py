@@ -60,22 +60,23 @@ class BertConfig(Settings):
     intermediate_size: int = setting(1024, _FFN, "Feed-forward size", low=1)
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", low=MIN_POSITIONS)
     type_vocab_size: int = setting(2, "How many segment types (sentence A / B) the model tells apart; 0: no segment "
-                                   "embeddings (DistilBERT).", "Segment types", low=0)
+                                   "embeddings (DistilBERT).", "Segment types", low=0, advanced=True)
     hidden_dropout_prob: float = setting(0.1, "While training, this share of values is zeroed at random to make the "
                                          "model generalise.", "Dropout", low=0.0, high=1.0, high_open=True)
     attention_probs_dropout_prob: float = setting(0.1, "Dropout on the attention weights while training.",
-                                                  "Attention dropout", low=0.0, high=1.0, high_open=True)
+                                                  "Attention dropout", low=0.0, high=1.0, high_open=True, advanced=True)
     layer_norm_eps: float = setting(1e-12, "LayerNorm's small number that keeps a division finite.",
-                                    "LayerNorm epsilon", low=0.0, low_open=True, high=1.0, high_open=True)
+                                    "LayerNorm epsilon", low=0.0, low_open=True, high=1.0, high_open=True,
+                                    advanced=True)
     initializer_range: float = setting(0.02, "The spread of the random starting weights.", "Initial spread",
-                                       low=0.0, low_open=True, high=1.0, high_open=True)
-    pad_token_id: int = setting(0, "The token id of padding.", "Padding id", low=0)
-    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN")
+                                       low=0.0, low_open=True, high=1.0, high_open=True, advanced=True)
+    pad_token_id: int = setting(0, "The token id of padding.", "Padding id", low=0, advanced=True)
+    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", advanced=True)
     hidden_act: str = setting("gelu", "The feed-forward activation (HuggingFace's names: gelu is exact, gelu_new "
-                              "the tanh approximation).", "Activation", choices=HIDDEN_ACTS)
+                              "the tanh approximation).", "Activation", choices=HIDDEN_ACTS, advanced=True)
     roberta_positions: bool = setting(False, "Position ids count only non-padding tokens and start after the padding "
                                       "id, as RoBERTa's do (so max length is max_position_embeddings - "
-                                      "pad_token_id - 1).", "RoBERTa positions")
+                                      "pad_token_id - 1).", "RoBERTa positions", advanced=True)
 
     @property
     def max_length(self) -> int:
@@ -119,13 +120,13 @@ class ModelSpec(Settings):
     num_attention_heads: int | None = setting(None, _HEADS, "Attention heads", flag="--heads", low=1, high=128,
                                               none="the preset's")
     intermediate_size: int | None = setting(None, _FFN, "Feed-forward size", flag="--ffn", low=1, high=32768,
-                                            step=128, none="the preset's")
+                                            step=128, none="the preset's", advanced=True)
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", flag="--max-len", low=MIN_POSITIONS,
                                            high=MAX_POSITIONS, step=8)
-    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln")
+    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln", advanced=True)
     dropout: float = setting(0.1, "While training, this share of the hidden values and of the attention weights is "
                              "zeroed at random (BERT's 0.1); 0 lets a small model learn a small corpus' facts "
-                             "faster.", "Dropout", low=0.0, high=1.0, high_open=True)
+                             "faster.", "Dropout", low=0.0, high=1.0, high_open=True, advanced=True)
 
     def architecture(self) -> dict[str, int]:
         """The four architecture fields: the preset's, with this spec's overrides."""

@@ -21,6 +21,7 @@ from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.gui.notify import notify_window
 from workbench.gui.panels.masking_form import MaskingForm
 from workbench.gui.panels.masking_preview import PreviewBox
+from workbench.gui.plain_words import plain_label
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
@@ -86,10 +87,11 @@ class MaskingPanel(QWidget):
         grid = QGridLayout(box)
         for column, title in enumerate(("", "set", "measured"), start=0):
             grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
-        names = ("selected tokens", "[MASK]", "random", "kept", "mean span (words)")
+        names = (("selected tokens", "mask_rate"), ("[MASK]", "mask"), ("random", "random"), ("kept", "kept"),
+                 ("mean span (words)", ""))
         self.set_labels, self.measured_labels, self.row_names = [], [], []
-        for row, name in enumerate(names, start=1):
-            labels = (QLabel(name), QLabel("-"), QLabel("-"))
+        for row, (name, term) in enumerate(names, start=1):
+            labels = (plain_label(QLabel(name), term) if term else QLabel(name), QLabel("-"), QLabel("-"))
             for column, label in enumerate(labels):
                 grid.addWidget(label, row, column)
             self.row_names.append(labels[0])

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.advanced import mark_expert
 from workbench.gui.notify import notify_window
 from workbench.gui.open_hf_dialog import open_hf_button, open_hf_dialog
 from workbench.gui.panels.probe_attention import AttentionView
@@ -33,6 +34,7 @@ from workbench.gui.panels.probe_suite import SuiteView
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.workspace import in_workspace
+from workbench.views.glossary import explain, words
 from workbench.views.probe_views import checkpoint_label, load_models, probe_runs
 
 EMPTY_TEXT = ("<h3>No trained model to probe yet</h3>"
@@ -117,9 +119,11 @@ class ProbePanel(QWidget):
         chooser.addWidget(QLabel("Model:"))
         chooser.addWidget(self.primary, 3)
         chooser.addSpacing(12)
+        open_hf = open_hf_button(self, self.state, self.runner)
+        mark_expert(self.compare, self.secondary, open_hf)  # classroom mode: one model, the one on screen
         chooser.addWidget(self.compare)
         chooser.addWidget(self.secondary, 3)
-        chooser.addWidget(open_hf_button(self, self.state, self.runner))
+        chooser.addWidget(open_hf)
         self.fill = FillMaskView(self.context)
         self.attention = AttentionView(self.context)
         self.scoring = ScoringView(self.context)
@@ -133,6 +137,8 @@ class ProbePanel(QWidget):
         for view, title in ((self.fill, "Fill-mask"), (self.attention, "Attention"), (self.scoring_tabs, "Scoring"),
                             (self.suites, "Suites"), (self.neighbours, "Neighbours")):
             self.tabs.addTab(view, title)
+        self.state.classroom_changed.connect(self._on_classroom)
+        self._on_classroom(self.state.classroom)
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
@@ -149,6 +155,14 @@ class ProbePanel(QWidget):
         self.stack.addWidget(content)
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack)
+
+    @Slot(bool)
+    def _on_classroom(self, plain: bool) -> None:
+        """The tabs' names in plain words in classroom mode (the technical term on hover)."""
+        for view, term, title in ((self.fill, "fill_mask", "Fill-mask"), (self.attention, "attention", "Attention")):
+            index = self.tabs.indexOf(view)
+            self.tabs.setTabText(index, words(term, True).capitalize() if plain else title)
+            self.tabs.setTabToolTip(index, explain(term) if plain else "")
 
     # ---- runs and checkpoints ------------------------------------------------------------------------------
 
