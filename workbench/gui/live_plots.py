@@ -357,7 +357,7 @@ class LiveCurves(QWidget):
     def _rerange(self) -> None:
         axis, log = self.axis, self.log_y.isChecked()
         everything = [self.live, *(o.curves for o in self.overlays)]
-        x_max = max((float(c[key].x(axis)[-1]) for c in everything for key, _, _ in PLOTS if len(c[key])),
+        x_max = max((float(c[key].x(axis)[-1]) for c in everything for key, *_ in PLOTS if len(c[key])),
                     default=0.0)
         # The data's width, not the planned run's: the first 30 s of a long run fill the plot, not a sliver.
         if x_max > 0:
@@ -407,11 +407,11 @@ class LiveCurves(QWidget):
 
     def _readout(self, key: str, i: int) -> str:
         series = self.live[key]
-        title = dict((k, t) for k, t, _ in PLOTS)[key]
+        title = self.plots[key].titleLabel.text  # the technical term, or its plain words in classroom mode
         value = series.values[i]
         text = f"{title} at step {int(series.steps[i]):,} ({format_duration(series.seconds[i])}): {value:.4g}"
         if key == "train_loss":
             text += f", smoothed {self._emas['live'](series.values)[i]:.4g}"
         if key == "val_loss" and self.live.baseline is not None:
-            text += f" ({self.baseline.label.format}: {self.live.baseline:.4g})"
+            text += f" ({self.baseline.label.format} {self.live.baseline:.4g})"
         return text
