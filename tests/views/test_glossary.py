@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.views.glossary import GLOSSARY, explain, head_name, words
+from workbench.views.glossary import GLOSSARY, explain, head_label, layer_label, words
 
 
 def test_the_issues_terms_have_plain_words() -> None:
@@ -20,6 +20,5 @@ def test_each_tooltip_names_the_technical_term_and_says_what_it_is() -> None:
 
 
 def test_heads_are_counted_from_one_in_plain_words() -> None:
-    assert head_name(0, 1) == "L0/H1"
-    assert head_name(0, 1, plain=True) == "layer 1, head 2"
-    assert head_name(2, plain=True) == "layer 3"
+    assert (layer_label(0), head_label(1)) == ("L0", "H1")
+    assert (layer_label(0, plain=True), head_label(1, plain=True)) == ("layer 1", "head 2")

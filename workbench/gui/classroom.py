@@ -101,6 +101,7 @@ class ClassroomMode(QObject):
         self.action.blockSignals(False)
         window.state.settings.setValue(SETTINGS_KEY, on)
         self.apply_to(window)
+        window.toolbar.setVisible(not on)  # the room goes to the panel; the lesson strip starts training
         window.state.set_classroom(on)  # the panels' changing labels: plain words or technical terms
         if on:
             window.lesson.open()

@@ -28,7 +28,7 @@ from workbench.views.lesson import LESSON, LessonStep
 if TYPE_CHECKING:
     from workbench.gui.main_window import MainWindow
 
-TEXT_LINES = 4  # the step's text shows this many lines and scrolls for more, so the panels keep their room
+TEXT_LINES = 3  # the step's text shows this many lines and scrolls for more, so the panels keep their room
 
 
 class LessonStrip(QDockWidget):

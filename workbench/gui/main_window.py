@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QWidget,
@@ -33,6 +32,7 @@ from workbench.gui.classroom import CLASSROOM_KEYS, ClassroomMode
 from workbench.gui.lesson_strip import LessonStrip
 from workbench.gui.project_menu import OPEN_KEYS, SAVE_KEYS, ProjectMenu
 from workbench.gui.session import restore_choices, save_choices
+from workbench.gui.sizing import size_to_current
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(placeholder)
             placeholder.deleteLater()
             self.stack.setCurrentIndex(current)
-            self._size_to_current()
+            size_to_current(self.stack)
             self._connect_panel(index, built)
         return built
 
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
             shortcut.triggered.connect(lambda checked=False, n=index: self.show_panel(n))
             self.addAction(shortcut)
         self.sidebar.currentRowChanged.connect(self._show_row)
-        self.stack.currentChanged.connect(self._size_to_current)
+        self.stack.currentChanged.connect(lambda: size_to_current(self.stack))
         # the panels scroll where they are larger than the window (classroom mode's large type on a small screen)
         # rather than push the window past the screen's edge
         self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
@@ -169,16 +169,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.scroll, 1)
         self.setCentralWidget(body)
 
-    @Slot()
-    def _size_to_current(self) -> None:
-        """Only the panel shown counts for the size (a stack is as large as its largest page otherwise): the
-        others' sizes are ignored."""
-        current = self.stack.currentWidget()
-        for index in range(self.stack.count()):
-            page = self.stack.widget(index)
-            policy = QSizePolicy.Policy.Preferred if page is current else QSizePolicy.Policy.Ignored
-            page.setSizePolicy(policy, policy)
-
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -188,6 +178,8 @@ class MainWindow(QMainWindow):
                          f"({QUICK_START_KEYS})")
         quick.triggered.connect(self.quick_start)
         toolbar.addAction(quick)
+        self.addAction(quick)  # its keys work while classroom mode hides the toolbar
+        self.toolbar = toolbar
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
         self.addAction(self.quit_action)

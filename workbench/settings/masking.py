@@ -49,7 +49,7 @@ class MaskingConfig(Settings):
     dynamic: bool = setting(True, "Dynamic masking draws fresh blanks every time a sequence is seen; static masking "
                             "repeats the same ones every epoch.", "Dynamic masks", flag="--static-masking",
                             negated_flag=True, cli_help="a sequence gets the same mask every epoch (default: fresh "
-                            "masks each time)")
+                            "masks each time)", advanced=True)
     seed: int = setting(0, "The seed of the masks; a run sets it to its own seed.", "Masking seed", low=0,
                         high=MAX_SEED, on_cli=False, advanced=True)
     rate_schedule: str | None = setting(None, "The masking rate over training, in percent for equal parts of the "

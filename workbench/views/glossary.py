@@ -82,8 +82,12 @@ def explain(key: str) -> str:
     return f"{term.technical}: {term.meaning}"
 
 
-def head_name(layer: int, head: int | None = None, plain: bool = False) -> str:
-    """An attention head's short name, L0/H1, or in classroom mode "layer 1, head 2" (people count from 1)."""
-    if plain:
-        return f"layer {layer + 1}" + (f", head {head + 1}" if head is not None else "")
-    return f"L{layer}" + (f"/H{head}" if head is not None else "")
+def layer_label(layer: int, plain: bool = False) -> str:
+    """L0, or in classroom mode "layer 1" (people count from 1)."""
+    return f"layer {layer + 1}" if plain else f"L{layer}"
+
+
+def head_label(head: int, plain: bool = False) -> str:
+    """H0, or in classroom mode "head 1"."""
+    return f"head {head + 1}" if plain else f"H{head}"
+

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
+from workbench.gui.advanced import mark_advanced
 from workbench.gui.plain_words import plain_label
 from workbench.gui.settings_form import SettingField, editor, label_error, tooltip
 from workbench.settings.base import SettingError
@@ -59,6 +60,7 @@ class MaskingForm(QGroupBox):
         dynamic_group = QButtonGroup(self)
         for radio in (self.dynamic_radio, self.static_radio):
             radio.setToolTip(tooltip(MaskingConfig.spec("dynamic")))
+            mark_advanced(radio, MaskingConfig.spec("dynamic").meta.advanced)
             dynamic_group.addButton(radio)
         form.addRow("Masks", self.dynamic_radio)
         form.addRow("", self.static_radio)

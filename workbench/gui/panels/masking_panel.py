@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QVBox
 
 from workbench.core.mask_preview import MaskPreview, preview_masking
 from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.gui.advanced import mark_expert
 from workbench.gui.notify import notify_window
 from workbench.gui.panels.masking_form import MaskingForm
 from workbench.gui.panels.masking_preview import PreviewBox
@@ -69,7 +70,9 @@ class MaskingPanel(QWidget):
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(self.form, 3)
-        top.addWidget(self._build_measured(), 2)
+        measured = self._build_measured()
+        mark_expert(measured)  # classroom mode: the settings and the sentence, not the check on 200k tokens
+        top.addWidget(measured, 2)
         layout.addLayout(top)
         layout.addWidget(self.preview_box, 1)
         self._load_config(state.masking)

@@ -31,6 +31,7 @@ from workbench.gui.panels.probe_neighbours import NeighboursView
 from workbench.gui.panels.probe_pairs import PairSuiteView
 from workbench.gui.panels.probe_scoring import ScoringView
 from workbench.gui.panels.probe_suite import SuiteView
+from workbench.gui.sizing import size_to_current
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.workspace import in_workspace
@@ -137,6 +138,8 @@ class ProbePanel(QWidget):
         for view, title in ((self.fill, "Fill-mask"), (self.attention, "Attention"), (self.scoring_tabs, "Scoring"),
                             (self.suites, "Suites"), (self.neighbours, "Neighbours")):
             self.tabs.addTab(view, title)
+        self.tabs.currentChanged.connect(lambda: size_to_current(self.tabs))
+        size_to_current(self.tabs)
         self.state.classroom_changed.connect(self._on_classroom)
         self._on_classroom(self.state.classroom)
         content = QWidget()
@@ -158,11 +161,14 @@ class ProbePanel(QWidget):
 
     @Slot(bool)
     def _on_classroom(self, plain: bool) -> None:
-        """The tabs' names in plain words in classroom mode (the technical term on hover)."""
+        """Classroom mode: the lesson's two views, their names in plain words (the technical term on hover); the
+        expert views (scoring, suites, neighbours) are hidden."""
         for view, term, title in ((self.fill, "fill_mask", "Fill-mask"), (self.attention, "attention", "Attention")):
             index = self.tabs.indexOf(view)
             self.tabs.setTabText(index, words(term, True).capitalize() if plain else title)
             self.tabs.setTabToolTip(index, explain(term) if plain else "")
+        for view in (self.scoring_tabs, self.suites, self.neighbours):
+            self.tabs.setTabVisible(self.tabs.indexOf(view), not plain)
 
     # ---- runs and checkpoints ------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
@@ -118,8 +118,14 @@ class TrainPanel(QWidget):
         self._mention_stopped_run()
 
     def _fit_settings(self) -> None:
-        """The settings column as wide as its fields (classroom mode: larger type, fewer fields)."""
-        self.settings_scroll.setFixedWidth(self.settings.sizeHint().width() + 24)
+        """The settings column as wide as its fields; in classroom mode (larger type, fewer fields) only as wide as
+        they must be, so that the curves keep the room."""
+        hint = self.settings.minimumSizeHint() if self.state.classroom else self.settings.sizeHint()
+        self.settings_scroll.setFixedWidth(hint.width() + 24)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_settings)  # a hidden form's hints lag behind rows hidden or shown meanwhile
 
     @Slot(bool)
     def _on_classroom(self, plain: bool) -> None:
