@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication
 
 from workbench.gui.main_window import PANELS, MainWindow
+from workbench.views.lesson import LESSON
 
 SCREEN = (1280, 720)
 
@@ -24,8 +25,30 @@ def test_every_panel_fits_1280_by_720(qtbot, home: Path) -> None:
         window.show_panel(index)
         panel = window.panel(index)
         QApplication.processEvents()
-        hint = panel.minimumSizeHint()
-        assert hint.width() <= window.stack.width() and hint.height() <= window.stack.height(), \
-            f"{title}: needs {hint.width()} x {hint.height()}, has {window.stack.width()} x {window.stack.height()}"
+        hint, room = panel.minimumSizeHint(), window.scroll.viewport().size()  # the panels scroll only beyond it
+        assert hint.width() <= room.width() and hint.height() <= room.height(), \
+            f"{title}: needs {hint.width()} x {hint.height()}, has {room.width()} x {room.height()}"
         assert window.width() <= SCREEN[0] and window.height() <= SCREEN[1], title
+    window.runner.shutdown()
+
+
+def test_the_lesson_fits_1280_by_720_in_classroom_mode(qtbot, home: Path) -> None:
+    """Classroom mode's large type and the lesson's strip: each step's panel is no wider than the window leaves it
+    (the panels may scroll up and down, never sideways) and the window stays on the screen."""
+    window = MainWindow(home)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.classroom.set_on(True)
+    window.setWindowState(Qt.WindowState.WindowNoState)  # full screen on a 1280 x 720 screen, which this is not
+    window.resize(*SCREEN)
+    for index, step in enumerate(LESSON):
+        window.lesson.go(index)
+        qtbot.wait(200)  # the panel lays itself out for the large type once shown
+        panel, room = window.stack.currentWidget(), window.scroll.viewport().size()
+        hint = panel.minimumSizeHint()
+        assert hint.width() <= room.width(), f"step {index + 1} ({step.panel}): needs {hint.width()}, has {room.width()}"
+        assert window.width() <= SCREEN[0] and window.height() <= SCREEN[1], step.title
+        assert window.lesson.isVisible() and window.lesson.height() < SCREEN[1] / 3  # the panel keeps its room
+    window.classroom.set_on(False)
     window.runner.shutdown()

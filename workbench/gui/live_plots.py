@@ -18,6 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.advanced import mark_expert
 from workbench.views.curves import (
     HEADROOM_PX,
     Ema,
@@ -41,13 +43,14 @@ from workbench.views.curves import (
     padded_range,
     with_headroom,
 )
+from workbench.views.glossary import explain, words
 
-# key, title, y-axis label
+# key, title, y-axis label, the title's glossary term (classroom mode's plain words)
 PLOTS = (
-    ("train_loss", "Training loss", "loss"),
-    ("val_loss", "Validation loss", "loss"),
-    ("val_accuracy", "Masked-token accuracy", "accuracy"),
-    ("lr", "Learning rate", "lr"),
+    ("train_loss", "Training loss", "loss", "train_loss"),
+    ("val_loss", "Validation loss", "loss", "val_loss"),
+    ("val_accuracy", "Masked-token accuracy", "accuracy", "accuracy"),
+    ("lr", "Learning rate", "lr", "lr"),
 )
 LOSS_KEYS = {"train_loss", "val_loss"}
 LIVE_COLOR = "#1f77b4"
@@ -56,6 +59,7 @@ BASELINE_COLOR = "#555555"
 REDRAW_MS = 100  # at most 10 redraws a second
 RERANGE_S = 0.5
 HOVER_HINT = "Move the mouse over a plot to read its values."
+TITLE_SIZE = "10pt"
 SYMBOL_LIMIT = 150  # evaluation points get dots while there are few of them (one point alone draws no line)
 
 
@@ -157,7 +161,9 @@ class LiveCurves(QWidget):
         self.compare_button.clicked.connect(self.open_compare_dialog)
         self.fit_button.clicked.connect(self.fit)
         self.controls = QHBoxLayout()
-        for widget in (QLabel("x axis"), self.x_axis, self.log_y, QLabel("smoothing"), self.smoothing):
+        display = (QLabel("x axis"), self.x_axis, self.log_y, QLabel("smoothing"), self.smoothing)
+        mark_expert(*display)  # classroom mode shows the curves as they come
+        for widget in display:
             self.controls.addWidget(widget)
         self.controls.addStretch(1)
         self.controls.addWidget(self.compare_button)
@@ -171,7 +177,7 @@ class LiveCurves(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.live_items: dict[str, pg.PlotDataItem] = {}
         self.vlines: dict[str, pg.InfiniteLine] = {}
-        for i, (key, title, y_label) in enumerate(PLOTS):
+        for i, (key, title, y_label, _) in enumerate(PLOTS):
             plot = self.canvas.addPlot(row=i // 2, col=i % 2)
             self._style_plot(plot, title, y_label)
             if self.plots:
@@ -186,7 +192,7 @@ class LiveCurves(QWidget):
         color = pg.mkColor(LIVE_COLOR)
         faint = pg.mkColor(color.red(), color.green(), color.blue(), 70)
         self.raw_item = self.plots["train_loss"].plot(pen=pg.mkPen(faint, width=1))
-        for key, _, _ in PLOTS:
+        for key, *_ in PLOTS:
             name = "this run" if key == "train_loss" else None
             self.live_items[key] = self.plots[key].plot(pen=pg.mkPen(LIVE_COLOR, width=2), name=name, symbol=None,
                                                         symbolBrush=LIVE_COLOR, symbolPen=None, symbolSize=5)
@@ -198,7 +204,7 @@ class LiveCurves(QWidget):
         self.canvas.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def _style_plot(self, plot: pg.PlotItem, title: str, y_label: str) -> None:
-        plot.setTitle(title, color="#222222", size="10pt")
+        plot.setTitle(title, color="#222222", size=TITLE_SIZE)
         plot.setLabel("left", y_label)
         plot.setLabel("bottom", "step")
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -211,6 +217,17 @@ class LiveCurves(QWidget):
         plot.setDownsampling(auto=True, mode="peak")
         plot.disableAutoRange()
         plot.vb.sigRangeChangedManually.connect(self._on_user_range)
+
+    def show_plain_words(self, plain: bool) -> None:
+        """Classroom mode: the plots' titles and the baseline's label in plain words, the technical term on hover
+        (larger titles, as the rest of the type is larger); or the technical terms again."""
+        size = TITLE_SIZE if not plain else f"{round(QApplication.font().pointSizeF() + 1)}pt"
+        for key, title, _, term in PLOTS:
+            plot = self.plots[key]
+            plot.setTitle(words(term, True) if plain else title, color="#222222", size=size)
+            plot.titleLabel.setToolTip(explain(term) if plain else "")
+        self.baseline.label.setFormat(words("baseline", plain))
+        self.baseline.label.setToolTip(explain("baseline") if plain else "")
 
     # ---- feeding ---------------------------------------------------------------------------------------
 
@@ -267,7 +284,7 @@ class LiveCurves(QWidget):
                 continue
             color = OVERLAY_COLORS[len(self.overlays) % len(OVERLAY_COLORS)]
             overlay = _Overlay(run.id, run.name, color, RunCurves.from_metrics(self.store.metrics(run.id)))
-            for key, _, _ in PLOTS:
+            for key, *_ in PLOTS:
                 name = run.name if key == "train_loss" else None
                 overlay.items[key] = self.plots[key].plot(pen=pg.mkPen(color, width=1.5), name=name)
             self.overlays.append(overlay)
@@ -340,7 +357,7 @@ class LiveCurves(QWidget):
     def _rerange(self) -> None:
         axis, log = self.axis, self.log_y.isChecked()
         everything = [self.live, *(o.curves for o in self.overlays)]
-        x_max = max((float(c[key].x(axis)[-1]) for c in everything for key, _, _ in PLOTS if len(c[key])),
+        x_max = max((float(c[key].x(axis)[-1]) for c in everything for key, *_ in PLOTS if len(c[key])),
                     default=0.0)
         # The data's width, not the planned run's: the first 30 s of a long run fill the plot, not a sliver.
         if x_max > 0:
@@ -390,11 +407,11 @@ class LiveCurves(QWidget):
 
     def _readout(self, key: str, i: int) -> str:
         series = self.live[key]
-        title = dict((k, t) for k, t, _ in PLOTS)[key]
+        title = self.plots[key].titleLabel.text  # the technical term, or its plain words in classroom mode
         value = series.values[i]
         text = f"{title} at step {int(series.steps[i]):,} ({format_duration(series.seconds[i])}): {value:.4g}"
         if key == "train_loss":
             text += f", smoothed {self._emas['live'](series.values)[i]:.4g}"
         if key == "val_loss" and self.live.baseline is not None:
-            text += f" (unigram baseline {self.live.baseline:.4g})"
+            text += f" ({self.baseline.label.format} {self.live.baseline:.4g})"
         return text

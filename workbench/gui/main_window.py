@@ -18,18 +18,23 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStackedWidget,
     QToolBar,
     QWidget,
 )
 
+from workbench.gui.classroom import CLASSROOM_KEYS, ClassroomMode
+from workbench.gui.lesson_strip import LessonStrip
 from workbench.gui.project_menu import OPEN_KEYS, SAVE_KEYS, ProjectMenu
 from workbench.gui.session import restore_choices, save_choices
+from workbench.gui.sizing import size_to_current
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
@@ -99,8 +104,10 @@ class MainWindow(QMainWindow):
         self._build_body()
         self._build_toolbar()
         self._build_status_bar()
+        self._build_view_menu()
         self._restore_geometry()
         self._restore_choices()
+        self.classroom.restore(self.state.settings)
 
     @property
     def panels(self) -> list[tuple[str, QWidget]]:
@@ -120,11 +127,13 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(placeholder)
             placeholder.deleteLater()
             self.stack.setCurrentIndex(current)
+            size_to_current(self.stack)
             self._connect_panel(index, built)
         return built
 
     def _connect_panel(self, index: int, panel: QWidget) -> None:
         attribute = PANELS[index][1]
+        self.classroom.apply_to(panel)
         if attribute == "start":
             panel.watch_requested.connect(self.quick_start)
             panel.ask_requested.connect(self.ask_a_model)
@@ -155,12 +164,17 @@ class MainWindow(QMainWindow):
             shortcut.triggered.connect(lambda checked=False, n=index: self.show_panel(n))
             self.addAction(shortcut)
         self.sidebar.currentRowChanged.connect(self._show_row)
+        self.stack.currentChanged.connect(lambda: size_to_current(self.stack))
+        # the panels scroll where they are larger than the window (classroom mode's large type on a small screen)
+        # rather than push the window past the screen's edge
+        self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.stack)
         body = _Body()
         body.first_painted.connect(self._after_first_paint, Qt.ConnectionType.QueuedConnection)
         layout = QHBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sidebar)
-        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.scroll, 1)
         self.setCentralWidget(body)
 
     def _build_toolbar(self) -> None:
@@ -172,11 +186,28 @@ class MainWindow(QMainWindow):
                          f"({QUICK_START_KEYS})")
         quick.triggered.connect(self.quick_start)
         toolbar.addAction(quick)
+        self.addAction(quick)  # its keys work while classroom mode hides the toolbar
+        self.toolbar = toolbar
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
         self.addAction(self.quit_action)
         self.addToolBar(toolbar)
         self.projects = ProjectMenu(self)  # the File menu
+
+    def _build_view_menu(self) -> None:
+        """View: Classroom (F11) and the guided lesson, whose strip docks at the bottom."""
+        self.classroom = ClassroomMode(self)
+        self.lesson = LessonStrip(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.lesson)
+        self.lesson.hide()
+        lesson = QAction("Lesson", self)
+        lesson.setToolTip("A guided lesson in six steps on the real panels: the text, hiding words, the model "
+                          "guessing, watching it learn, new sentences, attention")
+        lesson.triggered.connect(self.lesson.start)
+        menu = self.menuBar().addMenu("&View")
+        menu.addAction(self.classroom.action)
+        menu.addAction(lesson)
+        menu.setToolTipsVisible(True)
 
     @staticmethod
     def _panel_keys(index: int) -> str:
@@ -186,7 +217,8 @@ class MainWindow(QMainWindow):
         """(keys, what they do) of every shortcut, as the start page lists them."""
         quit_keys = self.quit_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         return ([(self._panel_keys(i), title) for i, (title, *_) in enumerate(PANELS)]
-                + [(QUICK_START_KEYS, "Quick start"), (OPEN_KEYS, "Open project"), (SAVE_KEYS, "Save project")]
+                + [(QUICK_START_KEYS, "Quick start"), (OPEN_KEYS, "Open project"), (SAVE_KEYS, "Save project"),
+                   (CLASSROOM_KEYS, "Classroom mode")]
                 + ([(quit_keys, "Quit")] if quit_keys else []))
 
     def _build_status_bar(self) -> None:
@@ -377,6 +409,7 @@ class MainWindow(QMainWindow):
         if self.runner.running():
             self._say_closing()
         self.runner.shutdown()
+        self.classroom.release()  # the application's own font and palette again; classroom mode stays remembered
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         train = self._built[PANEL_INDEX["train"]]
         settings = train.settings.config() if train is not None else self._train_settings or TrainConfig()

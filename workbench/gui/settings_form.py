@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.advanced import mark_advanced
 from workbench.settings.base import SettingError, Settings, Spec, format_default
 
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
@@ -119,6 +120,7 @@ def editor(spec: Spec, choices: Sequence[str] | None = None) -> QWidget:
     if meta.special and isinstance(widget, (QSpinBox, QDoubleSpinBox)):
         widget.setSpecialValueText(meta.special)  # shown at the minimum, e.g. 0 = "off"
     widget.setToolTip(tooltip(spec))
+    mark_advanced(widget, spec.meta.advanced)
     return widget
 
 

@@ -26,6 +26,7 @@ class AppState(QObject):
     masking_changed = Signal(object)  # MaskingConfig
     model_changed = Signal(object)  # ModelSpec (also when only `model_error` changed)
     activity_changed = Signal(str)  # what is running, for the status bar
+    classroom_changed = Signal(bool)  # classroom mode on or off: panels show plain words or technical terms
 
     def __init__(self, home: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +37,7 @@ class AppState(QObject):
         self.masking = MaskingConfig()
         self.model = ModelSpec()
         self.model_error: str | None = None  # why the Model panel's fields make no valid model; None: they do
+        self.classroom = False  # View → Classroom: plain words on the panels' labels (`workbench.views.glossary`)
 
     @property
     def home(self) -> Path:
@@ -67,6 +69,11 @@ class AppState(QObject):
         if (spec, error) != (self.model, self.model_error):
             self.model, self.model_error = spec, error
             self.model_changed.emit(spec)
+
+    def set_classroom(self, on: bool) -> None:
+        if on != self.classroom:
+            self.classroom = on
+            self.classroom_changed.emit(on)
 
     def close(self) -> None:
         self.workspace.close()

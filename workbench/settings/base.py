@@ -65,7 +65,7 @@ class Meta:
     on_cli: bool = True  # False: the command line adds it itself (a composite such as --split) or not at all
     window_only: bool = False  # a choice of the desktop window's (with on_cli False): the command line has none
     metavar: str | None = None
-
+    advanced: bool = False  # an expert's detail (AdamW's epsilon): hidden in the window's classroom mode
 
 
 def setting(default: Any, help: str, label: str, **meta: Any) -> Any:

@@ -43,27 +43,28 @@ class MaskingConfig(Settings):
                             "runs of whole words (SpanBERT).", "Strategy", flag="--masking", choices=STRATEGIES)
     span_geometric_p: float = setting(0.2, "Span lengths in words follow a geometric distribution with this p: "
                                       "larger p, shorter spans.", "Span p", flag="--span-p", low=0.01, high=1.0,
-                                      step=0.05, decimals=2)
+                                      step=0.05, decimals=2, advanced=True)
     span_max_length: int = setting(10, "The longest span, in words.", "Span max length (words)", flag="--span-max",
-                                   low=1, high=64)
+                                   low=1, high=64, advanced=True)
     dynamic: bool = setting(True, "Dynamic masking draws fresh blanks every time a sequence is seen; static masking "
                             "repeats the same ones every epoch.", "Dynamic masks", flag="--static-masking",
                             negated_flag=True, cli_help="a sequence gets the same mask every epoch (default: fresh "
-                            "masks each time)")
+                            "masks each time)", advanced=True)
     seed: int = setting(0, "The seed of the masks; a run sets it to its own seed.", "Masking seed", low=0,
-                        high=MAX_SEED, on_cli=False)
+                        high=MAX_SEED, on_cli=False, advanced=True)
     rate_schedule: str | None = setting(None, "The masking rate over training, in percent for equal parts of the "
                                         "run: 30,15,5 masks 30% of the tokens in the first third, then 15%, then "
                                         "5% (mmBERT's falling rate).", "Rate schedule", flag="--mask-rate-schedule",
                                         pattern=RATES_PATTERN, allowed="percentages separated by commas, such as "
-                                        "30,15,5", none="the masking rate throughout", metavar="R1,R2,...")
+                                        "30,15,5", none="the masking rate throughout", metavar="R1,R2,...",
+                                        advanced=True)
     schedule_shape: str = setting("steps", "steps: each rate holds for its part of the run; linear: the rate moves "
                                   "straight from one to the next.", "Schedule shape", flag="--mask-rate-shape",
-                                  choices=SCHEDULE_SHAPES)
+                                  choices=SCHEDULE_SHAPES, advanced=True)
     eval_mlm_probability: float = setting(0.15, "The masking rate of the held-out checks, whatever the training "
                                           "rate, so that runs masked at different rates compare on one scale.",
                                           "Evaluation rate", flag="--eval-mask-rate", low=0.01, high=0.8,
-                                          step=0.01)
+                                          step=0.01, advanced=True)
 
     @property
     def keep_prob(self) -> float:

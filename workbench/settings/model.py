@@ -80,22 +80,23 @@ class BertConfig(Settings):
     num_attention_heads: int = setting(4, _HEADS, "Attention heads", low=1)
     intermediate_size: int = setting(1024, _FFN, "Feed-forward size", low=1)
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", low=MIN_POSITIONS)
-    type_vocab_size: int = setting(2, _SEGMENTS, "Segment types", low=0)
+    type_vocab_size: int = setting(2, _SEGMENTS, "Segment types", low=0, advanced=True)
     hidden_dropout_prob: float = setting(0.1, "While training, this share of values is zeroed at random to make the "
                                          "model generalise.", "Dropout", low=0.0, high=1.0, high_open=True)
     attention_probs_dropout_prob: float = setting(0.1, "Dropout on the attention weights while training.",
-                                                  "Attention dropout", low=0.0, high=1.0, high_open=True)
+                                                  "Attention dropout", low=0.0, high=1.0, high_open=True, advanced=True)
     layer_norm_eps: float = setting(1e-12, "LayerNorm's small number that keeps a division finite.",
-                                    "LayerNorm epsilon", low=0.0, low_open=True, high=1.0, high_open=True)
+                                    "LayerNorm epsilon", low=0.0, low_open=True, high=1.0, high_open=True,
+                                    advanced=True)
     initializer_range: float = setting(0.02, "The spread of the random starting weights.", "Initial spread",
-                                       low=0.0, low_open=True, high=1.0, high_open=True)
-    pad_token_id: int = setting(0, "The token id of padding.", "Padding id", low=0)
-    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN")
+                                       low=0.0, low_open=True, high=1.0, high_open=True, advanced=True)
+    pad_token_id: int = setting(0, "The token id of padding.", "Padding id", low=0, advanced=True)
+    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", advanced=True)
     hidden_act: str = setting("gelu", "The feed-forward activation (HuggingFace's names: gelu is exact, gelu_new "
-                              "the tanh approximation).", "Activation", choices=HIDDEN_ACTS)
+                              "the tanh approximation).", "Activation", choices=HIDDEN_ACTS, advanced=True)
     roberta_positions: bool = setting(False, "Position ids count only non-padding tokens and start after the padding "
                                       "id, as RoBERTa's do (so max length is max_position_embeddings - "
-                                      "pad_token_id - 1).", "RoBERTa positions")
+                                      "pad_token_id - 1).", "RoBERTa positions", advanced=True)
     is_decoder: bool = setting(False, "Each token attends only to itself and the tokens before it (a causal mask), "
                                "as a causal language model (CLM) reads; off, every token sees the whole sequence.",
                                "Causal attention")
@@ -167,30 +168,31 @@ class ModelSpec(Settings):
     num_attention_heads: int | None = setting(None, _HEADS, "Attention heads", flag="--heads", low=1, high=128,
                                               none="the preset's")
     intermediate_size: int | None = setting(None, _FFN, "Feed-forward size", flag="--ffn", low=1, high=32768,
-                                            step=128, none="the preset's")
+                                            step=128, none="the preset's", advanced=True)
     max_position_embeddings: int = setting(128, _MAX_LEN, "Max length", flag="--max-len", low=MIN_POSITIONS,
                                            high=MAX_POSITIONS, step=8)
-    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln")
-    first_attention_norm: bool = setting(True, _FIRST_NORM, "First attention LayerNorm")
-    type_vocab_size: int = setting(2, _SEGMENTS, "Segment types", flag="--segments", low=0, high=16)
+    pre_layer_norm: bool = setting(False, _PRE_LN, "Pre-LN", flag="--pre-ln", advanced=True)
+    first_attention_norm: bool = setting(True, _FIRST_NORM, "First attention LayerNorm", advanced=True)
+    type_vocab_size: int = setting(2, _SEGMENTS, "Segment types", flag="--segments", low=0, high=16, advanced=True)
     dropout: float = setting(0.1, "While training, this share of the hidden values and of the attention weights is "
                              "zeroed at random (BERT's 0.1); 0 lets a small model learn a small corpus' facts "
-                             "faster.", "Dropout", low=0.0, high=1.0, high_open=True)
+                             "faster.", "Dropout", low=0.0, high=1.0, high_open=True, advanced=True)
     position_embedding_type: str = setting("absolute", _POSITIONS, "Positions", flag="--positions",
-                                           choices=POSITION_TYPES)
+                                           choices=POSITION_TYPES, advanced=True)
     rope_theta: float = setting(10000.0, _ROPE_THETA, "RoPE base", low=1.0, low_open=True, high=1e9, step=1000,
-                                decimals=0)
+                                decimals=0, advanced=True)
     local_rope_theta: float = setting(10000.0, _LOCAL_ROPE_THETA, "Local RoPE base", low=1.0, low_open=True,
-                                      high=1e9, step=1000, decimals=0)
-    feed_forward: str = setting("mlp", _FEED_FORWARD, "Feed-forward", choices=FEED_FORWARDS)
+                                      high=1e9, step=1000, decimals=0, advanced=True)
+    feed_forward: str = setting("mlp", _FEED_FORWARD, "Feed-forward", choices=FEED_FORWARDS, advanced=True)
     glu_size: str = setting("same-parameters", "GeGLU/SwiGLU only: same-parameters makes the gated width 2/3 of the "
                             "feed-forward size (rounded), so a block keeps about an MLP's parameter count; "
                             "same-width keeps the size, 1.5 x the feed-forward parameters.", "GLU size",
-                            choices=GLU_SIZES)
-    bias: bool = setting(True, _BIAS, "Biases")
+                            choices=GLU_SIZES, advanced=True)
+    bias: bool = setting(True, _BIAS, "Biases", advanced=True)
     local_attention: int = setting(0, _LOCAL_ATTENTION, "Local window", low=0, high=MAX_POSITIONS, step=16,
-                                   special="off")
-    global_attn_every_n_layers: int = setting(3, _GLOBAL_EVERY, "Global every", low=0, high=96, special="never")
+                                   special="off", advanced=True)
+    global_attn_every_n_layers: int = setting(3, _GLOBAL_EVERY, "Global every", low=0, high=96, special="never",
+                                            advanced=True)
 
     def architecture(self) -> dict[str, int]:
         """The four architecture fields: the preset's, with this spec's overrides."""

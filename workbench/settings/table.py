@@ -48,7 +48,8 @@ def settings_table() -> str:
                 "(window only)" if spec.meta.window_only else "(set by the run)"
             allowed = "" if spec.kind is str and spec.meta.choices is None and not spec.meta.allowed \
                 else describe_allowed(spec)
-            lines.append(f"| `{spec.name}` | {flag} | {_cell(spec.meta.label)} | {_cell(format_default(spec))} | "
+            label = spec.meta.label + (" (advanced: hidden in classroom mode)" if spec.meta.advanced else "")
+            lines.append(f"| `{spec.name}` | {flag} | {_cell(label)} | {_cell(format_default(spec))} | "
                          f"{_cell(allowed)} | {_cell(spec.meta.help)} |")
     return "\n".join(lines)
 

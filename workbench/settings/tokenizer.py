@@ -31,7 +31,8 @@ class TokenizerConfig(Settings):
     lowercase: bool = setting(True, "Lower-case (and, for WordPiece, strip accents from) the text first.",
                               "Lowercase")
     min_frequency: int = setting(2, "How often a piece must occur to be merged into the vocabulary (Unigram "
-                                 "prunes by likelihood instead).", "Minimum frequency", low=1, high=1_000_000)
+                                 "prunes by likelihood instead).", "Minimum frequency", low=1, high=1_000_000,
+                                 advanced=True)
 
     def check(self) -> None:
         low = min_vocab_size(self.type)

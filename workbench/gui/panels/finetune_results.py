@@ -55,12 +55,12 @@ class FinetuneCurves(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loss = MetricChart("Training loss", "cross-entropy")
-        self.metric = MetricChart("Validation accuracy", "accuracy")
-        self.metric.legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-10, -10))  # high scores stay visible
+        self.metric_chart = MetricChart("Validation accuracy", "accuracy")
+        self.metric_chart.legend.anchor(itemPos=(1, 1), parentPos=(1, 1), offset=(-10, -10))  # high scores stay visible
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss)
-        layout.addWidget(self.metric)
+        layout.addWidget(self.metric_chart)
         self.arms: dict[str, ArmCurves] = {}
         self.names = arm_names(pretrained=True)
         self._items: dict[tuple[str, str], object] = {}
@@ -75,11 +75,11 @@ class FinetuneCurves(QWidget):
         """Empty curves for `task`; `names`: each arm's legend name (finetune_view.arm_names)."""
         self.names = dict(names)
         key, title = MAIN_METRIC[task]
-        self.metric.setTitle(f"Validation {title}", color="#222222", size="10pt")
-        self.metric.setLabel("left", title)
+        self.metric_chart.setTitle(f"Validation {title}", color="#222222", size="10pt")
+        self.metric_chart.setLabel("left", title)
         self.arms = {arm: ArmCurves(key) for arm in ARMS}
         self._items, self._drawn = {}, {}
-        for chart in (self.loss, self.metric):
+        for chart in (self.loss, self.metric_chart):
             chart.clear_curves()
 
     def add(self, arm: str, event: object) -> None:
@@ -92,7 +92,7 @@ class FinetuneCurves(QWidget):
         for arm in changed:
             curves = self.arms[arm]
             self._draw(arm, "loss", self.loss, curves.loss_steps, curves.loss, symbol=False)
-            self._draw(arm, "metric", self.metric, curves.metric_steps, curves.metric_values, symbol=True)
+            self._draw(arm, "metric", self.metric_chart, curves.metric_steps, curves.metric_values, symbol=True)
             self._drawn[arm] = curves.version
         if changed and time.monotonic() - self._ranged_at > RERANGE_S:
             self.fit()
@@ -113,8 +113,8 @@ class FinetuneCurves(QWidget):
         self.loss.fit()
         values = [v for curves in self.arms.values() for v in curves.metric_values]
         if values:  # the same steps as the loss chart, so epochs line up with the loss under them
-            self.metric.setXRange(*self.loss.viewRange()[0], padding=0)
-            self.metric.setYRange(max(0.0, min(values) - 0.1), 1.0, padding=0.02)
+            self.metric_chart.setXRange(*self.loss.viewRange()[0], padding=0)
+            self.metric_chart.setYRange(max(0.0, min(values) - 0.1), 1.0, padding=0.02)
 
 
 class ScoresView(QWidget):

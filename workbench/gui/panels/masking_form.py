@@ -5,11 +5,24 @@ shape, static or dynamic, a rate schedule over training and the evaluation rate.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QButtonGroup, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QRadioButton, QSlider, QSpinBox
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QRadioButton,
+    QSlider,
+    QSpinBox,
+)
 
+from workbench.gui.advanced import mark_advanced
+from workbench.gui.plain_words import plain_label
 from workbench.gui.settings_form import SettingField, editor, label_error, tooltip
 from workbench.settings.base import SettingError
 from workbench.settings.masking import MaskingConfig
+from workbench.views.lesson import MASKING_WHY
 from workbench.views.masking_stats import rebalance_split
 
 SPLIT_NAMES = ("[MASK]", "random", "keep")
@@ -30,8 +43,13 @@ class MaskingForm(QGroupBox):
         row = QHBoxLayout()
         row.addWidget(self.rate_slider, 1)
         row.addWidget(self.rate_label)
-        form.addRow(rate.meta.label, row)
-        form.addRow("Of the chosen tokens", self._build_split())
+        form.addRow(plain_label(QLabel(rate.meta.label), "mask_rate"), row)
+        form.addRow(plain_label(QLabel("Of the chosen tokens"), "split"), self._build_split())
+        self.why = QLabel("<a href='why'>Why not [MASK] them all?</a>")
+        self.why.setToolTip("Why 80% [MASK], 10% random, 10% kept, and why 15%")
+        self.why.linkActivated.connect(self.explain_split)
+        self.why_box: QMessageBox | None = None
+        form.addRow("", self.why)
         self.strategy_combo, self.span_p, self.span_max = (
             editor(MaskingConfig.spec(name)) for name in ("strategy", "span_geometric_p", "span_max_length"))
         for name, widget in (("strategy", self.strategy_combo), ("span_geometric_p", self.span_p),
@@ -42,6 +60,7 @@ class MaskingForm(QGroupBox):
         dynamic_group = QButtonGroup(self)
         for radio in (self.dynamic_radio, self.static_radio):
             radio.setToolTip(tooltip(MaskingConfig.spec("dynamic")))
+            mark_advanced(radio, MaskingConfig.spec("dynamic").meta.advanced)
             dynamic_group.addButton(radio)
         form.addRow("Masks", self.dynamic_radio)
         form.addRow("", self.static_radio)
@@ -69,14 +88,22 @@ class MaskingForm(QGroupBox):
                 "Of the chosen tokens, the share left unchanged (the model must still predict them).")
         row = QHBoxLayout()
         self.split_spins = []
-        for name, tip in zip(SPLIT_NAMES, tips):
+        for name, term, tip in zip(SPLIT_NAMES, ("mask", "random", "kept"), tips):
             spin = QSpinBox(minimum=0, maximum=100, suffix="%")
             spin.setToolTip(tip + " The three always add up to 100%: a change is taken from 'keep' first.")
             spin.valueChanged.connect(self._on_split_changed)
-            row.addWidget(QLabel(name))
+            row.addWidget(plain_label(QLabel(name), term))
             row.addWidget(spin)
             self.split_spins.append(spin)
         return row
+
+    @Slot()
+    def explain_split(self) -> None:
+        """The help on the split: why some chosen tokens stay visible or are swapped (the lesson's own words)."""
+        self.why_box = QMessageBox(QMessageBox.Icon.Information, "Why 80/10/10?", MASKING_WHY, parent=self)
+        self.why_box.setModal(False)
+        self.why_box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.why_box.show()
 
     def _split(self) -> tuple[int, int, int]:
         return tuple(spin.value() for spin in self.split_spins)  # type: ignore[return-value]

@@ -18,9 +18,11 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QVBox
 
 from workbench.core.mask_preview import MaskPreview, preview_masking
 from workbench.core.tokenization import WorkbenchTokenizer
+from workbench.gui.advanced import mark_expert
 from workbench.gui.notify import notify_window
 from workbench.gui.panels.masking_form import MaskingForm
 from workbench.gui.panels.masking_preview import PreviewBox
+from workbench.gui.plain_words import plain_label
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
@@ -68,7 +70,9 @@ class MaskingPanel(QWidget):
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(self.form, 3)
-        top.addWidget(self._build_measured(), 2)
+        measured = self._build_measured()
+        mark_expert(measured)  # classroom mode: the settings and the sentence, not the check on 200k tokens
+        top.addWidget(measured, 2)
         layout.addLayout(top)
         layout.addWidget(self.preview_box, 1)
         self._load_config(state.masking)
@@ -86,10 +90,11 @@ class MaskingPanel(QWidget):
         grid = QGridLayout(box)
         for column, title in enumerate(("", "set", "measured"), start=0):
             grid.addWidget(QLabel(f"<b>{title}</b>"), 0, column)
-        names = ("selected tokens", "[MASK]", "random", "kept", "mean span (words)")
+        names = (("selected tokens", "mask_rate"), ("[MASK]", "mask"), ("random", "random"), ("kept", "kept"),
+                 ("mean span (words)", ""))
         self.set_labels, self.measured_labels, self.row_names = [], [], []
-        for row, name in enumerate(names, start=1):
-            labels = (QLabel(name), QLabel("-"), QLabel("-"))
+        for row, (name, term) in enumerate(names, start=1):
+            labels = (plain_label(QLabel(name), term) if term else QLabel(name), QLabel("-"), QLabel("-"))
             for column, label in enumerate(labels):
                 grid.addWidget(label, row, column)
             self.row_names.append(labels[0])

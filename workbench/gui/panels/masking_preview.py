@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from workbench.core.mask_preview import MaskPreview
@@ -14,6 +15,7 @@ DEFAULT_SENTENCE = "the dogs near the old barn bark at the moon every night"
 # Okabe-Ito colours: told apart with the common colour-vision deficiencies. (background, text)
 COLOURS = {"mask": ("#0072B2", "#ffffff"), "random": ("#E69F00", "#000000"), "kept": ("#009E73", "#ffffff")}
 TOKENS_PER_ROW = 12
+SENTENCE_SCALE = 1.3
 
 
 def preview_html(preview: MaskPreview) -> str:
@@ -71,12 +73,23 @@ class PreviewBox(QGroupBox):
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        font = self.label.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)  # the sentence is the point of the panel: make it readable
-        self.label.setFont(font)
-        for widget in (self.status, self.label, QLabel(legend_html())):
+        self._scale_sentence()
+        legend = QLabel(legend_html())
+        legend.setWordWrap(True)  # large type (classroom mode) on a small screen
+        for widget in (self.status, self.label, legend):
             layout.addWidget(widget)
         layout.addStretch(1)
+
+    def _scale_sentence(self) -> None:
+        """The sentence is the point of the panel: 1.3 x the box's type, whatever that is (classroom mode)."""
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * SENTENCE_SCALE)
+        self.label.setFont(font)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._scale_sentence()
 
     def text(self) -> str:
         return self.sentence_edit.text().strip()

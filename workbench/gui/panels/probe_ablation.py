@@ -28,6 +28,7 @@ from workbench.core.probing.ablation import Head, HeadRanking
 from workbench.gui.panels.probe_common import Computation, ProbeContext, message_label, model_title, show_message
 from workbench.jobs.probe import default_suite_path
 from workbench.jobs.workspace import in_workspace
+from workbench.views.glossary import head_label, layer_label
 from workbench.views.lens_views import MODE_WORDS, RANKING_HEADER, Ablation, rank_for_model, ranking_rows
 from workbench.views.probe_export import write_csv
 from workbench.views.probe_views import parse_targets
@@ -77,7 +78,7 @@ class ImportanceGrid(QWidget):
     def _cell(self) -> tuple[float, float, float]:
         layers, heads = self.shape
         metrics = QFontMetrics(self.font())
-        left, top = metrics.horizontalAdvance(f"L{max(layers - 1, 0)}") + 6, 2 * metrics.height()
+        left, top = metrics.horizontalAdvance(layer_label(max(layers - 1, 0))) + 6, 2 * metrics.height()
         size = min((self.width() - left) / max(heads, 1), (self.height() - top) / max(layers, 1))
         return left, top, max(size, 6.0)
 
@@ -91,11 +92,13 @@ class ImportanceGrid(QWidget):
         height = QFontMetrics(self.font()).height()
         painter.drawText(QRectF(0, 0, self.width(), height), Qt.AlignmentFlag.AlignVCenter, self.title)
         for head in range(heads):
-            painter.drawText(QRectF(left + head * size, height, size, height), Qt.AlignmentFlag.AlignCenter, f"H{head}")
+            painter.drawText(QRectF(left + head * size, height, size, height), Qt.AlignmentFlag.AlignCenter,
+                             head_label(head))
         largest = max((abs(d) for d in self.drops.values()), default=0.0)
         for layer in range(layers):
             painter.setPen(Qt.GlobalColor.black)
-            painter.drawText(QRectF(0, top + layer * size, left, size), Qt.AlignmentFlag.AlignCenter, f"L{layer}")
+            painter.drawText(QRectF(0, top + layer * size, left, size), Qt.AlignmentFlag.AlignCenter,
+                             layer_label(layer))
             for head in range(heads):
                 box = QRectF(left + head * size + 1, top + layer * size + 1, size - 2, size - 2)
                 drop = self.drops.get((layer, head))

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.probing import AttentionMatrix, attention_maps, head_statistics
 from workbench.core.probing.ablation import head_mask_for
+from workbench.gui.advanced import mark_expert
 from workbench.gui.panels.probe_ablation import AblationControls
 from workbench.gui.panels.probe_common import (
     Computation,
@@ -66,6 +67,8 @@ class AttentionView(QWidget):
         self._build()
         context.models_changed.connect(self.compute)
         context.ablation_changed.connect(self.compute)
+        context.state.classroom_changed.connect(self.thumbnails.show_plain_words)
+        self.thumbnails.show_plain_words(context.state.classroom)
 
     def _build(self) -> None:
         self.text = QLineEdit(DEFAULT_TEXT)
@@ -95,7 +98,8 @@ class AttentionView(QWidget):
         side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.thumbnails)
         side.addWidget(self.head_view)
-        side.addWidget(scrolled(self.ablation))  # its controls scroll rather than push the panel past 720 px
+        ablation = scrolled(self.ablation)  # its controls scroll rather than push the panel past 720 px
+        side.addWidget(ablation)
         side.setSizes([220, 160, 380])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.heatmap)
@@ -105,6 +109,7 @@ class AttentionView(QWidget):
         self.status = message_label()
         self.export_button = ExportButton(self._export_targets(), self.status)
         controls.addWidget(self.export_button)
+        mark_expert(ablation, self.export_button)  # classroom mode: the attention itself, nothing switched off
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addLayout(controls)

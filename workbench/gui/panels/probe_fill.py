@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.probing.encoding import MASK_MARKER
+from workbench.gui.advanced import mark_expert
 from workbench.gui.panels.probe_common import (
     Computation,
     ProbeContext,
@@ -40,6 +41,7 @@ from workbench.gui.panels.probe_common import (
 )
 from workbench.gui.panels.probe_export import ExportButton, ExportTarget
 from workbench.gui.panels.probe_lens import LensChartWidget, StepDepthWidget
+from workbench.gui.plain_words import plain_label
 from workbench.jobs.probe_lens import lens_over_checkpoints
 from workbench.jobs.workspace import in_workspace
 from workbench.views.lens_views import (
@@ -76,7 +78,11 @@ class ProbabilityBars(QWidget):
         self.intact = intact  # the intact model's probabilities of the same tokens, when heads are off
         self.setMinimumWidth(260)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setFixedHeight(ROW_HEIGHT * (len(rows) + 1) + 6)
+        # rows and labels grow with the type (classroom mode's is 1.6 x larger)
+        metrics = QFontMetrics(self.font())
+        self.row_height = max(ROW_HEIGHT, metrics.height() + 6)
+        self.label_width = max(LABEL_WIDTH, metrics.horizontalAdvance("0" * 12))
+        self.setFixedHeight(self.row_height * (len(rows) + 1) + 6)
         self.setToolTip("Each bar is the probability the model gives that token at this mask (the full bar is 100 %).")
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -86,25 +92,26 @@ class ProbabilityBars(QWidget):
         bold = self.font()
         bold.setBold(True)
         painter.setFont(bold)
-        painter.drawText(QRectF(0, 0, self.width(), ROW_HEIGHT), Qt.AlignmentFlag.AlignVCenter,
+        row_height, label_width = self.row_height, self.label_width
+        painter.drawText(QRectF(0, 0, self.width(), row_height), Qt.AlignmentFlag.AlignVCenter,
                          metrics.elidedText(self.title, Qt.TextElideMode.ElideRight, self.width()))
         painter.setFont(self.font())
-        bar_space = max(self.width() - LABEL_WIDTH - 60, 20)
+        bar_space = max(self.width() - label_width - metrics.horizontalAdvance("100.0%") - 16, 20)
         for row, (token, probability) in enumerate(self.rows, start=1):
-            y = row * ROW_HEIGHT + 2
-            label = metrics.elidedText(token, Qt.TextElideMode.ElideRight, LABEL_WIDTH - 8)
-            painter.drawText(QRectF(0, y, LABEL_WIDTH - 8, ROW_HEIGHT - 4),
+            y = row * row_height + 2
+            label = metrics.elidedText(token, Qt.TextElideMode.ElideRight, label_width - 8)
+            painter.drawText(QRectF(0, y, label_width - 8, row_height - 4),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
             width = max(bar_space * probability, 2.0)
-            painter.fillRect(QRectF(LABEL_WIDTH, y + 2, width, ROW_HEIGHT - 8), BAR_COLOUR)
+            painter.fillRect(QRectF(label_width, y + 2, width, row_height - 8), BAR_COLOUR)
             text = f"{probability:.1%}"
             if self.intact is not None:
                 intact = self.intact[row - 1]
-                painter.fillRect(QRectF(LABEL_WIDTH + bar_space * intact - 1, y, 3, ROW_HEIGHT - 4), INTACT_COLOUR)
+                painter.fillRect(QRectF(label_width + bar_space * intact - 1, y, 3, row_height - 4), INTACT_COLOUR)
                 text += f" (intact {intact:.1%}, {(probability - intact) * 100:+.2f} points)"
                 width = max(width, bar_space * intact)
-            painter.drawText(QRectF(LABEL_WIDTH + width + 4, y, 260, ROW_HEIGHT - 4), Qt.AlignmentFlag.AlignVCenter,
-                             text)
+            painter.drawText(QRectF(label_width + width + 4, y, metrics.horizontalAdvance(text) + 8, row_height - 4),
+                             Qt.AlignmentFlag.AlignVCenter, text)
 
 
 class MaskLineEdit(QLineEdit):
@@ -204,8 +211,11 @@ class FillMaskView(QWidget):
                          lambda: file_stem("by-layer-over-checkpoints", *self.titles[:1]), lambda: bool(self.over))],
             self.status)
         controls = QHBoxLayout()
-        for widget in (self.insert_button, QLabel("Top k:"), self.top_k, QLabel("Targets:"), self.targets,
-                       self.in_order, self.by_layer, self.answer, self.over_button):
+        targets_label = QLabel("Targets:")
+        mark_expert(targets_label, self.targets, self.in_order, self.by_layer, self.answer, self.over_button,
+                    self.export_button)  # classroom mode: the model's guesses, nothing more
+        for widget in (self.insert_button, plain_label(QLabel("Top k:"), "top_k"), self.top_k, targets_label,
+                       self.targets, self.in_order, self.by_layer, self.answer, self.over_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.export_button)

@@ -11,11 +11,12 @@ labels that would overlap are thinned, and the head view draws only its stronges
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from workbench.views.attention_display import MAX_HEAD_VIEW_LINES, label_step
+from workbench.views.glossary import head_label, layer_label
 from workbench.views.probe_views import HEAT_HIGH, head_view_lines, heat_colours
 
 MARGIN = 6
@@ -129,6 +130,7 @@ class ThumbnailGrid(QWidget):
         self.tiles: list[list[QImage]] = []  # [layer][head]
         self.current: tuple[int, int] | None = None
         self.off: set[tuple[int, int]] = set()  # heads switched off, crossed out
+        self.plain = False  # classroom mode: "layer 1" and "head 1" rather than L0 and H0
         self.setMinimumSize(160, 120)
         self.setToolTip("Every layer (rows, first at the top) and head (columns). Click one to look at it closely.")
 
@@ -138,6 +140,11 @@ class ThumbnailGrid(QWidget):
         layers, heads, cells = rgb.shape[:3]
         self.shape = (layers, heads, cells)
         self.tiles = [[rgb_image(rgb[layer, head]) for head in range(heads)] for layer in range(layers)]
+        self.update()
+
+    @Slot(bool)
+    def show_plain_words(self, plain: bool) -> None:
+        self.plain = plain
         self.update()
 
     def set_off(self, heads: tuple[tuple[int, int], ...]) -> None:
@@ -153,7 +160,7 @@ class ThumbnailGrid(QWidget):
         """(left label width, top label height, thumbnail size)."""
         layers, heads, _ = self.shape
         metrics = QFontMetrics(self.font())
-        left, top = metrics.horizontalAdvance(f"L{max(layers - 1, 0)}") + 6, metrics.height()
+        left, top = metrics.horizontalAdvance(layer_label(max(layers - 1, 0), self.plain)) + 6, metrics.height()
         size = min((self.width() - left) / max(heads, 1), (self.height() - top) / max(layers, 1))
         return left, top, max(size, 8.0)
 
@@ -166,11 +173,13 @@ class ThumbnailGrid(QWidget):
         left, top, size = self._cell()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.setPen(Qt.GlobalColor.black)
-        step = label_step(heads, size, QFontMetrics(self.font()).horizontalAdvance(f"H{heads - 1}") + 2)
-        for head in range(0, heads, step):
-            painter.drawText(QRectF(left + head * size, 0, size, top), Qt.AlignmentFlag.AlignCenter, f"H{head}")
+        widest = QFontMetrics(self.font()).horizontalAdvance(head_label(heads - 1, self.plain)) + 2
+        for head in range(0, heads, label_step(heads, size, widest)):
+            painter.drawText(QRectF(left + head * size, 0, size, top), Qt.AlignmentFlag.AlignCenter,
+                             head_label(head, self.plain))
         for layer in range(layers):
-            painter.drawText(QRectF(0, top + layer * size, left, size), Qt.AlignmentFlag.AlignCenter, f"L{layer}")
+            painter.drawText(QRectF(0, top + layer * size, left, size), Qt.AlignmentFlag.AlignCenter,
+                             layer_label(layer, self.plain))
         painter.setPen(QPen(QColor("#cccccc"), 1))
         for layer in range(layers):
             for head in range(heads):

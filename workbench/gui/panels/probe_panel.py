@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.gui.advanced import mark_expert
 from workbench.gui.notify import notify_window
 from workbench.gui.open_hf_dialog import open_hf_button, open_hf_dialog
 from workbench.gui.panels.probe_attention import AttentionView
@@ -30,10 +31,12 @@ from workbench.gui.panels.probe_neighbours import NeighboursView
 from workbench.gui.panels.probe_pairs import PairSuiteView
 from workbench.gui.panels.probe_scoring import ScoringView
 from workbench.gui.panels.probe_suite import SuiteView
+from workbench.gui.sizing import size_to_current
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 from workbench.jobs.own_text import Question
 from workbench.jobs.workspace import in_workspace
+from workbench.views.glossary import explain, words
 from workbench.views.own_text import question_html
 from workbench.views.probe_views import checkpoint_label, load_models, probe_runs
 
@@ -119,9 +122,11 @@ class ProbePanel(QWidget):
         chooser.addWidget(QLabel("Model:"))
         chooser.addWidget(self.primary, 3)
         chooser.addSpacing(12)
+        open_hf = open_hf_button(self, self.state, self.runner)
+        mark_expert(self.compare, self.secondary, open_hf)  # classroom mode: one model, the one on screen
         chooser.addWidget(self.compare)
         chooser.addWidget(self.secondary, 3)
-        chooser.addWidget(open_hf_button(self, self.state, self.runner))
+        chooser.addWidget(open_hf)
         self.fill = FillMaskView(self.context)
         self.attention = AttentionView(self.context)
         self.scoring = ScoringView(self.context)
@@ -135,6 +140,10 @@ class ProbePanel(QWidget):
         for view, title in ((self.fill, "Fill-mask"), (self.attention, "Attention"), (self.scoring_tabs, "Scoring"),
                             (self.suites, "Suites"), (self.neighbours, "Neighbours")):
             self.tabs.addTab(view, title)
+        self.tabs.currentChanged.connect(lambda: size_to_current(self.tabs))
+        size_to_current(self.tabs)
+        self.state.classroom_changed.connect(self._on_classroom)
+        self._on_classroom(self.state.classroom)
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
@@ -158,6 +167,17 @@ class ProbePanel(QWidget):
         self.stack.addWidget(content)
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack)
+
+    @Slot(bool)
+    def _on_classroom(self, plain: bool) -> None:
+        """Classroom mode: the lesson's two views, their names in plain words (the technical term on hover); the
+        expert views (scoring, suites, neighbours) are hidden."""
+        for view, term, title in ((self.fill, "fill_mask", "Fill-mask"), (self.attention, "attention", "Attention")):
+            index = self.tabs.indexOf(view)
+            self.tabs.setTabText(index, words(term, True).capitalize() if plain else title)
+            self.tabs.setTabToolTip(index, explain(term) if plain else "")
+        for view in (self.scoring_tabs, self.suites, self.neighbours):
+            self.tabs.setTabVisible(self.tabs.indexOf(view), not plain)
 
     # ---- runs and checkpoints ------------------------------------------------------------------------------
 

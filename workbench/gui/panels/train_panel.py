@@ -16,7 +16,7 @@ from functools import partial
 from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
@@ -35,6 +35,7 @@ from workbench.settings.train import TrainConfig
 from workbench.store.records import RunRecord
 from workbench.views.choices import current_tokenizer
 from workbench.views.curves import load_curves, plural, progress_text
+from workbench.views.glossary import explain, words
 from workbench.views.run_compare import can_resume
 
 # Demo settings for the toolbar's Quick start: the loss visibly falls within seconds on the sample corpus.
@@ -64,6 +65,9 @@ class TrainPanel(QWidget):
         for signal in (state.corpus_changed, state.tokenizer_changed, state.masking_changed, state.model_changed):
             signal.connect(self._on_choice_changed)
         state.tokenizers_changed.connect(self._refresh_summary)
+        state.classroom_changed.connect(self._on_classroom)
+        if state.classroom:
+            self._on_classroom(True)
         self._refresh_summary()
         self.ui_timer = QTimer(self)
         self.ui_timer.setInterval(250)
@@ -101,12 +105,12 @@ class TrainPanel(QWidget):
         for widget in (self.controls, self.detail_label, self.eval_label):
             right.addWidget(widget)
         right.addWidget(self.curves, 1)
-        scroll = QScrollArea()
-        scroll.setWidget(self.settings)
-        scroll.setWidgetResizable(True)
-        scroll.setFixedWidth(self.settings.sizeHint().width() + 24)
+        self.settings_scroll = QScrollArea()
+        self.settings_scroll.setWidget(self.settings)
+        self.settings_scroll.setWidgetResizable(True)
+        self._fit_settings()
         body = QHBoxLayout()
-        body.addWidget(scroll)
+        body.addWidget(self.settings_scroll)
         body.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -114,6 +118,25 @@ class TrainPanel(QWidget):
         layout.addLayout(body, 1)
         self._update_buttons()
         self._mention_stopped_run()
+
+    def _fit_settings(self) -> None:
+        """The settings column as wide as its fields; in classroom mode (larger type, fewer fields) only as wide as
+        they must be, so that the curves keep the room."""
+        hint = self.settings.minimumSizeHint() if self.state.classroom else self.settings.sizeHint()
+        self.settings_scroll.setFixedWidth(hint.width() + 24)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_settings)  # a hidden form's hints lag behind rows hidden or shown meanwhile
+
+    @Slot(bool)
+    def _on_classroom(self, plain: bool) -> None:
+        QTimer.singleShot(0, self._fit_settings)  # once the advanced rows are hidden or shown
+        self.curves.show_plain_words(plain)
+        self.eval_label.setToolTip("\n".join(explain(key) for key in ("val_loss", "baseline", "accuracy"))
+                                   if plain else "")
+        self._shown = None  # the lines under the progress bar in the new words
+        self._refresh_progress()
 
     def resumable(self) -> RunRecord | None:
         """The newest pretraining run, when it ended early (stopped or interrupted) with a checkpoint to resume."""
@@ -356,10 +379,8 @@ class TrainPanel(QWidget):
             done = f"Completed {plural(result.steps, 'step')}."
             if result.val_loss is None:
                 return done
-            baseline = result.unigram_baseline_loss
-            versus = f" (unigram baseline {baseline:.3f})" if baseline is not None else ""
-            return (f"{done} Validation loss {result.val_loss:.3f}{versus}, masked-token accuracy "
-                    f"{result.val_accuracy:.1%}.")
+            scores = self._scores(result.val_loss, result.unigram_baseline_loss, result.val_accuracy)
+            return f"{done} {scores[:1].upper()}{scores[1:]}."
         return status.capitalize() + (f": {message}" if message else ".")
 
     def _update_buttons(self) -> None:
@@ -379,9 +400,15 @@ class TrainPanel(QWidget):
         self.controls.show_step(event.step, event.total_steps)
         self.detail_label.setText(progress_text(event))
         if ev is not None:
-            baseline = f" (unigram baseline {ev.unigram_baseline_loss:.3f})" if ev.unigram_baseline_loss else ""
-            self.eval_label.setText(f"Validation at step {ev.step:,}: loss {ev.val_loss:.3f}{baseline}, "
-                                    f"masked-token accuracy {ev.val_accuracy:.1%}")
+            self.eval_label.setText(f"At step {ev.step:,}: "
+                                    f"{self._scores(ev.val_loss, ev.unigram_baseline_loss, ev.val_accuracy)}")
+
+    def _scores(self, loss: float, baseline: float | None, accuracy: float) -> str:
+        """A validation's scores, in plain words in classroom mode (the technical terms on hover)."""
+        plain = self.state.classroom
+        versus = f" ({words('baseline', plain)}{':' * plain} {baseline:.3f})" if baseline else ""
+        return (f"{words('val_loss', plain)} {loss:.3f}{versus}, {words('accuracy', plain)} "
+                f"{accuracy:.1%}")
 
 
 if __name__ == "__main__":
