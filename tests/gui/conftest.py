@@ -10,6 +10,7 @@ import pytest
 from probe_harness import RUN, open_panel
 from tiny_probe_run import make_tiny_run
 
+from workbench.gui.gui_gc import collect_garbage_on_gui_thread
 from workbench.gui.main_window import MainWindow
 
 HERE = Path(__file__).parent
@@ -19,6 +20,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(item.fspath).parents:
             item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _garbage_collected_on_the_gui_thread(qapp) -> None:
+    collect_garbage_on_gui_thread()  # as the app does: a worker thread that collects can deadlock the GUI
 
 
 @pytest.fixture(scope="module")

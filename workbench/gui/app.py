@@ -61,9 +61,11 @@ def run_app(cli_home: str | None = None, quick_start: bool = False, project: Pat
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from workbench.gui.gui_gc import collect_garbage_on_gui_thread
     from workbench.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collect_garbage_on_gui_thread()
     app.setApplicationName("MLM Workbench")
     app.setOrganizationName("mlm-workbench")
     app.setDesktopFileName("mlm-workbench")  # Wayland finds the launcher's icon and name by this

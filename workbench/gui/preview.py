@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from workbench.gui.gui_gc import collect_garbage_on_gui_thread
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
 
@@ -16,6 +17,7 @@ from workbench.gui.workers import TaskRunner
 def preview_panel(panel_class: type[QWidget]) -> None:
     """Open `panel_class(state, runner)` on $MLM_WORKBENCH_HOME (else a temporary home) and exit with the app."""
     app = QApplication.instance() or QApplication(sys.argv)
+    collect_garbage_on_gui_thread()
     state = AppState(Path(os.environ.get("MLM_WORKBENCH_HOME") or tempfile.mkdtemp(prefix="mlm-workbench-")))
     runner = TaskRunner()
     panel = panel_class(state, runner)
