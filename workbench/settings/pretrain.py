@@ -32,7 +32,7 @@ class PretrainSpec(Settings):
                                  "model's size, steps and batch stay yours): " + "; ".join(
                                      f"{r.name} ({r.citation})" for r in RECIPES.values())
                                  + ".", "Recipe", choices=tuple(RECIPES), none="custom: the settings as given",
-                                 metavar="NAME")
+                                 metavar="NAME", advanced=True)
     model: ModelSpec = setting(ModelSpec(), "The model's size and shape.", "Model", on_cli=False)
     masking: MaskingConfig = setting(MaskingConfig(), "How tokens are masked.", "Masking", on_cli=False)
     train: TrainConfig = setting(TrainConfig(), "The optimiser, schedule and hardware.", "Training", on_cli=False)
