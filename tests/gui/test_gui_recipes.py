@@ -5,8 +5,13 @@ Custom keeps the values; classroom mode hides the choice."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from PySide6.QtCore import Qt
+
+from workbench.cli.main import build_parser
+from workbench.cli.train_cmd import spec_from_args
 
 from workbench.gui.main_window import PANEL_INDEX, MainWindow
 from workbench.settings.recipes import RECIPES
@@ -58,6 +63,9 @@ def test_choosing_cramming_fills_the_forms_and_the_run_has_it(qtbot, window: Mai
     assert window.state.masking.mlm_probability == pytest.approx(0.3)
     model.pre_ln_check.setChecked(False)  # back to BERT's layout: a change against the recipe
     assert settings.recipe.note.text() == "Changed from the recipe: pre-ln"
+    line = window.train.copy_command()  # the terminal's line: the recipe, and the change back to post-LN
+    assert "--recipe modernbert" in line and "--no-pre-ln" in line
+    assert spec_from_args(build_parser().parse_args(shlex.split(line)[3:])) == window.train.spec()
     choose(window, None)  # Custom keeps what the forms show
     assert window.train.spec().recipe is None and window.state.model.position_embedding_type == "rope"
     assert not settings.recipe.note.text()

@@ -81,8 +81,8 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
     _recipe("roberta", "RoBERTa",
             "Liu, Ott, Goyal, Du, Joshi, Chen, Levy, Lewis, Zettlemoyer & Stoyanov 2019, RoBERTa: A Robustly "
             "Optimized BERT Pretraining Approach",
-            "Dynamic masking, AdamW beta2 0.98 and epsilon 1e-6, peak lr 6e-4, no gradient clipping, and an 8x "
-            "bigger batch by accumulating 8 batches per step (BERT's 256 to RoBERTa's 2K).",
+            "Dynamic masking, AdamW beta2 0.98 (epsilon 1e-6, as BERT's), peak lr 6e-4, no gradient clipping, "
+            "and an 8x bigger batch by accumulating 8 batches per step (BERT's 256 to RoBERTa's 2K).",
             masking=dict(dynamic=True),
             train=dict(lr=6e-4, adam_betas=(0.9, 0.98), adam_eps=1e-6, grad_clip=0.0, grad_accum=8)),
     _recipe("cramming", "Cramming",

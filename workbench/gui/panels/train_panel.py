@@ -128,6 +128,8 @@ class TrainPanel(QWidget):
         they must be, so that the curves keep the room."""
         hint = self.settings.minimumSizeHint() if self.state.classroom else self.settings.sizeHint()
         self.settings_scroll.setFixedWidth(hint.width() + 24)
+        if self.layout() is not None:
+            self.layout().activate()  # the panel's minimum follows now, not after a show (a hidden panel's layout waits)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
