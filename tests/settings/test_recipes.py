@@ -91,6 +91,8 @@ def test_changes_are_named_and_recorded():
     assert describe_recipe(PretrainSpec()) == "custom" and recipe_record(PretrainSpec()) == {"name": None,
                                                                                              "changed": []}
     assert recipe_text(None) == "custom (recorded before recipes)"
+    split = spec.replace(masking=spec.masking.replace(mask_replace_prob=0.7, random_replace_prob=0.2))
+    assert recipe_changes(split) == ["pre-ln", "mask-rate", "split", "lr"]  # two shares, one flag
     assert PretrainSpec.from_dict({**spec.to_dict()}) == spec
 
 

@@ -157,8 +157,9 @@ def recipe_changes(spec: PretrainSpec) -> list[str]:
     for group, values in recipe_defaults(spec.recipe).items():
         config = getattr(spec, group)
         for name, value in values.items():
-            if getattr(config, name) != value:
-                changed.append(_GROUPS[group].spec(name).flag.removeprefix("--"))
+            flag = _GROUPS[group].spec(name).flag.removeprefix("--")
+            if getattr(config, name) != value and flag not in changed:  # the split's two shares are one flag
+                changed.append(flag)
     return changed
 
 
@@ -169,7 +170,7 @@ def recipe_record(spec: PretrainSpec) -> dict[str, Any]:
 
 def recipe_text(record: Mapping[str, Any] | None) -> str:
     """A run's recorded recipe in words: "Cramming", "Cramming, changed: lr, pre-ln", "custom"; a run recorded
-    before recipes existed (None) or with one this version lacks says so."""
+    before recipes existed (None) says so, and one this version does not know goes by its name."""
     if record is None:
         return "custom (recorded before recipes)"
     name, changed = record.get("name"), record.get("changed") or []
