@@ -77,7 +77,8 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
             "Devlin, Chang, Lee & Toutanova 2018, BERT: Pre-training of Deep Bidirectional Transformers for "
             "Language Understanding",
             "The baseline: post-LN, learned positions, GELU MLP, biases, dropout 0.1, 15% static masking "
-            "(80/10/10), AdamW (0.9, 0.999) at 1e-4 with warm-up and linear decay, clipping at 1.0."),
+            "(80/10/10), AdamW (0.9, 0.999) at 1e-4 with warm-up and linear decay, clipping at 1.0. No "
+            "next-sentence prediction here."),
     _recipe("roberta", "RoBERTa",
             "Liu, Ott, Goyal, Du, Joshi, Chen, Levy, Lewis, Zettlemoyer & Stoyanov 2019, RoBERTa: A Robustly "
             "Optimized BERT Pretraining Approach",
@@ -89,7 +90,8 @@ RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (
             "Geiping & Goldstein 2022, Cramming: Training a Language Model on a Single GPU in One Day",
             "Pre-LN with a final norm, no biases, gated GELU (GeGLU) feed-forward, no dropout, "
             "one-cycle lr to 1e-3 (fitted to the time budget when one is set), AdamW (0.9, 0.98) "
-            "with epsilon 1e-12, clipping at 0.5, dynamic 15% masking.",
+            "with epsilon 1e-12, clipping at 0.5, dynamic 15% masking. Learned positions stand in for its scaled "
+            "sinusoidal ones; no batch-size ramp.",
             model=dict(pre_layer_norm=True, feed_forward="geglu", bias=False, dropout=0.0),
             masking=dict(dynamic=True),
             train=dict(lr=1e-3, schedule="one-cycle", adam_betas=(0.9, 0.98), adam_eps=1e-12, grad_clip=0.5)),
