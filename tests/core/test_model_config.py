@@ -158,7 +158,8 @@ def test_memory_estimate_attention_is_quadratic_in_seq_len_with_dropout_only():
     dict(pre_layer_norm=True, first_attention_norm=False, feed_forward="geglu", position_embedding_type="rope",
          local_attention=8, global_attn_every_n_layers=2, linear_bias=False, norm_bias=False),  # ModernBERT's
     dict(feed_forward="swiglu", local_attention=8, global_attn_every_n_layers=0),
-], ids=["post-ln-gelu", "pre-ln-relu", "modernbert", "swiglu-local"])
+    dict(position_embedding_type="alibi", feed_forward="geglu"),  # MosaicBERT's
+], ids=["post-ln-gelu", "pre-ln-relu", "modernbert", "swiglu-local", "alibi"])
 def test_memory_estimate_counts_what_autograd_saves(dropout, precision, shape):
     """Activations equal the bytes autograd keeps for backward (one count per storage) plus the logits the
     caller holds and the two fp32 (N, V) gradients at the start of backward; under autocast the 16-bit

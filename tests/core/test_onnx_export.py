@@ -137,3 +137,11 @@ def test_a_missing_package_names_the_install_command(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what an environment without it finds
     with pytest.raises(ox.OnnxExportError, match=r"needs onnxruntime: pip install onnx onnxruntime"):
         ox.require_onnx()
+
+
+def test_an_alibi_model_exports_and_agrees_with_torch(tmp_path: Path) -> None:
+    torch.manual_seed(0)  # MosaicBERT's positions: the distance bias is part of the exported graph
+    model = BertForMaskedLM(tiny_config(position_embedding_type="alibi", num_attention_heads=4)).eval()
+    path, _ = exported(model, tmp_path, "alibi")
+    for batch in (1, 3):  # padded rows too
+        assert ox.max_difference(model, ox.session(path), [2, 7, 64], batch) < 1e-4

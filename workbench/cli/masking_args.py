@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.jobs.errors import UserError
@@ -32,9 +33,11 @@ def parse_split(text: str) -> tuple[float, float, float]:
     return parts[0] / total, parts[1] / total, parts[2] / total
 
 
-def masking_config_from_args(args: argparse.Namespace, seed: int = 0) -> MaskingConfig:
+def masking_config_from_args(args: argparse.Namespace, seed: int = 0,
+                             base: dict[str, Any] | None = None) -> MaskingConfig:
+    """The masking the flags give, over `base` (a recipe's values)."""
     split = {}
     if args.split is not None:
         mask, random, _keep = parse_split(args.split)
         split = {"mask_replace_prob": mask, "random_replace_prob": random}
-    return settings_from_args(MaskingConfig, args, seed=seed, **split)
+    return settings_from_args(MaskingConfig, args, base, seed=seed, **split)

@@ -27,9 +27,11 @@ def add_settings(parser: argparse.ArgumentParser, cls: type[Settings]) -> argpar
     return group
 
 
-def settings_from_args(cls: type[S], args: argparse.Namespace, **values: Any) -> S:
-    """`cls` from the flags given (the others at their defaults) and `values`; a refused value names its flag."""
-    given = {}
+def settings_from_args(cls: type[S], args: argparse.Namespace, base: dict[str, Any] | None = None,
+                       **values: Any) -> S:
+    """`cls` from the flags given, `base` where none is (a recipe's values), the others at their defaults, and
+    `values` over all; a refused value names its flag."""
+    given = dict(base or {})
     for spec in cls.specs():
         value = getattr(args, _dest(cls, spec), None)
         if value is not None:
@@ -51,11 +53,10 @@ def _dest(cls: type[Settings], spec: Spec) -> str:
 
 def _options(spec: Spec) -> dict[str, Any]:
     meta = spec.meta
-    if spec.kind is bool:  # a flag that switches it on, or off (negated), or --x / --no-x when it is on already
+    if spec.kind is bool:  # --x / --no-x both ways (a recipe may have switched it), negated ones the other way round
         text = _escape(meta.cli_help or f"{meta.help} (default: {format_default(spec)})")
-        if spec.default and not meta.negated_flag:
-            return {"action": argparse.BooleanOptionalAction, "default": None, "help": text}
-        return {"action": "store_const", "const": not meta.negated_flag, "default": None, "help": text}
+        action = _NegatedBooleanAction if meta.negated_flag else argparse.BooleanOptionalAction
+        return {"action": action, "default": None, "help": text}
     allowed = "" if meta.choices or spec.kind is str else f"{describe_allowed(spec)}; "
     metavar = meta.metavar or (None if meta.choices else spec.flag.lstrip("-").upper().replace("-", "_"))
     options: dict[str, Any] = {"type": _TYPES[spec.kind], "default": None, "metavar": metavar,
@@ -65,6 +66,15 @@ def _options(spec: Spec) -> dict[str, Any]:
     if spec.kind is tuple:
         options["nargs"] = 2
     return options
+
+
+class _NegatedBooleanAction(argparse.BooleanOptionalAction):
+    """--static-masking sets the setting (dynamic) to False, --no-static-masking back to True."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, not getattr(namespace, self.dest))
 
 
 def _escape(text: str) -> str:

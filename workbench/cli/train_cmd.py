@@ -5,6 +5,7 @@ stop a run cleanly (workbench.cli.control). `--nproc N` trains on N processes th
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Callable
 
 from workbench.cli.common import add_json_flag, open_workspace
@@ -22,7 +23,7 @@ from workbench.cli.launch import (
 )
 from workbench.cli.masking_args import add_masking_args, masking_config_from_args
 from workbench.cli.output import PreparationProgress, TrainingProgress, print_json, stderr
-from workbench.cli.settings_args import add_settings, settings_from_args
+from workbench.cli.settings_args import add_settings, given, settings_from_args
 from workbench.core.distributed import Single, check_launch, launched_by_torchrun
 from workbench.core.training_types import TrainResult
 from workbench.jobs.errors import UserError
@@ -32,12 +33,14 @@ from workbench.jobs.throughput import scaling_summary
 from workbench.jobs.workspace import Workspace
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.recipes import RECIPES, recipe_defaults
 from workbench.settings.train import TrainConfig
 from workbench.store.records import RunRecord
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser("train", help="pretrain a masked language model (default: the bundled sample)")
+    train = commands.add_parser("train", help="pretrain a masked language model (default: the bundled sample)",
+                                epilog=_recipes_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_settings(train, PretrainSpec)
     add_settings(train, ModelSpec)
     add_masking_args(train)
@@ -54,10 +57,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     resume.set_defaults(handler=cmd_resume)
 
 
+def _recipes_epilog() -> str:
+    """Each recipe with its paper and what it changes, under the flags of `train --help`."""
+    lines = ["recipes (--recipe NAME; flags given as well override the recipe's values):"]
+    for recipe in RECIPES.values():
+        lines += textwrap.wrap(f"{recipe.name}: {recipe.citation}, {recipe.title}", 100, initial_indent="  ",
+                               subsequent_indent="      ")
+        lines += textwrap.wrap(recipe.changes, 100, initial_indent="      ", subsequent_indent="      ")
+    return "\n".join(lines)
+
+
 def spec_from_args(args: argparse.Namespace) -> PretrainSpec:
-    """The run the flags describe; the masks take the run's seed (PretrainSpec)."""
-    return settings_from_args(PretrainSpec, args, model=settings_from_args(ModelSpec, args),
-                              masking=masking_config_from_args(args), train=settings_from_args(TrainConfig, args))
+    """The run the flags describe: a recipe's values (--recipe) where no flag sets a field, the defaults where
+    neither does; the masks take the run's seed (PretrainSpec)."""
+    base = recipe_defaults(given(args, PretrainSpec, "recipe"))
+    return settings_from_args(PretrainSpec, args, model=settings_from_args(ModelSpec, args, base["model"]),
+                              masking=masking_config_from_args(args, base=base["masking"]),
+                              train=settings_from_args(TrainConfig, args, base["train"]))
 
 
 def cmd_train(args: argparse.Namespace) -> int:

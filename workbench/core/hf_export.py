@@ -80,6 +80,9 @@ def plan_export(config: BertConfig, tokenizer_type: str, pad_id: int, task: str 
     if config.is_decoder:
         raise HFExportError("a causal (CLM) model (is_decoder) does not export: Hugging Face's masked-LM classes "
                             "read every token both ways")
+    if config.position_embedding_type == "alibi":
+        raise HFExportError("an ALiBi model (position_embedding_type alibi) does not export: transformers has no "
+                            "BERT-family class with ALiBi attention (MosaicBERT's runs only as remote code)")
     if task is None and is_modernbert_layout(config):
         if config.type_vocab_size:
             raise HFExportError(f"a model in ModernBERT's layout exports as ModernBertForMaskedLM, which has no "
@@ -112,7 +115,7 @@ def is_modernbert_layout(config: BertConfig) -> bool:
 
 def non_bert_options(config: BertConfig) -> list[str]:
     """The architecture options of `config` that BERT's layout lacks, in words (none: a BERT-shaped model)."""
-    options = {"rotary positions": config.position_embedding_type != "absolute",
+    options = {"rotary positions": config.position_embedding_type == "rope",
                f"a {config.feed_forward} feed-forward": config.feed_forward != "mlp",
                "no linear biases": not config.linear_bias, "no LayerNorm biases": not config.norm_bias,
                "sliding-window attention": config.local_attention > 0}

@@ -21,7 +21,7 @@ def count_parameters(config: BertConfig) -> int:
     With h hidden, I intermediate, V vocabulary, P positions, S segment types, L layers, b = 1 with linear
     biases (else 0), n = 2 with LayerNorm biases (else 1), a dense layer from m to k has m*k + b*k parameters
     and a LayerNorm n*h:
-      embeddings   (V + P + S) * h + n*h (RoPE: no P * h position table)
+      embeddings   (V + P + S) * h + n*h (RoPE, ALiBi: no P * h position table)
       per layer    4 dense h->h (query, key, value, output) + n*h, then the feed-forward: dense h->I and I->h
                    (mlp) or h->2I and I->h (geglu, swiglu), + n*h; first_attention_norm off drops layer 0's n*h
       head         dense h->h + n*h + V (the decoder's bias; its weight is the word embeddings)
@@ -125,7 +125,9 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
                   loss reads. Pre-LN adds a final LayerNorm (at those N); first_attention_norm off drops layer
                   0's first one. RoPE: the fp32 cos and sin tables (T, hs) per layer and no position ids; a
                   sliding-window layer on the fused path: its additive (T, T) mask, counted for packed blocks
-                  (with padding it is one per sequence, B times that: the estimate is low there).
+                  (with padding it is one per sequence, B times that: the estimate is low there). ALiBi: no
+                  position ids, and per layer the (A, T, T) bias attention keeps for backward (B times that
+                  with padding, low there too).
       MLM head    only at N = ceil(mlm_probability * n) positions: the selection mask, the int64 targets,
                   the transform's four (N, H) tensors and its LayerNorm's mean and rstd, the fp32
                   log-softmax (N, V), the logits (N, V) the training loop's output holds, and two fp32
@@ -140,8 +142,8 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
     qkv_inputs = 1 if s == 4 else 3  # autocast does not cache casts of activations
     layer_norm = 4 * h + 8  # per token: the fp32 input, fp32 mean and rstd
 
-    rope = config.position_embedding_type == "rope"
-    embeddings = 2 * n * 8 + (0 if rope else seq_len * 8) + n * layer_norm + hidden_dropout * n * h * embedding_mask
+    rope, alibi = config.position_embedding_type == "rope", config.position_embedding_type == "alibi"
+    embeddings = 2 * n * 8 + (seq_len * 8 if config.position_embedding_type == "absolute" else 0) + n * layer_norm + hidden_dropout * n * h * embedding_mask
     explicit = attention_dropout and device == "cpu"  # BertSelfAttention's explicit softmax; else SDPA
     if explicit:
         attention = batch_size * a * seq_len * seq_len * (4 + mask + s)
@@ -158,7 +160,9 @@ def _activation_bytes(config: BertConfig, batch_size: int, seq_len: int, s: int,
             context += h * s * n
         rotary = 2 * seq_len * config.head_size * 4 if rope else 0  # cos, sin
         window = seq_len * seq_len * s if config.is_local_layer(index) and not explicit else 0
+        distances = a * seq_len * seq_len * s if alibi and not explicit else 0  # the fused kernel keeps it
         return ((qkv_inputs + 3) * n * h * s + attention + context + attention_input_norm + rotary + window
+                + distances
                 + rows * (layer_norm + hidden_dropout * 2 * h * mask + h * s + ffn_acts * i * s))
 
     # the last layer only at the selected positions (BertForMaskedLM with labels), pre-LN's final norm too

@@ -21,7 +21,9 @@ has the formulas): rotary positions (`position_embedding_type="rope"`: no positi
 by position, HF's rotate-half layout), a gated feed-forward (`feed_forward="geglu"|"swiglu"`: `intermediate.dense`
 makes 2 x I, the first half activated, the second its gate, as ModernBERT's `Wi`), no biases (`linear_bias`,
 `norm_bias`; the decoder's per-token bias stays), and sliding-window attention (`local_attention`, global every
-`global_attn_every_n_layers`-th layer, ModernBERT's rule).
+`global_attn_every_n_layers`-th layer, ModernBERT's rule). ALiBi (`position_embedding_type="alibi"`, Press et al.
+2022, as MosaicBERT uses it) has no position table either: each head adds -slope * |i - j| to the score of query i
+for key j, both directions alike for an encoder.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class BertEmbeddings(nn.Module):
         super().__init__()
         self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size) \
-            if config.position_embedding_type == "absolute" else None
+            if config.position_embedding_type == "absolute" else None  # rope and alibi act in attention
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size) \
             if config.type_vocab_size else None
         self.LayerNorm = layer_norm(config)
@@ -210,6 +212,35 @@ def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tens
     return (x32 * cos + rotated_half * sin).to(x.dtype)
 
 
+def alibi_slopes(num_heads: int) -> torch.Tensor:
+    """ALiBi's per-head slopes (Press et al. 2022): for n heads, n a power of two, the geometric sequence
+    2^(-8/n), 2^(-16/n), ..., 2^(-8); otherwise those of the power of two c just below n, then every other slope
+    of 2c (the ones that fall between c's) until there are n, the paper's rule for other head counts."""
+    def geometric(n: int) -> list[float]:
+        return [2.0 ** (-8.0 * (i + 1) / n) for i in range(n)]
+
+    c = 2 ** math.floor(math.log2(num_heads))
+    return torch.tensor(geometric(c) + geometric(2 * c)[0::2][:num_heads - c])  # (A,)
+
+
+class ALiBi(nn.Module):
+    """Attention with linear biases: the score of query i for key j is lowered by slope_h * |p_i - p_j| (p the
+    positions), so nearer tokens weigh more and no position vector is learned; symmetric in i and j, as
+    MosaicBERT uses it in an encoder. No parameters; the slopes are a buffer outside the state dict."""
+
+    def __init__(self, num_heads: int) -> None:
+        super().__init__()
+        self.register_buffer("slopes", alibi_slopes(num_heads), persistent=False)
+
+    def forward(self, position_ids: torch.Tensor) -> torch.Tensor:
+        """position_ids: (T,) or (B, T). The additive bias (1, A, T, T) or (B, A, T, T), in fp32."""
+        positions = position_ids.float()
+        distance = (positions[..., :, None] - positions[..., None, :]).abs()  # (T, T) or (B, T, T)
+        if distance.dim() == 2:
+            distance = distance[None]
+        return -self.slopes[None, :, None, None] * distance[:, None]  # (B|1, A, T, T)
+
+
 class BertSelfAttention(nn.Module):
     """Multi-head self-attention: `F.scaled_dot_product_attention` (fused, no (T, T) matrix kept), with its own
     attention dropout on a GPU. Two cases run the explicit softmax instead: probabilities to return, and dropout
@@ -230,12 +261,13 @@ class BertSelfAttention(nn.Module):
         self.window = config.local_attention // 2 if local else None
         self.rotary = None if config.position_embedding_type != "rope" else \
             RotaryEmbedding(self.head_size, config.local_rope_theta if local else config.rope_theta)
+        self.alibi = ALiBi(self.num_heads) if config.position_embedding_type == "alibi" else None
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None, output_attentions: bool = False,
                 head_mask: HeadMask | None = None, layer_index: int = 0,
                 position_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, T, H); key_mask: (B, 1, 1, T) bool, True where a key may be attended to, (B, 1, T, T) with a
-        causal mask, or None (no padding); position_ids: (T,) or (B, T), RoPE's positions (None: 0..T-1).
+        causal mask, or None (no padding); position_ids: (T,) or (B, T), RoPE's or ALiBi's positions (None: 0..T-1).
         Returns the context (B, T, H) and, if asked, the attention probabilities (B, A, T, T)."""
         B, T, H = x.shape
         q, k, v = self._project(x)  # (B, A, T, hs) each
@@ -247,7 +279,11 @@ class BertSelfAttention(nn.Module):
             index = torch.arange(T, device=x.device)
             band = (index[:, None] - index[None, :]).abs() <= self.window  # (T, T): query row, key column
             mask = band if key_mask is None else key_mask & band  # (B|1, 1, T, T) as it broadcasts
-        bias = None if mask is None else additive_mask(mask, q.dtype)
+        if self.alibi is not None:
+            distances = self.alibi(torch.arange(T, device=x.device) if position_ids is None else position_ids)
+            bias = alibi_mask(distances, mask, q.dtype)  # (B|1, A, T, T)
+        else:
+            bias = None if mask is None else additive_mask(mask, q.dtype)
         dropout = self.dropout.p if self.training else 0.0
         probs = None
         if output_attentions or (dropout > 0.0 and x.device.type == "cpu"):
@@ -275,6 +311,15 @@ def additive_mask(key_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     the queries' so autocast and the fused kernels accept it."""
     bias = torch.zeros(key_mask.shape, dtype=dtype, device=key_mask.device)
     return bias.masked_fill_(~key_mask, torch.finfo(dtype).min)
+
+
+def alibi_mask(distances: torch.Tensor, key_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """ALiBi's biases (B|1, A, T, T) where a key may be attended to, the dtype's most negative number where not
+    (set, not added, so it stays finite as `additive_mask`'s does)."""
+    bias = distances.to(dtype)
+    if key_mask is None:
+        return bias
+    return torch.where(key_mask, bias, torch.tensor(torch.finfo(dtype).min, dtype=dtype, device=bias.device))
 
 
 class BertResidualOutput(nn.Module):

@@ -44,6 +44,7 @@ from workbench.jobs.workspace import Workspace
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.recipes import recipe_record
 from workbench.settings.train import TrainConfig
 from workbench.store.runstore import CheckpointRecord, CorpusRecord, RunRecord, TokenizerRecord
 
@@ -147,6 +148,7 @@ def start_pretraining(
         "model": model_config.to_dict(),
         "masking": spec.masking.to_dict(),
         "train": spec.train.to_dict(),
+        "recipe": recipe_record(spec),
         "data": {
             "corpus": corpus.name,
             "corpus_id": corpus.id,

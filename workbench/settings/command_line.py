@@ -17,36 +17,39 @@ from workbench.settings.base import Settings, Spec
 from workbench.settings.launch import LaunchConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.recipes import recipe_defaults
 
 PROGRAM = "mlm-workbench"
 
 
 def _value_words(spec: Spec, value: Any) -> list[str]:
-    if spec.kind is bool:  # a flag that switches the setting on, or off (negated, or --no-x when on by default)
-        if spec.meta.negated_flag:
-            return [spec.flag]
-        return [spec.flag] if value else [f"--no-{spec.flag.removeprefix('--')}"]
+    if spec.kind is bool:  # --x switches the setting on, --no-x off; a negated flag the other way round
+        on = value != spec.meta.negated_flag
+        return [spec.flag] if on else [f"--no-{spec.flag.removeprefix('--')}"]
     if spec.kind is tuple:
         return [spec.flag, *(repr(float(number)) for number in value)]
     return [spec.flag, repr(value) if isinstance(value, float) else str(value)]
 
 
-def setting_flags(config: Settings) -> list[str]:
-    """The flags that give `config`'s settings that differ from their defaults (those the command line takes)."""
+def setting_flags(config: Settings, base: dict[str, Any] | None = None) -> list[str]:
+    """The flags that give `config`'s settings that differ from their defaults (those the command line takes),
+    `base`'s values (a recipe's) standing in for the defaults where it has one."""
     words: list[str] = []
     for spec in type(config).specs():
         value = getattr(config, spec.name)
-        if spec.meta.on_cli and value != spec.default:
+        default = (base or {}).get(spec.name, spec.default)
+        if spec.meta.on_cli and value != default:
             if value is None:  # no setting has a default that None would replace; a new one must say how
                 raise ValueError(f"{spec.flag} cannot be set back to None on the command line")
             words += _value_words(spec, value)
     return words
 
 
-def masking_flags(masking: MaskingConfig) -> list[str]:
-    """The masking flags, with the [MASK] / random / kept shares as `--split M,R,K` in percent."""
-    words = setting_flags(masking)
-    default = MaskingConfig()
+def masking_flags(masking: MaskingConfig, base: dict[str, Any] | None = None) -> list[str]:
+    """The masking flags (against `base`, a recipe's values), with the [MASK] / random / kept shares as
+    `--split M,R,K` in percent."""
+    words = setting_flags(masking, base)
+    default = MaskingConfig(**(base or {}))
     if (masking.mask_replace_prob, masking.random_replace_prob) != (default.mask_replace_prob,
                                                                       default.random_replace_prob):
         shares = (masking.mask_replace_prob, masking.random_replace_prob, masking.keep_prob)
@@ -55,9 +58,11 @@ def masking_flags(masking: MaskingConfig) -> list[str]:
 
 
 def train_arguments(spec: PretrainSpec) -> list[str]:
-    """`train` and its flags: the arguments after the program's name."""
-    return ["train", *setting_flags(spec), *setting_flags(spec.model), *masking_flags(spec.masking),
-            *setting_flags(spec.train)]
+    """`train` and its flags: the arguments after the program's name; with a recipe, `--recipe NAME` and the
+    flags of what differs from the recipe's values."""
+    base = recipe_defaults(spec.recipe)
+    return ["train", *setting_flags(spec), *setting_flags(spec.model, base["model"]),
+            *masking_flags(spec.masking, base["masking"]), *setting_flags(spec.train, base["train"])]
 
 
 def launch_flags(launch: LaunchConfig) -> list[str]:

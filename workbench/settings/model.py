@@ -16,7 +16,7 @@ MIN_VOCAB = 5  # [PAD] [UNK] [CLS] [SEP] [MASK]
 MIN_POSITIONS = 8
 MAX_POSITIONS = 8192
 HIDDEN_ACTS = ("gelu", "gelu_new", "relu")  # HF names: gelu is exact (erf), gelu_new the tanh approximation
-POSITION_TYPES = ("absolute", "rope")  # HF BertConfig's position_embedding_type, with rotary added
+POSITION_TYPES = ("absolute", "rope", "alibi")  # HF BertConfig's position_embedding_type, with rotary and ALiBi added
 FEED_FORWARDS = ("mlp", "geglu", "swiglu")
 GLU_SIZES = ("same-parameters", "same-width")
 ARCHITECTURE = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size")
@@ -46,7 +46,9 @@ _HEADS = "How many attention heads each layer has; it must divide the hidden siz
 _FFN = "The width of each block's inner feed-forward layer, usually 4 x the hidden size."
 _MAX_LEN = "The longest sequence, in tokens, the model reads at once (pretraining's sequence length)."
 _POSITIONS = ("How the model knows word order: absolute learns one vector per position (BERT); rope rotates each "
-              "head's queries and keys by their position (rotary, RoFormer/ModernBERT), so attention sees distances.")
+              "head's queries and keys by their position (rotary, RoFormer/ModernBERT), so attention sees distances; alibi "
+              "adds a penalty growing with the distance between two tokens to their attention score, one slope per "
+              "head (ALiBi, Press et al. 2022, both directions as in MosaicBERT), with no position table.")
 _ROPE_THETA = ("RoPE only: the base of the rotation frequencies in global-attention layers (ModernBERT's "
                "global_rope_theta, 160,000 there); a larger base suits longer texts.")
 _LOCAL_ROPE_THETA = ("RoPE only: the base of the rotation frequencies in local (sliding-window) layers (ModernBERT's "
@@ -138,8 +140,9 @@ class BertConfig(Settings):
         if self.position_embedding_type == "rope" and self.head_size % 2:
             raise SettingError("position_embedding_type", f"rope needs an even head size (hidden size / heads); "
                                f"got {self.head_size}")
-        if self.position_embedding_type == "rope" and self.roberta_positions:
-            raise SettingError("roberta_positions", "must be false with rope: it numbers a position table")
+        if self.position_embedding_type != "absolute" and self.roberta_positions:
+            raise SettingError("roberta_positions", f"must be false with {self.position_embedding_type}: it numbers "
+                               "a position table")
         if not self.first_attention_norm and not self.pre_layer_norm:
             raise SettingError("first_attention_norm", "can be off only with pre_layer_norm")
 

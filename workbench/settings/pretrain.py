@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from workbench.settings.base import SettingError, Settings, setting
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
+from workbench.settings.recipes import RECIPES
 from workbench.settings.train import TrainConfig
 
 
@@ -26,6 +27,12 @@ class PretrainSpec(Settings):
     val_fraction: float = setting(0.02, "Share of the documents held out for validation.", "Validation share",
                                   low=0.0, low_open=True, high=0.5, high_open=True)
     name: str | None = setting(None, "A name to find the run again later.", "Name", none="run-N", metavar="NAME")
+    recipe: str | None = setting(None, "A paper's training recipe, which sets the model's architecture options, "
+                                 "the masking and the optimiser together (flags given as well override it; the "
+                                 "model's size, steps and batch stay yours): " + "; ".join(
+                                     f"{r.name} ({r.citation})" for r in RECIPES.values())
+                                 + ".", "Recipe", choices=tuple(RECIPES), none="custom: the settings as given",
+                                 metavar="NAME", advanced=True)
     model: ModelSpec = setting(ModelSpec(), "The model's size and shape.", "Model", on_cli=False)
     masking: MaskingConfig = setting(MaskingConfig(), "How tokens are masked.", "Masking", on_cli=False)
     train: TrainConfig = setting(TrainConfig(), "The optimiser, schedule and hardware.", "Training", on_cli=False)

@@ -62,7 +62,8 @@ class TrainConfig(Settings):
                                     "Decay fraction", low=0.0, low_open=True, high=1.0, step=0.05, decimals=2,
                                     advanced=True)
     weight_decay: float = setting(0.01, "Pulls weights gently towards zero to avoid overfitting (AdamW, not on "
-                                  "biases and LayerNorm).", "Weight decay", low=0.0, high=1.0, step=0.01, advanced=True)
+                                  "biases and LayerNorm).", "Weight decay", low=0.0, high=1.0, step=0.01, decimals=5,
+                                  advanced=True)  # 5 decimals: MosaicBERT's and ModernBERT's 1e-5
     adam_betas: tuple[float, float] = setting((0.9, 0.999), "AdamW's two averaging factors, of the gradient and of "
                                               "its square.", "Adam betas", low=0.0, high=1.0, high_open=True,
                                               metavar="B", advanced=True)

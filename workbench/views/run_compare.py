@@ -17,6 +17,7 @@ from workbench.jobs.finetune_scores import run_score_lines
 from workbench.settings.model import BertConfig
 
 
+from workbench.settings.recipes import recipe_text
 from workbench.settings.train import LOSS_COUNTS
 from workbench.views.curves import RunCurves, Series
 from workbench.store.runstore import RunRecord
@@ -204,6 +205,7 @@ def describe_run(run: RunRecord) -> str:
     if run.kind == "pretrain":
         objective = run_objective(run)
         lines.append(f"Objective {objective} · {LOSS_COUNTS[objective]}")
+        lines.append(f"Recipe {recipe_text(run.config.get('recipe'))}")
     if run.kind == "finetune":
         lines += run_score_lines(run.config)
     if run.kind == "distill":

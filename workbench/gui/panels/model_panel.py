@@ -43,7 +43,8 @@ OPTION_ROWS = (("Normalisation", ("first_attention_norm",)),  # after the pre-LN
                ("Positions", ("position_embedding_type", "rope_theta", "local_rope_theta")),
                ("Feed-forward", ("feed_forward", "glu_size")),
                ("Attention", ("local_attention", "global_attn_every_n_layers")),
-               ("Biases", ("bias", "type_vocab_size")))
+               ("Biases", ("bias", "type_vocab_size")),
+               ("Dropout", ("dropout",)))
 MEMORY_PARTS = (("weights", "weights"), ("gradients", "gradients"), ("optimizer_state", "optimizer (AdamW)"),
                 ("activations", "activations"), ("runtime", "runtime and allocator"), ("total", "total"))
 
@@ -117,10 +118,6 @@ class ModelPanel(QWidget):
             form.addRow(title, row)
         self.options["bias"].setText("in linear layers and LayerNorms")
         self.options["first_attention_norm"].setText("also before layer 1's attention")
-        dropout_spec = BertConfig.spec("hidden_dropout_prob")
-        dropout = QLabel(f"{dropout_spec.default} (fixed, as in BERT)")
-        dropout.setToolTip(tooltip(dropout_spec))
-        form.addRow("Dropout", dropout)
         self.preset_note = QLabel()
         self.preset_note.setWordWrap(True)
         self.error_label = QLabel()

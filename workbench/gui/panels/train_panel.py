@@ -26,10 +26,12 @@ from workbench.gui.panels.train_settings import TrainSettings
 from workbench.gui.state import AppState
 from workbench.gui.workers import ProcessTask, Task, TaskRunner
 from workbench.jobs.background import ChildTask, train_new, train_on_processes, train_resume
+from workbench.settings.base import SettingError
 from workbench.settings.command_line import launch_flags, train_arguments, train_command
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.recipes import apply_recipe, recipe_changes
 from workbench.settings.tokenizer import TokenizerConfig
 from workbench.settings.train import TrainConfig
 from workbench.store.records import RunRecord
@@ -64,6 +66,8 @@ class TrainPanel(QWidget):
         self._build()
         for signal in (state.corpus_changed, state.tokenizer_changed, state.masking_changed, state.model_changed):
             signal.connect(self._on_choice_changed)
+        self.settings.recipe.chosen.connect(self._on_recipe_chosen)
+        self.settings.changed.connect(self._show_recipe_changes)
         state.tokenizers_changed.connect(self._refresh_summary)
         state.classroom_changed.connect(self._on_classroom)
         if state.classroom:
@@ -124,6 +128,8 @@ class TrainPanel(QWidget):
         they must be, so that the curves keep the room."""
         hint = self.settings.minimumSizeHint() if self.state.classroom else self.settings.sizeHint()
         self.settings_scroll.setFixedWidth(hint.width() + 24)
+        if self.layout() is not None:
+            self.layout().activate()  # the panel's minimum follows now, not after a show (a hidden panel's layout waits)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -164,6 +170,25 @@ class TrainPanel(QWidget):
     @Slot(object)
     def _on_choice_changed(self, _choice: object) -> None:
         self._refresh_summary()
+        self._show_recipe_changes()
+
+    @Slot(object)
+    def _on_recipe_chosen(self, name: str | None) -> None:
+        """Fill the Model and Masking panels' forms and this panel's with the recipe's values (Custom keeps them)."""
+        if name is not None:
+            spec = apply_recipe(self.spec(), name)
+            self.state.set_model(spec.model)
+            self.state.set_masking(spec.masking)
+            self.settings.apply(spec.train)
+        self._show_recipe_changes()
+
+    @Slot()
+    def _show_recipe_changes(self) -> None:
+        try:
+            spec = self.spec()
+        except SettingError:  # a field being typed: the note waits for a valid value
+            return
+        self.settings.recipe.show_changes(recipe_changes(spec))
 
     @Slot()
     def _refresh_summary(self) -> None:
@@ -208,6 +233,7 @@ class TrainPanel(QWidget):
         return PretrainSpec(
             corpus=self.state.corpus_name, tokenizer_id=self.state.tokenizer_id, model=self.state.model,
             masking=self.state.masking, train=self.settings.config(), name=self.settings.name.text().strip() or None,
+            recipe=self.settings.recipe.name(),
         )
 
     @Slot()

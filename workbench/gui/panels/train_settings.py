@@ -1,6 +1,7 @@
 """The Train panel's settings form: objective, optimiser, schedule, batch, intervals, device and precision, made from
-`TrainConfig`'s metadata (`workbench.gui.settings_form`), plus the run's name, the number of processes
-(`LaunchConfig`: one per GPU on a machine with several, else one) and the training process' CPU threads.
+`TrainConfig`'s metadata (`workbench.gui.settings_form`), under the recipe choice (`train_recipe`); plus the run's
+name, the number of processes (`LaunchConfig`: one per GPU on a machine with several, else one) and the training
+process' CPU threads.
 
 Devices are only those this machine has (`available_devices`), and precisions only those the chosen device
 supports (`available_precisions`), so the form cannot ask for a run that fails on start.
@@ -15,6 +16,7 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLineEdit, QWidget
 
 from workbench.core.devices import available_devices, available_precisions
+from workbench.gui.panels.train_recipe import RecipeChoice
 from workbench.gui.settings_form import SettingField, SettingsForm
 from workbench.settings.launch import LaunchConfig
 from workbench.settings.train import TrainConfig
@@ -40,6 +42,8 @@ class TrainSettings(SettingsForm):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(TrainConfig, GROUPS, choices={"device": available_devices(), "precision": ()},
                          parent=parent)
+        self.recipe = RecipeChoice()
+        self.layout().insertWidget(0, self.recipe)  # first: choosing one fills the fields below (and the panels')
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic (run-N)")
         self.name.setToolTip("A name to find this run again later; left empty, it is called run-N.")
