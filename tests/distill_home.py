@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from tests.tiny_probe_run import make_tiny_run
+from tiny_probe_run import make_tiny_run
 from workbench.jobs.distill import start_distillation
 from workbench.jobs.workspace import Workspace
 from workbench.settings.distill import DistillConfig

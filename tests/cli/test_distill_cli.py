@@ -47,7 +47,7 @@ def test_distill_from_a_trained_teacher(capsys: pytest.CaptureFixture, tmp_path:
         assert measured[model]["cloze"]["precision_at_1"] == probe["metrics"]["overall"]["precision_at_1"]
         assert measured[model]["finetune"] == []
     shown = cli(capsys, home, "runs", "show", "small")
-    assert "Cloze (sample_cloze.tsv" in shown and "Fine-tune: none yet · the teacher's: none yet" in shown
+    assert "Cloze precision@1" in shown and "Fine-tune: none yet · the teacher's none yet" in shown
     error = cli(capsys, home, "distill", "--teacher", "nobody", "--steps", "5", code=2)
     assert "no run 'nobody'" in error
     error = cli(capsys, home, "distill", "--teacher", "big", "--max-len", "64", "--steps", "5", code=2)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hf_folders import _train_wordpiece, make_hf_folder
+from hf_folders import _train_wordpiece, make_hf_folder
 from workbench.core.training_types import StepEvent, TrainControl
 from workbench.jobs.distill import start_distillation
 from workbench.jobs.errors import UserError

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distill_home import make_distill_home
+from distill_home import make_distill_home
 from workbench.jobs.distill_scores import cloze_suite, distill_scores, measure_cloze, score_lines
 from workbench.jobs.finetune import FinetuneSpec, start_finetuning
 from workbench.jobs.probe import run_probe_suite
@@ -52,8 +52,8 @@ def test_cloze_scores_are_measured_once_and_stored(home: Path) -> None:
         assert (before.student.cloze, before.teacher.cloze) == (None, None)
         assert (before.student.step, before.teacher.step) == (10, 20)  # the student's last, the teacher's taught
         assert [m.name for m in before.unmeasured()] == ["student", "teacher"]
-        assert score_lines(before)[0].startswith("Cloze (sample_cloze.tsv): not measured yet · the teacher's at "
-                                                 "its step 20: not measured yet")
+        assert score_lines(before)[0] == ("Cloze not measured yet · the teacher's not measured yet at its step 20 "
+                                          "(sample_cloze.tsv)")
         reports: list[tuple[int, int]] = []
         measured = measure_cloze(ws, student.id, progress=lambda done, total: reports.append((done, total)))
         assert reports == [(1, 2), (2, 2)] and not measured.unmeasured()
@@ -75,7 +75,7 @@ def test_the_best_finetune_score_of_each_model(home: Path, animals: Path) -> Non
     with Workspace.open(str(home)) as ws:
         student = ws.store.get_run("student")
         assert distill_scores(ws, student).student.finetune == []
-        assert "Fine-tune: none yet · the teacher's: none yet" in score_lines(distill_scores(ws, student))
+        assert "Fine-tune: none yet · the teacher's none yet" in score_lines(distill_scores(ws, student))
         first = _finetune(ws, "student", animals, "student-ft-a", 1e-3)
         second = _finetune(ws, "student", animals, "student-ft-b", 3e-3)
         scores = distill_scores(ws, student)
@@ -84,7 +84,7 @@ def test_the_best_finetune_score_of_each_model(home: Path, animals: Path) -> Non
                                                                          "validation")
         assert best.value == max(first, second)
         assert best.run_name == ("student-ft-a" if first >= second else "student-ft-b")
-        assert f"Fine-tune classify on animals.tsv: accuracy {best.value:.4f} (validation, run {best.run_name}) · " \
+        assert f"Fine-tune classify animals.tsv: accuracy {best.value:.4f} (validation, run {best.run_name}) · " \
                "the teacher's none yet" in score_lines(scores)
         teacher = _finetune(ws, "teacher", animals, "teacher-ft", 1e-3)
         scores = distill_scores(ws, student)
@@ -99,4 +99,4 @@ def test_a_deleted_teacher_is_said_in_words(home: Path, tmp_path: Path) -> None:
         delete_run(ws, ws.store.get_run("teacher").id)
         scores = measure_cloze(ws, ws.store.get_run("student").id)
         assert scores.teacher.cloze_error == "the run was deleted" and scores.teacher.finetune == []
-        assert "the teacher's at its step 20: cannot be measured (the run was deleted)" in score_lines(scores)[0]
+        assert "the teacher's cannot be measured (the run was deleted) at its step 20" in score_lines(scores)[0]
