@@ -17,6 +17,7 @@ from hf_folders import _train_wordpiece, make_hf_folder
 from workbench.core.training_types import StepEvent, TrainControl
 from workbench.jobs.distill import start_distillation
 from workbench.jobs.errors import UserError
+from workbench.jobs.export import export_hf
 from workbench.jobs.interop import import_model
 from workbench.jobs.pretrain import resume_pretraining
 from workbench.jobs.probe import load_probe_model
@@ -66,6 +67,11 @@ def test_an_imported_model_teaches_a_student(tmp_path: Path, family: str) -> Non
         assert probe.model.config.vocab_size == probe.tokenizer.vocab_size == \
             teacher_vocab - (EXTRA_ROWS if family == "modernbert" else 0)
         assert math.isfinite(result.val_loss) and run.config["distill"]["speed"]["teacher_tokens_per_second"] > 0
+        if family == "bert":  # its model card names the tokenizer it took
+            export_hf(ws, "student", None, tmp_path / "export")
+            card = (tmp_path / "export" / "README.md").read_text(encoding="utf-8")
+            assert "Tokenizer: its teacher's, imported with it from Hugging Face" in card
+            assert "the predictions of run `teacher` at step 0" in card
 
 
 def test_a_student_of_an_imported_teacher_resumes_exactly(tmp_path: Path) -> None:
