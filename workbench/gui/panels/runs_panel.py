@@ -4,8 +4,9 @@ export of metrics and export of a model (Hugging Face or ONNX, `export_dialog`).
 database when a run changes and every two seconds while the panel is visible, so a run training elsewhere
 (the Train panel, or the CLI in another terminal) shows its progress here.
 
-The table's model is `runs_table`, the Details, Checkpoints and Diff tabs `runs_tabs`; renaming, deleting and
-exporting are `workbench.jobs` functions. This module composes them and holds the selection and the actions.
+The table's model is `runs_table`, the Details, Checkpoints and Diff tabs `runs_tabs`, a distilled student's
+scores beside its teacher's `runs_scores`; renaming, deleting and exporting are `workbench.jobs` functions.
+This module composes them and holds the selection and the actions.
 """
 
 from __future__ import annotations
@@ -19,22 +20,20 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QSplitter, QVBox
 from workbench.gui.export_dialog import ExportDialog, export_dialog
 from workbench.gui.notify import notify_window
 from workbench.gui.open_hf_dialog import open_hf_button
+from workbench.gui.panels.runs_scores import DistillScoreKeeper
 from workbench.gui.panels.runs_table import RunsTable
 from workbench.gui.panels.runs_tabs import RunTabs
 from workbench.gui.panels.runs_toolbar import RunsToolbar
 from workbench.gui.state import AppState
-from workbench.gui.workers import Task, TaskRunner
-from workbench.jobs.distill_scores import DistillScores, distill_scores, measure_cloze, score_lines
+from workbench.gui.workers import TaskRunner
 from workbench.jobs.errors import one_line
 from workbench.jobs.metrics_csv import export_metrics_csv
 from workbench.jobs.runs import annotate_run, delete_runs
-from workbench.jobs.workspace import in_workspace
 from workbench.store.records import RunRecord, StoreError
 from workbench.views.curves import RunCurves, load_curves
 from workbench.views.run_compare import can_resume, comparison_series, loss_notes, parse_tags
 
 POLL_MS = 2000
-LIVE_STATUSES = ("queued", "running", "paused")  # a run still training: its scores are measured when it ends
 
 
 class RunsPanel(QWidget):
@@ -47,15 +46,12 @@ class RunsPanel(QWidget):
         self.state = state
         self.runner = runner
         self._details_id: int | None = None
-        self._measuring: int | None = None  # the distill run whose cloze scores a task is measuring
-        self._measured: set[tuple[int, int | None]] = set()  # (run id, student step) measured in this session
-        self._cloze_errors: dict[int, str] = {}  # run id -> why its cloze score could not be measured
-        self._progress = (0, 0)  # (models done, models to measure) of the measuring task
         self.toolbar = RunsToolbar()
         self.toolbar.layout().addWidget(open_hf_button(self, state, runner))
         self.table = RunsTable()
         self.model, self.proxy = self.table.runs_model, self.table.proxy
         self.tabs = RunTabs()
+        self.scores = DistillScoreKeeper(state, runner, self.tabs.details)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -111,7 +107,7 @@ class RunsPanel(QWidget):
         elif current != self.tabs.details.shown:
             self._update_details(current)
         else:  # another run changed: a fine-tuning run of a shown student or teacher may have ended
-            self._update_scores(current)
+            self.scores.show(current)
         self._update_buttons()
 
     @Slot(int)
@@ -155,7 +151,7 @@ class RunsPanel(QWidget):
 
     def _update_details(self, run: RunRecord | None) -> None:
         self.tabs.details.show_run(run)
-        self._update_scores(run)
+        self.scores.show(run)
         try:
             checkpoints = [] if run is None else self.state.store.checkpoints(run.id)
             curves = RunCurves() if run is None else load_curves(self.state.store, run.id)
@@ -164,64 +160,6 @@ class RunsPanel(QWidget):
             return
         self.tabs.checkpoints.fill(checkpoints)
         self.tabs.curves.show_curves(curves)
-
-    def _update_scores(self, run: RunRecord | None) -> None:
-        """A distill run's cloze and fine-tune scores beside its teacher's, read from the store; cloze scores not
-        recorded yet are measured by a background task once the run has stopped training."""
-        details = self.tabs.details
-        if run is None or run.kind != "distill":
-            details.show_scores(None)
-            return
-        try:
-            scores = distill_scores(self.state.workspace, run).with_cloze_errors(self._cloze_errors)
-        except StoreError as error:
-            details.show_scores([f"Could not read the scores: {error}"])
-            return
-        key = (run.id, scores.student.step)
-        if scores.unmeasured() and self._measuring is None and key not in self._measured \
-                and run.status not in LIVE_STATUSES:
-            self._measure(key, len(scores.unmeasured()))
-        measuring = self._measuring == run.id
-        details.show_scores(score_lines(scores, measuring), self._progress if measuring else None)
-
-    def _measure(self, key: tuple[int, int | None], total: int) -> None:
-        run_id, home = key[0], self.state.home
-        task = Task("measuring cloze scores", lambda task: in_workspace(
-            home, measure_cloze, run_id, progress=lambda done, all_: task.report("models", done, all_)))
-        task.progress.connect(self._on_measure_progress)
-        task.succeeded.connect(self._on_measured)
-        task.failed.connect(self._on_measure_failed)
-        task.done.connect(self._on_measure_done)
-        self._measuring, self._progress = run_id, (0, total)
-        self._measured.add(key)
-        self.runner.start(task)
-
-    @Slot(str, int, object)
-    def _on_measure_progress(self, stage: str, done: int, total: object) -> None:
-        self._progress = (done, int(total or 0))
-        if self._measuring == self._details_id:
-            details = self.tabs.details
-            details.show_scores(details.scores.text().splitlines(), self._progress)
-
-    @Slot(object)
-    def _on_measured(self, scores: DistillScores) -> None:
-        for model in (scores.student, scores.teacher):
-            if model.cloze_error is not None and model.run_id is not None:
-                self._cloze_errors[model.run_id] = model.cloze_error
-
-    @Slot(str, str)
-    def _on_measure_failed(self, message: str, details: str) -> None:
-        run = self.state.store.get_run(self._measuring) if self._measuring is not None else None
-        teacher = (run.config.get("distill", {}).get("teacher", {}) if run else {}).get("run_id")
-        for run_id in (self._measuring, teacher):
-            if run_id is not None:
-                self._cloze_errors.setdefault(run_id, message)
-
-    @Slot()
-    def _on_measure_done(self) -> None:
-        self._measuring = None
-        shown = self.tabs.details.shown
-        self._update_scores(None if shown is None else self.state.store.get_run(shown.id))
 
     @Slot()
     def save_details(self) -> None:
