@@ -3,7 +3,7 @@ blocks, for tests/core/test_distributed_training.py (tiny, CPU, gloo) and gpu_ch
 (small, CUDA, NCCL):
 
     python -m torch.distributed.run --standalone --nproc-per-node N bench/ddp_rank.py OUT STEPS
-        [--device cpu] [--size tiny] [--precision fp32] [--resume CHECKPOINT] [--shard]
+        [--device cpu] [--size tiny] [--precision fp32] [--resume CHECKPOINT] [--shard] [--objective mlm]
 
 Rank 0 writes OUT/result.json (status, step losses, tokens/s in all and per rank, the share of the weights it
 holds) and its checkpoints under
@@ -37,11 +37,12 @@ SIZES = {
 }
 
 
-def train_config(steps: int, size: str = "tiny", device: str = "cpu", precision: str = "fp32") -> TrainConfig:
+def train_config(steps: int, size: str = "tiny", device: str = "cpu", precision: str = "fp32",
+                 objective: str = "mlm") -> TrainConfig:
     return TrainConfig(steps=steps, batch_size=SIZES[size][3], grad_accum=2, lr=3e-3, warmup_steps=2, eval_every=0,
                        checkpoint_every=6 if size == "tiny" else 0, device=device, precision=precision,
                        log_every=1 if size == "tiny" else 10,  # a log reads the losses: a GPU sync
-                       seed=5)
+                       seed=5, objective=objective)
 
 
 class RandomBlocks:
@@ -73,7 +74,7 @@ class PlainTokenizer:
 
 
 def make_trainer(run_dir: Path, steps: int, world=None, size: str = "tiny", device: str = "cpu",
-                 precision: str = "fp32") -> tuple[Trainer, dict[int, float]]:
+                 precision: str = "fp32", objective: str = "mlm") -> tuple[Trainer, dict[int, float]]:
     """The trainer, and the dict its step losses will fill."""
     torch.set_num_threads(1)
     model, n_blocks, seq_len, _ = SIZES[size]
@@ -83,15 +84,15 @@ def make_trainer(run_dir: Path, steps: int, world=None, size: str = "tiny", devi
         if isinstance(event, StepEvent):
             losses[event.step] = event.loss
 
-    trainer = Trainer(model, train_config(steps, size, device, precision), MASKING,
+    trainer = Trainer(model, train_config(steps, size, device, precision, objective), MASKING,
                       RandomBlocks(n_blocks, seq_len, model.vocab_size), None, PlainTokenizer(model.vocab_size),
                       run_dir, listeners=[record], world=world)
     return trainer, losses
 
 
 def train(run_dir: Path, steps: int, resume_from: Path | None, world=None, size: str = "tiny", device: str = "cpu",
-          precision: str = "fp32") -> tuple[TrainResult, dict[int, float]]:
-    trainer, losses = make_trainer(run_dir, steps, world, size, device, precision)
+          precision: str = "fp32", objective: str = "mlm") -> tuple[TrainResult, dict[int, float]]:
+    trainer, losses = make_trainer(run_dir, steps, world, size, device, precision, objective)
     return trainer.run(resume_from=resume_from), losses
 
 
@@ -112,10 +113,12 @@ def main() -> int:
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--resume", type=Path)
     parser.add_argument("--shard", action="store_true", help="the model sharded over the ranks (FSDP2)")
+    parser.add_argument("--objective", default="mlm", choices=("mlm", "clm", "electra"))
     args = parser.parse_args()
     world = join_world(args.device, timeout_s=60, shard=args.shard)
     try:
-        trainer, losses = make_trainer(args.out / "run", args.steps, world, args.size, args.device, args.precision)
+        trainer, losses = make_trainer(args.out / "run", args.steps, world, args.size, args.device, args.precision,
+                                       args.objective)
         result = trainer.run(resume_from=args.resume)
     finally:
         leave_world()

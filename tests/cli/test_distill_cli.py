@@ -36,6 +36,18 @@ def test_distill_from_a_trained_teacher(capsys: pytest.CaptureFixture, tmp_path:
         assert (run.kind, run.parent_run_id, run.last_step) == ("distill", big.id, 30)
         assert run.config["distill"]["settings"] == {"temperature": 3.0, "alpha": 0.8}
         assert run.config["data"]["max_len"] == 32 and run.tokenizer_id == tokenizer["id"]
+    # the student's cloze and fine-tune scores beside the teacher's: stored ones only, then measured and recorded
+    stored = json.loads(cli(capsys, home, "runs", "show", "small", "--no-measure", "--json"))["distill_scores"]
+    assert (stored["student"]["step"], stored["teacher"]["step"]) == (30, 40)
+    assert stored["student"]["cloze"] is None and stored["teacher"]["cloze"] is None
+    measured = json.loads(cli(capsys, home, "runs", "show", "small", "--json"))["distill_scores"]
+    for model, run_name in (("student", "small"), ("teacher", "big")):
+        probe, = json.loads(cli(capsys, home, "probe-suite", run_name, "--checkpoint", str(measured[model]["step"]),
+                                "--json"))
+        assert measured[model]["cloze"]["precision_at_1"] == probe["metrics"]["overall"]["precision_at_1"]
+        assert measured[model]["finetune"] == []
+    shown = cli(capsys, home, "runs", "show", "small")
+    assert "Cloze precision@1" in shown and "Fine-tune: none yet · the teacher's none yet" in shown
     error = cli(capsys, home, "distill", "--teacher", "nobody", "--steps", "5", code=2)
     assert "no run 'nobody'" in error
     error = cli(capsys, home, "distill", "--teacher", "big", "--max-len", "64", "--steps", "5", code=2)

@@ -21,6 +21,8 @@ from workbench.core.objectives import (
     load_generator,
     next_token_batch,
     replaced_token_batch,
+    sample_by_draws,
+    sampling_draws,
 )
 from workbench.core.probing.fill_mask import fill_mask
 from workbench.core.training_types import EvalEvent, StepEvent
@@ -134,3 +136,13 @@ def test_objective_settings_are_checked():
         TrainConfig(objective="gpt")
     with pytest.raises(ValueError, match="generator_hidden_size"):
         TrainConfig(generator_hidden_size=0.0)
+
+
+def test_the_generator_samples_from_per_block_draws_whatever_the_batching() -> None:
+    logits = torch.log(torch.tensor([[0.25, 0.75, 0.0], [0.5, 0.0, 0.5]]))
+    assert sample_by_draws(logits, torch.tensor([0.1, 0.9], dtype=torch.float64)).tolist() == [0, 2]
+    assert sample_by_draws(logits, torch.tensor([0.3, 0.4], dtype=torch.float64)).tolist() == [1, 0]
+    both = sampling_draws(7, torch.tensor([3, 5]), epoch=2, length=6)
+    assert torch.equal(sampling_draws(7, torch.tensor([5]), epoch=2, length=6)[0], both[1])  # batched or not
+    assert not torch.equal(sampling_draws(7, torch.tensor([3]), epoch=3, length=6)[0], both[0])  # a new epoch
+    assert ((both >= 0) & (both < 1)).all()

@@ -39,7 +39,7 @@ from workbench.gui.workers import TaskRunner  # noqa: E402
 from workbench.jobs.background import training_threads  # noqa: E402
 from workbench.jobs.corpora import get_corpus  # noqa: E402
 from workbench.jobs.pretrain import prepare_data  # noqa: E402
-from workbench.jobs.tokenizers import train_tokenizer_for  # noqa: E402
+from workbench.jobs.tokenizers import load_tokenizer, train_tokenizer_for  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
 from workbench.settings.base import format_default  # noqa: E402
 from workbench.settings.model import ModelSpec  # noqa: E402
@@ -56,7 +56,7 @@ def prepared_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Workspace(home) as ws:
         corpus = get_corpus(ws, None)
         tokenizer = train_tokenizer_for(ws, corpus, TokenizerConfig(vocab_size=500))
-        prepare_data(ws, corpus, tokenizer, max_len=32, val_fraction=0.02)
+        prepare_data(ws, corpus, load_tokenizer(tokenizer), max_len=32, val_fraction=0.02)
     return home
 
 

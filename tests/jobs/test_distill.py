@@ -130,6 +130,12 @@ def test_what_cannot_teach_is_refused(ws: Workspace):
     with pytest.raises(UserError, match="no checkpoint at step 7"):
         start_distillation(ws, "teacher:7", STUDENT, DistillConfig())
     finetune = ws.store.create_run("a-finetune", "finetune", {}, None, None)
-    with pytest.raises(UserError, match="is a finetune run; a teacher is"):
+    with pytest.raises(UserError, match="is a finetune run; a teacher is a pretraining, distillation or imported"):
         start_distillation(ws, finetune.name, STUDENT, DistillConfig())
     assert not [r for r in ws.store.list_runs() if r.kind == "distill" and r.name.startswith("run-")]
+
+
+def test_a_teacher_trained_with_another_objective_is_refused(ws: Workspace):
+    electra = ws.store.create_run("an-electra", "pretrain", {"train": {"objective": "electra"}}, None, None)
+    with pytest.raises(UserError, match="trained with --objective electra; a teacher is a masked LM"):
+        start_distillation(ws, electra.name, STUDENT, DistillConfig())

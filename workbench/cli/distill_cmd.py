@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     distill = commands.add_parser("distill", help="train a smaller student on a teacher run's predictions "
                                                   "(knowledge distillation)")
     distill.add_argument("--teacher", required=True, metavar="RUN",
-                         help="the teacher: a pretraining or distillation run (RUN:STEP for one checkpoint; "
+                         help="the teacher: a pretraining, distillation or imported run (RUN:STEP for one checkpoint; "
                               "default its latest)")
     add_settings(distill, DistillConfig)
     add_settings(distill, PretrainSpec)

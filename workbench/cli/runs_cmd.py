@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from workbench.cli.common import add_json_flag, open_workspace
-from workbench.cli.output import fmt, print_json, print_table, stdout
+from workbench.cli.output import fmt, print_json, print_table, stderr, stdout
+from workbench.jobs.distill_scores import DistillScores, distill_scores, measure_cloze, score_lines
 from workbench.jobs.errors import UserError
 from workbench.jobs.metrics_csv import metrics_csv_rows, write_metrics_csv
 from workbench.jobs.pretrain import delete_run, get_run
-from workbench.store.records import RUN_KINDS
+from workbench.jobs.workspace import Workspace
+from workbench.store.records import RUN_KINDS, RunRecord
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,6 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=cmd_list)
     show = sub.add_parser("show", help="one run: config, latest metrics, checkpoints")
     show.add_argument("run", metavar="RUN", help="run id or name")
+    show.add_argument("--no-measure", action="store_true",
+                      help="a distill run: show only the cloze scores already recorded (by default the missing ones "
+                           "are measured with the bundled cloze suite and recorded)")
     add_json_flag(show)
     show.set_defaults(handler=cmd_show)
     delete = sub.add_parser("delete", help="delete a run, its metrics and its checkpoint files")
@@ -53,8 +58,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         run = get_run(ws, args.run)
         latest = ws.store.latest_metrics(run.id)
         checkpoints = ws.store.checkpoints(run.id)
+        scores = _distill_scores(ws, run, measure=not args.no_measure) if run.kind == "distill" else None
+    extra = {} if scores is None else {"distill_scores": scores.to_dict()}
     if args.json:
-        print_json({**run.to_dict(), "latest_metrics": latest, "checkpoints": [c.to_dict() for c in checkpoints]})
+        print_json({**run.to_dict(), "latest_metrics": latest, "checkpoints": [c.to_dict() for c in checkpoints],
+                    **extra})
         return 0
     fields = run.to_dict()
     config = fields.pop("config")
@@ -64,7 +72,20 @@ def cmd_show(args: argparse.Namespace) -> int:
     print_table("Latest metrics", ("metric", "value"), [(k, fmt(v)) for k, v in sorted(latest.items())])
     print_table("Checkpoints", ("step", "size", "sha256", "path"),
                 [(c.step, f"{c.size:,}", c.sha256[:12], c.path) for c in checkpoints])
+    if scores is not None:
+        print_table("The student beside its teacher", ("scores",), [(line,) for line in score_lines(scores)])
     return 0
+
+
+def _distill_scores(ws: Workspace, run: RunRecord, measure: bool) -> DistillScores:
+    """A distill run's scores beside its teacher's; the missing cloze scores measured first unless not `measure`
+    (progress on stderr)."""
+    scores = distill_scores(ws, run)
+    if not measure or not scores.unmeasured():
+        return scores
+    names = " and ".join(repr(model.name) for model in scores.unmeasured())
+    stderr.print(f"measuring the cloze suite on {names} ...")
+    return measure_cloze(ws, run.id, progress=lambda done, total: stderr.print(f"  {done} of {total} done"))
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

@@ -88,8 +88,9 @@ def train_new_run(args: argparse.Namespace, spec: PretrainSpec, check: Callable[
     `--nproc` processes through torchrun when asked (`check(ws)` refuses what it can before they start)."""
     if wants_launch(args):
         check_launch(spec.train.device, launch_config(args).nproc, spec.train.batch_size)
-        if spec.train.objective == "electra" and launch_config(args).nproc > 1:
-            raise UserError("--objective electra trains in one process; leave out --nproc")
+        if spec.train.objective == "electra" and launch_config(args).shard:
+            raise UserError("--shard is for masked and causal LM runs; --objective electra trains data-parallel: "
+                            "leave out --shard")
         with open_workspace(args) as ws:
             check(ws)
         return launch(args.argv, launch_config(args).nproc, args.home)

@@ -71,7 +71,10 @@ class Distiller:
         """The distillation loss of one micro-batch; `inputs` are the student's (input_ids, attention_mask,
         labels), so the teacher's logits come at the same masked positions in the same order."""
         with torch.no_grad():
-            teacher_logits = self.teacher(**inputs).logits  # (N, V)
+            teacher_logits = self.teacher(**inputs).logits  # (N, V_teacher)
+        # An imported teacher's embeddings may have rows past its tokenizer's last id (padded to a multiple of 8,
+        # say): no text ever holds those ids, and the student, sized to the tokenizer, has no output for them.
+        teacher_logits = teacher_logits[:, :student.logits.shape[-1]]
         return distillation_loss(student.logits, teacher_logits, student.loss, self.config)
 
 

@@ -187,6 +187,9 @@ class DataParallel(Single):
             if isinstance(module, nn.Embedding):
                 module.sparse = False
         ids = [self.device.index] if self.device.type == "cuda" else None
+        never_trained = getattr(model, "never_trained", None)  # weights no loss reaches (ELECTRA's unused head)
+        if never_trained is not None:  # no gradient comes for them: the reduction must not wait for one
+            nn.parallel.DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, never_trained())
         # No buffer sync per forward: the model's only buffers are constant position ids.
         parameters = inspect.signature(nn.parallel.DistributedDataParallel).parameters
         no_sync = {"forward_sync_buffers": False} if "forward_sync_buffers" in parameters else \

@@ -29,6 +29,7 @@ REPLACEMENT_NAMES = ("none", "mask", "random", "kept")
 
 # purposes: each random decision reads its own independent stream
 _SELECT, _SPLIT, _RANDOM_ID, _BUDGET, _SPAN_START, _SPAN_LENGTH, _FALLBACK = range(7)
+GENERATOR_SAMPLE = 7  # the ELECTRA generator's sample at a masked position (core/objectives.py)
 _N_PURPOSES = 8
 
 # span sampling draws this many candidate spans per round; a constant (never batch-dependent) so that a
@@ -103,6 +104,7 @@ class MaskedBatch:
     labels: torch.Tensor  # (B, T) original id at selected positions, -100 elsewhere
     attention_mask: torch.Tensor  # (B, T) unchanged
     replacement: torch.Tensor  # (B, T) int8: 0 not selected, 1 [MASK], 2 random token, 3 kept
+    draws: torch.Tensor | None = None  # (B, T) ELECTRA: the uniforms its generator samples from (core/objectives.py)
 
 
 def describe(masked: MaskedBatch) -> list[list[str]]:

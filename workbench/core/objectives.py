@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.core.checkpoints import load_companion
-from workbench.core.masking import MaskedBatch
+from workbench.core.masking import GENERATOR_SAMPLE, MaskedBatch, counter_uniform, row_keys
 from workbench.core.modeling_bert import (
     ACT2FN,
     BaseModelOutput,
@@ -68,6 +68,23 @@ def replaced_token_batch(input_ids: torch.Tensor, labels: torch.Tensor,
     corrupted = original.clone()
     corrupted[masked] = sampled
     return corrupted, (corrupted != original).long()
+
+
+def sampling_draws(seed: int, seq_ids: torch.Tensor, epoch: int, length: int) -> torch.Tensor:
+    """One uniform number per (block, position), from which the generator's sample there is drawn: a pure function
+    of (seed, block, epoch, position), as the masks are. So the samples do not depend on how blocks are batched or
+    on which rank reads them (2 ranks draw exactly what one process draws), nor on the dropout that shares
+    torch's stream, and a resumed run draws the same. seq_ids: (B,); float64 (B, T)."""
+    return counter_uniform(row_keys(seed, seq_ids, epoch), GENERATOR_SAMPLE, torch.arange(length))
+
+
+def sample_by_draws(logits: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
+    """One token per row of the softmax of `logits` (N, V), by inverting its cumulative distribution at `draws`
+    (N,), uniform in [0, 1). (N,) long."""
+    cumulative = logits.float().softmax(-1).cumsum(-1)  # (N, V)
+    targets = draws.to(cumulative) * cumulative[:, -1]  # the last sum is 1 up to rounding
+    chosen = torch.searchsorted(cumulative, targets[:, None], right=True).squeeze(-1)
+    return chosen.clamp(max=logits.shape[-1] - 1)
 
 
 def generator_config(config: BertConfig, fraction: float) -> BertConfig:
@@ -170,20 +187,31 @@ class ElectraPretraining(nn.Module):
         self.electra = ElectraCompanions(config, self.discriminator.bert.embeddings, generator_hidden_size)
         self.electra.apply(self.discriminator._init_weights)
 
+    def never_trained(self) -> list[str]:
+        """The names of the weights no loss reaches: the discriminator's masked-LM head but its decoder (the tied
+        word embeddings, which both networks train). Data-parallel training leaves them out of its gradient
+        reduction, which would otherwise wait for their gradients forever."""
+        shared = {id(p) for p in self.discriminator.bert.parameters()}
+        head = self.discriminator.cls.named_parameters(remove_duplicate=False)  # every name: the bias has two
+        return [f"discriminator.cls.{name}" for name, p in head if id(p) not in shared]
+
     def for_training(self, device: torch.device) -> ElectraPretraining:
         self.discriminator.for_training(device)
         return self.to(device)
 
-    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor,
-                attention_mask: torch.Tensor | None = None) -> ElectraOutput:
-        """input_ids: (B, T) masked by a `Masker`; labels: (B, T), the original token where masked, else -100."""
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                draws: torch.Tensor | None = None) -> ElectraOutput:
+        """input_ids: (B, T) masked by a `Masker`; labels: (B, T), the original token where masked, else -100;
+        draws: (B, T) the uniforms the generator's samples are drawn from (`sampling_draws`; None: torch's
+        stream)."""
         masked = labels != -100  # (B, T)
         generator = self.electra.generator
         hidden = generator.bert(input_ids, attention_mask, rows=masked).last_hidden_state  # (N, Hg)
         logits = generator.cls(hidden)  # (N, V)
         generator_loss = F.cross_entropy(logits, labels[masked], reduction="sum") / masked.sum().clamp(min=1)
         with torch.no_grad():
-            sampled = self._sample(logits.detach().float())  # (N,)
+            sampled = self._sample(logits.detach().float()) if draws is None else \
+                sample_by_draws(logits.detach(), draws[masked])  # (N,)
         corrupted, replaced = replaced_token_batch(input_ids, labels, sampled)
         disc_hidden = self.discriminator.bert(corrupted, attention_mask).last_hidden_state  # (B, T, H)
         disc_logits = self.electra.discriminator_predictions(disc_hidden)  # (B, T)
@@ -193,8 +221,8 @@ class ElectraPretraining(nn.Module):
                              disc_logits, replaced, real)
 
     def _sample(self, logits: torch.Tensor) -> torch.Tensor:
-        """One token per row from the generator's softmax: (N, V) -> (N,). In training from torch's seeded stream
-        (checkpointed with the run); in evaluation from a fixed one, so validation draws the same samples."""
+        """One token per row from the generator's softmax, for a caller that gives no draws (the trainer does):
+        (N, V) -> (N,). In training from torch's seeded stream; in evaluation from a fixed one."""
         if logits.shape[0] == 0:
             return torch.zeros(0, dtype=torch.long, device=logits.device)
         stream = None
@@ -226,6 +254,12 @@ class Objective:
         """The training loss of a model that guesses, given what guessing a token costs."""
         return token_loss
 
+    def share_of_step(self, out: object, loss: torch.Tensor, masked_share: float, real_share: float) -> torch.Tensor:
+        """A micro-batch's part of the step's loss: its mean over masked (or predicted) tokens `loss` weighted by
+        its share of the step's masked tokens over all ranks and micro-batches, so the parts add up to the mean
+        over the whole global batch."""
+        return loss * masked_share
+
 
 class CausalLM(Objective):
     name = "clm"
@@ -245,6 +279,12 @@ class Electra(Objective):
 
     def chance_loss(self, token_loss: float) -> float:
         return token_loss + self.config.disc_weight * math.log(2.0)  # a coin flip per token
+
+    def share_of_step(self, out: object, loss: torch.Tensor, masked_share: float, real_share: float) -> torch.Tensor:
+        """The generator's loss (a mean over masked tokens) by the masked-token share, the discriminator's (a mean
+        over real tokens) by the real-token share: the global batch's loss, however it is split over ranks and
+        micro-batches."""
+        return out.generator_loss * masked_share + self.config.disc_weight * out.discriminator_loss * real_share
 
 
 OBJECTIVE_CLASSES = {cls.name: cls for cls in (Objective, CausalLM, Electra)}

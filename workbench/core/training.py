@@ -44,7 +44,7 @@ from workbench.core.distributed import Single, is_peer_failure
 from workbench.core.epochs import EpochSampler, seed_everything
 from workbench.core.loss_window import LossWindow
 from workbench.core.masking import MaskedBatch, Masker
-from workbench.core.objectives import EvalTally, next_token_batch, objective_for
+from workbench.core.objectives import EvalTally, next_token_batch, objective_for, sampling_draws
 from workbench.core.optim import build_optimizer, build_scheduler
 from workbench.core.storage import StorageError
 from workbench.core.training_types import (
@@ -120,6 +120,9 @@ class Trainer:
         self.control = control or TrainControl()
         self.device = self.world.resolve_device(train_config.device)
         self.precision = resolve_precision(train_config.precision, self.device)
+        if self.world.sharded and train_config.objective == "electra":
+            raise ValueError("a sharded run (--shard) trains a masked or causal LM; ELECTRA's generator and "
+                             "discriminator train data-parallel without --shard")
         if self.world.sharded and self.precision.use_grad_scaler:
             raise ValueError("a sharded run (--shard) trains in fp32 or bf16: fp16's grad scaler is not supported "
                              "with it")
@@ -250,8 +253,9 @@ class Trainer:
         goes without an attention mask, decided here on the CPU: the model then builds no mask, and on a GPU the
         fused attention may take its fastest kernel (the model's own check of the mask would wait for the GPU)."""
         mask = None if bool(batch.attention_mask.all()) else batch.attention_mask.to(self.device)
-        return {"input_ids": batch.input_ids.to(self.device), "attention_mask": mask,
-                "labels": batch.labels.to(self.device)}
+        inputs = {"input_ids": batch.input_ids.to(self.device), "attention_mask": mask,
+                  "labels": batch.labels.to(self.device)}
+        return inputs if batch.draws is None else {**inputs, "draws": batch.draws.to(self.device)}
 
     def _train_step(self) -> None:
         cfg, world = self.config, self.world
@@ -260,18 +264,19 @@ class Trainer:
             indices, epoch = self.sampler.next_batch()  # the global batch; this rank reads its share
             batches.append(self._masked(self.train_data, world.shard(indices), epoch, self._masker()))
         counts = [int((b.labels != -100).sum()) for b in batches]
-        local_tokens = sum(int(b.attention_mask.sum()) for b in batches)
+        reals = [int(b.attention_mask.sum()) for b in batches]
+        local_tokens = sum(reals)
         total, tokens = world.sum([sum(counts), local_tokens])  # over all ranks
         total = max(total, 1)
         step_loss = torch.zeros((), device=self.device)
-        for i, (batch, count) in enumerate(zip(batches, counts)):
+        for i, (batch, count, real) in enumerate(zip(batches, counts, reals)):
             with world.accumulating(self.trained_model, last=i == len(batches) - 1), self._autocast():
                 inputs = self._on_device(batch)
                 out = self.trained_model(**inputs)
                 batch_loss = out.loss if self.distiller is None else self.distiller.loss(out, inputs)
-            # weight by masked tokens so accumulation (and the ranks together) equal one big batch's mean over
-            # all masked tokens; DDP averages the ranks' gradients, hence the world size
-            loss = batch_loss * (count / total)
+            # weight by masked (and, for ELECTRA's discriminator, real) tokens so accumulation and the ranks
+            # together equal one big batch's mean; DDP averages the ranks' gradients, hence the world size
+            loss = self.objective.share_of_step(out, batch_loss, count / total, real / max(tokens, 1))
             self.scaler.scale(loss * world.world_size).backward()
             step_loss += loss.detach().float()
         world.sum_(step_loss)  # the global mean loss, the same on every rank (so are their decisions)
@@ -304,7 +309,11 @@ class Trainer:
         if self.objective.name == "clm":  # nothing is masked: every next token is a label
             return next_token_batch(input_ids, attention_mask, self.tokenizer.special_ids)
         word_start = None if self.masking_config.strategy == "token" else self.tokenizer.word_start_mask(input_ids)
-        return masker(input_ids, attention_mask, word_start, torch.tensor(indices, dtype=torch.long), epoch)
+        seq_ids = torch.tensor(indices, dtype=torch.long)
+        batch = masker(input_ids, attention_mask, word_start, seq_ids, epoch)
+        if self.objective.name == "electra":  # the generator samples from per-block draws, as the masks are drawn
+            batch = replace(batch, draws=sampling_draws(self.config.seed, seq_ids, epoch, input_ids.shape[1]))
+        return batch
 
     def _autocast(self) -> torch.autocast:
         dtype = self.precision.autocast_dtype
@@ -513,9 +522,6 @@ def _check_inputs(model_config: BertConfig, train_config: TrainConfig, train_dat
         raise ValueError(f"The training text makes only {blocks} block{'' if blocks == 1 else 's'} of tokens, fewer "
                          f"than the batch size of {train_config.batch_size}: lower the batch size, or add text to the "
                          "corpus")
-    if train_config.objective == "electra" and world_size > 1:
-        raise ValueError("ELECTRA trains in one process: its discriminator's unused masked-LM head and the "
-                         "generator's sampling are not set up for data-parallel training")
     if model_config.vocab_size < tokenizer.vocab_size:
         raise ValueError(f"model vocab_size={model_config.vocab_size} is smaller than the tokenizer's "
                          f"{tokenizer.vocab_size}")

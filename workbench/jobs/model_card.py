@@ -62,6 +62,9 @@ def _pretraining_lines(ws: Workspace, run: RunRecord, metrics: dict[str, float])
     if tokenizer is not None:
         lines.append(f"Tokenizer: {tokenizer.type}, {tokenizer.vocab_size:,} tokens, "
                      f"{'lowercased' if tokenizer.lowercase else 'cased'}, trained on that corpus.")
+    elif data.get("tokenizer_path"):  # a student of an imported teacher
+        lines.append(f"Tokenizer: its teacher's, imported with it from Hugging Face "
+                     f"({_number(config['model']['vocab_size'])} tokens).")
     masking, train = config.get("masking", {}), config.get("train", {})
     share, replaced = masking.get("mlm_probability", 0.15), masking.get("mask_replace_prob", 0.8)
     randomised = masking.get("random_replace_prob", 0.1)

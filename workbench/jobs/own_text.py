@@ -172,8 +172,7 @@ def held_out_question(ws: Workspace, run: RunRecord, corpus: CorpusRecord) -> Qu
 
     probe = load_probe_model(ws, run.id, cache=None)
     tokenizer, val_fraction = probe.tokenizer, float(run.config["data"]["val_fraction"])
-    record = ws.store.get_tokenizer(run.tokenizer_id)
-    counts = prepare_data(ws, corpus, record, MAX_LEN, val_fraction).unigram_counts  # the training split's
+    counts = prepare_data(ws, corpus, tokenizer, MAX_LEN, val_fraction).unigram_counts  # the training split's
     specials = set(tokenizer.special_ids)
     order = [int(i) for i in counts.argsort()[::-1] if int(i) not in specials]
     sentence, answer, unseen = _pick(ws, corpus, val_fraction, tokenizer, set(order[:COMMON_WORDS]))

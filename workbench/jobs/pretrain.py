@@ -39,14 +39,14 @@ from workbench.jobs.errors import UserError
 from workbench.jobs.recorder import RunRecorder
 from workbench.jobs.run_claim import RunBusy, claim_run
 from workbench.jobs.throughput import record_throughput
-from workbench.jobs.tokenizers import load_tokenizer, tokenizer_for_run
+from workbench.jobs.tokenizers import load_tokenizer_folder, tokenizer_for_run
 from workbench.jobs.workspace import Workspace
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig
 from workbench.settings.pretrain import PretrainSpec
 from workbench.settings.recipes import recipe_record
 from workbench.settings.train import TrainConfig
-from workbench.store.runstore import CheckpointRecord, CorpusRecord, RunRecord, TokenizerRecord
+from workbench.store.runstore import CheckpointRecord, CorpusRecord, RunRecord
 
 Listener = Callable[[object], None]
 # (stage, done, total or None): how long preparation steps tell a front end how far they are.
@@ -94,13 +94,12 @@ def check_memory(spec: PretrainSpec, config: BertConfig) -> None:
 def prepare_data(
     ws: Workspace,
     corpus: CorpusRecord,
-    tokenizer_record: TokenizerRecord,
+    tokenizer: WorkbenchTokenizer,
     max_len: int,
     val_fraction: float,
     progress: Progress | None = None,
 ) -> PreparedData:
     """Encode (or reuse the cached encoding of) both splits and pack them into blocks of `max_len`."""
-    tokenizer = load_tokenizer(tokenizer_record)
     scan = rescan(ws, corpus)
     blocks = {}
     for split in ("train", "validation"):
@@ -126,6 +125,15 @@ def prepare_data(
     )
 
 
+def run_tokenizer_folder(ws: Workspace, data_config: dict) -> Path | None:
+    """The folder of a run's tokenizer: its store record's, or the folder it records when it has none (a student
+    of an imported teacher); None when the record was deleted."""
+    if data_config.get("tokenizer_id") is None:
+        return Path(data_config["tokenizer_path"])
+    record = ws.store.get_tokenizer(data_config["tokenizer_id"])
+    return None if record is None else Path(record.path)
+
+
 def start_pretraining(
     ws: Workspace,
     spec: PretrainSpec,
@@ -134,16 +142,22 @@ def start_pretraining(
     progress: Progress | None = None,
     world: Single | None = None,
     distill: dict | None = None,
+    tokenizer_folder: Path | None = None,
 ) -> tuple[RunRecord, TrainResult]:
     """Validate, prepare data, record a new run and train it to the end (or until stopped). With `distill` (what
-    `jobs.distill` records of a teacher) the run is a `distill` run learning from that teacher, its parent."""
+    `jobs.distill` records of a teacher) the run is a `distill` run learning from that teacher, its parent.
+    `tokenizer_folder`, a tokenizer that is no store record (an imported teacher's), replaces `spec.tokenizer_id`."""
     corpus = check_start(ws, spec)
     ws.check_writable()
-    tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
-    tokenizer_record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
-    model_config = objective_for(spec.train).model_config(spec.model.config(tokenizer_record.vocab_size))
+    tokenizer_id = None
+    if tokenizer_folder is None:
+        tok_progress = (lambda done: progress("training tokenizer", done, None)) if progress else None
+        record = tokenizer_for_run(ws, corpus, spec.tokenizer_id, tok_progress)
+        tokenizer_id, tokenizer_folder = record.id, Path(record.path)
+    tokenizer = load_tokenizer_folder(tokenizer_folder)
+    model_config = objective_for(spec.train).model_config(spec.model.config(tokenizer.vocab_size))
     check_memory(spec, model_config)
-    data = prepare_data(ws, corpus, tokenizer_record, spec.model.max_position_embeddings, spec.val_fraction, progress)
+    data = prepare_data(ws, corpus, tokenizer, spec.model.max_position_embeddings, spec.val_fraction, progress)
     config = {
         "model": model_config.to_dict(),
         "masking": spec.masking.to_dict(),
@@ -152,7 +166,8 @@ def start_pretraining(
         "data": {
             "corpus": corpus.name,
             "corpus_id": corpus.id,
-            "tokenizer_id": tokenizer_record.id,
+            "tokenizer_id": tokenizer_id,
+            **({} if tokenizer_id is not None else {"tokenizer_path": str(tokenizer_folder)}),
             "max_len": spec.model.max_position_embeddings,
             "val_fraction": spec.val_fraction,
             "train_blocks": len(data.train),
@@ -167,7 +182,7 @@ def start_pretraining(
         kind="pretrain" if distill is None else "distill",
         config=config,
         corpus_id=corpus.id,
-        tokenizer_id=tokenizer_record.id,
+        tokenizer_id=tokenizer_id,
         preset=spec.model.preset,
         parent_run_id=None if distill is None else distill["teacher"]["run_id"],
         device=device,
@@ -217,10 +232,11 @@ def _resume_claimed(ws: Workspace, run: RunRecord, steps: int | None, listeners:
         )
     data_config = run.config["data"]
     corpus = ws.store.get_corpus(data_config["corpus_id"])
-    tokenizer_record = ws.store.get_tokenizer(data_config["tokenizer_id"])
-    if corpus is None or tokenizer_record is None:
+    folder = run_tokenizer_folder(ws, data_config)
+    if corpus is None or folder is None:
         raise UserError(f"run {run.name!r}'s corpus or tokenizer was deleted; it cannot be resumed")
-    data = prepare_data(ws, corpus, tokenizer_record, data_config["max_len"], data_config["val_fraction"], progress)
+    data = prepare_data(ws, corpus, load_tokenizer_folder(folder), data_config["max_len"], data_config["val_fraction"],
+                        progress)
     model_config = BertConfig.from_dict(run.config["model"])
     masking = MaskingConfig.from_dict(run.config["masking"])
     ws.store.truncate_metrics(run.id, after_step=start_step)
@@ -257,7 +273,7 @@ def _train(
     world: Single | None = None,
 ) -> TrainResult:
     world = world or Single()
-    tokenizer_path = str(Path(ws.store.get_tokenizer(run.tokenizer_id).path))
+    tokenizer_path = str(run_tokenizer_folder(ws, run.config["data"]))
     plan = {
         "kind": "pretrain", "model": model_config.to_dict(), "masking": masking.to_dict(),
         "train": train_config.to_dict(),

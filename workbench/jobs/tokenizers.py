@@ -62,7 +62,7 @@ def _train_and_record(
 
 def add_tokenizer_record(ws: Workspace, corpus: CorpusRecord, tokenizer: WorkbenchTokenizer) -> TokenizerRecord:
     """Save a tokenizer's files in the home (content-addressed) and record it as trained on `corpus`."""
-    folder = _save_content_addressed(tokenizer, ws.layout.tokenizers_dir)
+    folder = save_content_addressed(tokenizer, ws.layout.tokenizers_dir)
     return ws.store.add_tokenizer(
         corpus_id=corpus.id,
         type=tokenizer.config.type,
@@ -74,7 +74,7 @@ def add_tokenizer_record(ws: Workspace, corpus: CorpusRecord, tokenizer: Workben
     )
 
 
-def _save_content_addressed(tokenizer: WorkbenchTokenizer, root: Path) -> Path:
+def save_content_addressed(tokenizer: WorkbenchTokenizer, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     folder = root / tokenizer.fingerprint()[:16]
     if folder.exists():
@@ -108,6 +108,10 @@ def tokenizer_for_run(
 
 
 def load_tokenizer(record: TokenizerRecord) -> WorkbenchTokenizer:
-    if not Path(record.path, "tokenizer.json").exists():
-        raise UserError(f"tokenizer {record.id}'s files are missing from {record.path}; train it again")
-    return WorkbenchTokenizer.load(Path(record.path))
+    return load_tokenizer_folder(Path(record.path), f"tokenizer {record.id}")
+
+
+def load_tokenizer_folder(folder: Path, name: str = "the tokenizer") -> WorkbenchTokenizer:
+    if not Path(folder, "tokenizer.json").exists():
+        raise UserError(f"{name}'s files are missing from {folder}; train it again")
+    return WorkbenchTokenizer.load(Path(folder))

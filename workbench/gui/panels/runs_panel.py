@@ -4,8 +4,9 @@ export of metrics and export of a model (Hugging Face or ONNX, `export_dialog`).
 database when a run changes and every two seconds while the panel is visible, so a run training elsewhere
 (the Train panel, or the CLI in another terminal) shows its progress here.
 
-The table's model is `runs_table`, the Details, Checkpoints and Diff tabs `runs_tabs`; renaming, deleting and
-exporting are `workbench.jobs` functions. This module composes them and holds the selection and the actions.
+The table's model is `runs_table`, the Details, Checkpoints and Diff tabs `runs_tabs`, a distilled student's
+scores beside its teacher's `runs_scores`; renaming, deleting and exporting are `workbench.jobs` functions.
+This module composes them and holds the selection and the actions.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QSplitter, QVBox
 from workbench.gui.export_dialog import ExportDialog, export_dialog
 from workbench.gui.notify import notify_window
 from workbench.gui.open_hf_dialog import open_hf_button
+from workbench.gui.panels.runs_scores import DistillScoreKeeper
 from workbench.gui.panels.runs_table import RunsTable
 from workbench.gui.panels.runs_tabs import RunTabs
 from workbench.gui.panels.runs_toolbar import RunsToolbar
@@ -49,6 +51,7 @@ class RunsPanel(QWidget):
         self.table = RunsTable()
         self.model, self.proxy = self.table.runs_model, self.table.proxy
         self.tabs = RunTabs()
+        self.scores = DistillScoreKeeper(state, runner, self.tabs.details)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -103,6 +106,8 @@ class RunsPanel(QWidget):
             self._show_run(None)
         elif current != self.tabs.details.shown:
             self._update_details(current)
+        else:  # another run changed: a fine-tuning run of a shown student or teacher may have ended
+            self.scores.show(current)
         self._update_buttons()
 
     @Slot(int)
@@ -146,6 +151,7 @@ class RunsPanel(QWidget):
 
     def _update_details(self, run: RunRecord | None) -> None:
         self.tabs.details.show_run(run)
+        self.scores.show(run)
         try:
             checkpoints = [] if run is None else self.state.store.checkpoints(run.id)
             curves = RunCurves() if run is None else load_curves(self.state.store, run.id)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -58,14 +59,26 @@ class RunDetails(QSplitter):
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.scores = QLabel()
+        self.scores.setWordWrap(True)
+        self.scores.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.scores.setToolTip("A distilled student's scores beside its teacher's: the bundled cloze suite "
+                               "(precision@1 and MRR) and the best fine-tuning score of each model.")
+        self.score_progress = QProgressBar()
+        self.score_progress.setFormat("cloze suite: %v / %m models")
+        self.score_progress.setToolTip("Measuring the cloze suite on the student and its teacher (recorded as the "
+                                       "Probe panel's probe suite records it).")
+        self.show_scores(None)
         form = QFormLayout()
-        form.addRow(self.info)
         form.addRow("Name", self.name_edit)
         form.addRow("Tags", self.tags_edit)
         form.addRow("Notes", self.notes_edit)
         form.addRow("", self.save_button)
         left = QWidget()
-        left.setLayout(form)
+        column = QVBoxLayout(left)  # not form rows: a form lays a wrapped label out one line short
+        for widget in (self.info, self.scores, self.score_progress):
+            column.addWidget(widget)
+        column.addLayout(form, 1)
         self.config_tree = QTreeWidget()
         self.config_tree.setHeaderLabels(("Setting", "Value"))
         self.config_tree.setToolTip("Every setting the run was started with.")
@@ -91,6 +104,15 @@ class RunDetails(QSplitter):
             self.config_tree.expandAll()
         self.shown = run
         self.info.setText(describe_run(run) if run is not None else "Select a run to see its details.")
+
+    def show_scores(self, lines: list[str] | None, progress: tuple[int, int] | None = None) -> None:
+        """A distill run's score lines (None: hidden) and, while they are measured, `progress` (done, total)."""
+        self.scores.setVisible(lines is not None)
+        self.scores.setText("\n".join(lines or []))
+        self.score_progress.setVisible(progress is not None)
+        if progress is not None:
+            self.score_progress.setRange(0, progress[1])
+            self.score_progress.setValue(progress[0])
 
     def _add_config_items(self, parent: QTreeWidgetItem, values: dict) -> None:
         for key, value in values.items():
