@@ -6,9 +6,12 @@ A type 2 AppImage is the runtime (an ELF program with the magic bytes "AI" 2 at 
 squashfs image of the AppDir; the runtime finds the image at the end of its own ELF section headers. Besides
 the concatenation, appimagetool writes the update information into the runtime's `.upd_info` section (only when
 given one: this app has no update channel, so it stays empty, as does the `.sha256_sig` signature of an
-unsigned AppImage) and always writes an MD5 digest into `.digest_md5`: that of the whole file with the
-`.digest_md5`, `.sha256_sig` and `.sig_key` sections read as zeros, which is what this does too.
-Standard library only: build.sh runs it with the build's Python, and tests/test_packaging.py without a build.
+unsigned AppImage) and always writes an MD5 digest into `.digest_md5`: that of the whole file in 4 KiB chunks
+with the `.digest_md5`, `.sha256_sig` and `.sig_key` sections read as zeros, which is what this writes too
+(appimagetool's loop leaves those bytes, and the last chunk's tail, to an uninitialised buffer: zeros are what
+it means).
+Standard library only: packaging/linux/make_appimage.sh runs it with python3, and tests/test_packaging.py
+without a build.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class SocketWatch:
 
 class Smoke:
     def __init__(self, app: Path, appimage: Path | None = None) -> None:
-        self.app, self.appimage = app, appimage
+        self.app, self.appimage = app, appimage.resolve() if appimage else None  # it is run from the scratch folder
         self.scratch = Path(tempfile.mkdtemp(prefix="mlmwb-smoke-"))
         self.user_home = self.scratch / "user"
         self.user_home.mkdir()

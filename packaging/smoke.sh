@@ -13,10 +13,12 @@ if [ -f dist/build-report.txt ]; then
     cat dist/build-report.txt
     echo
 fi
-python3 packaging/smoke.py "$APP"
+status=0  # both are checked, whichever fails
+python3 packaging/smoke.py "$APP" || status=1
 for appimage in dist/MLM_Workbench-*-x86_64.AppImage; do
     if [ -f "$appimage" ]; then
         echo
-        python3 packaging/smoke.py --appimage "$appimage"
+        python3 packaging/smoke.py --appimage "$appimage" || status=1
     fi
 done
+exit "$status"
