@@ -13,17 +13,19 @@
 # from GitHub. The rest comes from Debian, as static libraries:
 #   apt-get install gcc make autoconf automake libtool pkg-config libfuse3-dev libzstd-dev zlib1g-dev
 # The runtime is linked statically (static-pie, as upstream's), so it needs no libfuse2 and no other library
-# on the user's system: only a fusermount3 (or fusermount) program to mount, and with none it can still run
-# with --appimage-extract-and-run.
+# on the user's system: only FUSE's setuid fusermount3 to mount (as a user who is not root), and with none it
+# can still run with --appimage-extract-and-run.
 #
 # How this differs from upstream's build (Alpine, musl, clang), and why it is enough here:
 # - glibc instead of musl: the link warns that libfuse's fuse_get_module calls dlopen, which a static glibc
 #   program can only do with the same glibc installed; that loads FUSE's stacked file-system modules, which
 #   the runtime never asks for (it uses the low-level API).
 # - Debian's libfuse3.a (3.14) without upstream's patch to libfuse's mount.c: the patched libfuse runs the
-#   fusermount the runtime found ($FUSERMOUNT_PROG); this one runs fusermount3 from /usr/bin or $PATH, which
-#   is where distributions with FUSE 3 put it. On a system with only FUSE 2's fusermount the AppImage says it
-#   cannot mount and how to extract instead.
+#   setuid fusermount the runtime found on $PATH ($FUSERMOUNT_PROG, FUSE 2's fusermount too); this one runs
+#   fusermount3 from /usr/bin or $PATH. On a system with only FUSE 2's fusermount the AppImage says it cannot
+#   mount and how to extract instead; but the app inside needs glibc 2.36 or newer (the build's), and the
+#   desktops of distributions that new (Debian 12, Ubuntu 23.04, Fedora 37 and later) come with fuse3
+#   (GNOME's gvfs-fuse depends on it).
 # - no mimalloc (upstream links it for musl's slow malloc; glibc's is fine), gcc instead of clang, so no
 #   -Werror (gcc warns where clang does not).
 set -euo pipefail
