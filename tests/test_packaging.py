@@ -293,3 +293,26 @@ def test_what_is_not_a_type_2_runtime_and_squashfs_image_is_refused(tmp_path: Pa
         appimage.assemble(plain, image, out)
     with pytest.raises(appimage.AppImageError, match="not a squashfs"):
         appimage.assemble(runtime_like(tmp_path), tmp_path / "runtime", out)
+
+
+RUNTIME = Path(os.environ.get("APPIMAGE_RUNTIME", ROOT / "build" / "packaging" / "runtime" / "runtime-x86_64"))
+
+
+@pytest.mark.skipif(not RUNTIME.is_file() or shutil.which("mksquashfs") is None,
+                    reason="no AppImage runtime built here (packaging/linux/build_runtime.sh) or no mksquashfs")
+def test_make_appimage_makes_one_that_runs_the_folders_program_with_its_arguments(tmp_path: Path) -> None:
+    folder = tmp_path / "mlm-workbench"  # a stand-in for the PyInstaller folder: a program that answers
+    folder.mkdir()
+    (folder / "mlm-workbench").write_text('#!/bin/sh\necho "in the AppImage: $*"\n')
+    (folder / "mlm-workbench").chmod(0o755)
+    out = tmp_path / "App.AppImage"
+    subprocess.run([str(PACKAGING / "linux" / "make_appimage.sh"), str(folder), str(out)], check=True,
+                   capture_output=True, timeout=300)
+    # extract-and-run: the same on any machine, FUSE or not
+    run = subprocess.run([str(out), "train", "--preset", "tiny"], env={**os.environ, "APPIMAGE_EXTRACT_AND_RUN": "1"},
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.strip() == "in the AppImage: train --preset tiny"
+    subprocess.run([str(out), "--appimage-extract"], cwd=tmp_path, capture_output=True, check=True, timeout=300)
+    root = tmp_path / "squashfs-root"
+    assert (root / "mlm-workbench.desktop").is_file() and (root / "mlm-workbench.png").is_file()
+    assert (root / ".DirIcon").read_bytes() == (ICONS / "mlm-workbench-256.png").read_bytes()

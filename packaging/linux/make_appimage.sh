@@ -9,20 +9,26 @@ set -euo pipefail
 APP="$(readlink -f "$1")"
 OUT="$(readlink -m "$2")"
 cd "$(dirname "$0")/../.."
-WORK="$PWD/build/packaging"
-APPDIR="$WORK/MLM_Workbench.AppDir"
-RUNTIME="${APPIMAGE_RUNTIME:-$WORK/runtime/runtime-x86_64}"
+RUNTIME="${APPIMAGE_RUNTIME:-$PWD/build/packaging/runtime/runtime-x86_64}"
 APPIMAGETOOL="${APPIMAGETOOL:-$(command -v appimagetool || true)}"
+WORK="$(mktemp -d "$(dirname "$APP")/.appimage.XXXXXX")"  # beside the app folder: hard links need one disk
+trap 'rm -rf "$WORK"' EXIT
+APPDIR="$WORK/MLM_Workbench.AppDir"
 
-rm -rf "$APPDIR" "$OUT" && mkdir -p "$APPDIR"
+rm -f "$OUT" && mkdir -p "$APPDIR"
 cp -al "$APP" "$APPDIR/mlm-workbench"  # hard links: no second copy of an 800 MB folder
 cp packaging/linux/AppRun packaging/linux/mlm-workbench.desktop "$APPDIR/"
 cp resources/icons/mlm-workbench-256.png "$APPDIR/mlm-workbench.png"
 cp resources/icons/mlm-workbench-256.png "$APPDIR/.DirIcon"
 
+# appimagetool validates the launcher and refuses an AppImage whose .desktop entry has errors; so does this
+if command -v desktop-file-validate >/dev/null; then
+    desktop-file-validate "$APPDIR/mlm-workbench.desktop"
+else
+    echo "(desktop-file-validate, from desktop-file-utils, is not installed: the .desktop entry is not checked)"
+fi
 if [ -n "$APPIMAGETOOL" ]; then
     ARCH=x86_64 "$APPIMAGETOOL" --no-appstream "$APPDIR" "$OUT"
-    rm -rf "$APPDIR"
     exit 0
 fi
 if ! command -v mksquashfs >/dev/null; then
@@ -37,4 +43,3 @@ fi
 mksquashfs "$APPDIR" "$WORK/app.squashfs" -root-owned -noappend -comp zstd -b 128K -mkfs-time 0 \
     -quiet -no-progress
 python3 packaging/appimage.py "$RUNTIME" "$WORK/app.squashfs" "$OUT"
-rm -rf "$WORK/app.squashfs" "$APPDIR"
