@@ -2,7 +2,8 @@
 # Builds MLM Workbench as a one-folder desktop app with CPU-only torch, then its Linux download:
 #   dist/mlm-workbench/                        the app (run dist/mlm-workbench/mlm-workbench)
 #   dist/mlm-workbench-VERSION-linux-x86_64.tar.gz    that folder with a .desktop entry and install.sh
-#   dist/MLM_Workbench-VERSION-x86_64.AppImage        when appimagetool is on PATH (or $APPIMAGETOOL)
+#   dist/MLM_Workbench-VERSION-x86_64.AppImage        the same folder as one file (packaging/linux/make_appimage.sh:
+#       appimagetool where installed, else mksquashfs and an AppImage runtime built from source)
 # and prints the build's time, the folder's and the archive's size, and what each big part weighs.
 #
 # The build runs in its own virtual environment (never the one you develop in): $PACK_PYTHON if set (a venv
@@ -41,27 +42,24 @@ frozen=$(date +%s)
 
 TARBALL="$DIST/mlm-workbench-$VERSION-linux-x86_64.tar.gz"
 tar -C "$DIST" -cf - mlm-workbench | gzip -6 > "$TARBALL"
+packed=$(date +%s)
 
-APPIMAGETOOL="${APPIMAGETOOL:-$(command -v appimagetool || true)}"
-if [ -n "$APPIMAGETOOL" ]; then
-    APPDIR="$WORK/MLM_Workbench.AppDir"
-    rm -rf "$APPDIR" && mkdir -p "$APPDIR"
-    cp -al "$APP" "$APPDIR/mlm-workbench"  # hard links: no second copy of a 1 GB folder
-    cp packaging/linux/AppRun packaging/linux/mlm-workbench.desktop "$APPDIR/"
-    cp resources/icons/mlm-workbench-256.png "$APPDIR/mlm-workbench.png"
-    cp resources/icons/mlm-workbench-256.png "$APPDIR/.DirIcon"
-    ARCH=x86_64 "$APPIMAGETOOL" --no-appstream "$APPDIR" "$DIST/MLM_Workbench-$VERSION-x86_64.AppImage"
-else
-    echo "No AppImage: appimagetool is not installed (it and its runtime are downloads from the AppImage" \
-         "project, not in PyPI or Debian); the tar.gz is the Linux download. See packaging/README.md."
+APPIMAGE="$DIST/MLM_Workbench-$VERSION-x86_64.AppImage"
+status=0
+packaging/linux/make_appimage.sh "$APP" "$APPIMAGE" || status=$?
+if [ "$status" = 3 ]; then  # it cannot be made here, and said why
+    echo "The tar.gz is the Linux download (packaging/README.md says what the AppImage needs)."
+elif [ "$status" != 0 ]; then
+    exit "$status"
 fi
 done_at=$(date +%s)
 
 {   # also kept next to the build, where smoke.sh prints it
-    echo "build time: $((frozen - start)) s PyInstaller, $((done_at - frozen)) s archive(s)," \
+    echo "build time: $((frozen - start)) s PyInstaller, $((packed - frozen)) s tar.gz, $((done_at - packed)) s" \
+         "AppImage," \
          "$((done_at - start)) s in all, on $(nproc) cores, $(date -u +%F)"
     echo "folder: $(du -sm "$APP" | cut -f1) MB  ($APP)"
-    for archive in "$TARBALL" "$DIST"/MLM_Workbench-"$VERSION"-x86_64.AppImage; do
+    for archive in "$TARBALL" "$APPIMAGE"; do
         if [ -f "$archive" ]; then echo "archive: $(du -m "$archive" | cut -f1) MB  ($archive)"; fi
     done
     echo

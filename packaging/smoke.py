@@ -1,5 +1,11 @@
 """Checks a built app folder does what a user needs, with no network: `python3 packaging/smoke.py [APP]`.
 
+`python3 packaging/smoke.py --appimage FILE.AppImage` checks the AppImage instead: it is a type 2 AppImage,
+`--version` answers from it as a user starts it (mounted with FUSE; where FUSE cannot mount, as in some
+containers, through the runtime's own extract-and-run, and it says which), and then everything below runs on
+the app inside it, started through its AppRun: mounted (`--appimage-mount`) where FUSE works, else unpacked
+(`--appimage-extract`).
+
 Standard library only (it runs with any python3, outside the app). Everything runs in a fresh home under a
 fresh $HOME, so the app's default home (the platform's user-data folder) is what gets used, and, where the
 kernel allows it, in a network namespace of its own (`unshare -rn`): no interface but a downed loopback, and
@@ -142,8 +148,8 @@ class SocketWatch:
 
 
 class Smoke:
-    def __init__(self, app: Path) -> None:
-        self.app = app
+    def __init__(self, app: Path, appimage: Path | None = None) -> None:
+        self.app, self.appimage = app, appimage.resolve() if appimage else None  # it is run from the scratch folder
         self.scratch = Path(tempfile.mkdtemp(prefix="mlmwb-smoke-"))
         self.user_home = self.scratch / "user"
         self.user_home.mkdir()
@@ -157,6 +163,7 @@ class Smoke:
         self.strace = strace_prefix(self.strace_log)
         self.failures: list[str] = []
         self.sockets: set[str] = set()
+        self.mount: subprocess.Popen | None = None  # `APPIMAGE --appimage-mount`, while the AppImage is mounted
 
     def check(self, ok: bool, what: str) -> None:
         print(f"{'ok  ' if ok else 'FAIL'} {what}", flush=True)
@@ -178,16 +185,54 @@ class Smoke:
         return subprocess.CompletedProcess(args, process.returncode, out, err)
 
     def run(self) -> int:
-        print(f"smoke test of {self.app}; network namespace of its own: {'yes' if self.prefix else 'no'}; "
-              f"the CLI's socket() calls traced: {'yes' if self.strace else 'no (no strace)'}")
-        self.version()
-        self.cli_session()
-        self.gui_session()
-        self.check(not self.sockets, "no socket opened in any session" +
-                   "".join(f"\n     {line}" for line in sorted(self.sockets)))
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        try:
+            if self.appimage is not None and not self.open_appimage():
+                return 1
+            print(f"smoke test of {self.app}; network namespace of its own: {'yes' if self.prefix else 'no'}; "
+                  f"the CLI's socket() calls traced: {'yes' if self.strace else 'no (no strace)'}")
+            self.version()
+            self.cli_session()
+            self.gui_session()
+            self.check(not self.sockets, "no socket opened in any session" +
+                       "".join(f"\n     {line}" for line in sorted(self.sockets)))
+        finally:
+            if self.mount is not None:  # ending `--appimage-mount` unmounts the AppImage
+                self.mount.terminate()
+                self.mount.wait()
+            shutil.rmtree(self.scratch, ignore_errors=True)
         print(f"\n{len(self.failures)} check(s) failed" if self.failures else "\nall checks passed")
         return 1 if self.failures else 0
+
+    def open_appimage(self) -> bool:
+        """Check the AppImage file as a user starts it, then point the rest of the smoke test at the app inside
+        it: mounted with FUSE (`--appimage-mount`, kept mounted until the end), as a desktop runs it, or unpacked
+        (`--appimage-extract`) where FUSE cannot mount. Not the AppImage file itself: in the smoke test's network
+        namespace FUSE cannot mount."""
+        print(f"AppImage {self.appimage} ({self.appimage.stat().st_size / 1e6:.0f} MB)")
+        self.check(self.appimage.read_bytes()[8:11] == b"AI\x02", "it is a type 2 AppImage (AI 2 at offset 8)")
+        started = time.monotonic()
+        run = subprocess.run([str(self.appimage), "--version"], env=self.env, capture_output=True, text=True,
+                             timeout=600)
+        mounts = "Cannot mount AppImage" not in run.stdout + run.stderr  # the runtime prints it on stdout
+        how = "mounted with FUSE"
+        if not mounts:
+            how = "FUSE cannot mount here, so through APPIMAGE_EXTRACT_AND_RUN=1"
+            started = time.monotonic()
+            run = subprocess.run([str(self.appimage), "--version"], env={**self.env, "APPIMAGE_EXTRACT_AND_RUN": "1"},
+                                 capture_output=True, text=True, timeout=600)
+        self.check(run.stdout.strip() == f"mlm-workbench {version()}",
+                   f"the AppImage's --version prints the version ({how}, {time.monotonic() - started:.1f} s: "
+                   f"{run.stdout.strip()[-300:] or run.stderr.strip()[-300:]!r})")
+        if mounts:
+            self.mount = subprocess.Popen([str(self.appimage), "--appimage-mount"], env=self.env,
+                                          stdout=subprocess.PIPE, text=True)
+            self.app = Path(self.mount.stdout.readline().strip()) / "AppRun"
+        else:
+            subprocess.run([str(self.appimage), "--appimage-extract"], cwd=self.scratch, env=self.env,
+                           stdout=subprocess.DEVNULL, check=True, timeout=600)
+            self.app = self.scratch / "squashfs-root" / "AppRun"
+        self.check(self.app.is_file(), f"{'mounted' if mounts else 'unpacked'}, it holds its AppRun ({self.app})")
+        return not self.failures
 
     def version(self) -> None:
         out = self.cli("--version").stdout.strip()
@@ -261,7 +306,9 @@ class Smoke:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("app", nargs="?", type=Path, default=ROOT / "dist" / "mlm-workbench" / "mlm-workbench")
-    return Smoke(parser.parse_args().app).run()
+    parser.add_argument("--appimage", type=Path, help="check this AppImage, and the app it unpacks, instead")
+    args = parser.parse_args()
+    return Smoke(args.app, args.appimage).run()
 
 
 if __name__ == "__main__":

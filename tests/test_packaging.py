@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import configparser
+import hashlib
 import importlib.util
+import os
 import shutil
 import struct
 import subprocess
@@ -221,3 +223,96 @@ def test_the_packaged_app_says_what_to_do_instead_of_pip_for_onnx(monkeypatch: p
     with pytest.raises(OnnxExportError, match=r"needs onnxruntime: the packaged app leaves them out; export with "
                                               r"--format hf"):
         require_onnx()
+
+
+def runtime_like(tmp_path: Path, sig_key: bytes = bytes(8192), magic: bytes = b"AI\x02") -> Path:
+    """A real ELF program (a copy of `true`) with the sections a type 2 runtime has, and the magic at offset 8:
+    what packaging/appimage.py reads of a runtime, without building one."""
+    parts = {".digest_md5": bytes(16), ".upd_info": bytes(1024), ".sha256_sig": bytes(1024), ".sig_key": sig_key}
+    options = []
+    for name, content in parts.items():
+        (tmp_path / name).write_bytes(content)
+        options += ["--add-section", f"{name}={tmp_path / name}"]
+    runtime = tmp_path / "runtime"
+    subprocess.run(["objcopy", *options, shutil.which("true"), str(runtime)], check=True)
+    with runtime.open("r+b") as file:
+        file.seek(8)
+        file.write(magic)
+    return runtime
+
+
+needs_objcopy = pytest.mark.skipif(shutil.which("objcopy") is None, reason="binutils (objcopy) not installed")
+
+
+@needs_objcopy
+def test_the_appimage_is_the_runtime_then_the_image_with_the_digest_appimagetool_writes(tmp_path: Path) -> None:
+    appimage = load("appimage")
+    runtime = runtime_like(tmp_path)
+    image = tmp_path / "app.squashfs"
+    image.write_bytes(b"hsqs" + os.urandom(10_000))  # a size that is no multiple of 4 KiB, as real ones are
+    out = tmp_path / "App.AppImage"
+    appimage.assemble(runtime, image, out)
+
+    data, head = out.read_bytes(), runtime.read_bytes()
+    digest_at, _ = appimage.elf_sections(head)[".digest_md5"]
+    assert data[len(head):] == image.read_bytes()  # the image starts where the runtime's ELF ends
+    assert data[:digest_at] + data[digest_at + 16:len(head)] == head[:digest_at] + head[digest_at + 16:]
+    unsigned = data[:digest_at] + bytes(16) + data[digest_at + 16:]  # the sections it skips are zeros here
+    assert data[digest_at:digest_at + 16] == hashlib.md5(unsigned + bytes(-len(data) % 4096)).digest()
+    assert out.stat().st_mode & 0o111  # executable
+    assert subprocess.run([str(out)]).returncode == 0  # still the program it was (`true`)
+
+
+@needs_objcopy
+def test_the_digest_leaves_out_the_signature_key(tmp_path: Path) -> None:
+    appimage = load("appimage")
+    image = tmp_path / "app.squashfs"
+    image.write_bytes(b"hsqs" + bytes(5000))
+    digests = []
+    for key in (bytes(8192), b"k" * 8192):
+        (tmp_path / "build").mkdir(exist_ok=True)
+        runtime = runtime_like(tmp_path / "build", sig_key=key)
+        appimage.assemble(runtime, image, tmp_path / "App.AppImage")
+        offset, _ = appimage.elf_sections(runtime.read_bytes())[".digest_md5"]
+        digests.append((tmp_path / "App.AppImage").read_bytes()[offset:offset + 16])
+    assert digests[0] == digests[1]
+
+
+@needs_objcopy
+def test_what_is_not_a_type_2_runtime_and_squashfs_image_is_refused(tmp_path: Path) -> None:
+    appimage = load("appimage")
+    image = tmp_path / "app.squashfs"
+    image.write_bytes(b"hsqs" + bytes(100))
+    out = tmp_path / "App.AppImage"
+    with pytest.raises(appimage.AppImageError, match="no AppImage type 2 magic"):
+        appimage.assemble(runtime_like(tmp_path, magic=b"\0\0\0"), image, out)
+    program = Path(shutil.which("true")).read_bytes()
+    plain = tmp_path / "plain"
+    plain.write_bytes(program[:8] + b"AI\x02" + program[11:])  # the magic, but none of the sections
+    with pytest.raises(appimage.AppImageError, match=r"no \.digest_md5, \.sha256_sig, \.sig_key, \.upd_info"):
+        appimage.assemble(plain, image, out)
+    with pytest.raises(appimage.AppImageError, match="not a squashfs"):
+        appimage.assemble(runtime_like(tmp_path), tmp_path / "runtime", out)
+
+
+RUNTIME = Path(os.environ.get("APPIMAGE_RUNTIME", ROOT / "build" / "packaging" / "runtime" / "runtime-x86_64"))
+
+
+@pytest.mark.skipif(not RUNTIME.is_file() or shutil.which("mksquashfs") is None,
+                    reason="no AppImage runtime built here (packaging/linux/build_runtime.sh) or no mksquashfs")
+def test_make_appimage_makes_one_that_runs_the_folders_program_with_its_arguments(tmp_path: Path) -> None:
+    folder = tmp_path / "mlm-workbench"  # a stand-in for the PyInstaller folder: a program that answers
+    folder.mkdir()
+    (folder / "mlm-workbench").write_text('#!/bin/sh\necho "in the AppImage: $*"\n')
+    (folder / "mlm-workbench").chmod(0o755)
+    out = tmp_path / "App.AppImage"
+    subprocess.run([str(PACKAGING / "linux" / "make_appimage.sh"), str(folder), str(out)], check=True,
+                   capture_output=True, timeout=300)
+    # extract-and-run: the same on any machine, FUSE or not
+    run = subprocess.run([str(out), "train", "--preset", "tiny"], env={**os.environ, "APPIMAGE_EXTRACT_AND_RUN": "1"},
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.strip() == "in the AppImage: train --preset tiny"
+    subprocess.run([str(out), "--appimage-extract"], cwd=tmp_path, capture_output=True, check=True, timeout=300)
+    root = tmp_path / "squashfs-root"
+    assert (root / "mlm-workbench.desktop").is_file() and (root / "mlm-workbench.png").is_file()
+    assert (root / ".DirIcon").read_bytes() == (ICONS / "mlm-workbench-256.png").read_bytes()
