@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtCore import QPoint, QRect, QStandardPaths, Qt
 from PySide6.QtWidgets import QApplication
 
+from workbench.gui.live_plots import PLOTS
 from workbench.gui.main_window import PANELS, MainWindow
+from workbench.views.glossary import words
 from workbench.views.lesson import LESSON
 
 SCREEN = (1280, 720)
+PLOTS_TERMS = {key: term for key, _, _, term in PLOTS}
 
 
 def test_every_panel_fits_1280_by_720(qtbot, home: Path) -> None:
@@ -51,4 +54,39 @@ def test_the_lesson_fits_1280_by_720_in_classroom_mode(qtbot, home: Path) -> Non
         assert window.width() <= SCREEN[0] and window.height() <= SCREEN[1], step.title
         assert window.lesson.isVisible() and window.lesson.height() < SCREEN[1] / 3  # the panel keeps its room
     window.classroom.set_on(False)
+    window.runner.shutdown()
+
+
+def test_classroom_mode_shows_the_loss_plots_without_scrolling_at_1280_by_720(qtbot, home: Path) -> None:
+    """The lesson's training step at 1280 x 720 in large type: the Train panel does not scroll (it scrolled as far as
+    the tallest panel built, and its plots asked for 600 px), both loss plots lie inside the window's view, and each
+    plain-language title is whole (wrapped, not cut) and no wider than its plot."""
+    window = MainWindow(home)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_panel_named("finetune")  # the tallest panel, built before the Train panel
+    window.classroom.set_on(True)
+    window.setWindowState(Qt.WindowState.WindowNoState)
+    window.resize(*SCREEN)
+    window.lesson.go(3)  # watching it learn: the Train panel
+    qtbot.wait(300)
+    curves, view = window.train.curves, window.scroll.viewport()
+    assert window.current_panel_name() == "train" and window.scroll.verticalScrollBar().maximum() == 0
+    room = QRect(view.mapTo(window, QPoint(0, 0)), view.size())
+    canvas = curves.canvas
+    for key, plot in curves.plots.items():
+        assert plot.isVisible() == (key in ("train_loss", "val_loss")), key  # the loss plots at full height
+        if not plot.isVisible():
+            continue
+        scene = plot.parentItem().mapRectToScene(plot.geometry()).toRect()
+        assert canvas.rect().contains(scene), f"{key}: {scene} is cut off the plots' {canvas.rect()}"
+        top_left = canvas.mapTo(window, canvas.mapFromScene(scene.topLeft()))
+        assert room.contains(QRect(top_left, scene.size())), f"{key} is below the fold"
+        title = plot.titleLabel
+        assert title.text == words(PLOTS_TERMS[key], True)  # the whole plain words, wrapped where long
+        assert title.item.boundingRect().width() <= plot.vb.width() + 1, key
+    assert curves.plots["train_loss"].titleLabel.item.boundingRect().height() > 1.5 * canvas.fontMetrics().height()
+    window.classroom.set_on(False)
+    assert all(plot.isVisible() for plot in curves.plots.values())
     window.runner.shutdown()

@@ -17,7 +17,7 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
 from workbench.gui.job_controls import JobControls
@@ -108,7 +108,9 @@ class TrainPanel(QWidget):
         self.settings_scroll = QScrollArea()
         self.settings_scroll.setWidget(self.settings)
         self.settings_scroll.setWidgetResizable(True)
-        self._fit_settings()
+        # it scrolls on its own: as tall as the panel, not as its form (which made the whole panel scroll)
+        self.settings_scroll.setSizePolicy(self.settings_scroll.sizePolicy().horizontalPolicy(),
+                                           QSizePolicy.Policy.Ignored)
         body = QHBoxLayout()
         body.addWidget(self.settings_scroll)
         body.addLayout(right, 1)
@@ -116,6 +118,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.blocked)
         layout.addLayout(body, 1)
+        self._fit_settings()
         self._update_buttons()
         self._mention_stopped_run()
 
@@ -124,6 +127,10 @@ class TrainPanel(QWidget):
         they must be, so that the curves keep the room."""
         hint = self.settings.minimumSizeHint() if self.state.classroom else self.settings.sizeHint()
         self.settings_scroll.setFixedWidth(hint.width() + 24)
+        # the nested row's cached minimum kept the column's first, wider width (1,271 px in classroom mode); only
+        # activate() clears the nested layouts' caches
+        self.layout().invalidate()
+        self.layout().activate()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
