@@ -64,7 +64,7 @@ HOVER_HINT = "Move the mouse over a plot to read its values."
 TITLE_SIZE = "10pt"
 COLUMNS = 2  # the plots' grid
 TITLE_MARGIN_PX = 30  # the grid's margins and spacing, shared by its columns
-MIN_CANVAS_PX = 200  # a row of plots still readable; the plots take the height left above this, never ask for more
+MIN_CANVAS_PX = 160  # a row of plots still readable; the plots take the height left above this, never ask for more
 SYMBOL_LIMIT = 150  # evaluation points get dots while there are few of them (one point alone draws no line)
 
 
@@ -254,12 +254,17 @@ class LiveCurves(QWidget):
             if label.item.boundingRect().width() > width:
                 label.item.setTextWidth(width)
             label.updateMin()
+            plot.updateGeometry()
         QTimer.singleShot(0, self._fit_grid)
 
     @Slot()
     def _fit_grid(self) -> None:
-        """The plots' grid as large as the canvas again: a resize while the titles were wider left it wider."""
-        self.canvas.ci.setGeometry(self.canvas.range)
+        """The plots' grid as large as the canvas again, with the titles' new widths: the canvas sized it while they
+        were wider (the grid is never narrower than its plots' titles), and resizes it only when it is resized."""
+        grid = self.canvas.ci
+        grid.layout.invalidate()
+        grid.updateGeometry()
+        grid.setGeometry(self.canvas.range)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.canvas and event.type() == QEvent.Type.Resize:

@@ -101,6 +101,8 @@ class TrainPanel(QWidget):
         self.state.runs_changed.connect(self.controls.update_buttons)  # a run stopped, resumed or deleted elsewhere
         self.detail_label = QLabel()
         self.eval_label = QLabel()
+        for label in (self.detail_label, self.eval_label):  # long in classroom mode's plain words and large type:
+            label.setWordWrap(True)  # on one line they widened the panel past a 1280 px screen
         right = QVBoxLayout()
         for widget in (self.controls, self.detail_label, self.eval_label):
             right.addWidget(widget)
