@@ -1,10 +1,11 @@
 """The classroom-mode screenshot for the README: the window full screen on a 1280 x 720 screen, large type and plain
 words, the guided lesson's strip at the bottom on its third step (the bundled demo model filling in "lima is a city
-in [MASK].").
+in [MASK]."), and docs/screenshots/classroom-train.png: the fourth step's Train panel a while after Start training,
+both loss plots in view without scrolling.
 
     .venv/bin/python docs/make_classroom_screenshots.py [--all-steps DIR]
 
-It needs no display: Qt's offscreen platform is given a 1280 x 720 screen. It writes docs/screenshots/classroom.png;
+It needs no display: Qt's offscreen platform is given a 1280 x 720 screen. It writes both screenshots;
 --all-steps also saves every step of the lesson in DIR (step-1.png ... step-6.png), to look over.
 """
 
@@ -22,6 +23,8 @@ from make_screenshots import OUT, settle
 SCREEN = {"screens": [{"name": "classroom", "x": 0, "y": 0, "width": 1280, "height": 720, "logicalDpi": 96,
                        "logicalBaseDpi": 96, "dpr": 1}]}
 SHOWN_STEP = 2  # the third step: the model guesses
+TRAIN_STEP = 3  # the fourth: watching it learn
+EVALUATIONS = 6  # the validation points drawn before the Train panel's screenshot
 
 
 def screen_config() -> str:
@@ -51,6 +54,18 @@ def show_step(app, window, index: int) -> None:
     settle(app, 1.5)
 
 
+def save_training(app, window, path: Path) -> None:
+    """The training step after Start training, once the curves have a few validation points; then Stop."""
+    show_step(app, window, TRAIN_STEP)
+    window.lesson.action_button.click()
+    wait_for(app, lambda: len(window.train.curves.live["val_loss"]) >= EVALUATIONS, seconds=600)
+    settle(app, 1.5)
+    window.grab().save(str(path))
+    print(f"{path} ({window.width()} x {window.height()})")
+    window.train.stop()
+    wait_for(app, lambda: window.train.task is None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all-steps", type=Path, help="also save every step of the lesson in this folder")
@@ -76,6 +91,7 @@ def main() -> int:
     path = OUT / "classroom.png"
     window.grab().save(str(path))
     print(f"{path} ({window.width()} x {window.height()})")
+    save_training(app, window, OUT / "classroom-train.png")
     window.classroom.set_on(False)
     window.close()
     return 0

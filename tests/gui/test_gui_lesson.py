@@ -101,3 +101,28 @@ def test_the_masking_panels_help_explains_the_split_in_the_lessons_words(qtbot, 
     assert form.why_box.text() == MASKING_WHY == LESSON[1].text.split("Re-roll for another draw. ")[1]
     assert "80%" in MASKING_WHY and "10%" in MASKING_WHY and "never appears in real text" in MASKING_WHY
     form.why_box.close()
+
+
+def test_the_masking_step_gives_the_users_settings_back(qtbot, window: MainWindow) -> None:
+    """The lesson shows BERT's 15% and 80/10/10 on its sentence, and the presenter's own settings and sentence come
+    back when the lesson moves on or closes; what they changed during the step stays."""
+    state, strip, masking = window.state, window.lesson, window.masking
+    mine = MaskingConfig(mlm_probability=0.3, mask_replace_prob=1.0, random_replace_prob=0.0, strategy="whole-word",
+                         seed=state.masking.seed)
+    state.set_masking(mine)
+    masking.preview_box.sentence_edit.setText("my own sentence")
+    strip.start()
+    strip.go(1)
+    assert state.masking == MaskingConfig(seed=mine.seed) and masking.preview_box.text() == LESSON[1].sentence
+    click(qtbot, strip.next_button)  # on to the model guessing
+    assert state.masking == mine and masking.config() == mine and masking.preview_box.text() == "my own sentence"
+    click(qtbot, strip.back_button)  # the example again
+    assert state.masking == MaskingConfig(seed=mine.seed)
+    strip.close()  # the lesson ends at its masking step
+    assert state.masking == mine and masking.preview_box.text() == "my own sentence"
+    strip.open()  # reopened where it was: the example again
+    assert state.masking == MaskingConfig(seed=mine.seed) and masking.preview_box.text() == LESSON[1].sentence
+    changed = MaskingConfig(mlm_probability=0.2, seed=mine.seed)
+    state.set_masking(changed)  # the presenter tries 20% during the step: theirs now
+    click(qtbot, strip.next_button)
+    assert state.masking == changed and masking.preview_box.text() == "my own sentence"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -39,6 +40,9 @@ class LessonStrip(QDockWidget):
         self.window = window
         self.index: int | None = None
         self._waiting_for_demo = False  # a probing step waits for the demo model to be recorded in the home
+        # the Masking panel's settings and sentence before the masking step showed BERT's 15% example: given back
+        # when the lesson leaves that step, so the lesson does not cost the presenter their own set-up
+        self._users_masking: tuple[MaskingConfig, str] | None = None
         self.setObjectName("lesson-strip")
         self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea | Qt.DockWidgetArea.TopDockWidgetArea)
@@ -73,10 +77,12 @@ class LessonStrip(QDockWidget):
     # ---- moving through the lesson ---------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Show the strip; the first time, at the first step."""
+        """Show the strip; the first time, at the first step; at the masking step, with its example again."""
         self.show()
         if self.index is None:
             self.go(0)
+        elif self.step.panel == "masking":
+            self._drive(self.step)
 
     def start(self) -> None:
         """Show the strip at the first step (View → Lesson)."""
@@ -93,6 +99,8 @@ class LessonStrip(QDockWidget):
 
     def go(self, index: int) -> None:
         """Show step `index` in the strip and on the panels."""
+        if self.index is not None and self.step.panel == "masking" and LESSON[index].panel != "masking":
+            self._give_back_masking()
         self.index = index
         step = self.step
         self.heading.setText(f"<b>Step {index + 1} of {len(LESSON)}: {step.title}</b>")
@@ -116,12 +124,31 @@ class LessonStrip(QDockWidget):
         if step.panel == "data":
             state.set_corpus(None)  # the bundled sample: the Data panel selects it and previews its documents
         elif step.panel == "masking":
-            state.set_masking(MaskingConfig(seed=state.masking.seed))  # BERT's 15% and 80/10/10, as the step says
-            window.masking.preview_box.sentence_edit.setText(step.sentence)
+            self._show_masking_example(step)
         elif step.panel == "probe":
             self._probe(step)
         elif step.panel == "train":
             self.action_button.setEnabled(window.train.task is None)
+
+    def _show_masking_example(self, step: LessonStep) -> None:
+        """BERT's 15% and 80/10/10 on the step's sentence, as the step says; the user's own kept to give back."""
+        state, sentence = self.window.state, self.window.masking.preview_box.sentence_edit
+        if self._users_masking is None:
+            self._users_masking = (state.masking, sentence.text())
+        state.set_masking(MaskingConfig(seed=state.masking.seed))
+        sentence.setText(step.sentence)
+
+    def _give_back_masking(self) -> None:
+        """The Masking panel's settings and sentence from before the masking step, except what the presenter
+        changed during the step (that is theirs now)."""
+        if self._users_masking is None:
+            return
+        (config, text), self._users_masking = self._users_masking, None
+        state, sentence = self.window.state, self.window.masking.preview_box.sentence_edit
+        if state.masking == MaskingConfig(seed=state.masking.seed):
+            state.set_masking(config)
+        if sentence.text() == self.step.sentence:
+            sentence.setText(text)
 
     def _probe(self, step: LessonStep) -> None:
         """The Probe panel on the demo model, the step's view and sentence."""
@@ -146,6 +173,13 @@ class LessonStrip(QDockWidget):
         """The step's own button: Start training (a quick start on the sample corpus)."""
         self.window.quick_start()
         self.action_button.setEnabled(False)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Closing the strip (or classroom mode) ends the lesson: the Masking panel gets its own settings back. A
+        minimised window hides it too (a spontaneous event): the lesson goes on."""
+        super().hideEvent(event)
+        if not event.spontaneous() and self.index is not None and self.step.panel == "masking":
+            self._give_back_masking()
 
     # ---- size ------------------------------------------------------------------------------------------------
 

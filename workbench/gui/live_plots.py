@@ -16,7 +16,8 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -60,6 +62,9 @@ REDRAW_MS = 100  # at most 10 redraws a second
 RERANGE_S = 0.5
 HOVER_HINT = "Move the mouse over a plot to read its values."
 TITLE_SIZE = "10pt"
+COLUMNS = 2  # the plots' grid
+TITLE_MARGIN_PX = 30  # the grid's margins and spacing, shared by its columns
+MIN_CANVAS_PX = 160  # a row of plots still readable; the plots take the height left above this, never ask for more
 SYMBOL_LIMIT = 150  # evaluation points get dots while there are few of them (one point alone draws no line)
 
 
@@ -174,6 +179,10 @@ class LiveCurves(QWidget):
     def _build_plots(self) -> None:
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
+        # the height the panel leaves them: asking for their 600 px made the Train panel scroll them out of sight
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.canvas.setMinimumHeight(MIN_CANVAS_PX)
+        self.canvas.installEventFilter(self)
         self.plots: dict[str, pg.PlotItem] = {}
         self.live_items: dict[str, pg.PlotDataItem] = {}
         self.vlines: dict[str, pg.InfiniteLine] = {}
@@ -205,6 +214,7 @@ class LiveCurves(QWidget):
 
     def _style_plot(self, plot: pg.PlotItem, title: str, y_label: str) -> None:
         plot.setTitle(title, color="#222222", size=TITLE_SIZE)
+        plot.titleLabel.item.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignHCenter))  # wrapped
         plot.setLabel("left", y_label)
         plot.setLabel("bottom", "step")
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -220,14 +230,46 @@ class LiveCurves(QWidget):
 
     def show_plain_words(self, plain: bool) -> None:
         """Classroom mode: the plots' titles and the baseline's label in plain words, the technical term on hover
-        (larger titles, as the rest of the type is larger); or the technical terms again."""
+        (larger titles, as the rest of the type is larger), and only the two loss plots the lesson talks about, at
+        full height (the accuracy is in words above them; the learning rate is a setting classroom mode hides); or
+        the technical terms and every plot again."""
         size = TITLE_SIZE if not plain else f"{round(QApplication.font().pointSizeF() + 1)}pt"
         for key, title, _, term in PLOTS:
             plot = self.plots[key]
             plot.setTitle(words(term, True) if plain else title, color="#222222", size=size)
             plot.titleLabel.setToolTip(explain(term) if plain else "")
+            plot.setVisible(not plain or key in LOSS_KEYS)
         self.baseline.label.setFormat(words("baseline", plain))
         self.baseline.label.setToolTip(explain("baseline") if plain else "")
+        self._fit_titles()
+
+    def _fit_titles(self) -> None:
+        """Each title wrapped to the width of its plot where it is wider (classroom mode's plain words in large
+        type), so that a title neither is cut off nor widens its plot past the canvas."""
+        column = (self.canvas.width() - TITLE_MARGIN_PX) / COLUMNS
+        for plot in self.plots.values():
+            width = max(column - plot.getAxis("left").width(), 1.0)  # the title stands over the plot's data only
+            label = plot.titleLabel
+            label.item.setTextWidth(-1)
+            if label.item.boundingRect().width() > width:
+                label.item.setTextWidth(width)
+            label.updateMin()
+            plot.updateGeometry()
+        QTimer.singleShot(0, self._fit_grid)
+
+    @Slot()
+    def _fit_grid(self) -> None:
+        """The plots' grid as large as the canvas again, with the titles' new widths: the canvas sized it while they
+        were wider (the grid is never narrower than its plots' titles), and resizes it only when it is resized."""
+        grid = self.canvas.ci
+        grid.layout.invalidate()
+        grid.updateGeometry()
+        grid.setGeometry(self.canvas.range)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.canvas and event.type() == QEvent.Type.Resize:
+            self._fit_titles()
+        return super().eventFilter(watched, event)
 
     # ---- feeding ---------------------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
-    QStackedWidget,
     QToolBar,
     QWidget,
 )
@@ -34,7 +33,7 @@ from workbench.gui.classroom import CLASSROOM_KEYS, ClassroomMode
 from workbench.gui.lesson_strip import LessonStrip
 from workbench.gui.project_menu import OPEN_KEYS, SAVE_KEYS, ProjectMenu
 from workbench.gui.session import restore_choices, save_choices
-from workbench.gui.sizing import size_to_current
+from workbench.gui.sizing import PageStack, size_to_current
 from workbench.gui.state import AppState
 from workbench.gui.workers import Task, TaskRunner
 from workbench.jobs.workspace import in_workspace
@@ -155,7 +154,7 @@ class MainWindow(QMainWindow):
     def _build_body(self) -> None:
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(130)
-        self.stack = QStackedWidget()
+        self.stack = PageStack()
         for index, (title, _, _, _, purpose) in enumerate(PANELS):
             self.sidebar.addItem(title)
             self.sidebar.item(index).setToolTip(f"{purpose} ({self._panel_keys(index)})")

@@ -17,7 +17,7 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from workbench.core.training_types import EvalEvent, StatusEvent, StepEvent, TrainResult
 from workbench.gui.job_controls import JobControls
@@ -105,6 +105,8 @@ class TrainPanel(QWidget):
         self.state.runs_changed.connect(self.controls.update_buttons)  # a run stopped, resumed or deleted elsewhere
         self.detail_label = QLabel()
         self.eval_label = QLabel()
+        for label in (self.detail_label, self.eval_label):  # long in classroom mode's plain words and large type:
+            label.setWordWrap(True)  # on one line they widened the panel past a 1280 px screen
         right = QVBoxLayout()
         for widget in (self.controls, self.detail_label, self.eval_label):
             right.addWidget(widget)
@@ -112,7 +114,9 @@ class TrainPanel(QWidget):
         self.settings_scroll = QScrollArea()
         self.settings_scroll.setWidget(self.settings)
         self.settings_scroll.setWidgetResizable(True)
-        self._fit_settings()
+        # it scrolls on its own: as tall as the panel, not as its form (which made the whole panel scroll)
+        self.settings_scroll.setSizePolicy(self.settings_scroll.sizePolicy().horizontalPolicy(),
+                                           QSizePolicy.Policy.Ignored)
         body = QHBoxLayout()
         body.addWidget(self.settings_scroll)
         body.addLayout(right, 1)
@@ -120,6 +124,7 @@ class TrainPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.blocked)
         layout.addLayout(body, 1)
+        self._fit_settings()
         self._update_buttons()
         self._mention_stopped_run()
 
@@ -128,8 +133,11 @@ class TrainPanel(QWidget):
         they must be, so that the curves keep the room."""
         hint = self.settings.minimumSizeHint() if self.state.classroom else self.settings.sizeHint()
         self.settings_scroll.setFixedWidth(hint.width() + 24)
-        if self.layout() is not None:
-            self.layout().activate()  # the panel's minimum follows now, not after a show (a hidden panel's layout waits)
+        if self.layout() is not None:  # called while the panel is built, before its layout exists
+            # the nested row's cached minimum kept the column's first, wider width (1,271 px in classroom mode);
+            # only activate() clears the nested layouts' caches, and it works on a hidden panel too
+            self.layout().invalidate()
+            self.layout().activate()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
