@@ -5,7 +5,8 @@ to fp32's and the top-1 answers agree wherever fp32's answer is not a near-tie; 
 Why these bounds: bf16 keeps 8 bits of mantissa, so each probability may move by a little (0.020 at most on
 these 68 items, measured); a tolerance of 0.03 holds that with room. The top-1 can then only change where fp32's
 first two answers are closer than twice the tolerance: on the demo model that happens on 2 items, both
-"are"/"were" at 0.50/0.50 (both right answers), and bf16 flips one of them. Everywhere else it must agree."""
+"are"/"were" at 0.50/0.50 (both right answers), which bf16 makes exact ties or swaps. Everywhere else it must
+agree."""
 
 from __future__ import annotations
 
