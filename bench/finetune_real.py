@@ -2,15 +2,18 @@
 
 Pretrains `tiny` and `mini` on the shared WikiText-2 text (valid + test splits, the default WordPiece tokenizer
 for that corpus) for `--pretrain-steps`, then fine-tunes each of them, and the same architecture from random
-weights (`--scratch-like`, identical settings and steps), on three shared datasets, for every seed:
+weights (the preset with the same tokenizer, identical settings and steps), for every seed, on three shared
+datasets:
 - SST-2: a seeded sample of `--sst2-train` (4,000) training sentences; validation: the automatic 10% split
   (duplicates kept on one side); test: the 872-sentence dev set.
 - WNUT-17: the training file (validation: the automatic split); test: the dev file.
 - the SQuAD 2.0 sample, split by article: the first three articles train, the fourth validates, the fifth tests.
 Every score is the test set's, with the chosen epoch, next to the trivial baseline on the same test data. Results:
 one JSON line in bench/results/finetune_real.jsonl (or `--results`), and the table docs/finetuning.md quotes.
+`--arms scratch` runs only the from-scratch arm, which needs no pretraining, so a missing row can be filled without
+redoing the pretrained one.
 
-    python bench/finetune_real.py [--device auto] [--quick] [--results PATH]
+    python bench/finetune_real.py [--device auto] [--quick] [--results PATH] [--arms pretrained scratch]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from workbench.core.corpus import CorpusOptions  # noqa: E402
 from workbench.jobs.corpora import add_corpus  # noqa: E402
 from workbench.jobs.finetune import FinetuneSpec, start_finetuning  # noqa: E402
 from workbench.jobs.pretrain import start_pretraining  # noqa: E402
+from workbench.jobs.tokenizers import tokenizer_for_run  # noqa: E402
 from workbench.jobs.workspace import Workspace  # noqa: E402
 from workbench.settings.finetune import FinetuneConfig  # noqa: E402
 from workbench.settings.model import ModelSpec  # noqa: E402
@@ -41,6 +45,7 @@ from workbench.settings.train import TrainConfig  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 TASKS = {"sst2": ("classify", "accuracy"), "wnut17": ("tag", "f1"), "squad": ("qa", "f1")}
+ARMS = ("pretrained", "scratch")
 
 
 def extra_args(parser) -> None:
@@ -50,6 +55,8 @@ def extra_args(parser) -> None:
     parser.add_argument("--models", nargs="+", default=["tiny", "mini"])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=tuple(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=ARMS,
+                        help="which arms to run (default: both); scratch alone skips pretraining")
     parser.add_argument("--pretrain-steps", type=int, default=3000)
     parser.add_argument("--max-len", type=int, default=128, help="pretraining positions = fine-tuning max length")
     parser.add_argument("--epochs", type=int, default=4)
@@ -132,17 +139,20 @@ def main() -> None:
     started = time.perf_counter()
     results: dict = {"pretraining": {}, "runs": []}
     with Workspace(home) as ws:
-        add_corpus(ws, [args.shared / "corpora/wikitext-2"], name="wikitext-2", options=CorpusOptions())
+        corpus, _ = add_corpus(ws, [args.shared / "corpora/wikitext-2"], name="wikitext-2", options=CorpusOptions())
+        tokenizer = tokenizer_for_run(ws, corpus, None)  # the one pretraining then uses: the corpus' default
         files = datasets(args.shared, home, args.sst2_train, args.quick)
         for preset in args.models:
-            parent = pretrain(ws, args, preset)
-            results["pretraining"][preset] = parent
+            sources = {"scratch": {"scratch": preset, "tokenizer_id": tokenizer.id}}
+            if "pretrained" in args.arms:
+                parent = pretrain(ws, args, preset)
+                results["pretraining"][preset] = parent
+                sources["pretrained"] = {"from_run": parent["run"]}
             for task in args.tasks:
-                for arm, source in (("pretrained", {"from_run": parent["run"]}),
-                                    ("scratch", {"scratch_like": parent["run"]})):
+                for arm in (arm for arm in ARMS if arm in args.arms):
                     for seed in args.seeds:
                         row = {"model": preset, "task": task, "arm": arm, "seed": seed,
-                               **finetune(ws, args, task, files[task], source, seed)}
+                               **finetune(ws, args, task, files[task], sources[arm], seed)}
                         results["runs"].append(row)
                         print(f"  {preset} {task} {arm} seed {seed}: test {row['test']:.3f} (baseline "
                               f"{row['baseline']:.3f}), validation {row['validation']:.3f}", flush=True)
@@ -153,12 +163,14 @@ def main() -> None:
     for preset in args.models:
         for task in args.tasks:
             rows = {arm: [r for r in results["runs"] if (r["model"], r["task"], r["arm"]) == (preset, task, arm)]
-                    for arm in ("pretrained", "scratch")}
-            print(f"| {preset} | {task} ({TASKS[task][1]}) | {mean_sd([r['test'] for r in rows['pretrained']])} | "
-                  f"{mean_sd([r['test'] for r in rows['scratch']])} | {rows['pretrained'][0]['baseline']:.3f} |")
+                    for arm in ARMS}
+            cells = [mean_sd([r["test"] for r in rows[arm]]) if rows[arm] else "not run" for arm in ARMS]
+            baseline = next(r["baseline"] for arm in ARMS for r in rows[arm])
+            print(f"| {preset} | {task} ({TASKS[task][1]}) | {' | '.join(cells)} | {baseline:.3f} |")
     save_result("finetune_real", args, results, path=args.results,
                 settings={k: v for k, v in vars(args).items() if k in ("pretrain_steps", "max_len", "epochs", "lr",
-                                                                      "sst2_train", "device", "seeds", "models")})
+                                                                      "sst2_train", "device", "seeds", "models",
+                                                                      "arms", "tasks")})
 
 
 if __name__ == "__main__":

@@ -1,19 +1,22 @@
-"""Inference on CPU: fill-mask of a 128-token input in torch, ONNX fp32 and ONNX int8, for `small` and `base`.
+"""Inference on CPU: fill-mask of a 128-token input in torch (fp32, and bf16 weights as `probe --precision bf16`
+loads them), ONNX fp32 and ONNX int8, for `small` and `base`.
 
 Random weights (latency does not depend on them) at each preset's usual vocabulary and maximum length, with a
 WordPiece tokenizer trained on the bundled sample corpus. torch runs `fill_mask` (what the Probe panel calls);
 the ONNX files, exported and quantized by workbench.core.onnx_export (as `export --format onnx --quantize int8`
 does), run the same steps in onnxruntime: encode, the whole (1, T, V) logits, top 5 at the mask. Calls run in
 groups; groups where other processes used the CPU are re-run, and the median and p95 are over the single calls
-of the clean groups. Also: each file's size, the export's check against torch, and int8's top-1 agreement with
-fp32 on the bundled cloze suite (with random weights the margins between tokens are small, so this is a floor
-for a trained model's agreement). Target (issue 13): fill-mask on a 128-token input to `base` < 150 ms on CPU.
+of the clean groups. Also: each file's size, the export's check against torch, and the top-1 agreement of int8
+with ONNX fp32 and of torch bf16 with torch fp32 on the bundled cloze suite (with random weights the margins
+between tokens are small, so this is a floor for a trained model's agreement). Target (issue 13): fill-mask on a
+128-token input to `base` < 150 ms on CPU.
 
     python bench/inference.py [--quick] [--threads N] [--presets small,base]
 """
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +30,7 @@ from workbench.core import onnx_export as ox
 from workbench.core.modeling_bert import BertForMaskedLM
 from workbench.core.probing import fill_mask
 from workbench.core.probing.encoding import encode_text
+from workbench.core.probing.precision import cast_for_inference
 from workbench.core.probing.suites import load_suite
 from workbench.core.tokenization import train_tokenizer
 from workbench.samples.corpus import ensure_cloze_suite
@@ -46,6 +50,14 @@ def onnx_fill_mask(onnx_session, model: BertForMaskedLM, tokenizer, text: str, t
     return np.argpartition(-at_mask, top_k)[:top_k].tolist()
 
 
+def top1_agreement(reference: BertForMaskedLM, candidate: BertForMaskedLM, tokenizer,
+                   sentences: list[str]) -> float:
+    """Share of the masks where two torch models' fill-mask top-1 is the same token."""
+    tops = [[mask.predictions[0].token_id for s in sentences for mask in fill_mask(m, tokenizer, s, top_k=1).masks]
+            for m in (reference, candidate)]
+    return sum(a == b for a, b in zip(*tops)) / len(tops[0])
+
+
 def measure_preset(preset: str, tokenizer, masked: str, sentences: list[str], calls: int, threads: int,
                    folder: Path) -> tuple[list[list], dict]:
     vocab, max_len = PRESET_DEFAULT_SIZES[preset]
@@ -59,23 +71,28 @@ def measure_preset(preset: str, tokenizer, masked: str, sentences: list[str], ca
     ox.quantize_int8(fp32_path, int8_path)
     fp32, int8 = ox.session(fp32_path, threads), ox.session(int8_path, threads)
     agreement = ox.fill_mask_agreement(model, tokenizer, sentences, fp32, int8, "the bundled cloze suite")
-    candidates = {"torch": (lambda: fill_mask(model, tokenizer, masked, top_k=5), None),
-                  "ONNX fp32": (lambda: onnx_fill_mask(fp32, model, tokenizer, masked), fp32_path),
-                  "ONNX int8": (lambda: onnx_fill_mask(int8, model, tokenizer, masked), int8_path)}
+    bf16_model = cast_for_inference(copy.deepcopy(model), "bf16")
+    bf16_agreement = top1_agreement(model, bf16_model, tokenizer, sentences)
+    candidates = {"torch": (lambda: fill_mask(model, tokenizer, masked, top_k=5), None, None),
+                  "torch bf16": (lambda: fill_mask(bf16_model, tokenizer, masked, top_k=5), None, bf16_agreement),
+                  "ONNX fp32": (lambda: onnx_fill_mask(fp32, model, tokenizer, masked), fp32_path, None),
+                  "ONNX int8": (lambda: onnx_fill_mask(int8, model, tokenizer, masked), int8_path,
+                                agreement.fraction)}
     rows, results = [], {"vocab_size": model.config.vocab_size, "max_len": max_len, "opset": opset,
                          "export_s": round(export_s, 1), "verified_max_difference": difference,
                          "verified_lengths": lengths, "int8_top1_agreement": agreement.fraction,
-                         "agreement_items": agreement.n}
-    for name, (call, path) in candidates.items():
+                         "bf16_top1_agreement": bf16_agreement, "agreement_items": agreement.n}
+    for name, (call, path, agrees) in candidates.items():
         with torch.inference_mode():
             times, samples = latencies(call, calls, group=5)
         ms = [t * 1e3 for t in times]
+        weights = bf16_model if name == "torch bf16" else model
         size_mb = path.stat().st_size / 1e6 if path else sum(p.numel() * p.element_size()
-                                                              for p in model.parameters()) / 1e6
+                                                              for p in weights.parameters()) / 1e6
         target = f"< {TARGET_MS[preset]:.0f}" if preset in TARGET_MS else "-"
         dirty = contamination(samples)["contaminated_blocks"]
         rows.append([preset, name, len(ms), percentile(ms, 50), percentile(ms, 95), size_mb,
-                     f"{agreement.fraction:.1%}" if name == "ONNX int8" else "-", target, dirty])
+                     "-" if agrees is None else f"{agrees:.1%}", target, dirty])
         results[name] = {"median_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "calls": len(ms),
                          "size_mb": size_mb, "contamination": contamination(samples)}
     return rows, results
@@ -99,14 +116,14 @@ def main() -> None:
             preset_rows, results[preset] = measure_preset(preset, tokenizer, masked, sentences, calls, threads,
                                                           Path(folder))
             rows += preset_rows
-    print_table(["preset", "runtime", "n", "median ms", "p95 ms", "file MB", "int8 top-1 = fp32", "target ms",
+    print_table(["preset", "runtime", "n", "median ms", "p95 ms", "file MB", "top-1 = fp32", "target ms",
                  "contaminated groups"], rows,
                 title=f"fill-mask, {N_TOKENS}-token input, {threads} threads (torch and onnxruntime), random weights")
     for preset, result in results.items():
         print(f"{preset}: vocab {result['vocab_size']}, opset {result['opset']}, export {result['export_s']} s, "
               f"verified: max logit difference {result['verified_max_difference']:.1g} at lengths "
-              f"{result['verified_lengths'][0]} and {result['verified_lengths'][1]}, int8 agreement on "
-              f"{result['agreement_items']} cloze items")
+              f"{result['verified_lengths'][0]} and {result['verified_lengths'][1]}, int8 and bf16 agreement "
+              f"on {result['agreement_items']} cloze items")
     save_result("inference", args, results, n_tokens=N_TOKENS)
 
 

@@ -55,6 +55,8 @@ def test_electra_run_end_to_end_and_its_fill_mask_uses_the_generator(home: tuple
     assert _metrics(home, run_id, "disc_loss") and summary["val_loss"] > 0  # the generator's masked-LM loss
     filled = cli(home, "probe", "replaced", "the [MASK] of the city")
     assert "fill-mask reads its generator" in filled.stderr
+    in_bf16 = cli(home, "probe", "replaced", "the [MASK] of the city", "--precision", "bf16", "--json")
+    assert json.loads(in_bf16.stdout)["precision"] == "bf16"  # the generator is cast with its discriminator
     resumed = cli(home, "resume", "replaced", "--steps", "50", "--json")
     assert json.loads(resumed.stdout)["steps"] == 50
 

@@ -140,3 +140,26 @@ def test_the_model_cache_keeps_recent_checkpoints_loaded(home: Path) -> None:
         assert early.step == 20 and early is not latest and not early.model.training
         assert load_probe_model(ws, RUN, cache=cache) is not latest  # capacity 1: step 40 was evicted
         assert load_probe_model(ws, RUN, 20, cache=None) is not early
+
+
+def test_precision_bf16_probes_scores_and_maps_close_to_fp32(home: Path, capsys: pytest.CaptureFixture) -> None:
+    """--precision bf16 (the probing settings' flag) on probe, score and attention: the same tokens, float32
+    numbers within bf16's rounding of fp32's, the precision in the JSON and a note on stderr."""
+    text = "the cow says [MASK]."
+    exact = json.loads(cli(capsys, home, "probe", RUN, text, "--top-k", "50", "--json"))
+    assert main(["--home", str(home), "probe", RUN, text, "--top-k", "50", "--json", "--precision", "bf16"]) == 0
+    captured = capsys.readouterr()
+    fast = json.loads(captured.out)
+    assert (exact["precision"], fast["precision"]) == ("fp32", "bf16") and "note: bf16 on " in captured.err
+    fast_p = {p["token"]: p["probability"] for p in fast["masks"][0]["predictions"]}
+    shared = [p for p in exact["masks"][0]["predictions"] if p["token"] in fast_p]
+    assert len(shared) >= 45 and all(abs(p["probability"] - fast_p[p["token"]]) < 0.03 for p in shared)
+    sentences = ("the cow says moo.", "the dog says woof.")
+    plls = [{s["sentence"]: s["pll"] for s in json.loads(cli(capsys, home, "score", RUN, *sentences, "--json",
+                                                              *flag))["sentences"]}
+            for flag in ((), ("--precision", "bf16"))]
+    assert plls[0] == pytest.approx(plls[1], abs=0.1)
+    maps = [json.loads(cli(capsys, home, "attention", RUN, "the cow says moo.", "--head", "0", "--json", *flag))
+            for flag in ((), ("--precision", "bf16"))]
+    assert maps[1]["precision"] == "bf16" and maps[0]["tokens"] == maps[1]["tokens"]
+    assert torch.tensor(maps[0]["matrix"]).sub(torch.tensor(maps[1]["matrix"])).abs().max() < 0.03

@@ -19,12 +19,15 @@ from workbench.settings.finetune import FinetuneConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import BertConfig, ModelSpec
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.probe import ProbeConfig
 from workbench.settings.tokenizer import TokenizerConfig
 from workbench.settings.train import TrainConfig
 
-GROUPS = (TrainConfig, MaskingConfig, ModelSpec, FinetuneConfig, TokenizerConfig, PretrainSpec, DistillConfig)
+GROUPS = (TrainConfig, MaskingConfig, ModelSpec, FinetuneConfig, TokenizerConfig, PretrainSpec, DistillConfig,
+          ProbeConfig)
 COMMANDS = {TrainConfig: ["train"], MaskingConfig: ["train"], ModelSpec: ["train"], PretrainSpec: ["train"],
-            FinetuneConfig: ["finetune"], TokenizerConfig: ["tokenizer", "train"], DistillConfig: ["distill"]}
+            FinetuneConfig: ["finetune"], TokenizerConfig: ["tokenizer", "train"], DistillConfig: ["distill"],
+            ProbeConfig: ["probe"]}
 
 
 def _flags(command: list[str]) -> set[str]:
@@ -50,6 +53,11 @@ def test_the_command_line_offers_every_setting_with_its_own_default(cls: type[Se
     parser = argparse.ArgumentParser()
     add_settings(parser, cls)
     assert settings_from_args(cls, parser.parse_args([])) == cls()  # argparse holds no defaults of its own
+
+
+@pytest.mark.parametrize("command", ["probe", "score", "attention", "rank-heads"])
+def test_every_command_that_probes_a_model_takes_the_probing_settings(command: str) -> None:
+    assert {spec.flag for spec in ProbeConfig.specs()} <= _flags([command])
 
 
 @pytest.mark.parametrize("cls", GROUPS)

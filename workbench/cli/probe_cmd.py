@@ -17,10 +17,13 @@ from workbench.cli.output import fmt, print_json, print_table, stderr, stdout
 from workbench.cli.probe_depth_cmd import (
     add_ablation_args,
     add_lens_args,
+    add_model_args,
     cmd_by_layer,
     head_mask_from,
+    load_probe_model_for,
     print_fill_ablation,
     print_score_ablation,
+    source_of,
 )
 from workbench.core.probing import (
     PLL_METHODS,
@@ -30,14 +33,14 @@ from workbench.core.probing import (
 )
 from workbench.core.probing.attention import HEAD_MODES
 from workbench.core.probing.suites import DEFAULT_TOP_K
-from workbench.jobs.probe import ProbeModel, load_probe_model, run_probe_suite
+from workbench.jobs.probe import run_probe_suite
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     probe = commands.add_parser("probe", help="fill-mask: the model's top-k tokens at each [MASK] of a text")
     probe.add_argument("run", metavar="RUN", help="run id or name")
     probe.add_argument("text", metavar="TEXT", help='a text with one or more [MASK], e.g. "the cow says [MASK]."')
-    _add_model_args(probe)
+    add_model_args(probe)
     probe.add_argument("--top-k", type=int, default=5, metavar="K", help="predictions per mask (default: 5)")
     probe.add_argument("--targets", metavar="W1,W2", help="list only these words (a word of several pieces: its first)")
     probe.add_argument("--in-order", action="store_true",
@@ -50,7 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     score = commands.add_parser("score", help="rank sentences by pseudo-log-likelihood (PLL) and pseudo-perplexity")
     score.add_argument("run", metavar="RUN", help="run id or name")
     score.add_argument("sentences", metavar="SENTENCE", nargs="+")
-    _add_model_args(score)
+    add_model_args(score)
     score.add_argument("--method", choices=PLL_METHODS, default="original",
                        help="original: mask one piece at a time; word-l2r: also mask the later pieces of its word")
     add_ablation_args(score)
@@ -60,7 +63,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     attention = commands.add_parser("attention", help="one attention map of a text: a head, the mean, or rollout")
     attention.add_argument("run", metavar="RUN", help="run id or name")
     attention.add_argument("text", metavar="TEXT")
-    _add_model_args(attention)
+    add_model_args(attention)
     attention.add_argument("--layer", type=int, metavar="L", help="layer, 0 first, -1 last (default: last)")
     attention.add_argument("--head", type=_head, default="mean", metavar="H",
                            help="head number (0 first), mean (over heads) or rollout (up to --layer); default: mean")
@@ -84,26 +87,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     suite.set_defaults(handler=cmd_probe_suite)
 
 
-def _add_model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the latest)")
-    parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N or mps")
-
-
 def _head(value: str) -> int | str:
     if value in HEAD_MODES:
         return value
     if value.isdigit():
         return int(value)
     raise argparse.ArgumentTypeError(f"must be a head number, {' or '.join(HEAD_MODES)}; got {value!r}")
-
-
-def _load(args: argparse.Namespace) -> ProbeModel:
-    with open_workspace(args) as ws:
-        return load_probe_model(ws, args.run, args.checkpoint, args.device)
-
-
-def _source(probe: ProbeModel) -> dict:
-    return {"run_id": probe.run_id, "run": probe.run_name, "step": probe.step}
 
 
 def _print_notes(notes: list[str], at_most: int = 3) -> None:
@@ -118,14 +107,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return cmd_by_layer(args)
     if args.answers or args.all_checkpoints:
         raise ValueError("--answers and --all-checkpoints go with --by-layer")
-    probe = _load(args)
+    probe = load_probe_model_for(args)
     head_mask = head_mask_from(args, probe)
     if head_mask is not None and not args.in_order:
         return print_fill_ablation(args, probe, head_mask)
     targets = args.targets.split(",") if args.targets is not None else None
     result = probe.fill(args.text, args.top_k, targets, args.in_order, head_mask)
     if args.json:
-        print_json({**_source(probe), **result.to_dict()})
+        print_json({**source_of(probe), **result.to_dict()})
         return 0
     _print_notes(result.notes)
     stdout.print(f"{probe.describe()}: {' '.join(result.tokens)}")
@@ -142,13 +131,13 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    probe = _load(args)
+    probe = load_probe_model_for(args)
     head_mask = head_mask_from(args, probe)
     if head_mask is not None:
         return print_score_ablation(args, probe, head_mask)
     scores = score_sentences(probe.model, probe.tokenizer, args.sentences, args.method)
     if args.json:
-        print_json({**_source(probe), "method": args.method, "sentences": [s.to_dict() for s in scores]})
+        print_json({**source_of(probe), "method": args.method, "sentences": [s.to_dict() for s in scores]})
         return 0
     rows = [(s.rank, fmt(s.pll, 3), fmt(s.pseudo_perplexity, 2), len(s.tokens), s.sentence) for s in scores]
     print_table(f"Pseudo-log-likelihood ({args.method}), {probe.describe()}",
@@ -160,7 +149,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_attention(args: argparse.Namespace) -> int:
-    probe = _load(args)
+    probe = load_probe_model_for(args)
     maps = attention_maps(probe.model, probe.tokenizer, args.text)
     layer = maps.num_layers - 1 if args.layer is None else args.layer
     layer = layer + maps.num_layers if layer < 0 else layer
@@ -172,7 +161,7 @@ def cmd_attention(args: argparse.Namespace) -> int:
         with open(Path(args.csv), "w", newline="", encoding="utf-8") as out:
             write_matrix_csv(matrix, out)
     if args.json:
-        print_json({**_source(probe), "layer": layer, "head": args.head, "hide_special": args.hide_special,
+        print_json({**source_of(probe), "layer": layer, "head": args.head, "hide_special": args.hide_special,
                     **matrix.to_dict()})
     elif args.csv is None:
         rows = [(label, *(f"{v:.2f}" for v in row)) for label, row in zip(matrix.labels, matrix.values.tolist())]

@@ -9,6 +9,7 @@ import argparse
 
 from workbench.cli.common import add_json_flag, open_workspace
 from workbench.cli.output import fmt, print_json, print_table, stderr, stdout
+from workbench.cli.settings_args import add_settings, settings_from_args
 from workbench.core.modeling_bert import HeadMask
 from workbench.core.probing import score_sentences
 from workbench.core.probing.ablation import (
@@ -25,6 +26,7 @@ from workbench.core.probing.lens import LensResult, depth_label, layer_lens
 from workbench.core.probing.suites import load_suite
 from workbench.jobs.probe import ProbeModel, load_probe_model
 from workbench.jobs.probe_lens import lens_over_checkpoints
+from workbench.settings.probe import ProbeConfig
 
 DEFAULT_SHOWN_HEADS = 12
 
@@ -46,6 +48,13 @@ def add_lens_args(parser: argparse.ArgumentParser) -> None:
                              "step and layer)")
 
 
+def add_model_args(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint, --device and the probing settings (--precision): which model, where, in what format."""
+    parser.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the latest)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N or mps")
+    add_settings(parser, ProbeConfig)
+
+
 def head_mask_from(args: argparse.Namespace, probe: ProbeModel) -> HeadMask | None:
     return head_mask_for(probe.model, parse_heads(args.ablate), args.ablation)
 
@@ -61,14 +70,15 @@ def ablation_json(args: argparse.Namespace) -> dict:
 # ---- probe --by-layer -------------------------------------------------------------------------------------------
 
 def source_of(probe: ProbeModel) -> dict:
-    return {"run_id": probe.run_id, "run": probe.run_name, "step": probe.step}
+    return {"run_id": probe.run_id, "run": probe.run_name, "step": probe.step, "precision": probe.precision}
 
 
 def cmd_by_layer(args: argparse.Namespace) -> int:
     """`probe --by-layer`: one checkpoint's lens, or (--all-checkpoints) the answer's rank per step and depth."""
     if args.all_checkpoints:
         with open_workspace(args) as ws:
-            lenses = lens_over_checkpoints(ws, args.run, args.text, _answers(args), args.top_k, args.device)
+            lenses = lens_over_checkpoints(ws, args.run, args.text, _answers(args), args.top_k, args.device,
+                                           precision=_precision(args))
         return _print_over_checkpoints(args, lenses)
     probe = load_probe_model_for(args)
     head_mask = head_mask_from(args, probe)
@@ -101,8 +111,16 @@ def _print_over_checkpoints(args: argparse.Namespace, lenses: list[tuple[int, Le
 
 
 def load_probe_model_for(args: argparse.Namespace) -> ProbeModel:
+    """The model of `add_model_args`' flags; a note on stderr says what bf16 means on this device."""
     with open_workspace(args) as ws:
-        return load_probe_model(ws, args.run, args.checkpoint, args.device)
+        probe = load_probe_model(ws, args.run, args.checkpoint, args.device, precision=_precision(args))
+    if probe.precision_note:
+        stderr.print(f"note: {probe.precision_note}")
+    return probe
+
+
+def _precision(args: argparse.Namespace) -> str:
+    return settings_from_args(ProbeConfig, args).precision
 
 
 def _notes(notes: list[str]) -> None:
@@ -157,8 +175,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                       help="zero: the head's output is zero (default); mean: its mean over the sentence's tokens")
     rank.add_argument("--top", type=int, default=DEFAULT_SHOWN_HEADS, metavar="N",
                       help=f"heads to list (default: {DEFAULT_SHOWN_HEADS}; --json lists all)")
-    rank.add_argument("--checkpoint", type=int, metavar="STEP", help="checkpoint step (default: the latest)")
-    rank.add_argument("--device", default="cpu", help="cpu (default), auto, cuda, cuda:N or mps")
+    add_model_args(rank)
     add_json_flag(rank)
     rank.set_defaults(handler=cmd_rank_heads)
 

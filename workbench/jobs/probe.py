@@ -5,6 +5,8 @@ Loading a `small` model from safetensors takes a fraction of a second on a CPU, 
 runs and checkpoints as fast as a user clicks, so the last few loaded models stay in memory (keyed by the
 checkpoint's folder, the sha256 of its weights and the device: a checkpoint rewritten by a resume is loaded
 again). Evaluating every checkpoint of a run bypasses the cache, so it does not push out the models in use.
+A model is loaded in the precision asked for (`ProbeConfig.precision`: fp32, or bf16 weights), so every view
+that probes it computes in that precision.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from workbench.core.devices import resolve_device
 from workbench.core.modeling_bert import BertForMaskedLM, HeadMask
 from workbench.core.objectives import ElectraGenerator, load_generator
 from workbench.core.probing.fill_mask import FillMaskResult, InOrderResult, fill_in_order, fill_mask
+from workbench.core.probing.precision import cast_for_inference, precision_note
 from workbench.core.probing.suites import DEFAULT_TOP_K, SuiteResult, evaluate_suite, load_suite
 from workbench.core.tokenization import WorkbenchTokenizer
 from workbench.jobs.checkpoint_check import verify
@@ -62,9 +65,12 @@ class ProbeModel:
     checkpoint_path: Path
     device: torch.device
     generator: ElectraGenerator | None = None  # an ELECTRA run's: its masked LM (the model is the discriminator)
+    precision: str = "fp32"  # what the weights compute in (outputs are float32 either way)
+    precision_note: str | None = None  # bf16's: faster here, or may be slower
 
     def describe(self) -> str:
-        return f"run {self.run_name!r} at step {self.step}"
+        in_bf16 = "" if self.precision == "fp32" else f" in {self.precision}"
+        return f"run {self.run_name!r} at step {self.step}{in_bf16}"
 
     @property
     def fill_model(self) -> BertForMaskedLM | ElectraGenerator:
@@ -145,7 +151,8 @@ def run_tokenizer(ws: Workspace, run_ref: str | int) -> WorkbenchTokenizer:
     return WorkbenchTokenizer.load(_tokenizer_dir(ws, run, read_checkpoint_config(Path(checkpoint.path))))
 
 
-def _load(ws: Workspace, run: RunRecord, checkpoint: CheckpointRecord, device: torch.device) -> ProbeModel:
+def _load(ws: Workspace, run: RunRecord, checkpoint: CheckpointRecord, device: torch.device,
+          precision: str) -> ProbeModel:
     path = Path(checkpoint.path)
     if not path.is_dir():
         raise UserError(f"run {run.name!r}'s checkpoint at step {checkpoint.step} is missing from {path}")
@@ -159,7 +166,11 @@ def _load(ws: Workspace, run: RunRecord, checkpoint: CheckpointRecord, device: t
     train = config.get("train", {})
     generator = load_generator(path, model, train["generator_hidden_size"], device) \
         if train.get("objective") == "electra" else None
-    return ProbeModel(model, tokenizer, run.id, run.name, checkpoint.step, path, device, generator)
+    cast_for_inference(model, precision)  # after the generator, which shares the model's embeddings
+    if generator is not None:
+        cast_for_inference(generator, precision)
+    return ProbeModel(model, tokenizer, run.id, run.name, checkpoint.step, path, device, generator, precision,
+                      precision_note(precision, device))
 
 
 def load_probe_model(
@@ -168,18 +179,21 @@ def load_probe_model(
     step: int | None = None,
     device: str = "cpu",
     cache: ModelCache | None = MODEL_CACHE,
+    precision: str = "fp32",
 ) -> ProbeModel:
-    """Run `run_ref`'s checkpoint at `step` (default: the latest) as a model in eval mode, from `cache` if there."""
+    """Run `run_ref`'s checkpoint at `step` (default: the latest) as a model in eval mode with its weights in
+    `precision` ("fp32" or "bf16"), from `cache` if there."""
     run = get_run(ws, run_ref)
     if run.kind not in MASKED_LM_KINDS:
         raise UserError(f"run {run.name!r} is a {run.kind} run without a masked-LM head; probe a pretraining or "
                         f"imported run")
     checkpoint = resolve_checkpoint(ws, run, step)
     resolved = resolve_device(device)
+    precision_note(precision, resolved)  # a precision the device cannot compute in is refused before loading
     if cache is None:
-        return _load(ws, run, checkpoint, resolved)
-    key = (checkpoint.path, checkpoint.sha256, str(resolved))
-    return cache.get(key, lambda: _load(ws, run, checkpoint, resolved))
+        return _load(ws, run, checkpoint, resolved, precision)
+    key = (checkpoint.path, checkpoint.sha256, str(resolved), precision)
+    return cache.get(key, lambda: _load(ws, run, checkpoint, resolved, precision))
 
 
 def default_suite_path(ws: Workspace) -> Path:

@@ -21,6 +21,7 @@ def lens_over_checkpoints(
     top_k: int = 5,
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "fp32",
 ) -> list[tuple[int, LensResult]]:
     """(step, lens) for every checkpoint of the run, oldest first; `progress(done, total)` after each. Every
     checkpoint follows the same answers: those given, else what the latest checkpoint predicts (the fact the
@@ -30,11 +31,11 @@ def lens_over_checkpoints(
     if not checkpoints:
         raise UserError(f"run {run.name!r} has no checkpoint yet")
     if not answers:
-        latest = load_probe_model(ws, run.id, checkpoints[-1].step, device)
+        latest = load_probe_model(ws, run.id, checkpoints[-1].step, device, precision=precision)
         answers = [mask.answer for mask in layer_lens(latest.model, latest.tokenizer, text, 1).masks]
     results = []
     for done, checkpoint in enumerate(checkpoints, start=1):
-        probe = load_probe_model(ws, run.id, checkpoint.step, device, cache=None)
+        probe = load_probe_model(ws, run.id, checkpoint.step, device, cache=None, precision=precision)
         results.append((checkpoint.step, layer_lens(probe.model, probe.tokenizer, text, top_k, answers)))
         if progress is not None:
             progress(done, len(checkpoints))

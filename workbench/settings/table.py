@@ -15,6 +15,7 @@ from workbench.settings.launch import LaunchConfig
 from workbench.settings.masking import MaskingConfig
 from workbench.settings.model import ModelSpec
 from workbench.settings.pretrain import PretrainSpec
+from workbench.settings.probe import ProbeConfig
 from workbench.settings.tokenizer import TokenizerConfig
 from workbench.settings.train import TrainConfig
 
@@ -28,6 +29,7 @@ GROUPS: tuple[tuple[str, type[Settings]], ...] = (
     ("Distillation (`distill`)", DistillConfig),
     ("Tokenizer (`tokenizer train`)", TokenizerConfig), ("Fine-tuning (`finetune`)", FinetuneConfig),
     ("Processes (`train`, `resume`, `finetune`)", LaunchConfig),
+    ("Probing (`probe`, `score`, `attention`, `rank-heads`)", ProbeConfig),
 )
 
 

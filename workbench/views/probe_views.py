@@ -53,9 +53,10 @@ def probe_runs(store: RunStore) -> list[RunRecord]:
     return sorted(runs, key=is_demo_run)  # stable: newest first within the user's runs
 
 
-def load_models(ws: Workspace, choices: Sequence[tuple[int, int]]) -> list[ProbeModel]:
-    """The models of the chosen (run id, checkpoint step) pairs, in order (from the model cache when loaded before)."""
-    return [load_probe_model(ws, run_id, step) for run_id, step in choices]
+def load_models(ws: Workspace, choices: Sequence[tuple[int, int]], precision: str = "fp32") -> list[ProbeModel]:
+    """The models of the chosen (run id, checkpoint step) pairs, in order, with their weights in `precision`
+    (from the model cache when loaded before)."""
+    return [load_probe_model(ws, run_id, step, precision=precision) for run_id, step in choices]
 
 
 def checkpoint_label(checkpoint: CheckpointRecord) -> str:

@@ -1,6 +1,7 @@
 """The Probe panel: see what a trained model has learned. A run and one of its checkpoints (the latest by
-default), optionally a second checkpoint to compare side by side, and five views as tabs: Fill-mask,
-Attention, Scoring (free sentences, and minimal-pair suites), Suites (cloze) and Neighbours.
+default), optionally a second checkpoint to compare side by side, the precision the models compute in (advanced:
+fp32, or bf16 where it is faster), and five views as tabs: Fill-mask, Attention, Scoring (free sentences, and
+minimal-pair suites), Suites (cloze) and Neighbours.
 
 Models load on a worker thread from `workbench.jobs.probe`'s cache, so switching back to a checkpoint seen
 recently is instant. With no trained run yet, the panel says how to get one.
@@ -31,6 +32,7 @@ from workbench.gui.panels.probe_neighbours import NeighboursView
 from workbench.gui.panels.probe_pairs import PairSuiteView
 from workbench.gui.panels.probe_scoring import ScoringView
 from workbench.gui.panels.probe_suite import SuiteView
+from workbench.gui.settings_form import editor
 from workbench.gui.sizing import size_to_current
 from workbench.gui.state import AppState
 from workbench.gui.workers import TaskRunner
@@ -38,6 +40,7 @@ from workbench.jobs.own_text import Question
 from workbench.jobs.workspace import in_workspace
 from workbench.views.glossary import explain, words
 from workbench.views.own_text import question_html
+from workbench.settings.probe import ProbeConfig
 from workbench.views.probe_views import checkpoint_label, load_models, probe_runs
 
 EMPTY_TEXT = ("<h3>No trained model to probe yet</h3>"
@@ -99,7 +102,7 @@ class ProbePanel(QWidget):
         self.runner = runner
         self.context = ProbeContext(state, runner, self)
         self.loader = Computation(runner, "load model", self, self._on_loaded, self._on_load_failed)
-        self._loaded_choice: list[tuple[int, int]] | None = None
+        self._loaded_choice: tuple[list[tuple[int, int]], str] | None = None  # the models and their precision
         self._build()
         state.runs_changed.connect(self.refresh)
         state.run_added.connect(self.show_run)
@@ -117,15 +120,21 @@ class ProbePanel(QWidget):
             picker.checkpoint.currentIndexChanged.connect(self._load)
         self.compare.toggled.connect(self.secondary.setEnabled)
         self.compare.toggled.connect(self._load)
+        self.precision = editor(ProbeConfig.spec("precision"))
+        self.precision.currentTextChanged.connect(self._load)
+        precision_label = QLabel("Precision:")
         self.status = message_label()
         chooser = QHBoxLayout()
         chooser.addWidget(QLabel("Model:"))
         chooser.addWidget(self.primary, 3)
         chooser.addSpacing(12)
         open_hf = open_hf_button(self, self.state, self.runner)
-        mark_expert(self.compare, self.secondary, open_hf)  # classroom mode: one model, the one on screen
+        # classroom mode: one model, the one on screen, in fp32
+        mark_expert(self.compare, self.secondary, open_hf, precision_label, self.precision)
         chooser.addWidget(self.compare)
         chooser.addWidget(self.secondary, 3)
+        chooser.addWidget(precision_label)
+        chooser.addWidget(self.precision)
         chooser.addWidget(open_hf)
         self.fill = FillMaskView(self.context)
         self.attention = AttentionView(self.context)
@@ -233,18 +242,19 @@ class ProbePanel(QWidget):
 
     @Slot()
     def _load(self) -> None:
-        choices = self.choices()
-        if not choices or choices == self._loaded_choice:
+        choices, precision = self.choices(), self.precision.currentText()
+        if not choices or (choices, precision) == self._loaded_choice:
             return
-        self._loaded_choice = choices
+        self._loaded_choice = choices, precision
         home = self.state.home
         show_message(self.status, "loading the model ...")
-        self.loader.request(lambda: in_workspace(home, load_models, choices))  # a worker's own workspace
+        self.loader.request(lambda: in_workspace(home, load_models, choices, precision))  # a worker's own workspace
 
     @Slot(object)
     def _on_loaded(self, models: list) -> None:
         titles = " and ".join(model_title(m) for m in models)
-        show_message(self.status, f"probing {titles} (loaded in {self.loader.last_ms:.0f} ms)")
+        note = f" · {models[0].precision_note}" if models[0].precision_note else ""
+        show_message(self.status, f"probing {titles} (loaded in {self.loader.last_ms:.0f} ms){note}")
         self.context.set_models(models)
 
     @Slot(str)
