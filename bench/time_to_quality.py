@@ -163,18 +163,20 @@ def plot(result: dict, out: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     canvas = pg.GraphicsLayoutWidget()
     canvas.setBackground("w")
-    canvas.resize(620 * len(sizes), 520)
-    canvas.addLabel(f"Held-out masked-LM loss (15% masking) against training time, WikiText-2, "
-                    f"{result['machine']['cpu']}, {result['machine']['threads']} threads, {result['date'][:10]}",
-                    row=0, col=0, colspan=len(sizes), color="#222222")
+    canvas.resize(max(900, 620 * len(sizes)), 560)
+    machine = result["machine"]
+    canvas.addLabel(f"Held-out masked-LM loss (15% masking) against training time, WikiText-2<br>{machine['cpu']}, "
+                    f"{machine['threads']} thread(s), {result['date'][:10]}", row=0, col=0, colspan=len(sizes),
+                    color="#222222")
     for col, size in enumerate(sizes):
         chart = canvas.addPlot(row=1, col=col, title=size)
         legend = chart.addLegend(offset=(-10, 10))
         for index, row in enumerate(r for r in rows if r["size"] == size):
             minutes = [seconds / 60 for seconds, _ in row["curve"]]
             color = colors[index % len(colors)]
-            chart.plot(minutes, [loss for _, loss in row["curve"]], pen=pg.mkPen(color, width=2),
-                       name=RECIPES[row["recipe"]].label if row["recipe"] in RECIPES else row["recipe"])
+            # symbols: a recipe with few steps per minute (RoBERTa's 8-batch steps) may have one evaluation only
+            chart.plot(minutes, [loss for _, loss in row["curve"]], pen=pg.mkPen(color, width=2), symbol="o",
+                       symbolSize=5, symbolBrush=color, symbolPen=None, name=RECIPES[row["recipe"]].label if row["recipe"] in RECIPES else row["recipe"])
         chart.setLabel("bottom", "training time (minutes)")
         chart.setLabel("left", "held-out loss")
         chart.showGrid(x=True, y=True, alpha=0.2)
